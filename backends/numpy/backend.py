@@ -1,0 +1,65 @@
+"""The numpy backend's kernels: the generic defaults, replaced where numpy has a native way."""
+from __future__ import annotations
+
+from ember.backends import Backend
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+    device_types = ("cpu",)
+    priority = 100
+
+    def unavailable_reason(self):
+        try:
+            import numpy  # noqa: F401
+        except ImportError as e:
+            return f"numpy is not installed ({e})"
+        return None
+
+    def load(self) -> None:
+        import numpy as np
+        self.np = np
+        self.xp = np
+        self._build_dtype_tables()
+        try:
+            import ml_dtypes
+        except ImportError:  # bfloat16 is then unavailable, everything else works
+            return
+        from ember import _dtype
+        bf16 = np.dtype(ml_dtypes.bfloat16)
+        self._to_native[_dtype.bfloat16] = bf16
+        self._from_native[bf16] = _dtype.bfloat16
+
+    @staticmethod
+    def dtype_of_native(nat):
+        import numpy as np
+        return np.dtype(nat)
+
+    def asarray(self, obj, dtype, index):
+        return self.np.asarray(obj, dtype=self.native_dtype(dtype))
+
+    def from_numpy(self, arr, index):
+        return arr
+
+    def to_numpy(self, x):
+        return self.np.asarray(x)
+
+    def astype(self, x, dtype):
+        return x.astype(self.native_dtype(dtype), copy=False)
+
+    def copy(self, x):
+        return self.np.array(x, copy=True)
+
+    def owns(self, x):
+        return getattr(x, "base", 1) is None
+
+    def index_add(self, x, key, values):
+        out = self.np.array(x, copy=True)
+        self.np.add.at(out, key, values)
+        return out
+
+    def rng(self, seed):
+        return self.np.random.Generator(self.np.random.PCG64(seed))
+
+    def _host(self, arr, dtype, index):
+        return arr.astype(self.native_dtype(dtype), copy=False)

@@ -1,0 +1,70 @@
+"""ember: the PyTorch programming model over swappable array backends.
+
+``import ember as torch`` runs tutorial-style PyTorch code on numpy (CPU), CuPy (CUDA) or
+JAX, picked by device string. Nothing heavy is imported here: numpy and the backend
+libraries load on first device use, so ``import ember`` stays fast.
+"""
+from __future__ import annotations
+
+from . import _dtype
+from ._dtype import (bfloat16, bool, complex64, complex128, dtype, finfo, float16, float32,
+                     float64, get_default_dtype, iinfo, int8, int16, int32, int64,
+                     promote_types, set_default_dtype, uint8)
+from ._device import device
+from ._size import Size
+from ._tensor import Tensor
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                 is_inference_mode_enabled, no_grad, set_grad_enabled)
+from ._creation import *  # noqa: F401,F403
+from .ops import *  # noqa: F401,F403
+from ._printing import set_printoptions
+from . import autograd, ops  # noqa: F401
+
+__version__ = "0.1.0"
+
+# PyTorch's dtype aliases: ember.float, ember.long, ...
+float = float32  # noqa: A001
+double = float64
+half = float16
+cfloat = complex64
+cdouble = complex128
+long = int64
+int = int32  # noqa: A001
+short = int16
+
+# Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
+_LAZY = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
+         "serialization"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        mod = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+def result_type(tensor1, tensor2) -> dtype:
+    """Mirrors ``torch.result_type`` (tensors or Python scalars)."""
+    ts = [t for t in (tensor1, tensor2) if isinstance(t, Tensor)]
+    ss = [s for s in (tensor1, tensor2) if not isinstance(s, Tensor)]
+    return _dtype.result_dtype(ts, ss)
+
+
+def is_tensor(obj) -> "bool":
+    """Mirrors ``torch.is_tensor``."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> "bool":
+    return input.dtype.is_floating_point
+
+
+def is_complex(input: Tensor) -> "bool":
+    return input.dtype.is_complex
+
+
+def numel(input: Tensor) -> "int":
+    return input.numel()

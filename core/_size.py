@@ -1,0 +1,33 @@
+"""``ember.Size``: the tuple subclass ``Tensor.shape`` returns. Mirrors ``torch.Size`` and
+prints like it (``torch.Size([2, 3])``), so output written for PyTorch reads the same."""
+from __future__ import annotations
+
+__all__ = ["Size"]
+
+
+class Size(tuple):
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"torch.Size([{', '.join(str(s) for s in self)}])"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __reduce__(self):
+        return Size, (tuple(self),)

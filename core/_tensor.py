@@ -1,0 +1,406 @@
+"""``ember.Tensor``: a backend array plus autograd metadata. Mirrors ``torch.Tensor``.
+
+The class holds state, attributes, conversions and autograd entry points. Maths lives in
+``ember.ops`` (each op's backward beside its forward); ops attach themselves as methods
+and operators there, so this file stays readable and nothing here imports ops at load time.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import _dtype
+from ._dtype import dtype as _DType
+from ._size import Size
+from .autograd import graph as _graph
+from .autograd.grad_mode import STATE as _GRAD
+
+__all__ = ["Tensor", "wrap"]
+
+_new = object.__new__
+
+
+class Tensor:
+    """Mirrors ``torch.Tensor``. Build tensors with ``ember.tensor`` and friends; the
+    constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (float32)."""
+
+    __slots__ = ("_data", "dtype", "_device", "_grad_fn", "_requires_grad", "grad", "_vc",
+                 "_out_nr", "_accum", "_base", "__dict__", "__weakref__")
+
+    def __new__(cls, *args, **kwargs):
+        from ._creation import _legacy_new
+        return _legacy_new(cls, *args, **kwargs)
+
+    # --- attributes ------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """Mirrors ``Tensor.size``: the Size, or one dimension's length."""
+        shape = self._data.shape
+        if dim is None:
+            return Size(shape)
+        return shape[_wrap_dim(dim, len(shape))]
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    def dim(self) -> int:
+        return len(self._data.shape)
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        n = 1
+        for s in self._data.shape:
+            n *= s
+        return n
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self.dtype.itemsize
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._device.type == "cpu"
+
+    def get_device(self) -> int:
+        return -1 if self._device.index is None else self._device.index
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return self.dtype.is_complex
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        flags = getattr(self._data, "flags", None)
+        return True if flags is None else bool(flags["C_CONTIGUOUS"])
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Mirrors ``Tensor.requires_grad_``."""
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. "
+                                   "If you want to use a computed variable in a subgraph that "
+                                   "doesn't require differentiation use "
+                                   "var_no_grad = var.detach().")
+            return self
+        if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's array, outside the graph (``Tensor.data``)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, other: "Tensor") -> None:
+        if not isinstance(other, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(other).__name__}")
+        self._data, self.dtype, self._device = other._data, other.dtype, other._device
+        self._bump()
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0] if self._vc is not None else 0
+
+    def _bump(self) -> None:
+        """Mark an in-place change (shared with views, like PyTorch's version counter)."""
+        vc = self._vc
+        if vc is None:
+            self._vc = [1]
+        else:
+            vc[0] += 1
+
+    @property
+    def T(self) -> "Tensor":
+        n = self.ndim
+        if n != 2 and n != 0 and n != 1:
+            import warnings
+            warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse "
+                          "their shape is deprecated and it will throw an error in a future "
+                          "release.", UserWarning, stacklevel=2)
+        return self.permute(*range(n - 1, -1, -1))
+
+    @property
+    def mT(self) -> "Tensor":
+        if self.ndim < 2:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self.ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self) -> "Tensor":
+        return self.T.conj() if self.dtype.is_complex else self.T
+
+    @property
+    def mH(self) -> "Tensor":
+        return self.mT.conj() if self.dtype.is_complex else self.mT
+
+    @property
+    def _backend(self):
+        return self._device._be
+
+    # --- autograd --------------------------------------------------------------------------
+    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Mirrors ``Tensor.backward``."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's array (and version counter)."""
+        out = wrap(self._data, self.dtype, self._device)
+        if self._vc is None:
+            self._vc = [0]
+        out._vc = self._vc
+        out._base = self if self._base is None else self._base
+        return out
+
+    def detach_(self) -> "Tensor":
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def register_hook(self, hook):
+        """Mirrors ``Tensor.register_hook``: ``hook(grad)`` may return a replacement."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node, nr = _graph._edge(self)
+        return node._add_pre_hook(nr, hook)
+
+    def retain_grad(self) -> None:
+        """Mirrors ``Tensor.retain_grad``: keep a non-leaf's gradient in ``.grad``."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self.__dict__.get("_retains_grad"):
+            return
+        self.__dict__["_retains_grad"] = True
+        import weakref
+        ref = weakref.ref(self)
+
+        def _retain(grad):
+            t = ref()
+            if t is not None:
+                g = grad.detach().clone() if not grad._requires_grad else grad
+                t.grad = g if t.grad is None else t.grad + g
+        self._grad_fn._add_pre_hook(self._out_nr, _retain)
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(self.__dict__.get("_retains_grad"))
+
+    # --- conversion ------------------------------------------------------------------------
+    def numpy(self, *, force: bool = False):
+        """A numpy array sharing memory on CPU (``Tensor.numpy``)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if self._device.type != "cpu" and not force:
+            raise TypeError(f"can't convert {self._device} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
+        arr = self._device._be.to_numpy(self._data)
+        if arr.ndim == 0 and type(arr).__module__ == "numpy" and not hasattr(arr, "base"):
+            import numpy as np
+            arr = np.asarray(arr)
+        return arr
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy as np
+        arr = self.detach().numpy(force=True)
+        arr = np.asarray(arr)
+        if dtype is not None:
+            arr = arr.astype(dtype, copy=False)
+        return arr
+
+    def __dlpack__(self, *args, **kwargs):
+        if self._requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use "
+                               "tensor.detach()")
+        data = self._data
+        if not hasattr(data, "__dlpack__"):
+            import numpy as np
+            data = np.asarray(data)
+        return data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        data = self._data
+        if not hasattr(data, "__dlpack_device__"):
+            import numpy as np
+            data = np.asarray(data)
+        return data.__dlpack_device__()
+
+    def item(self):
+        """The Python number in a one-element tensor (``Tensor.item``)."""
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to "
+                               "Scalar")
+        return _to_py(self._device._be.to_numpy(self._data).reshape(()).item(), self.dtype)
+
+    def tolist(self):
+        """Nested Python lists of Python numbers (``Tensor.tolist``)."""
+        arr = self._device._be.to_numpy(self._data)
+        if self.dtype is _dtype.bfloat16 or self.dtype is _dtype.float16:
+            arr = arr.astype("float32")
+        return arr.tolist()
+
+    def __len__(self) -> int:
+        shape = self._data.shape
+        if not shape:
+            raise TypeError("len() of a 0-d tensor")
+        return shape[0]
+
+    def __iter__(self):
+        if not self._data.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self.dtype.is_complex or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 or (spec and self.numel() == 1):
+            return self.item().__format__(spec)
+        return object.__format__(self, spec) if spec else repr(self)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self, *, tensor_contents=None) -> str:
+        from ._printing import tensor_repr
+        return tensor_repr(self)
+
+    def __reduce_ex__(self, protocol):
+        # pickling (DataLoader workers, copy.deepcopy): values, dtype, device, requires_grad;
+        # never the graph
+        return (_rebuild, (self._device._be.to_numpy(self._data), self.dtype.name,
+                           str(self._device), self._requires_grad, type(self)))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        out = self.detach().clone()
+        if type(self) is not Tensor:
+            out = type(self).__new__(type(self), out, self._requires_grad) \
+                if hasattr(type(self), "_from_tensor") else out
+        out._requires_grad = self._requires_grad
+        if self.grad is not None:
+            out.grad = self.grad.detach().clone()
+        memo[id(self)] = out
+        return out
+
+
+def _rebuild(arr, dtype_name, device, requires_grad, cls=None):
+    from ._creation import tensor
+    t = tensor(arr, dtype=_dtype._BY_NAME[dtype_name], device=device)
+    if cls is not None and cls is not Tensor and hasattr(cls, "_from_tensor"):
+        return cls._from_tensor(t, requires_grad)
+    t._requires_grad = requires_grad
+    return t
+
+
+def _to_py(v, dt: _DType):
+    if dt is _dtype.bool:
+        return bool(v)
+    if dt.is_floating_point:
+        return float(v)
+    if dt.is_complex:
+        return complex(v)
+    return int(v)
+
+
+def wrap(data: Any, dtype: _DType, device) -> Tensor:
+    """The one way to make a Tensor from a backend array (the ops' hot path)."""
+    t = _new(Tensor)
+    t._data = data
+    t.dtype = dtype
+    t._device = device
+    t._grad_fn = None
+    t._requires_grad = False
+    t.grad = None
+    t._vc = None
+    t._out_nr = 0
+    t._accum = None
+    t._base = None
+    return t
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    """Normalise a possibly negative dim, with PyTorch's IndexError when out of range."""
+    n = ndim if ndim else 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+               "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
+               "complex128": "ComplexDoubleTensor"}
+
+
+def _type_string(t: Tensor) -> str:
+    """``torch.FloatTensor`` / ``torch.cuda.FloatTensor``: PyTorch's legacy type names."""
+    prefix = "torch." if t._device.type == "cpu" else f"torch.{t._device.type}."
+    return prefix + _TYPE_NAMES[t.dtype.name]

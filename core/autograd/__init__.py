@@ -1,0 +1,14 @@
+"""``ember.autograd``: mirrors ``torch.autograd`` (backward, grad, Function, grad modes,
+gradcheck)."""
+from __future__ import annotations
+
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                        set_grad_enabled)
+from .graph import Node
+from .api import backward, grad
+from .function import Function, FunctionCtx
+from .gradcheck import gradcheck, gradgradcheck
+
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "no_grad", "enable_grad",
+           "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck",
+           "gradgradcheck"]

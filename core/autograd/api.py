@@ -1,0 +1,104 @@
+"""``ember.autograd.backward`` and ``ember.autograd.grad``: argument checking around the
+engine in :mod:`ember.autograd.graph`."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .graph import run_backward
+
+__all__ = ["backward", "grad"]
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    from .._tensor import Tensor
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _make_grads(outputs, grad_outputs):
+    from .._creation import ones_like
+    grads = []
+    for out, g in zip(outputs, grad_outputs):
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not out.dtype.is_floating_point and not out.dtype.is_complex:
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"but got {out.dtype!r}")
+            g = ones_like(out)
+        else:
+            from .._tensor import Tensor
+            if not isinstance(g, Tensor):
+                from .._creation import tensor
+                g = tensor(g, dtype=out.dtype, device=out.device)
+            if g.shape != out.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
+                                   f"{g.shape} and output[0] has a shape of {out.shape}.")
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Mirrors ``torch.autograd.backward``: accumulate gradients into the leaves' ``.grad``."""
+    tensors = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"got {len(grads)} gradients for {len(tensors)} tensors")
+    for t in tensors:
+        if not t._requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_grads(tensors, grads)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        got = run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs,
+                           accumulate=False)
+        from .graph import _accumulate
+        for t, g in zip(inputs, got):
+            if g is not None:
+                _accumulate(t, g, create_graph, set())
+        return
+    run_backward(tensors, grads, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+    """Mirrors ``torch.autograd.grad``: the gradients of ``outputs`` w.r.t. ``inputs``,
+    leaving every ``.grad`` untouched."""
+    outputs = _as_tuple(outputs)
+    single = not isinstance(inputs, Sequence) or hasattr(inputs, "_data")
+    inputs = _as_tuple(inputs)
+    for t in inputs:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    for t in outputs:
+        if not t._requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn")
+    grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if materialize_grads:
+        allow_unused = True if allow_unused is None else allow_unused
+    got = run_backward(outputs, _make_grads(outputs, grads), retain_graph, create_graph,
+                       inputs=inputs, accumulate=False)
+    for i, g in enumerate(got):
+        if g is None:
+            if materialize_grads:
+                from .._creation import zeros_like
+                got[i] = zeros_like(inputs[i])
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+        elif not create_graph and g._requires_grad:
+            got[i] = g.detach()
+    del single
+    return tuple(got)

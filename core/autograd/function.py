@@ -1,0 +1,98 @@
+"""``ember.autograd.Function``: user-defined ops with a hand-written backward.
+Mirrors ``torch.autograd.Function`` (static ``forward(ctx, ...)``/``backward(ctx, ...)``,
+``ctx.save_for_backward``, ``needs_input_grad``, ``mark_non_differentiable``,
+``set_materialize_grads``)."""
+from __future__ import annotations
+
+from .grad_mode import STATE
+from .graph import record
+
+__all__ = ["Function", "FunctionCtx"]
+
+
+class FunctionCtx:
+    """The ``ctx`` passed to a Function's forward and backward."""
+
+    def __init__(self):
+        self.to_save = ()
+        self.needs_input_grad = ()
+        self.non_differentiable = set()
+        self.materialize_grads = True
+        self._freed = False
+
+    def save_for_backward(self, *tensors) -> None:
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._freed:
+            from .graph import _FREED
+            raise RuntimeError(_FREED)
+        return tuple(self.to_save)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self.non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors) -> None:
+        for t in tensors:
+            t._bump()
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
+
+
+class Function:
+    """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call
+    ``YourFunction.apply(*args)``."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode "
+                                  "AD.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .._tensor import Tensor
+        ctx = FunctionCtx()
+        tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        prev = STATE.enabled
+        STATE.enabled = False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            STATE.enabled = prev
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        inputs = [args[i] for i in tensor_pos]
+        # an output that *is* an input gets a fresh tensor object so the input keeps its place
+        fresh = tuple(o.detach() if isinstance(o, Tensor) and any(o is a for a in inputs) else o
+                      for o in outs)
+        if not (prev and any(ctx.needs_input_grad)):
+            return fresh[0] if single else fresh
+        diff = tuple(o for o in fresh
+                     if isinstance(o, Tensor) and id(o) not in ctx.non_differentiable
+                     and (o.dtype.is_floating_point or o.dtype.is_complex))
+        n_args = len(args)
+
+        def backward_fn(*grads):
+            if not ctx.materialize_grads:
+                pass
+            got = cls.backward(ctx, *grads)
+            if not isinstance(got, tuple):
+                got = (got,)
+            if len(got) < n_args:
+                raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect "
+                                   f"number of gradients (expected {n_args}, got {len(got)})")
+            return tuple(got[i] for i in tensor_pos)
+
+        saved = tuple(t for t in ctx.to_save if isinstance(t, Tensor))
+        record(diff if len(diff) != 1 else diff[0], cls.__name__ + "Backward", inputs,
+               backward_fn, saved=saved)
+        return fresh[0] if single else fresh

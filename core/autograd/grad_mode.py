@@ -1,0 +1,139 @@
+"""Grad mode: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode``.
+
+Mirrors the torch context managers/decorators of the same names. The flag is one
+module-level attribute read on every op (a thread-local would cost each op a lookup);
+ember's DataLoader workers are processes, so the difference from PyTorch's per-thread flag
+only shows when several threads toggle grad mode at once.
+"""
+from __future__ import annotations
+
+import functools
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled"]
+
+
+class _State:
+    enabled = True
+    inference = False
+
+
+STATE = _State
+
+
+def is_grad_enabled() -> bool:
+    """Mirrors ``torch.is_grad_enabled``."""
+    return STATE.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    return STATE.inference
+
+
+class _Mode:
+    """Base of the grad-mode context managers; also usable as decorators."""
+
+    _target = True
+
+    def __enter__(self):
+        self._prev = STATE.enabled
+        STATE.enabled = self._target
+        return None
+
+    def __exit__(self, *exc):
+        STATE.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        import inspect  # here, not at import: it is slow to import
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def gen_wrapper(*args, **kwargs):
+                gen = fn(*args, **kwargs)
+                with self.clone():
+                    value = next(gen)
+                while True:
+                    try:
+                        with self.clone():
+                            sent = yield value
+                        with self.clone():
+                            value = gen.send(sent)
+                    except StopIteration as e:
+                        return e.value
+            return gen_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.clone():
+                return fn(*args, **kwargs)
+        return wrapper
+
+    def clone(self):
+        return type(self)()
+
+
+class no_grad(_Mode):
+    """Mirrors ``torch.no_grad``: ops inside record no graph."""
+
+    _target = False
+
+    def __init__(self, orig_func=None):
+        # allow bare use as a decorator: @no_grad (PyTorch accepts @no_grad() only, but
+        # the bare form is a common slip that would otherwise silently do nothing)
+        self._orig = orig_func
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        if orig_func is not None and callable(orig_func):
+            self.__init__()
+            return self(orig_func)
+        return self
+
+
+class enable_grad(_Mode):
+    """Mirrors ``torch.enable_grad``."""
+
+    _target = True
+
+
+class set_grad_enabled(_Mode):
+    """Mirrors ``torch.set_grad_enabled``: takes effect at once, and restores on ``with`` exit."""
+
+    def __init__(self, mode: bool):
+        self._prev = STATE.enabled
+        self._target = bool(mode)
+        STATE.enabled = self._target
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        STATE.enabled = self._prev
+        return False
+
+    def clone(self):
+        return set_grad_enabled(self._target)
+
+
+class inference_mode(_Mode):
+    """Mirrors ``torch.inference_mode``: like no_grad (ember keeps no extra view/version
+    bookkeeping to skip, so the two cost the same here)."""
+
+    def __init__(self, mode: bool = True):
+        self._mode = bool(mode)
+        self._target = not self._mode
+
+    def __enter__(self):
+        self._prev = STATE.enabled
+        self._prev_inf = STATE.inference
+        STATE.enabled = self._target
+        STATE.inference = self._mode
+        return None
+
+    def __exit__(self, *exc):
+        STATE.enabled = self._prev
+        STATE.inference = self._prev_inf
+        return False
+
+    def clone(self):
+        return inference_mode(self._mode)

@@ -1,0 +1,312 @@
+"""The autograd graph: nodes (``grad_fn``), leaf accumulators, and the backward engine.
+
+An op that needs a gradient calls :func:`record` with its output, its inputs, a name
+(``"MulBackward0"``) and a backward function written with Tensor ops, so running it with
+grad mode on (``create_graph=True``) builds the graph of the gradient and higher-order
+gradients come free. The engine is iterative (Kahn's algorithm over dependency counts):
+a chain of 10,000 ops backs up without touching the recursion limit.
+
+Shapes are the engine's job, as in PyTorch's ``validate_outputs``: a gradient arriving for
+a broadcast input is summed back to that input's shape and cast to its dtype, so each
+op's backward only states its maths.
+"""
+from __future__ import annotations
+
+from .grad_mode import STATE
+
+__all__ = ["Node", "AccumulateGrad", "record", "run_backward"]
+
+_FREED = ("Trying to backward through the graph a second time (or directly access saved "
+          "tensors after they have already been freed). Saved intermediate values of the graph "
+          "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
+          "you need to backward through the graph a second time or if you need to access saved "
+          "tensors after calling backward.")
+
+
+class Node:
+    """A ``grad_fn``: how to turn the gradient of an op's output(s) into its inputs'."""
+
+    __slots__ = ("_name", "_fn", "next_functions", "_saved", "_meta", "_pre_hooks", "_hooks",
+                 "metadata", "__weakref__")
+
+    def __init__(self, name, fn, next_functions, saved, meta):
+        self._name = name
+        self._fn = fn
+        self.next_functions = next_functions  # ((node | None, output_nr), ...) per input
+        self._saved = saved                     # ((tensor, version), ...) to check and free
+        self._meta = meta                       # ((shape, dtype, device), ...) per output
+        self._pre_hooks = None                  # {output_nr: [fn]} from Tensor.register_hook
+        self._hooks = None                      # [fn(grad_inputs, grad_outputs)]
+        self.metadata = {}
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object at {id(self):#x}>"
+
+    def register_hook(self, fn):
+        """Mirrors ``Node.register_hook``: ``fn(grad_inputs, grad_outputs)`` after it runs."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return _Handle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        return self._add_pre_hook(0, fn)
+
+    def _add_pre_hook(self, nr, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        lst = self._pre_hooks.setdefault(nr, [])
+        lst.append(fn)
+        return _Handle(lst, fn)
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            raise RuntimeError(_FREED)
+        return tuple(t for t, _ in self._saved)
+
+    def _check_saved(self):
+        for t, version in self._saved:
+            now = t._vc[0] if t._vc is not None else 0
+            if now != version:
+                from .._tensor import _type_string
+                owner = t._grad_fn._name if t._grad_fn is not None else None
+                which = f"output 0 of {owner}" if owner else "a leaf"
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [{_type_string(t)} {list(t.shape)}], which is "
+                    f"{which}, is at version {now}; expected version {version} instead. Hint: "
+                    "the backtrace further above can be useful to find the operation that "
+                    "failed to compute its gradient. Enable anomaly detection to find it: "
+                    "with torch.autograd.set_detect_anomaly(True).")
+
+
+class AccumulateGrad(Node):
+    """The node at a leaf: adds the incoming gradient into ``tensor.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, tensor):
+        t = tensor
+        super().__init__("AccumulateGrad", None, (), (), ((t.shape, t.dtype, t._device),))
+        self.variable = tensor
+
+
+class _Handle:
+    """What ``register_hook`` returns: ``.remove()`` takes the hook off."""
+
+    __slots__ = ("_lst", "_fn")
+
+    def __init__(self, lst, fn):
+        self._lst, self._fn = lst, fn
+
+    def remove(self):
+        try:
+            self._lst.remove(self._fn)
+        except ValueError:
+            pass
+
+
+def _edge(t):
+    node = t._grad_fn
+    if node is not None:
+        return (node, t._out_nr)
+    if t._requires_grad:
+        acc = t._accum
+        if acc is None:
+            acc = t._accum = AccumulateGrad(t)
+        return (acc, 0)
+    return (None, 0)
+
+
+def record(out, name, inputs, fn, saved=()):
+    """Attach a grad_fn to ``out`` (or a tuple of outputs). ``fn(grad)`` (one output) or
+    ``fn(*grads)`` returns one gradient per input (None where there is none). ``saved`` lists
+    the tensors ``fn`` reads: their versions are checked, and they are freed after use."""
+    node = Node(name, fn, tuple(_edge(t) for t in inputs),
+                tuple((t, t._vc[0] if t._vc is not None else 0) for t in saved), None)
+    if type(out) is tuple:
+        node._meta = tuple((o.shape, o.dtype, o._device) for o in out)
+        for i, o in enumerate(out):
+            o._grad_fn, o._requires_grad, o._out_nr = node, True, i
+    else:
+        node._meta = ((out.shape, out.dtype, out._device),)
+        out._grad_fn = node
+        out._requires_grad = True
+    return out
+
+
+# --- the engine -------------------------------------------------------------------------
+
+def _fit(g, meta):
+    """Sum a gradient back to the input's (broadcast) shape and cast it to its dtype."""
+    shape, dtype, _ = meta
+    if g.shape != shape:
+        from ..ops.reduction import sum_to_size
+        g = sum_to_size(g, shape)
+    if g.dtype is not dtype:
+        g = g.to(dtype)
+    return g
+
+
+def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=None,
+                 accumulate=True):
+    """Backpropagate ``grads`` from ``roots`` (tensors). With ``inputs`` (tensors), return
+    their gradients instead of (``accumulate=False``) or as well as accumulating into
+    leaves' ``.grad``; gradients reaching no input stay None."""
+    buffers = {}
+    ready_roots = []
+    for t, g in zip(roots, grads):
+        node, nr = _edge(t)
+        if node is None:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn")
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * len(node._meta)
+            ready_roots.append(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    # dependency counts over the reachable graph (iterative DFS)
+    deps = {}
+    seen = set(ready_roots)
+    stack = list(ready_roots)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+
+    # where to capture gradients for autograd.grad: {node: {output_nr: slot}}
+    capture = None
+    results = None
+    if inputs is not None:
+        capture = {}
+        results = [None] * len(inputs)
+        for i, t in enumerate(inputs):
+            node, nr = _edge(t)
+            if node is not None:
+                capture.setdefault(node, {}).setdefault(nr, []).append(i)
+
+    prev = STATE.enabled
+    STATE.enabled = bool(create_graph)
+    stored = set()  # data ids already kept as some leaf's .grad during this pass
+    try:
+        ready = [n for n in ready_roots if deps.get(n, 0) == 0]
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node)
+            if node._pre_hooks:
+                for nr, hooks in node._pre_hooks.items():
+                    for h in list(hooks):
+                        if buf[nr] is not None:
+                            new = h(buf[nr])
+                            if new is not None:
+                                buf[nr] = new
+            if capture is not None and node in capture:
+                for nr, slots in capture[node].items():
+                    for i in slots:
+                        results[i] = buf[nr]
+            if type(node) is AccumulateGrad:
+                if accumulate and buf[0] is not None:
+                    _accumulate(node.variable, buf[0], create_graph, stored)
+                continue
+            if node._fn is None:
+                if node._saved is None:
+                    raise RuntimeError(_FREED)
+                raise RuntimeError(f"{node._name} has no backward function")
+            if node._saved:
+                node._check_saved()
+            if len(buf) == 1:
+                g = buf[0]
+                if g is None:
+                    _skip_children(node, deps, ready, buffers)
+                    continue
+                outs = node._fn(g)
+            else:
+                if all(g is None for g in buf):
+                    _skip_children(node, deps, ready, buffers)
+                    continue
+                outs = node._fn(*[_zeros_for(m) if g is None else g
+                                  for g, m in zip(buf, node._meta)])
+            if type(outs) is not tuple:
+                outs = (outs,) if not isinstance(outs, list) else tuple(outs)
+            if node._hooks:
+                for h in list(node._hooks):
+                    new = h(outs, tuple(buf))
+                    if new is not None:
+                        outs = tuple(new)
+            if not retain_graph and node._saved:
+                node._fn = None
+                node._saved = None
+            nexts = node.next_functions
+            if len(outs) != len(nexts):
+                raise RuntimeError(f"function {node._name} returned an incorrect number of "
+                                   f"gradients (expected {len(nexts)}, got {len(outs)})")
+            for (nxt, nr), g in zip(nexts, outs):
+                if nxt is None:
+                    continue
+                if g is not None:
+                    g = _fit(g, nxt._meta[nr])
+                    nbuf = buffers.get(nxt)
+                    if nbuf is None:
+                        nbuf = buffers[nxt] = [None] * len(nxt._meta)
+                    nbuf[nr] = g if nbuf[nr] is None else nbuf[nr] + g
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                if d == 0:
+                    if nxt in buffers:
+                        ready.append(nxt)
+                    else:
+                        _skip_children(nxt, deps, ready, buffers)
+    finally:
+        STATE.enabled = prev
+    return results
+
+
+def _skip_children(node, deps, ready, buffers):
+    """A node that received no gradient still releases its children's dependency counts."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        for nxt, _ in n.next_functions:
+            if nxt is None:
+                continue
+            d = deps[nxt] - 1
+            deps[nxt] = d
+            if d == 0:
+                # reached by a gradient on another path: it runs; otherwise skip it too
+                (ready if nxt in buffers else stack).append(nxt)
+
+
+def _zeros_for(meta):
+    from .._creation import zeros
+    shape, dtype, dev = meta
+    return zeros(shape, dtype=dtype, device=dev)
+
+
+def _accumulate(t, g, create_graph, stored):
+    """``t.grad += g`` as PyTorch's AccumulateGrad does it: the first gradient is kept as is
+    when nothing else can see its memory, later ones add in place (out of place when the
+    graph of the gradient is wanted)."""
+    if not create_graph and g._requires_grad:
+        g = g.detach()
+    old = t.grad
+    if old is None:
+        if id(g._data) in stored or not g._device._be.owns(g._data):
+            g = g.clone()
+        stored.add(id(g._data))
+        t.grad = g
+    elif create_graph or old._requires_grad:
+        t.grad = old + g
+    else:
+        a = old._data
+        a += g._data  # in place on mutable arrays; rebinds on immutable ones
+        old._data = a

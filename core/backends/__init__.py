@@ -1,0 +1,20 @@
+"""Backend protocol, plugin discovery and device resolution (public API for backend authors).
+
+``Backend`` is the base class to subclass; ``hookimpl`` (from ``ember.backends.hookspecs``)
+marks a plugin's ``ember_backends()`` hook. ``register`` adds a backend at run time;
+``set_provider`` chooses which backend serves a device type (also ``EMBER_PROVIDERS``).
+"""
+from .base import Backend
+from .registry import (backends, get_backend, known_types, providers, register, set_provider,
+                       info)
+
+__all__ = ["Backend", "backends", "get_backend", "known_types", "providers", "register",
+           "set_provider", "info", "hookimpl"]
+
+
+def __getattr__(name):
+    # pluggy is imported only when a plugin needs the marker, not at ``import ember``
+    if name in ("hookimpl", "hookspec"):
+        from . import hookspecs
+        return getattr(hookspecs, name)
+    raise AttributeError(f"module 'ember.backends' has no attribute {name!r}")

@@ -1,0 +1,175 @@
+"""The backend protocol: what the frontend asks of an array library.
+
+A backend is a subclass of :class:`Backend`. It names itself, the device types it serves and
+its priority, says whether it is available (and why not), and after :meth:`load` exposes
+``xp``: an array namespace following the Python array API standard (numpy 2.x, cupy,
+``jax.numpy``, ``array_api_strict`` all qualify). The frontend writes every kernel once
+against ``xp`` and array operators.
+
+The kernels the standard lacks are methods here, each with a generic default written over
+``xp`` (or, where the standard has no way at all, a host round trip through numpy). A
+backend overrides the ones it can do natively and faster. Nothing heavy is imported until
+:meth:`load` runs, which the registry does on first use of a device the backend serves.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .. import _dtype
+
+__all__ = ["Backend"]
+
+
+class Backend:
+    """Base class of every ember backend. Override what your library does better."""
+
+    #: short unique name, e.g. "numpy"
+    name: str = "?"
+    #: device types served, e.g. ("cpu",) or ("cuda",)
+    device_types: tuple[str, ...] = ()
+    #: higher wins when several backends serve one device type (the override beats both)
+    priority: int = 0
+    #: the array namespace, set by :meth:`load`
+    xp: Any = None
+    #: True when arrays can be mutated in place (numpy, cupy); False for JAX
+    mutable: bool = True
+
+    # --- availability and loading ---------------------------------------------------------
+    def is_available(self) -> bool:
+        """True if the library imports and (for accelerators) a device is present."""
+        return self.unavailable_reason() is None
+
+    def unavailable_reason(self) -> str | None:
+        """A sentence saying why the backend cannot be used, or None if it can."""
+        return None
+
+    def version(self) -> str:
+        """The version of the array library behind the backend."""
+        return getattr(self.xp, "__version__", "?") if self.xp is not None else "?"
+
+    def load(self) -> None:
+        """Import the library and set ``self.xp``. Called once, on first use."""
+        raise NotImplementedError
+
+    def _build_dtype_tables(self) -> None:
+        """Map ember dtypes to the namespace's dtype objects, skipping ones it lacks."""
+        self._to_native: dict = {}
+        self._from_native: dict = {}
+        for d in _dtype.ALL:
+            nat = getattr(self.xp, d._np, None)
+            if nat is not None:
+                self._to_native[d] = nat
+                self._from_native[nat] = d
+                try:
+                    self._from_native[self.dtype_of_native(nat)] = d
+                except Exception:  # noqa: BLE001 - best effort for odd dtype objects
+                    pass
+
+    @staticmethod
+    def dtype_of_native(nat: Any) -> Any:
+        """The object an array's ``.dtype`` compares equal to, for a namespace dtype."""
+        return nat
+
+    # --- devices --------------------------------------------------------------------------
+    def device_count(self, device_type: str) -> int:
+        """How many devices of ``device_type`` there are (CPU-like backends: 1)."""
+        return 1
+
+    def current_index(self, device_type: str) -> int:
+        return 0
+
+    def synchronize(self, index: int | None = None) -> None:
+        """Wait for queued work to finish (a no-op on synchronous backends)."""
+
+    # --- dtypes ---------------------------------------------------------------------------
+    def native_dtype(self, d: "_dtype.dtype") -> Any:
+        try:
+            return self._to_native[d]
+        except KeyError:
+            raise TypeError(f"dtype {d!r} is not supported by the {self.name} backend") from None
+
+    def ember_dtype(self, native: Any) -> "_dtype.dtype":
+        try:
+            return self._from_native[native]
+        except KeyError:
+            return _dtype.from_numpy_name(str(native))
+
+    # --- creation and transfer ------------------------------------------------------------
+    def asarray(self, obj: Any, dtype: "_dtype.dtype", index: int | None) -> Any:
+        """An array on device ``index`` from Python data or a host numpy array."""
+        return self.xp.asarray(obj, dtype=self.native_dtype(dtype))
+
+    def from_numpy(self, arr: Any, index: int | None) -> Any:
+        """A device array from a numpy array; shares memory where the backend can."""
+        return self.xp.asarray(arr)
+
+    def to_numpy(self, x: Any) -> Any:
+        """A numpy array with x's values; shares memory where the backend can."""
+        import numpy as np
+        try:
+            return np.from_dlpack(x)
+        except Exception:  # noqa: BLE001 - not every array speaks DLPack on every device
+            return np.asarray(x)
+
+    def astype(self, x: Any, dtype: "_dtype.dtype") -> Any:
+        return self.xp.astype(x, self.native_dtype(dtype))
+
+    def copy(self, x: Any) -> Any:
+        return self.xp.asarray(x, copy=True)
+
+    def owns(self, x: Any) -> bool:
+        """True if no other live array can see x's memory (so autograd may keep it as a
+        leaf's .grad without copying). Immutable backends: always True."""
+        return not self.mutable
+
+    # --- kernels the standard lacks -------------------------------------------------------
+    def setitem(self, x: Any, key: Any, value: Any) -> Any:
+        """``x[key] = value``; returns the updated array (a new one on immutable backends)."""
+        x[key] = value
+        return x
+
+    def index_add(self, x: Any, key: Any, values: Any) -> Any:
+        """x with ``values`` added at ``key``, duplicates accumulating (``np.add.at``).
+        Returns a new array. Generic default: a host round trip through numpy."""
+        import numpy as np
+        host = np.array(self.to_numpy(x), copy=True)
+        np.add.at(host, _host_key(self, key), self.to_numpy(values))
+        return self.from_numpy(host, None)
+
+    # --- random numbers -------------------------------------------------------------------
+    # A backend's generator state is whatever rng() returns; the default draws on the host
+    # with numpy's PCG64 and moves the result over, so every backend is seedable.
+    def rng(self, seed: int) -> Any:
+        import numpy as np
+        return np.random.Generator(np.random.PCG64(seed))
+
+    def _host(self, arr, dtype, index):
+        import numpy as np
+        return self.from_numpy(np.ascontiguousarray(arr.astype(dtype._np, copy=False)), index)
+
+    def random_uniform(self, rng: Any, shape: Sequence[int], dtype, low: float, high: float,
+                       index=None) -> Any:
+        return self._host(rng.uniform(low, high, size=tuple(shape)), dtype, index)
+
+    def random_normal(self, rng: Any, shape: Sequence[int], dtype, mean: float, std: float,
+                      index=None) -> Any:
+        return self._host(rng.normal(mean, std, size=tuple(shape)), dtype, index)
+
+    def random_integers(self, rng: Any, shape: Sequence[int], dtype, low: int, high: int,
+                        index=None) -> Any:
+        return self._host(rng.integers(low, high, size=tuple(shape)), dtype, index)
+
+    def random_permutation(self, rng: Any, n: int, dtype, index=None) -> Any:
+        return self._host(rng.permutation(n), dtype, index)
+
+    def __repr__(self) -> str:
+        return f"<ember backend {self.name!r} serving {', '.join(self.device_types)}>"
+
+
+def _host_key(be: Backend, key: Any) -> Any:
+    """An index key with device arrays moved to numpy (for host-side generic kernels)."""
+    if isinstance(key, tuple):
+        return tuple(_host_key(be, k) for k in key)
+    if key is None or isinstance(key, (int, slice, type(Ellipsis))):
+        return key
+    return be.to_numpy(key)

@@ -1,0 +1,237 @@
+"""The device registry: finds backend plugins once, and says which backend serves a device.
+
+Discovery iterates the ``ember.backends`` entry points itself and isolates each load: a
+plugin that fails to import, or whose hook fails, is skipped with a warning naming it and
+why. (pluggy's ``load_setuptools_entrypoints`` stops at the first broken plugin, and one bad
+third-party package must never break ``import ember``.) The scan is lazy: entry points are
+read on the first device lookup, not at import time.
+
+Resolution: each device type has providers, ordered by an explicit override first (API
+:func:`set_provider` or ``EMBER_PROVIDERS="cpu=jax,cuda=cupy"``), then priority, then name.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+
+from .base import Backend
+
+__all__ = ["backends", "get_backend", "known_types", "providers", "register", "set_provider",
+           "resolve", "canonical", "info"]
+
+GROUP = "ember.backends"
+ENV_PROVIDERS = "EMBER_PROVIDERS"
+
+# Device types ember knows how to advise on even when nothing installed serves them.
+_INSTALL_HINTS = {
+    "cpu": "the numpy backend ships with ember: reinstall with `pip install ember`",
+    "cuda": "install CuPy for your CUDA version (`pip install cupy-cuda12x`, or "
+            "`pip install 'ember[cupy]'`) on a machine with an NVIDIA GPU and driver",
+    "jax": "install JAX (`pip install 'ember[jax]'`, i.e. jax and jaxlib)",
+}
+
+_lock = threading.RLock()
+_backends: dict[str, Backend] = {}
+_override: dict[str, str] = {}
+_canonical: dict[tuple[str, int | None], object] = {}
+_scanned = False
+_pm = None
+
+
+def _plugin_manager():
+    global _pm
+    if _pm is None:
+        import pluggy
+        from . import hookspecs
+        _pm = pluggy.PluginManager("ember")
+        _pm.add_hookspecs(hookspecs)
+    return _pm
+
+
+def _warn(what: str, exc: BaseException) -> None:
+    warnings.warn(f"ember: skipping backend plugin {what}: {type(exc).__name__}: {exc}",
+                  RuntimeWarning, stacklevel=3)
+
+
+def _collect(plugin, label: str) -> None:
+    """Call one plugin's hook, isolated, and add the backends it returns."""
+    pm = _plugin_manager()
+    for impl in pm.hook.ember_backends.get_hookimpls():
+        if impl.plugin is not plugin:
+            continue
+        try:
+            made = impl.function()
+            made = [made] if isinstance(made, Backend) else list(made or ())
+            for be in made:
+                if not isinstance(be, Backend):
+                    raise TypeError(f"ember_backends() returned {be!r}, not a Backend")
+        except Exception as e:  # noqa: BLE001 - isolation is the point
+            _warn(label, e)
+            continue
+        for be in made:
+            _add(be)
+
+
+def _add(be: Backend) -> None:
+    _backends[be.name] = be
+    _canonical.clear()  # a new provider may change who serves a type
+
+
+def _scan() -> None:
+    global _scanned
+    with _lock:
+        if _scanned:
+            return
+        _scanned = True
+        for spec in filter(None, os.environ.get(ENV_PROVIDERS, "").split(",")):
+            dtype_, _, name = spec.partition("=")
+            if dtype_.strip() and name.strip():
+                _override.setdefault(dtype_.strip(), name.strip())
+        from importlib.metadata import entry_points
+        pm = _plugin_manager()
+        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+            label = f"{ep.name!r} ({ep.value})"
+            try:
+                plugin = ep.load()
+                if pm.is_registered(plugin):
+                    continue
+                pm.register(plugin, name=ep.name)
+            except Exception as e:  # noqa: BLE001
+                _warn(label, e)
+                continue
+            _collect(plugin, label)
+
+
+def register(obj) -> None:
+    """Add a backend at run time: a :class:`Backend` instance, or a plugin module/object
+    with an ``ember_backends`` hookimpl (the same thing an entry point names)."""
+    _scan()
+    with _lock:
+        if isinstance(obj, Backend):
+            _add(obj)
+            return
+        pm = _plugin_manager()
+        if not pm.is_registered(obj):
+            pm.register(obj)
+        _collect(obj, repr(obj))
+
+
+def backends() -> list[Backend]:
+    """Every registered backend, available or not."""
+    _scan()
+    return sorted(_backends.values(), key=lambda b: b.name)
+
+
+def get_backend(name: str) -> Backend:
+    _scan()
+    try:
+        return _backends[name]
+    except KeyError:
+        raise RuntimeError(f"ember: no backend named {name!r}; registered: "
+                           f"{', '.join(sorted(_backends)) or 'none'}") from None
+
+
+def known_types() -> list[str]:
+    _scan()
+    types = set(_INSTALL_HINTS)
+    for be in _backends.values():
+        types.update(be.device_types)
+    return sorted(types, key=lambda t: (t != "cpu", t != "cuda", t))
+
+
+def providers(device_type: str) -> list[Backend]:
+    """The backends serving ``device_type``, in the order they are tried."""
+    _scan()
+    cands = [b for b in _backends.values() if device_type in b.device_types]
+    chosen = _override.get(device_type)
+    return sorted(cands, key=lambda b: (b.name != chosen, -b.priority, b.name))
+
+
+def set_provider(device_type: str, name: str | None) -> None:
+    """Make backend ``name`` serve ``device_type`` (None restores the default order).
+    Tensors already created keep their arrays; new ones go to the new provider."""
+    _scan()
+    with _lock:
+        if name is None:
+            _override.pop(device_type, None)
+        else:
+            be = get_backend(name)
+            if device_type not in be.device_types:
+                raise ValueError(f"backend {name!r} does not serve device type "
+                                 f"{device_type!r} (it serves {', '.join(be.device_types)})")
+            _override[device_type] = name
+        _canonical.clear()
+
+
+def resolve(device_type: str) -> Backend:
+    """The loaded backend serving ``device_type``, or a RuntimeError saying what to install."""
+    cands = providers(device_type)
+    reasons = []
+    for be in cands:
+        reason = be.unavailable_reason()
+        if reason is None:
+            if be.xp is None:
+                with _lock:
+                    if be.xp is None:
+                        be.load()
+            return be
+        reasons.append(f"{be.name}: {reason}")
+    if device_type not in known_types():
+        raise RuntimeError(f"Expected one of {', '.join(known_types())} device type at start "
+                           f"of device string: {device_type}")
+    why = "; ".join(reasons) if reasons else "no installed backend serves it"
+    hint = _INSTALL_HINTS.get(device_type, "install a backend package that serves it")
+    raise RuntimeError(f"ember: device type '{device_type}' is not available ({why}). "
+                       f"To use it, {hint}.")
+
+
+def canonical(dev):
+    """The interned device a tensor on ``dev`` reports, with its backend attached.
+
+    ``cpu`` has no index (as in PyTorch); other types get the current index when none is
+    given, and an index past the device count raises an error that gives the count."""
+    key = (dev.type, dev.index)
+    got = _canonical.get(key)
+    if got is not None:
+        return got
+    from .._device import device
+    be = resolve(dev.type)
+    if dev.type == "cpu":
+        index = None
+    else:
+        index = be.current_index(dev.type) if dev.index is None else dev.index
+        count = be.device_count(dev.type)
+        if index >= count:
+            raise RuntimeError(f"ember: invalid device index {dev.type}:{index}: the "
+                               f"{be.name} backend sees {count} {dev.type} device"
+                               f"{'s' if count != 1 else ''} (valid indices: "
+                               f"{'0..' + str(count - 1) if count else 'none'})")
+    out = _canonical.get((dev.type, index))
+    if out is None:
+        out = device(dev.type, index)
+        out._be = be
+        _canonical[(dev.type, index)] = out
+    _canonical[key] = out
+    return out
+
+
+def info() -> list[dict]:
+    """One row per backend: what ``python -m ember info`` prints."""
+    rows = []
+    for be in backends():
+        reason = be.unavailable_reason()
+        if reason is None and be.xp is None:
+            try:
+                be.load()
+            except Exception as e:  # noqa: BLE001
+                reason = f"failed to load: {type(e).__name__}: {e}"
+        rows.append({
+            "name": be.name,
+            "device_types": list(be.device_types),
+            "version": be.version() if reason is None else "-",
+            "available": reason is None,
+            "reason": reason or "",
+            "serves_by_default": [t for t in be.device_types if providers(t)[:1] == [be]],
+        })
+    return rows

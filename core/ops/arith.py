@@ -1,0 +1,264 @@
+"""Arithmetic: add, sub, mul, div, neg, pow and their operators / in-place forms.
+
+Each op: forward on backend arrays, backward beside it written with Tensor ops (so
+gradients are differentiable again). Broadcast inputs need no care here: the engine sums
+gradients back to each input's shape.
+"""
+from __future__ import annotations
+
+from .. import _dtype
+from ._util import GRAD, Tensor, float_dtype_for, method, prep2, record, wrap
+from .inplace import run_inplace
+
+__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg",
+           "negative", "pow", "rsub"]
+
+
+def _grad_pair(x, y):
+    """Which of the two operands want a gradient (scalars never do)."""
+    return x._requires_grad, isinstance(y, Tensor) and y._requires_grad
+
+
+def _inputs(x, y):
+    return (x, y) if isinstance(y, Tensor) else (x,)
+
+
+@method("add", "__add__", "__radd__")
+def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
+    """Mirrors ``torch.add``: ``input + alpha * other``."""
+    if not isinstance(input, Tensor):
+        input, other = other, input  # scalar + tensor (reflected)
+    a, b, dt, dev = prep2(input, other)
+    if alpha != 1:
+        b = b * alpha
+    res = wrap(a + b, dt, dev)
+    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+        if isinstance(other, Tensor):
+            fn = (lambda g: (g, g)) if alpha == 1 else (lambda g: (g, g * alpha))
+        else:
+            fn = _one
+        record(res, "AddBackward0", _inputs(input, other), fn)
+    return res
+
+
+def _one(g):
+    return (g,)
+
+
+@method("sub", "subtract", "__sub__")
+def sub(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
+    """Mirrors ``torch.sub``: ``input - alpha * other``."""
+    if not isinstance(input, Tensor):
+        return rsub(other, input, alpha=alpha)
+    a, b, dt, dev = prep2(input, other)
+    if dt is _dtype.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+    if alpha != 1:
+        b = b * alpha
+    res = wrap(a - b, dt, dev)
+    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+        if isinstance(other, Tensor):
+            record(res, "SubBackward0", (input, other), lambda g: (g, -g if alpha == 1
+                                                                   else g * -alpha))
+        else:
+            record(res, "SubBackward0", (input,), _one)
+    return res
+
+
+subtract = sub
+
+
+@method("__rsub__")
+def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
+    """Mirrors ``torch.rsub``: ``other - alpha * input``."""
+    a, b, dt, dev = prep2(input, other)
+    if dt is _dtype.bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+    res = wrap(b - (a * alpha if alpha != 1 else a), dt, dev)
+    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+        if isinstance(other, Tensor):
+            record(res, "RsubBackward0", (input, other), lambda g: (g * -alpha, g))
+        else:
+            record(res, "RsubBackward1", (input,), lambda g: (g * -alpha,))
+    return res
+
+
+@method("mul", "multiply", "__mul__", "__rmul__")
+def mul(input: Tensor, other, *, out=None) -> Tensor:
+    """Mirrors ``torch.mul``."""
+    if not isinstance(input, Tensor):
+        input, other = other, input
+    a, b, dt, dev = prep2(input, other)
+    res = wrap(a * b, dt, dev)
+    if GRAD.enabled:
+        ra, rb = _grad_pair(input, other)
+        if ra or rb:
+            if isinstance(other, Tensor):
+                record(res, "MulBackward0", (input, other),
+                       lambda g: (g * other if ra else None, g * input if rb else None),
+                       saved=(input, other))
+            else:
+                record(res, "MulBackward0", (input,), lambda g: (g * other,))
+    return res
+
+
+multiply = mul
+
+
+@method("div", "divide", "true_divide", "__truediv__")
+def div(input: Tensor, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
+    """Mirrors ``torch.div``; ``rounding_mode`` None (true division), "trunc" or "floor"."""
+    if not isinstance(input, Tensor):
+        from .._creation import tensor
+        input = tensor(input, device=other.device) if isinstance(other, Tensor) else input
+    a, b, dt, dev = prep2(input, other)
+    if rounding_mode is not None:
+        return _rounding_div(input, other, a, b, dt, dev, rounding_mode)
+    fdt = float_dtype_for(dt)
+    if fdt is not dt:
+        be = dev._be
+        a = be.astype(a, fdt)
+        b = be.astype(b, fdt) if isinstance(other, Tensor) else float(b)
+    res = wrap(a / b, fdt, dev)
+    if GRAD.enabled:
+        ra, rb = _grad_pair(input, other)
+        if ra or rb:
+            if isinstance(other, Tensor):
+                record(res, "DivBackward0", (input, other),
+                       lambda g: (g / other if ra else None,
+                                  -g * input / (other * other) if rb else None),
+                       saved=(input, other))
+            else:
+                record(res, "DivBackward0", (input,), lambda g: (g / other,))
+    return res
+
+
+divide = true_divide = div
+
+
+def _rounding_div(input, other, a, b, dt, dev, mode):
+    xp = dev._be.xp
+    if mode == "trunc":
+        if dt.is_floating_point:
+            data = xp.trunc(a / b)
+        else:
+            # integer division truncating toward zero: |a| // |b| with the sign put back
+            neg = (a < 0) != (b < 0)
+            q = xp.abs(a) // (xp.abs(b) if isinstance(other, Tensor) else abs(b))
+            data = xp.where(neg, -q, q)
+    elif mode == "floor":
+        if not dt.is_floating_point and _any_zero(b, xp):
+            raise RuntimeError("ZeroDivisionError")
+        data = a // b
+    else:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{mode}'")
+    res = wrap(data, dt, dev)
+    if GRAD.enabled and dt.is_floating_point and (input._requires_grad or
+                                                  getattr(other, "_requires_grad", False)):
+        # piecewise constant: zero gradient almost everywhere (as PyTorch)
+        record(res, "DivBackward0", _inputs(input, other),
+               lambda g: tuple(g * 0 for _ in _inputs(input, other)))
+    return res
+
+
+def _any_zero(b, xp):
+    return bool(xp.any(b == 0)) if hasattr(b, "shape") else b == 0
+
+
+@method("__rtruediv__")
+def _rtruediv(input: Tensor, other) -> Tensor:
+    from .._creation import full
+    num = full((), other, dtype=_dtype.result_dtype((), (other,)), device=input.device) \
+        if not isinstance(other, Tensor) else other
+    return div(num, input)
+
+
+@method("neg", "negative", "__neg__")
+def neg(input: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.neg``."""
+    if input.dtype is _dtype.bool:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    res = wrap(-input._data, input.dtype, input._device)
+    if GRAD.enabled and input._requires_grad:
+        record(res, "NegBackward0", (input,), lambda g: (-g,))
+    return res
+
+
+negative = neg
+
+
+@method("__pos__")
+def _pos(input: Tensor) -> Tensor:
+    return input
+
+
+@method("pow", "__pow__")
+def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001
+    """Mirrors ``torch.pow`` (tensor or scalar base and exponent)."""
+    if not isinstance(input, Tensor):
+        return _rpow(exponent, input)
+    a, b, dt, dev = prep2(input, exponent)
+    if not isinstance(exponent, Tensor) and not dt.is_floating_point and not dt.is_complex \
+            and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    res = wrap(a ** b, dt, dev)
+    if GRAD.enabled:
+        ra, rb = _grad_pair(input, exponent)
+        if ra or rb:
+            if isinstance(exponent, Tensor):
+                def fn(g):
+                    ga = g * exponent * input ** (exponent - 1) if ra else None
+                    gb = g * res.detach() * _log_or_zero(input) if rb else None
+                    return ga, gb
+                record(res, "PowBackward1", (input, exponent), fn, saved=(input, exponent))
+            else:
+                e = exponent
+                if e == 0:
+                    record(res, "PowBackward0", (input,), lambda g: (g * 0,), saved=(input,))
+                else:
+                    record(res, "PowBackward0", (input,),
+                           lambda g: (g * e * input ** (e - 1) if e != 2 else g * 2 * input,),
+                           saved=(input,))
+    return res
+
+
+def _log_or_zero(x):
+    # d/db a**b = a**b * log(a); PyTorch defines it as 0 where a == 0
+    from .elementwise import log
+    from .selection import where
+    return where(x == 0, 0.0, log(where(x == 0, 1.0, x)))
+
+
+@method("__rpow__")
+def _rpow(input: Tensor, base) -> Tensor:
+    from .._creation import full
+    b = full((), base, dtype=_dtype.result_dtype((input,), (base,)), device=input.device)
+    return pow(b, input)
+
+
+def _inplace_method(name, fn):
+    def m(self, other, **kw):
+        return run_inplace(self, fn, other, **kw)
+    m.__name__ = name
+    m.__doc__ = f"In-place form of ``{fn.__name__}`` (``Tensor.{name}``)."
+    setattr(Tensor, name, m)
+    return m
+
+
+for _n, _f in (("add_", add), ("__iadd__", add), ("sub_", sub), ("subtract_", sub),
+               ("__isub__", sub), ("mul_", mul), ("multiply_", mul), ("__imul__", mul),
+               ("div_", div), ("divide_", div), ("true_divide_", div), ("__itruediv__", div),
+               ("pow_", pow), ("__ipow__", pow)):
+    _inplace_method(_n, _f)
+
+
+@method("neg_", "negative_")
+def _neg_(self):
+    return run_inplace(self, neg)
