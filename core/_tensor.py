@@ -323,7 +323,7 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None) -> str:
         from ._printing import tensor_repr
-        return tensor_repr(self)
+        return tensor_repr(self, tensor_contents)
 
     def __reduce_ex__(self, protocol):
         # pickling (DataLoader workers, copy.deepcopy): values, dtype, device, requires_grad;
