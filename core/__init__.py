@@ -46,6 +46,18 @@ def __getattr__(name):
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
+def save(obj, f, *args, **kwargs) -> None:
+    """Mirrors ``torch.save``; see :mod:`ember.serialization` (safe, atomic, data only)."""
+    from .serialization import save as _save
+    _save(obj, f, *args, **kwargs)
+
+
+def load(f, map_location=None, *args, **kwargs):
+    """Mirrors ``torch.load``; reads ember, safetensors and PyTorch zip checkpoints."""
+    from .serialization import load as _load
+    return _load(f, map_location, *args, **kwargs)
+
+
 def result_type(tensor1, tensor2) -> dtype:
     """Mirrors ``torch.result_type`` (tensors or Python scalars)."""
     ts = [t for t in (tensor1, tensor2) if isinstance(t, Tensor)]
