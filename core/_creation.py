@@ -41,6 +41,14 @@ def set_default_device(dev) -> None:
 _CPU = None
 
 
+def _forget_cpu() -> None:
+    global _CPU
+    _CPU = None
+
+
+registry.on_change(_forget_cpu)  # set_provider("cpu", ...) must reach new tensors
+
+
 def resolve_device(dev=None):
     """The canonical device (with its backend attached) a new tensor goes to."""
     global _CPU
@@ -94,7 +102,7 @@ def _infer_host(data: Any, dtype):
         return arr, dtype or data.dtype
     if isinstance(data, np.ndarray) or isinstance(data, np.generic):
         arr = np.asarray(data)
-        if arr.dtype.kind in "OUSV":
+        if arr.dtype.kind in "OUSV" and arr.dtype.name != "bfloat16":
             raise TypeError(f"can't convert np.ndarray of type numpy.{arr.dtype.name}. The only "
                             "supported types are: float64, float32, float16, complex64, "
                             "complex128, int64, int32, int16, int8, uint8, and bool.")

@@ -27,6 +27,8 @@ class device:
             raise TypeError(f"device() received an invalid combination of arguments - got "
                             f"({_builtins_type(type).__name__})")
         name = type
+        if not name:
+            raise RuntimeError("Device string must not be empty")
         if ":" in name:
             if index is not None:
                 raise RuntimeError("type (string) must not include an index because index "
@@ -36,18 +38,17 @@ class device:
         _check_type(name, type)
         if index is not None:
             if not isinstance(index, int) or isinstance(index, bool):
-                raise TypeError(f"device(): index must be an int, not {_builtins_type(index).__name__}")
+                raise TypeError("device(): argument 'index' (position 2) must be int, not "
+                                f"{_builtins_type(index).__name__}")
             if index < 0:
-                raise RuntimeError(f"Device index must not be negative")
+                raise RuntimeError("Device index must not be negative")
         self.type, self.index, self._be = name, index, None
 
     def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            try:
-                other = device(other)
-            except (RuntimeError, ValueError):
-                return False
-        return isinstance(other, device) and self.type == other.type and self.index == other.index
+        # as in PyTorch, a device never equals a string: device("cpu") == "cpu" is False
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
 
     def __hash__(self) -> int:
         return hash((self.type, self.index))
@@ -78,17 +79,18 @@ _builtins_type = type
 
 
 def _parse_index(idx: str, whole: str) -> int:
-    if not idx.isdigit() or not idx.isascii():
+    # digits only: no sign, no spaces, no leading zeros ("cuda:01" is rejected, as in PyTorch)
+    if not idx.isdigit() or not idx.isascii() or (len(idx) > 1 and idx[0] == "0"):
         raise RuntimeError(f"Invalid device string: '{whole}'")
-    if len(idx) > 1 and idx[0] == "0":
-        raise RuntimeError(f"Device string must not have leading zeros: '{whole}'")
     return int(idx)
 
 
 def _check_type(name: str, whole: str) -> None:
+    if not (name.isascii() and name.replace("_", "a").isalnum()):
+        raise RuntimeError(f"Invalid device string: '{whole}'")
     # A known type is accepted even when no backend for it is available (as PyTorch takes
     # "cuda" on a machine without a GPU); that is decided when a tensor is placed there.
     from .backends import registry
     if name not in registry._INSTALL_HINTS and name not in registry.known_types():
         raise RuntimeError(f"Expected one of {', '.join(registry.known_types())} device type at "
-                           f"start of device string: {whole}")
+                           f"start of device string: {name}")

@@ -18,7 +18,7 @@ import warnings
 from .base import Backend
 
 __all__ = ["backends", "get_backend", "known_types", "providers", "register", "set_provider",
-           "resolve", "canonical", "info"]
+           "resolve", "canonical", "info", "serving"]
 
 GROUP = "ember.backends"
 ENV_PROVIDERS = "EMBER_PROVIDERS"
@@ -37,6 +37,19 @@ _override: dict[str, str] = {}
 _canonical: dict[tuple[str, int | None], object] = {}
 _scanned = False
 _pm = None
+_listeners: list = []  # called when who serves a device type may have changed
+
+
+def on_change(fn) -> None:
+    """Call ``fn()`` whenever providers change (register / set_provider), so a layer above
+    that caches a resolved device (creation's default cpu) can drop it."""
+    _listeners.append(fn)
+
+
+def _invalidate() -> None:
+    _canonical.clear()
+    for fn in _listeners:
+        fn()
 
 
 def _plugin_manager():
@@ -57,9 +70,12 @@ def _warn(what: str, exc: BaseException) -> None:
 def _collect(plugin, label: str) -> None:
     """Call one plugin's hook, isolated, and add the backends it returns."""
     pm = _plugin_manager()
-    for impl in pm.hook.ember_backends.get_hookimpls():
-        if impl.plugin is not plugin:
-            continue
+    impls = [i for i in pm.hook.ember_backends.get_hookimpls() if i.plugin is plugin]
+    if not impls:
+        warnings.warn(f"ember: backend plugin {label} defines no ember_backends() hookimpl "
+                      "(decorate it with ember.backends.hookspecs.hookimpl)", RuntimeWarning,
+                      stacklevel=3)
+    for impl in impls:
         try:
             made = impl.function()
             made = [made] if isinstance(made, Backend) else list(made or ())
@@ -75,7 +91,7 @@ def _collect(plugin, label: str) -> None:
 
 def _add(be: Backend) -> None:
     _backends[be.name] = be
-    _canonical.clear()  # a new provider may change who serves a type
+    _invalidate()  # a new provider may change who serves a type
 
 
 def _scan() -> None:
@@ -88,10 +104,16 @@ def _scan() -> None:
             dtype_, _, name = spec.partition("=")
             if dtype_.strip() and name.strip():
                 _override.setdefault(dtype_.strip(), name.strip())
+            else:
+                warnings.warn(f"ember: ignoring {ENV_PROVIDERS} entry {spec!r}: expected "
+                              "'device_type=backend', e.g. 'cpu=jax'", RuntimeWarning,
+                              stacklevel=4)
         from importlib.metadata import entry_points
         pm = _plugin_manager()
         for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-            label = f"{ep.name!r} ({ep.value})"
+            dist = getattr(ep, "dist", None)
+            label = f"{ep.name!r} ({ep.value}" + (
+                f", from {dist.name} {dist.version})" if dist is not None else ")")
             try:
                 plugin = ep.load()
                 if pm.is_registered(plugin):
@@ -161,20 +183,49 @@ def set_provider(device_type: str, name: str | None) -> None:
                 raise ValueError(f"backend {name!r} does not serve device type "
                                  f"{device_type!r} (it serves {', '.join(be.device_types)})")
             _override[device_type] = name
-        _canonical.clear()
+        _invalidate()
+
+
+def _reason(be: Backend) -> str | None:
+    """``be.unavailable_reason()``, with a failing check counted as a reason."""
+    try:
+        return be.unavailable_reason()
+    except Exception as e:  # noqa: BLE001 - a broken check must not break device lookup
+        return f"its availability check failed: {type(e).__name__}: {e}"
+
+
+def _load(be: Backend) -> str | None:
+    """Load ``be`` once; the reason it cannot be used, or None."""
+    if be.xp is not None:
+        return None
+    with _lock:
+        if be.xp is None:
+            try:
+                be.load()
+            except Exception as e:  # noqa: BLE001
+                be.xp = None
+                return f"failed to load: {type(e).__name__}: {e}"
+    return None
 
 
 def resolve(device_type: str) -> Backend:
-    """The loaded backend serving ``device_type``, or a RuntimeError saying what to install."""
+    """The loaded backend serving ``device_type``, or a RuntimeError saying what to install.
+
+    An explicit choice (:func:`set_provider`, ``EMBER_PROVIDERS``) is honoured or fails
+    loudly: falling back silently would run a ``cpu=jax`` test session on numpy."""
     cands = providers(device_type)
+    chosen = _override.get(device_type)
+    if chosen is not None:
+        if not cands or cands[0].name != chosen:
+            raise RuntimeError(f"ember: {ENV_PROVIDERS} / set_provider asks for backend "
+                               f"{chosen!r} to serve '{device_type}', but no such backend "
+                               f"serving it is installed (registered: "
+                               f"{', '.join(sorted(_backends)) or 'none'})")
+        cands = cands[:1]
     reasons = []
     for be in cands:
-        reason = be.unavailable_reason()
+        reason = _reason(be) or _load(be)
         if reason is None:
-            if be.xp is None:
-                with _lock:
-                    if be.xp is None:
-                        be.load()
             return be
         reasons.append(f"{be.name}: {reason}")
     if device_type not in known_types():
@@ -216,22 +267,38 @@ def canonical(dev):
     return out
 
 
+def _version(be: Backend) -> str:
+    try:
+        return str(be.version())
+    except Exception as e:  # noqa: BLE001
+        return f"? ({type(e).__name__})"
+
+
+def serving() -> dict[str, tuple[str | None, str]]:
+    """``{device type: (backend name or None, why not)}`` for every known type: who serves
+    it now (loading that backend), or None and the error a tensor placed there would get."""
+    out = {}
+    for t in known_types():
+        try:
+            out[t] = (resolve(t).name, "")
+        except RuntimeError as e:
+            out[t] = (None, str(e))
+    return out
+
+
 def info() -> list[dict]:
-    """One row per backend: what ``python -m ember info`` prints."""
+    """One row per backend (name, device types, version, availability and why not, the
+    types it serves now): what ``python -m ember info`` prints."""
     rows = []
+    served = serving()
     for be in backends():
-        reason = be.unavailable_reason()
-        if reason is None and be.xp is None:
-            try:
-                be.load()
-            except Exception as e:  # noqa: BLE001
-                reason = f"failed to load: {type(e).__name__}: {e}"
+        reason = _reason(be) or _load(be)
         rows.append({
             "name": be.name,
             "device_types": list(be.device_types),
-            "version": be.version() if reason is None else "-",
+            "version": _version(be) if reason is None else "-",
             "available": reason is None,
             "reason": reason or "",
-            "serves_by_default": [t for t in be.device_types if providers(t)[:1] == [be]],
+            "serves_by_default": [t for t in be.device_types if served[t][0] == be.name],
         })
     return rows

@@ -1,0 +1,1 @@
+"""Test-only plugins that fail: ember must skip each with a warning and keep working."""
