@@ -8,6 +8,15 @@ __all__ = ["Size"]
 class Size(tuple):
     __slots__ = ()
 
+    def __new__(cls, sizes=()):
+        t = tuple(sizes)
+        for s in t:
+            if type(s) is not int:
+                break
+        else:
+            return tuple.__new__(cls, t)
+        return tuple.__new__(cls, _as_ints(t))
+
     def __repr__(self) -> str:
         return f"torch.Size([{', '.join(str(s) for s in self)}])"
 
@@ -29,5 +38,24 @@ class Size(tuple):
     def __radd__(self, other):
         return Size(tuple(other) + tuple(self))
 
+    def __mul__(self, n):
+        return Size(tuple.__mul__(self, n))
+
+    __rmul__ = __mul__
+
     def __reduce__(self):
         return Size, (tuple(self),)
+
+
+def _as_ints(items: tuple) -> list:
+    """Anything with ``__index__`` (numpy ints, one-element integer tensors, bools) as int,
+    else PyTorch's TypeError naming the first offender."""
+    import operator
+    out = []
+    for i, s in enumerate(items):
+        try:
+            out.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is "
+                            f"'{type(s).__name__}')") from None
+    return out
