@@ -1,14 +1,21 @@
 """Shape ops that are views: reshape/view, permute, transpose, expand, squeeze, unsqueeze,
-flatten. On mutable backends the result shares memory *and* the version counter with its
-base (as PyTorch views do), so an in-place change through either is seen by autograd."""
+flatten, ravel, broadcast_tensors, atleast_Nd. On mutable backends the result shares memory
+*and* the version counter with its base (as PyTorch views do), so an in-place change
+through either is seen by autograd. ``reshape`` copies exactly where PyTorch does (when no
+view can express the new shape); that copy is a fresh tensor, not a view."""
 from __future__ import annotations
 
 from .._size import Size
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 
 __all__ = ["reshape", "view", "permute", "transpose", "swapaxes", "swapdims", "expand",
-           "expand_as", "broadcast_to", "broadcast_shapes", "unsqueeze", "squeeze", "flatten",
-           "t", "view_of"]
+           "expand_as", "broadcast_to", "broadcast_shapes", "broadcast_tensors", "unsqueeze",
+           "squeeze", "flatten", "ravel", "t", "view_of", "atleast_1d", "atleast_2d",
+           "atleast_3d", "adjoint"]
+
+_NOT_VIEWABLE = ("view size is not compatible with input tensor's size and stride (at least "
+                 "one dimension spans across two contiguous subspaces). Use .reshape(...) "
+                 "instead.")
 
 
 def view_of(base: Tensor, data) -> Tensor:
@@ -23,21 +30,29 @@ def view_of(base: Tensor, data) -> Tensor:
 
 def _infer_shape(shape, numel):
     shape = list(shape)
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise RuntimeError("only one dimension can be inferred")
+    neg = -1
     known = 1
-    for s in shape:
-        if s != -1:
-            if s < 0:
-                raise RuntimeError(f"invalid shape dimension {s}")
+    for i, s in enumerate(shape):
+        if s == -1:
+            if neg >= 0:
+                raise RuntimeError("only one dimension can be inferred")
+            neg = i
+        elif s < 0:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {shape}")
+        else:
             known *= s
-    if neg:
-        if known == 0 or numel % known:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape[neg[0]] = numel // known
+    if neg >= 0:
+        if known == 0:
+            if numel == 0:
+                raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {shape} "
+                                   "because the unspecified dimension size -1 can be any value "
+                                   "and is ambiguous")
+            raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
+        if numel % known:
+            raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
+        shape[neg] = numel // known
     elif known != numel:
-        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
     return tuple(shape)
 
 
@@ -47,39 +62,80 @@ def _sizes(args):
     return tuple(int(a) for a in args)
 
 
-@method("reshape")
-def reshape(input: Tensor, *shape) -> Tensor:
-    """Mirrors ``torch.reshape``."""
+def _reshape_data(xp, data, new):
+    """(array of the new shape, whether it is a view of ``data``)."""
+    try:
+        return xp.reshape(data, new, copy=False), True
+    except ValueError:  # no strides express it: PyTorch copies here too
+        return xp.reshape(data, new), False
+    except TypeError:  # a namespace without ``copy=``: its reshape is as good as a view
+        return xp.reshape(data, new), True
+
+
+def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> Tensor:
+    """``input`` seen with shape ``new`` (same numel): a view where strides allow."""
     old = input._data.shape
-    new = _infer_shape(_sizes(shape), input.numel())
     if new == old:
         res = view_of(input, input._data)
     else:
-        res = view_of(input, input._device._be.xp.reshape(input._data, new))
+        data, is_view = _reshape_data(input._device._be.xp, input._data, new)
+        if is_view:
+            res = view_of(input, data)
+        elif must_view:
+            raise RuntimeError(_NOT_VIEWABLE)
+        else:
+            res, name = wrap(data, input.dtype, input._device), "UnsafeViewBackward0"
     if GRAD.enabled and input._requires_grad:
-        record(res, "ViewBackward0", (input,), lambda g: (reshape(g, old),))
+        record(res, name, (input,), lambda g: (reshape(g, old),))
     return res
+
+
+@method("reshape")
+def reshape(input: Tensor, *shape) -> Tensor:
+    """Mirrors ``torch.reshape``: a view when strides allow, else a copy."""
+    return _as_shape(input, _infer_shape(_sizes(shape), input.numel()), "ViewBackward0")
 
 
 @method("view")
 def view(input: Tensor, *shape) -> Tensor:
-    """Mirrors ``Tensor.view`` (shape form; ``view(dtype)`` reinterprets bits)."""
+    """Mirrors ``Tensor.view``: always a view (PyTorch's error when strides forbid it);
+    ``view(dtype)`` reinterprets the bits."""
     from .. import _dtype
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
-        dt = shape[0]
-        be = input._device._be
-        return wrap(input._data.view(be.native_dtype(dt)), dt, input._device)
-    return reshape(input, *shape)
+        return _view_dtype(input, shape[0])
+    return _as_shape(input, _infer_shape(_sizes(shape), input.numel()), "ViewBackward0",
+                     must_view=True)
+
+
+def _view_dtype(input: Tensor, dt) -> Tensor:
+    old, new = input.dtype.itemsize, dt.itemsize
+    shape = input._data.shape
+    if old != new and (not shape or (shape[-1] * old) % new):
+        from .inplace import _NAMES
+        raise RuntimeError(f"self.size(-1) must be divisible by {new // old if new > old else 1}"
+                           f" to view {_NAMES[input.dtype.name]} as {_NAMES[dt.name]} "
+                           f"(different element sizes), but got {shape[-1] if shape else 0}")
+    out = view_of(input, input._data.view(input._device._be.native_dtype(dt)))
+    out.dtype = dt
+    return out
 
 
 @method("view_as")
 def view_as(input: Tensor, other: Tensor) -> Tensor:
-    return reshape(input, other.shape)
+    """Mirrors ``Tensor.view_as``."""
+    return view(input, other.shape)
 
 
 @method("reshape_as")
 def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    """Mirrors ``Tensor.reshape_as``."""
     return reshape(input, other.shape)
+
+
+@method("ravel")
+def ravel(input: Tensor) -> Tensor:
+    """Mirrors ``torch.ravel``: flattened, a view where possible."""
+    return _as_shape(input, (input.numel(),), "ViewBackward0")
 
 
 @method("permute")
@@ -88,10 +144,10 @@ def permute(input: Tensor, *dims) -> Tensor:
     n = input.ndim
     order = tuple(wrap_dim(d, n) for d in _sizes(dims))
     if len(order) != n:
+        # PyTorch's wording, "(sparse_coo)" included
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
-                           f"input.dim() = {n} is not equal to len(dims) = {len(order)}"
-                           .replace("(sparse_coo)", ""))
+                           f"input.dim() = {n} is not equal to len(dims) = {len(order)}")
     if len(set(order)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     res = view_of(input, input._device._be.xp.permute_dims(input._data, order))
@@ -106,16 +162,20 @@ def permute(input: Tensor, *dims) -> Tensor:
 @method("transpose", "swapaxes", "swapdims")
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Mirrors ``torch.transpose``."""
+    return _transpose(input, dim0, dim1, "TransposeBackward0")
+
+
+def _transpose(input: Tensor, dim0: int, dim1: int, name: str) -> Tensor:
     n = input.ndim
-    if n == 0:
-        wrap_dim(dim0, 0), wrap_dim(dim1, 0)
-        return view_of(input, input._data)
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
-    order = list(range(n))
-    order[d0], order[d1] = order[d1], order[d0]
-    res = view_of(input, input._device._be.xp.permute_dims(input._data, tuple(order)))
+    if n < 2:
+        res = view_of(input, input._data)
+    else:
+        order = list(range(n))
+        order[d0], order[d1] = order[d1], order[d0]
+        res = view_of(input, input._device._be.xp.permute_dims(input._data, tuple(order)))
     if GRAD.enabled and input._requires_grad:
-        record(res, "TransposeBackward0", (input,), lambda g: (transpose(g, d0, d1),))
+        record(res, name, (input,), lambda g: (transpose(g, d0, d1),))
     return res
 
 
@@ -128,7 +188,13 @@ def t(input: Tensor) -> Tensor:
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input.ndim}D")
-    return transpose(input, 0, 1) if input.ndim == 2 else input
+    return _transpose(input, 0, -1, "TBackward0")
+
+
+@method("adjoint")
+def adjoint(input: Tensor) -> Tensor:
+    """Mirrors ``torch.adjoint``: conjugate transpose of the last two dims."""
+    return input.mH
 
 
 def broadcast_shapes(*shapes) -> Size:
@@ -150,6 +216,14 @@ def broadcast_shapes(*shapes) -> Size:
     return Size(out)
 
 
+def broadcast_tensors(*tensors) -> tuple:
+    """Mirrors ``torch.broadcast_tensors``: views expanded to one shape."""
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+    shape = broadcast_shapes(*(x._data.shape for x in tensors))
+    return tuple(expand(x, shape) for x in tensors)
+
+
 @method("expand")
 def expand(input: Tensor, *sizes) -> Tensor:
     """Mirrors ``Tensor.expand`` (-1 keeps a dimension)."""
@@ -161,6 +235,10 @@ def expand(input: Tensor, *sizes) -> Tensor:
                            "of dimensions in the tensor ({})".format(len(sizes), len(old)))
     lead = len(sizes) - len(old)
     target = list(sizes)
+    for i in range(lead):
+        if sizes[i] < 0:
+            raise RuntimeError(f"The expanded size of the tensor ({sizes[i]}) isn't allowed in "
+                               f"a leading, non-existing dimension {i}")
     for i, s in enumerate(old):
         want = sizes[lead + i]
         if want == -1:
@@ -170,9 +248,9 @@ def expand(input: Tensor, *sizes) -> Tensor:
                                f"existing size ({s}) at non-singleton dimension {lead + i}.  "
                                f"Target sizes: {list(sizes)}.  Tensor sizes: {list(old)}")
     target = tuple(target)
-    if target == old:
-        return input
-    res = view_of(input, input._device._be.xp.broadcast_to(input._data, target))
+    data = input._data if target == old else \
+        input._device._be.xp.broadcast_to(input._data, target)
+    res = view_of(input, data)
     if GRAD.enabled and input._requires_grad:
         record(res, "ExpandBackward0", (input,), lambda g: (g,))  # the engine sums back
     return res
@@ -180,6 +258,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
 
 @method("expand_as")
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """Mirrors ``Tensor.expand_as``."""
     return expand(input, other.shape)
 
 
@@ -192,31 +271,40 @@ def broadcast_to(input: Tensor, size) -> Tensor:
 @method("unsqueeze")
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Mirrors ``torch.unsqueeze``."""
-    n = input.ndim
-    d = wrap_dim(dim, n + 1)
     shape = input._data.shape
-    return reshape(input, shape[:d] + (1,) + shape[d:])
+    d = wrap_dim(dim, len(shape) + 1)
+    return _as_shape(input, shape[:d] + (1,) + shape[d:], "UnsqueezeBackward0")
 
 
 @method("squeeze")
 def squeeze(input: Tensor, dim=None) -> Tensor:
-    """Mirrors ``torch.squeeze`` (``dim`` None, an int or a tuple)."""
+    """Mirrors ``torch.squeeze`` (``dim`` None, an int or a tuple of ints)."""
     shape = input._data.shape
     n = len(shape)
     if dim is None:
-        axes = {i for i, s in enumerate(shape) if s == 1}
+        axes, name = {i for i, s in enumerate(shape) if s == 1}, "SqueezeBackward0"
     else:
-        ds = (dim,) if isinstance(dim, int) else tuple(dim)
-        axes = {wrap_dim(d, n) for d in ds} if n else set()
-        axes = {a for a in axes if shape[a] == 1}
-    if not axes:
-        return reshape(input, shape)
-    return reshape(input, tuple(s for i, s in enumerate(shape) if i not in axes))
+        if isinstance(dim, int):
+            ds, name = (dim,), "SqueezeBackward1"
+        else:
+            ds, name = tuple(dim), "SqueezeBackward2"
+        axes = set()
+        for d in ds:
+            a = wrap_dim(d, n)
+            if a in axes:
+                raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+            axes.add(a)
+        if n:
+            axes = {a for a in axes if shape[a] == 1}
+        else:
+            axes = set()
+    return _as_shape(input, tuple(s for i, s in enumerate(shape) if i not in axes), name)
 
 
 @method("flatten")
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Mirrors ``torch.flatten``."""
+    """Mirrors ``torch.flatten``: returns ``input`` itself when there is nothing to merge,
+    as PyTorch does."""
     shape = input._data.shape
     n = len(shape)
     if n == 0:
@@ -230,3 +318,38 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     for x in shape[s:e + 1]:
         mid *= x
     return reshape(input, shape[:s] + (mid,) + shape[e + 1:])
+
+
+def _atleast(n: int, tensors):
+    if len(tensors) == 1 and not isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+        many = True
+    else:
+        many = len(tensors) != 1
+    out = []
+    for x in tensors:
+        shape = x._data.shape
+        if len(shape) >= n:
+            out.append(x)
+        elif n == 3 and len(shape) == 2:
+            out.append(unsqueeze(x, -1))  # PyTorch's (m, n) -> (m, n, 1)
+        elif n == 3 and len(shape) == 1:
+            out.append(reshape(x, (1,) + shape + (1,)))
+        else:
+            out.append(reshape(x, (1,) * (n - len(shape)) + shape))
+    return tuple(out) if many else out[0]
+
+
+def atleast_1d(*tensors):
+    """Mirrors ``torch.atleast_1d``."""
+    return _atleast(1, tensors)
+
+
+def atleast_2d(*tensors):
+    """Mirrors ``torch.atleast_2d``."""
+    return _atleast(2, tensors)
+
+
+def atleast_3d(*tensors):
+    """Mirrors ``torch.atleast_3d``: 2-D (m, n) becomes (m, n, 1), 1-D (n) becomes (1, n, 1)."""
+    return _atleast(3, tensors)
