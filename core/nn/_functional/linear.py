@@ -1,0 +1,100 @@
+"""``linear`` and ``bilinear``. Mirror ``torch.nn.functional`` of the same names.
+
+``linear`` is one fused op (a matmul plus the bias added into its fresh result) with one
+graph node, as PyTorch's addmm; its backward is written with Tensor ops.
+"""
+from __future__ import annotations
+
+from ..._tensor import Tensor, wrap
+from ...autograd.graph import record
+from ...autograd.grad_mode import STATE as GRAD
+from ...ops._util import same_device
+from ._util import dtype_name
+
+__all__ = ["linear", "bilinear"]
+
+
+def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{dtype_name(input.dtype)} and {dtype_name(weight.dtype)}")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{dtype_name(bias.dtype)} and {dtype_name(input.dtype)}")
+    k = input.shape[-1] if input.ndim else 1
+    if k != weight.shape[-1]:
+        rows = 1
+        for s in input.shape[:-1]:
+            rows *= s
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and "
+                           f"{weight.shape[1]}x{weight.shape[0]})")
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Mirrors ``torch.nn.functional.linear``: ``input @ weight.T + bias``."""
+    if weight.ndim != 2 or input.ndim == 0:
+        out = input.matmul(weight.t())
+        return out + bias if bias is not None else out
+    same_device(input, weight)
+    _check(input, weight, bias)
+    data = input._data @ weight._data.T
+    if bias is not None:
+        same_device(input, bias)
+        if bias.ndim != 1 or bias.shape[0] != data.shape[-1]:
+            raise RuntimeError(f"The expanded size of the tensor ({data.shape[-1]}) must match "
+                               f"the existing size ({bias.shape[-1] if bias.ndim else 1}) at "
+                               f"non-singleton dimension {data.ndim - 1}.  Target sizes: "
+                               f"{list(data.shape)}.  Tensor sizes: {list(bias.shape)}")
+        data += bias._data  # into the fresh matmul result: no extra array
+    res = wrap(data, input.dtype, input._device)
+    if GRAD.enabled:
+        rx, rw = input._requires_grad, weight._requires_grad
+        rb = bias is not None and bias._requires_grad
+        if rx or rw or rb:
+            nd = input.ndim
+            name = ("AddmmBackward0" if bias is not None else "MmBackward0") if nd == 2 \
+                else "ViewBackward0"
+            inputs = (input, weight) if bias is None else (input, weight, bias)
+
+            def backward(g):
+                gx = g @ weight if rx else None
+                gw = gb = None
+                if rw or rb:
+                    if nd == 2:
+                        g2, x2 = g, input
+                    else:
+                        g2 = g.reshape(-1, weight.shape[0])
+                        x2 = input.reshape(-1, weight.shape[1])
+                    gw = g2.mT @ x2 if rw else None
+                    gb = g2.sum(0) if rb else None
+                return (gx, gw) if bias is None else (gx, gw, gb)
+            record(res, name, inputs, backward, saved=(input, weight))
+    return res
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Tensor | None = None) -> Tensor:
+    """Mirrors ``torch.nn.functional.bilinear``:
+    ``y[..., o] = x1[..., i] W[o, i, j] x2[..., j] + b[o]``."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError("bilinear(): input batch dimensions do not match: got "
+                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be a three-dimensional tensor, got "
+                           f"{weight.ndim}")
+    if input1.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
+                           f"{input1.shape[-1]} but expected {weight.shape[1]}")
+    if input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
+                           f"{input2.shape[-1]} but expected {weight.shape[2]}")
+    lead = input1.shape[:-1]
+    o, i, j = weight.shape
+    x1 = input1.reshape(-1, i)
+    x2 = input2.reshape(-1, j)
+    # (n, i) @ (i, o*j) -> (n, o, j); then contract j with x2
+    t = (x1 @ weight.permute(1, 0, 2).reshape(i, o * j)).reshape(-1, o, j)
+    out = (t @ x2.unsqueeze(-1)).squeeze(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*lead, o)

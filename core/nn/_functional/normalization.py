@@ -1,0 +1,194 @@
+"""Normalisation: ``batch_norm``, ``layer_norm``, ``group_norm``, ``instance_norm``,
+``normalize``. Mirror ``torch.nn.functional`` of the same names.
+
+One fused op standardises over some axes (``(x - mean) / sqrt(var + eps)``, biased
+variance) with the closed-form backward; the affine part is ordinary Tensor ops. The
+backward uses the forward's statistics as constants, except when a graph of the gradient
+is being built (``create_graph``), where it recomputes them with Tensor ops so second
+derivatives are exact.
+"""
+from __future__ import annotations
+
+from ..._tensor import Tensor, wrap
+from ...autograd.graph import record
+from ...autograd.grad_mode import STATE as GRAD
+from ...autograd.grad_mode import no_grad
+
+__all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "normalize",
+           "rms_norm"]
+
+
+def _standardize(input: Tensor, axes: tuple, eps: float, name: str):
+    """(x̂ as a Tensor in the graph, mean array, biased var array), stats over ``axes``."""
+    xp = input._device._be.xp
+    x = input._data
+    mean = xp.mean(x, axis=axes, keepdims=True)
+    xc = x - mean
+    var = xp.mean(xc * xc, axis=axes, keepdims=True)
+    invstd = 1.0 / xp.sqrt(var + eps)
+    xhat = xc * invstd
+    res = wrap(xhat, input.dtype, input._device)
+    if GRAD.enabled and input._requires_grad:
+        def backward(g):
+            if GRAD.enabled:  # building a graph of the gradient: stats as functions of x
+                m = input.mean(axes, keepdim=True)
+                c = input - m
+                inv = ((c * c).mean(axes, keepdim=True) + eps) ** -0.5
+                xh = c * inv
+            else:
+                xh = wrap(xhat, input.dtype, input._device)
+                inv = wrap(invstd, input.dtype, input._device)
+            return (inv * (g - g.mean(axes, keepdim=True)
+                           - xh * (g * xh).mean(axes, keepdim=True)),)
+        record(res, name, (input,), backward, saved=(input,))
+    return res, mean, var
+
+
+def _fixed_standardize(input: Tensor, running_mean: Tensor, running_var: Tensor, eps: float,
+                       shape) -> Tensor:
+    """x̂ with the running statistics (per channel, broadcast as ``shape``): an affine map
+    of x."""
+    be = input._device._be
+    xp = be.xp
+    mean = be.astype(xp.reshape(running_mean._data, shape), input.dtype)
+    var = be.astype(xp.reshape(running_var._data, shape), input.dtype)
+    invstd = 1.0 / xp.sqrt(var + eps)
+    res = wrap((input._data - mean) * invstd, input.dtype, input._device)
+    if GRAD.enabled and input._requires_grad:
+        inv = wrap(invstd, input.dtype, input._device)
+        record(res, "NativeBatchNormBackward0", (input,), lambda g: (g * inv,))
+    return res
+
+
+def _affine(y: Tensor, weight: Tensor | None, bias: Tensor | None, shape) -> Tensor:
+    if weight is not None:
+        y = y * (weight.reshape(shape) if shape is not None else weight)
+    if bias is not None:
+        y = y + (bias.reshape(shape) if shape is not None else bias)
+    return y
+
+
+def _update_running(running: Tensor, batch_value, momentum: float) -> None:
+    """running = (1 - momentum) * running + momentum * batch (in place, outside autograd)."""
+    be = running._device._be
+    new = running._data * (1.0 - momentum) + be.astype(batch_value, running.dtype) * momentum
+    with no_grad():
+        running.copy_(wrap(be.astype(new, running.dtype), running.dtype, running._device))
+
+
+def _channel_shape(input: Tensor) -> tuple:
+    return (1, input.shape[1]) + (1,) * (input.ndim - 2)
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Mirrors ``torch.nn.functional.batch_norm`` over (N, C, *): batch statistics when
+    training (updating the running ones, unbiased variance), running ones otherwise."""
+    if input.ndim < 2:
+        raise ValueError(f"expected 2D or 3D input (got {input.ndim}D input)")
+    if training:
+        size = input.shape[0]
+        for s in input.shape[2:]:
+            size *= s
+        if size == 1:
+            raise ValueError("Expected more than 1 value per channel when training, got input "
+                             f"size {input.size()}")
+    shape = _channel_shape(input)
+    axes = (0,) + tuple(range(2, input.ndim))
+    if training or running_mean is None or running_var is None:
+        if not training and (running_mean is None) != (running_var is None):
+            raise RuntimeError("running_mean and running_var must be defined in evaluation "
+                               "mode" if running_mean is None else
+                               "running_var must be defined in evaluation mode")
+        y, mean, var = _standardize(input, axes, eps, "NativeBatchNormBackward0")
+        if training and running_mean is not None:
+            xp = input._device._be.xp
+            n = input.numel() // input.shape[1]
+            _update_running(running_mean, xp.reshape(mean, (-1,)), momentum)
+            _update_running(running_var, xp.reshape(var, (-1,)) * (n / max(n - 1, 1)),
+                            momentum)
+    else:
+        y = _fixed_standardize(input, running_mean, running_var, eps, shape)
+    return _affine(y, weight, bias, shape)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Mirrors ``torch.nn.functional.instance_norm``: statistics per sample and channel;
+    running statistics are the batch average of those."""
+    if use_input_stats:
+        size = 1
+        for s in input.shape[2:]:
+            size *= s
+        if size == 1:
+            raise ValueError("Expected more than 1 spatial element when training, got input "
+                             f"size {input.size()}")
+    shape = _channel_shape(input)
+    axes = tuple(range(2, input.ndim))
+    if use_input_stats or running_mean is None:
+        y, mean, var = _standardize(input, axes, eps, "NativeBatchNormBackward0")
+        if use_input_stats and running_mean is not None:
+            xp = input._device._be.xp
+            n = 1
+            for s in input.shape[2:]:
+                n *= s
+            c = input.shape[1]
+            _update_running(running_mean, xp.mean(xp.reshape(mean, (-1, c)), axis=0), momentum)
+            unbiased = xp.reshape(var, (-1, c)) * (n / max(n - 1, 1))
+            _update_running(running_var, xp.mean(unbiased, axis=0), momentum)
+    else:
+        y = _fixed_standardize(input, running_mean, running_var, eps, shape)
+    return _affine(y, weight, bias, shape)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Mirrors ``torch.nn.functional.layer_norm`` over the trailing ``normalized_shape``."""
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(ns)
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != ns or input.ndim < k:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
+                           f"{input.size()}")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    y, _, _ = _standardize(input, axes, eps, "NativeLayerNormBackward0")
+    return _affine(y, weight, bias, None)
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """Mirrors ``torch.nn.functional.rms_norm``: ``x / sqrt(mean(x²) + eps) * weight``."""
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    axes = tuple(range(input.ndim - len(ns), input.ndim))
+    if eps is None:
+        from ... import _dtype
+        eps = _dtype.finfo(input.dtype).eps
+    y = input * ((input * input).mean(axes, keepdim=True) + eps) ** -0.5
+    return y * weight if weight is not None else y
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Mirrors ``torch.nn.functional.group_norm``: statistics per sample over each group
+    of ``C / num_groups`` channels (and all spatial positions)."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups != 0:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    grouped = input.reshape(n, num_groups, -1)
+    y, _, _ = _standardize(grouped, (2,), eps, "NativeGroupNormBackward0")
+    return _affine(y.reshape(input.shape), weight, bias, _channel_shape(input))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out=None) -> Tensor:
+    """Mirrors ``torch.nn.functional.normalize``: ``x / max(‖x‖_p, eps)`` along ``dim``."""
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    return input / denom

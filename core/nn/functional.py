@@ -1,0 +1,20 @@
+"""``ember.nn.functional``: the functional forms of the layers and losses. Mirrors
+``torch.nn.functional``.
+
+The implementations live in ``ember.nn._functional``, one file per family; this module
+gathers them under PyTorch's names. A new family adds a file there and a line here.
+"""
+from __future__ import annotations
+
+from ._functional.activation import *  # noqa: F401,F403
+from ._functional.distance import *  # noqa: F401,F403
+from ._functional.dropout import *  # noqa: F401,F403
+from ._functional.linear import *  # noqa: F401,F403
+from ._functional.loss import *  # noqa: F401,F403
+from ._functional.normalization import *  # noqa: F401,F403
+from ._functional.sparse import *  # noqa: F401,F403
+from ._functional import (activation as _a, distance as _d, dropout as _dr,  # noqa: E402
+                          linear as _l, loss as _lo, normalization as _n, sparse as _s)
+
+__all__ = [*_a.__all__, *_d.__all__, *_dr.__all__, *_l.__all__, *_lo.__all__, *_n.__all__,
+           *_s.__all__]
