@@ -109,6 +109,10 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if value and not (self.dtype.is_floating_point or self.dtype.is_complex):
+            # PyTorch words this one differently from requires_grad_'s
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -121,15 +125,16 @@ class Tensor:
                                    "var_no_grad = var.detach().")
             return self
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self
 
     @property
     def data(self) -> "Tensor":
         """A tensor sharing this one's array, outside the graph (``Tensor.data``)."""
-        return self.detach()
+        out = self.detach()
+        out._vc = None  # as in PyTorch, changes made through .data are hidden from autograd
+        return out
 
     @data.setter
     def data(self, other: "Tensor") -> None:
@@ -222,7 +227,7 @@ class Tensor:
             if t is not None:
                 g = grad.detach().clone() if not grad._requires_grad else grad
                 t.grad = g if t.grad is None else t.grad + g
-        self._grad_fn._add_pre_hook(self._out_nr, _retain)
+        self._grad_fn._add_pre_hook(self._out_nr, _retain, retain=True)
 
     @property
     def retains_grad(self) -> bool:

@@ -2,8 +2,6 @@
 engine in :mod:`ember.autograd.graph`."""
 from __future__ import annotations
 
-from typing import Sequence
-
 from .graph import run_backward
 
 __all__ = ["backward", "grad"]
@@ -18,10 +16,17 @@ def _as_tuple(x):
     return tuple(x)
 
 
+def _check_outputs(tensors) -> None:
+    for i, t in enumerate(tensors):
+        if not t._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+
+
 def _make_grads(outputs, grad_outputs):
     from .._creation import ones_like
     grads = []
-    for out, g in zip(outputs, grad_outputs):
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -35,8 +40,8 @@ def _make_grads(outputs, grad_outputs):
                 from .._creation import tensor
                 g = tensor(g, dtype=out.dtype, device=out.device)
             if g.shape != out.shape:
-                raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
-                                   f"{g.shape} and output[0] has a shape of {out.shape}.")
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{g.shape} and output[{i}] has a shape of {out.shape}.")
         grads.append(g)
     return grads
 
@@ -48,10 +53,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
     if len(grads) != len(tensors):
         raise RuntimeError(f"got {len(grads)} gradients for {len(tensors)} tensors")
-    for t in tensors:
-        if not t._requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
-                               "grad_fn")
+    _check_outputs(tensors)
     if retain_graph is None:
         retain_graph = create_graph
     grads = _make_grads(tensors, grads)
@@ -73,20 +75,19 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     """Mirrors ``torch.autograd.grad``: the gradients of ``outputs`` w.r.t. ``inputs``,
     leaving every ``.grad`` untouched."""
     outputs = _as_tuple(outputs)
-    single = not isinstance(inputs, Sequence) or hasattr(inputs, "_data")
     inputs = _as_tuple(inputs)
     for t in inputs:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    for t in outputs:
-        if not t._requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
-                               "grad_fn")
+    _check_outputs(outputs)
     grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
     if retain_graph is None:
         retain_graph = create_graph
     if materialize_grads:
-        allow_unused = True if allow_unused is None else allow_unused
+        if allow_unused is False:
+            raise ValueError("Expected allow_unused to be True or not passed when "
+                             "materialize_grads=True, but got: allow_unused=False.")
+        allow_unused = True
     got = run_backward(outputs, _make_grads(outputs, grads), retain_graph, create_graph,
                        inputs=inputs, accumulate=False)
     for i, g in enumerate(got):
@@ -95,10 +96,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                 from .._creation import zeros_like
                 got[i] = zeros_like(inputs[i])
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
-                                   "desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not "
+                                   "have been used in the graph. Set allow_unused=True if this "
+                                   "is the desired behavior.")
         elif not create_graph and g._requires_grad:
             got[i] = g.detach()
-    del single
     return tuple(got)

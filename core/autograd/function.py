@@ -18,14 +18,15 @@ class FunctionCtx:
         self.needs_input_grad = ()
         self.non_differentiable = set()
         self.materialize_grads = True
-        self._freed = False
+        self._node = None  # the node over the outputs; its saved tensors may be freed
 
     def save_for_backward(self, *tensors) -> None:
         self.to_save = tensors
 
     @property
     def saved_tensors(self) -> tuple:
-        if self._freed:
+        node = self._node
+        if node is not None and node._saved is None:
             from .graph import _FREED
             raise RuntimeError(_FREED)
         return tuple(self.to_save)
@@ -58,6 +59,10 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        """Run ``forward`` without recording, then put one node (``<Name>Backward``) over all
+        the tensor outputs. ``backward`` gets one gradient per output (zeros for outputs
+        that got none, or None after ``ctx.set_materialize_grads(False)``; None for
+        non-tensor outputs) and returns one per input."""
         from .._tensor import Tensor
         ctx = FunctionCtx()
         tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -76,23 +81,34 @@ class Function:
                       for o in outs)
         if not (prev and any(ctx.needs_input_grad)):
             return fresh[0] if single else fresh
-        diff = tuple(o for o in fresh
-                     if isinstance(o, Tensor) and id(o) not in ctx.non_differentiable
-                     and (o.dtype.is_floating_point or o.dtype.is_complex))
-        n_args = len(args)
+        out_pos = [i for i, o in enumerate(fresh) if isinstance(o, Tensor)]
+        n_outs, n_args = len(fresh), len(args)
 
         def backward_fn(*grads):
-            if not ctx.materialize_grads:
-                pass
-            got = cls.backward(ctx, *grads)
+            full = [None] * n_outs
+            for i, g in zip(out_pos, grads):
+                full[i] = g
+            got = cls.backward(ctx, *full)
             if not isinstance(got, tuple):
                 got = (got,)
-            if len(got) < n_args:
+            if len(got) != n_args:
                 raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect "
                                    f"number of gradients (expected {n_args}, got {len(got)})")
             return tuple(got[i] for i in tensor_pos)
 
         saved = tuple(t for t in ctx.to_save if isinstance(t, Tensor))
-        record(diff if len(diff) != 1 else diff[0], cls.__name__ + "Backward", inputs,
+        touts = tuple(fresh[i] for i in out_pos)
+        if not touts:
+            return fresh[0] if single else fresh
+        record(touts if len(touts) != 1 else touts[0], cls.__name__ + "Backward", inputs,
                backward_fn, saved=saved)
+        node = touts[0]._grad_fn
+        node._materialize = ctx.materialize_grads
+        ctx._node = node
+        for o in touts:
+            # non-differentiable (marked, or integer) outputs keep their slot in the node but
+            # carry no graph
+            if id(o) in ctx.non_differentiable or not (o.dtype.is_floating_point
+                                                       or o.dtype.is_complex):
+                o._grad_fn, o._requires_grad = None, False
         return fresh[0] if single else fresh

@@ -49,17 +49,26 @@ class _Mode:
         if inspect.isgeneratorfunction(fn):
             @functools.wraps(fn)
             def gen_wrapper(*args, **kwargs):
+                # the mode holds while the generator body runs, not while the caller does
                 gen = fn(*args, **kwargs)
-                with self.clone():
-                    value = next(gen)
-                while True:
-                    try:
-                        with self.clone():
+                try:
+                    with self.clone():
+                        value = gen.send(None)
+                    while True:
+                        try:
                             sent = yield value
-                        with self.clone():
-                            value = gen.send(sent)
-                    except StopIteration as e:
-                        return e.value
+                        except GeneratorExit:
+                            with self.clone():
+                                gen.close()
+                            raise
+                        except BaseException as exc:  # noqa: BLE001 - forwarded
+                            with self.clone():
+                                value = gen.throw(exc)
+                        else:
+                            with self.clone():
+                                value = gen.send(sent)
+                except StopIteration as e:
+                    return e.value
             return gen_wrapper
 
         @functools.wraps(fn)
@@ -110,6 +119,11 @@ class set_grad_enabled(_Mode):
     def __exit__(self, *exc):
         STATE.enabled = self._prev
         return False
+
+    def __call__(self, fn):
+        # used as a decorator, it must not leave the mode switched for the caller
+        STATE.enabled = self._prev
+        return super().__call__(fn)
 
     def clone(self):
         return set_grad_enabled(self._target)

@@ -12,6 +12,8 @@ op's backward only states its maths.
 """
 from __future__ import annotations
 
+import weakref
+
 from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "record", "run_backward"]
@@ -27,7 +29,7 @@ class Node:
     """A ``grad_fn``: how to turn the gradient of an op's output(s) into its inputs'."""
 
     __slots__ = ("_name", "_fn", "next_functions", "_saved", "_meta", "_pre_hooks", "_hooks",
-                 "metadata", "__weakref__")
+                 "_metadata", "_materialize", "__weakref__")
 
     def __init__(self, name, fn, next_functions, saved, meta):
         self._name = name
@@ -37,7 +39,15 @@ class Node:
         self._meta = meta                       # ((shape, dtype, device), ...) per output
         self._pre_hooks = None                  # {output_nr: [fn]} from Tensor.register_hook
         self._hooks = None                      # [fn(grad_inputs, grad_outputs)]
-        self.metadata = {}
+        self._metadata = None
+        self._materialize = True                # zeros (not None) for outputs with no grad
+
+    @property
+    def metadata(self) -> dict:
+        """Mirrors ``Node.metadata``: a dict for the user's notes (made on first use)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def name(self) -> str:
         return self._name
@@ -55,11 +65,16 @@ class Node:
     def register_prehook(self, fn):
         return self._add_pre_hook(0, fn)
 
-    def _add_pre_hook(self, nr, fn):
+    def _add_pre_hook(self, nr, fn, retain=False):
         if self._pre_hooks is None:
             self._pre_hooks = {}
         lst = self._pre_hooks.setdefault(nr, [])
-        lst.append(fn)
+        if retain:
+            _RETAIN_HOOKS.add(fn)
+            lst.append(fn)
+        else:
+            # retain_grad's hook stays last, so .grad shows what other hooks made (PyTorch)
+            lst.insert(next((k for k, h in enumerate(lst) if h in _RETAIN_HOOKS), len(lst)), fn)
         return _Handle(lst, fn)
 
     @property
@@ -72,16 +87,36 @@ class Node:
         for t, version in self._saved:
             now = t._vc[0] if t._vc is not None else 0
             if now != version:
-                from .._tensor import _type_string
-                owner = t._grad_fn._name if t._grad_fn is not None else None
-                which = f"output 0 of {owner}" if owner else "a leaf"
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: [{_type_string(t)} {list(t.shape)}], which is "
-                    f"{which}, is at version {now}; expected version {version} instead. Hint: "
-                    "the backtrace further above can be useful to find the operation that "
-                    "failed to compute its gradient. Enable anomaly detection to find it: "
-                    "with torch.autograd.set_detect_anomaly(True).")
+                raise RuntimeError(_modified_message(t, now, version))
+
+
+def _modified_message(t, now: int, version: int) -> str:
+    """PyTorch's error for a saved tensor changed in place after it was saved. The node is
+    named as PyTorch names it ("output 0 of Add"); a leaf gets no "which is" clause."""
+    import re
+    from .._tensor import _type_string
+    node = t._grad_fn
+    which = ""
+    if node is not None:
+        which = f", which is output {t._out_nr} of {re.sub(r'Backward[0-9]*$', '', node._name)},"
+    return ("one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{_type_string(t)} {list(t.shape)}]{which} is at version "
+            f"{now}; expected version {version} instead. Hint: enable anomaly detection to "
+            "find the operation that failed to compute its gradient, with "
+            "torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+_NODE_TYPES: dict = {}
+_RETAIN_HOOKS = weakref.WeakSet()  # the hooks Tensor.retain_grad registered
+
+
+def _node_type(name: str) -> type:
+    """A Node subclass named ``name``, so ``type(t.grad_fn).__name__ == "MulBackward0"`` as
+    in PyTorch (graph drawers such as torchviz label nodes that way). Made once per name."""
+    cls = _NODE_TYPES.get(name)
+    if cls is None:
+        cls = _NODE_TYPES[name] = type(name, (Node,), {"__slots__": ()})
+    return cls
 
 
 class AccumulateGrad(Node):
@@ -91,8 +126,13 @@ class AccumulateGrad(Node):
 
     def __init__(self, tensor):
         t = tensor
-        super().__init__("AccumulateGrad", None, (), (), ((t.shape, t.dtype, t._device),))
+        # PyTorch's name() for this node is the C++ one
+        super().__init__("torch::autograd::AccumulateGrad", None, (), (),
+                         ((t.shape, t.dtype, t._device),))
         self.variable = tensor
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 class _Handle:
@@ -126,8 +166,9 @@ def record(out, name, inputs, fn, saved=()):
     """Attach a grad_fn to ``out`` (or a tuple of outputs). ``fn(grad)`` (one output) or
     ``fn(*grads)`` returns one gradient per input (None where there is none). ``saved`` lists
     the tensors ``fn`` reads: their versions are checked, and they are freed after use."""
-    node = Node(name, fn, tuple(_edge(t) for t in inputs),
-                tuple((t, t._vc[0] if t._vc is not None else 0) for t in saved), None)
+    cls = _NODE_TYPES.get(name) or _node_type(name)
+    node = cls(name, fn, tuple(_edge(t) for t in inputs),
+               tuple((t, t._vc[0] if t._vc is not None else 0) for t in saved), None)
     if type(out) is tuple:
         node._meta = tuple((o.shape, o.dtype, o._device) for o in out)
         for i, o in enumerate(out):
@@ -194,12 +235,15 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
             node, nr = _edge(t)
             if node is not None:
                 capture.setdefault(node, {}).setdefault(nr, []).append(i)
+    # autograd.grad / backward(inputs=...) run only the nodes that lead to an input
+    needed = _leading_to(seen, capture) if capture is not None and not accumulate else None
 
     prev = STATE.enabled
     STATE.enabled = bool(create_graph)
     stored = set()  # data ids already kept as some leaf's .grad during this pass
     try:
-        ready = [n for n in ready_roots if deps.get(n, 0) == 0]
+        ready = [n for n in ready_roots if deps.get(n, 0) == 0
+                 and (needed is None or n in needed)]
         while ready:
             node = ready.pop()
             buf = buffers.pop(node)
@@ -235,7 +279,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                     _skip_children(node, deps, ready, buffers)
                     continue
                 outs = node._fn(*[_zeros_for(m) if g is None else g
-                                  for g, m in zip(buf, node._meta)])
+                                  for g, m in zip(buf, node._meta)] if node._materialize
+                                else buf)
             if type(outs) is not tuple:
                 outs = (outs,) if not isinstance(outs, list) else tuple(outs)
             if node._hooks:
@@ -251,7 +296,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 raise RuntimeError(f"function {node._name} returned an incorrect number of "
                                    f"gradients (expected {len(nexts)}, got {len(outs)})")
             for (nxt, nr), g in zip(nexts, outs):
-                if nxt is None:
+                if nxt is None or (needed is not None and nxt not in needed):
                     continue
                 if g is not None:
                     g = _fit(g, nxt._meta[nr])
@@ -269,6 +314,24 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
     finally:
         STATE.enabled = prev
     return results
+
+
+def _leading_to(nodes, targets) -> set:
+    """The nodes among ``nodes`` from which some node in ``targets`` can be reached. (Every
+    parent of such a node is one too, so dependency counts need no adjusting.)"""
+    parents = {}
+    for n in nodes:
+        for nxt, _ in n.next_functions:
+            if nxt is not None:
+                parents.setdefault(nxt, []).append(n)
+    out = set(targets)
+    stack = list(out)
+    while stack:
+        for p in parents.get(stack.pop(), ()):
+            if p not in out:
+                out.add(p)
+                stack.append(p)
+    return out
 
 
 def _skip_children(node, deps, ready, buffers):
