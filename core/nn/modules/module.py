@@ -629,7 +629,8 @@ class Module:
                     g.detach_()
                 else:
                     g.requires_grad_(False)
-                g.zero_()
+                from ..init import zeros_
+                zeros_(g)
 
     def share_memory(self) -> "Module":
         return self
