@@ -1,70 +1,89 @@
-"""Linear algebra: matmul (``@``) with PyTorch's shape rules and error messages."""
+"""Linear algebra products: matmul (``@``), mm, bmm, mv, dot, vdot, outer, inner,
+addmm, addmv, baddbmm, addbmm, tensordot, kron. Operands must share a dtype (no promotion,
+as in PyTorch) and errors use PyTorch's wording for the kernel PyTorch would reach.
+``einsum`` lives in ``einsum.py``."""
 from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, same_device, wrap
+from .inplace import _NAMES
+from .shape import broadcast_shapes, expand, permute, reshape, squeeze, unsqueeze
 
-__all__ = ["matmul"]
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "inner", "addmm",
+           "addmv", "baddbmm", "addbmm", "tensordot", "kron"]
 
+# C++ scalar names PyTorch's mm/baddbmm messages print
 _KN = {"float32": "float", "float64": "double", "float16": "c10::Half",
        "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
        "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
        "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 
-def _check_mm(a: Tensor, b: Tensor):
-    if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{_KN[a.dtype.name]} != {_KN[b.dtype.name]}")
-    sa, sb = a._data.shape, b._data.shape
-    if not sa or not sb:
-        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
-                           f"{len(sa)}D and {len(sb)}D")
-    k_a = sa[-1]
-    k_b = sb[-2] if len(sb) >= 2 else sb[0]
-    if k_a != k_b:
-        if len(sa) == 1 and len(sb) == 1:
-            raise RuntimeError(f"inconsistent tensor size, expected tensor [{sa[0]}] and src "
-                               f"[{sb[0]}] to have the same number of elements, but got "
-                               f"{sa[0]} and {sb[0]} elements respectively")
-        if len(sb) == 1:
-            raise RuntimeError(f"size mismatch, got input ({sa[-2] if len(sa) > 1 else 1}), "
-                               f"mat ({sa[-2] if len(sa) > 1 else 1}x{k_a}), vec ({sb[0]})")
-        rows_a = 1 if len(sa) == 1 else _prod(sa[:-1])
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows_a}x{k_a} and "
-                           f"{sb[-2]}x{sb[-1]})")
+def _tn(t: Tensor) -> str:
+    return _NAMES[t.dtype.name]
 
 
-def _prod(xs):
+def _no_bool(t: Tensor, kernel: str) -> None:
+    if t.dtype is _dtype.bool:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def _prod(xs) -> int:
     n = 1
     for x in xs:
         n *= x
     return n
 
 
-@method("matmul", "__matmul__")
-def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """Mirrors ``torch.matmul``: 1-D/2-D/batched with broadcasting of batch dims."""
-    if not isinstance(other, Tensor):
-        raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
-                        f"{type(other).__name__}")
-    dev = same_device(input, other)
-    _check_mm(input, other)
-    if input.dtype is _dtype.bool:
-        raise RuntimeError('"addmm_impl_cpu_" not implemented for \'Bool\'')
-    res = wrap(input._data @ other._data, input.dtype, dev)
-    if GRAD.enabled:
-        ra, rb = input._requires_grad, other._requires_grad
-        if ra or rb:
-            record(res, "MmBackward0" if input.ndim == 2 and other.ndim == 2
-                   else "MatmulBackward0", (input, other),
-                   lambda g: _matmul_backward(g, input, other, ra, rb), saved=(input, other))
-    return res
+def _mm_dtype(a: Tensor, b: Tensor) -> None:
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_KN[a.dtype.name]} != {_KN[b.dtype.name]}")
 
 
-def _matmul_backward(g, a, b, ra, rb):
-    from .shape import unsqueeze, squeeze
+def _mm_shapes(sa, sb) -> None:
+    if sa[1] != sb[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and "
+                           f"{sb[0]}x{sb[1]})")
+
+
+def _mv_dtype(vec_or_in: Tensor, mat: Tensor, vec: Tensor) -> None:
+    if not (vec_or_in.dtype is mat.dtype is vec.dtype):
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{_tn(vec_or_in)}, {_tn(mat)}, and {_tn(vec)}")
+
+
+def _mv_shapes(n_in: int, sm, sv) -> None:
+    if sm[1] != sv[0] or n_in != sm[0]:
+        raise RuntimeError(f"size mismatch, got input ({n_in}), mat ({sm[0]}x{sm[1]}), vec "
+                           f"({sv[0]})")
+
+
+def _bmm_shapes(sa, sb) -> None:
+    if sb[0] != sa[0] or sb[1] != sa[2]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
+
+
+def _dot_checks(a: Tensor, b: Tensor) -> None:
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.dtype is not b.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{_tn(a)} and {_tn(b)}")
+    na, nb = a._data.shape[0], b._data.shape[0]
+    if na != nb:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{na}] and src [{nb}] to "
+                           f"have the same number of elements, but got {na} and {nb} elements "
+                           f"respectively")
+
+
+def _product_backward(g, a, b, ra, rb):
+    """Gradients of ``a @ b`` for any matmul shapes (batch broadcasting is summed away by
+    the engine); conjugates make it right for complex too."""
     da, db = a.ndim, b.ndim
+    if a.dtype.is_complex:
+        a, b = a.conj(), b.conj()
     if da == 1 and db == 1:
         return (g * b if ra else None), (g * a if rb else None)
     a2 = unsqueeze(a, 0) if da == 1 else a
@@ -74,15 +93,421 @@ def _matmul_backward(g, a, b, ra, rb):
         g2 = unsqueeze(g2, -2)
     if db == 1:
         g2 = unsqueeze(g2, -1)
-    ga = g2 @ b2.mT if ra else None
-    gb = a2.mT @ g2 if rb else None
+    ga = matmul(g2, b2.mT) if ra else None
+    gb = matmul(a2.mT, g2) if rb else None
     if ga is not None and da == 1:
         ga = squeeze(ga, -2)
     if gb is not None and db == 1:
         gb = squeeze(gb, -1)
-    return ga, gb  # batch broadcasting is summed away by the engine
+    return ga, gb
+
+
+def _out(res: Tensor, out) -> Tensor:
+    if out is None:
+        return res
+    from .joining import _into
+    return _into(out, res)
+
+
+def _record_product(res, name, a, b):
+    ra, rb = a._requires_grad, b._requires_grad
+    if ra or rb:
+        record(res, name, (a, b), lambda g: _product_backward(g, a, b, ra, rb), saved=(a, b))
+    return res
+
+
+# --- matmul --------------------------------------------------------------------------------
+
+def _matmul_kernel(a: Tensor, b: Tensor) -> tuple:
+    """(the PyTorch kernel a @ b reaches, whether it folds a batch into a matrix)."""
+    na, nb = a.ndim, b.ndim
+    if na <= 2 and nb <= 2:
+        return {(1, 1): "dot", (2, 1): "mv"}.get((na, nb), "mm"), False
+    larger_first = na >= nb
+    small = nb if larger_first else na
+    if small > 2:
+        return "bmm", False
+    # PyTorch's should_fold: fold the larger operand's batch into mm/mv rows when that
+    # needs no copy (a contiguous larger first operand) or the smaller one needs a grad
+    fold = (b if larger_first else a)._requires_grad or (
+        na != 2 and (larger_first or _prod(b._data.shape) == 0 or b._data.shape[-2] == 1))
+    if not fold:
+        return "bmm", False
+    return ("mv" if small == 1 else "mm"), True
+
+
+def _matmul_error(a: Tensor, b: Tensor) -> Exception:
+    """PyTorch's error for a @ b whose shapes do not fit (the message of the kernel that
+    PyTorch's matmul dispatches to)."""
+    sa, sb = a._data.shape, b._data.shape
+    kernel, fold = _matmul_kernel(a, b)
+    if kernel == "dot":
+        try:
+            _dot_checks(a, b)
+        except RuntimeError as e:
+            return e
+    if not fold and kernel in ("mv", "mm"):
+        ma = sa if len(sa) == 2 else (1, sa[0])
+        try:
+            _mv_shapes(sa[0], sa, sb) if kernel == "mv" else _mm_shapes(ma, sb)
+        except RuntimeError as e:
+            return e
+    if fold:
+        transpose = len(sb) > len(sa)
+        t1 = sb[:-2] + (sb[-1], sb[-2]) if transpose else sa
+        t2 = ((sa[1], sa[0]) if len(sa) == 2 else sa) if transpose else sb
+        rows = _prod(t1[:-1])
+        try:
+            _mm_shapes((rows, t1[-1]), t2) if len(t2) == 2 else \
+                _mv_shapes(rows, (rows, t1[-1]), t2)
+        except RuntimeError as e:
+            return e
+    n = sa[-2] if len(sa) > 1 else 1
+    m2 = sb[-2] if len(sb) > 1 else sb[0]
+    try:
+        batch = broadcast_shapes(sa[:-2], sb[:-2])
+    except RuntimeError as e:
+        return e
+    count = _prod(batch)
+    try:
+        _bmm_shapes((count, n, sa[-1]), (count, m2, 0))
+    except RuntimeError as e:
+        return e
+    return RuntimeError(f"matmul: shapes {list(sa)} and {list(sb)} cannot be multiplied")
+
+
+_BOOL_KERNEL = {"dot": "dot", "mv": "addmv_impl_cpu", "mm": "addmm_impl_cpu_", "bmm": "bmm"}
+_NAME = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
+         (2, 2): "MmBackward0"}
+
+
+def _matmul_dtype_error(a: Tensor, b: Tensor, kernel: str) -> Exception:
+    if kernel == "dot":
+        return RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                            f"{_tn(a)} and {_tn(b)}")
+    if kernel == "mv":
+        return RuntimeError(f"addmv input tensors must have the same dtype, but got {_tn(b)}, "
+                            f"{_tn(a)}, and {_tn(b)}")
+    if kernel == "mm":
+        return RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                            f"{_KN[a.dtype.name]} != {_KN[b.dtype.name]}")
+    return RuntimeError(f"expected scalar type {_tn(a)} but found {_tn(b)}")
+
+
+@method("matmul", "__matmul__")
+def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.matmul``: 1-D/2-D/batched with broadcasting of batch dims."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(other).__name__}")
+    dev = same_device(input, other)
+    a, b = input._data, other._data
+    na, nb = len(a.shape), len(b.shape)
+    if not na or not nb:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{na}D and {nb}D")
+    dt = input.dtype
+    if dt is not other.dtype or dt is _dtype.bool:
+        kernel = _matmul_kernel(input, other)[0]
+        if dt is not other.dtype:
+            raise _matmul_dtype_error(input, other, kernel)
+        _no_bool(input, _BOOL_KERNEL[kernel])
+    try:
+        data = dev._be.xp.matmul(a, b)
+    except Exception:  # noqa: BLE001 - any backend's shape complaint becomes PyTorch's
+        raise _matmul_error(input, other) from None
+    res = wrap(data, dt, dev)
+    if GRAD.enabled and (input._requires_grad or other._requires_grad):
+        _record_product(res, _NAME.get((na, nb), "UnsafeViewBackward0"), input, other)
+    return _out(res, out)
 
 
 @method("__rmatmul__")
 def _rmatmul(self: Tensor, other) -> Tensor:
     return matmul(other, self)
+
+
+# --- fixed-rank products -------------------------------------------------------------------
+
+@method("mm")
+def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.mm``: matrix @ matrix, no broadcasting."""
+    if input.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    _mm_dtype(input, mat2)
+    _mm_shapes(input._data.shape, mat2._data.shape)
+    _no_bool(input, "addmm_impl_cpu_")
+    dev = same_device(input, mat2)
+    res = wrap(dev._be.xp.matmul(input._data, mat2._data), input.dtype, dev)
+    if GRAD.enabled:
+        _record_product(res, "MmBackward0", input, mat2)
+    return _out(res, out)
+
+
+@method("bmm")
+def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.bmm``: batches of matrices, equal batch sizes, no broadcasting."""
+    if input.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    _bmm_shapes(input._data.shape, mat2._data.shape)
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(f"expected scalar type {_tn(input)} but found {_tn(mat2)}")
+    _no_bool(input, "bmm")
+    dev = same_device(input, mat2)
+    res = wrap(dev._be.xp.matmul(input._data, mat2._data), input.dtype, dev)
+    if GRAD.enabled:
+        _record_product(res, "BmmBackward0", input, mat2)
+    return _out(res, out)
+
+
+@method("mv")
+def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.mv``: matrix @ vector."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, "
+                           f"{vec.ndim}")
+    _mv_dtype(vec, input, vec)
+    sm = input._data.shape
+    _mv_shapes(sm[0], sm, vec._data.shape)
+    _no_bool(input, "addmv_impl_cpu")
+    dev = same_device(input, vec)
+    res = wrap(dev._be.xp.matmul(input._data, vec._data), input.dtype, dev)
+    if GRAD.enabled:
+        _record_product(res, "MvBackward0", input, vec)
+    return _out(res, out)
+
+
+@method("dot")
+def dot(input: Tensor, tensor: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.dot``: two 1-D tensors of one dtype and length (no conjugation)."""
+    _dot_checks(input, tensor)
+    _no_bool(input, "dot")
+    dev = same_device(input, tensor)
+    res = wrap(dev._be.xp.matmul(input._data, tensor._data), input.dtype, dev)
+    if GRAD.enabled:
+        _record_product(res, "DotBackward0", input, tensor)
+    return _out(res, out)
+
+
+@method("vdot")
+def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.vdot``: like dot, with the first vector conjugated."""
+    _dot_checks(input, other)
+    _no_bool(input, "dot")
+    dev = same_device(input, other)
+    xp = dev._be.xp
+    a = xp.conj(input._data) if input.dtype.is_complex else input._data
+    res = wrap(xp.matmul(a, other._data), input.dtype, dev)
+    if GRAD.enabled and (input._requires_grad or other._requires_grad):
+        ra, rb = input._requires_grad, other._requires_grad
+        cx = input.dtype.is_complex
+
+        def back(g):
+            ga = (g.conj() if cx else g) * other if ra else None
+            gb = g * input if rb else None
+            return ga, gb
+        record(res, "VdotBackward0", (input, other), back, saved=(input, other))
+    return _out(res, out)
+
+
+@method("outer", "ger")
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Mirrors ``torch.outer`` (``ger``): promotes dtypes, as PyTorch's mul-based outer does."""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
+    return unsqueeze(input, 1) * vec2
+
+
+ger = outer
+
+
+@method("inner")
+def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.inner``: sums over the last dims (a product with a 0-d operand)."""
+    if not input.ndim or not other.ndim:
+        return input * other
+    if input.dtype is not other.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    sa, sb = input._data.shape, other._data.shape
+    if sa[-1] != sb[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
+                           f"got shapes {list(sa)} and {list(sb)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+    """Mirrors ``torch.tensordot``: ``dims`` an int (the last/first that many), a pair of
+    lists, or a tensor of either. Built from permute, reshape and mm, as PyTorch does."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > a.ndim or dims > b.ndim:
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got "
+                               f"dims={dims}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    if a.dtype is not b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    from ._util import wrap_dim
+    da = [wrap_dim(d, a.ndim) for d in da]
+    db = [wrap_dim(d, b.ndim) for d in db]
+    sa, sb = a._data.shape, b._data.shape
+    for x, y in zip(da, db):
+        if sa[x] != sb[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{sa[x]} in dim {x} and second has size {sb[y]} in dim {y}")
+    fa = [i for i in range(a.ndim) if i not in da]
+    fb = [i for i in range(b.ndim) if i not in db]
+    k = _prod(sa[i] for i in da)
+    am = reshape(permute(a, fa + da), (_prod(sa[i] for i in fa), k))
+    bm = reshape(permute(b, db + fb), (k, _prod(sb[i] for i in fb)))
+    return reshape(mm(am, bm), tuple(sa[i] for i in fa) + tuple(sb[i] for i in fb))
+
+
+@method("kron")
+def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """Mirrors ``torch.kron`` (promotes dtypes): every product of an entry of ``input``
+    with all of ``other``, laid out block-wise."""
+    n = max(input.ndim, other.ndim)
+    sa = (1,) * (n - input.ndim) + input._data.shape
+    sb = (1,) * (n - other.ndim) + other._data.shape
+    a_shape, b_shape = [], []
+    for x, y in zip(sa, sb):
+        a_shape += [x, 1]
+        b_shape += [1, y]
+    prod = reshape(input, a_shape) * reshape(other, b_shape)
+    return reshape(prod, tuple(x * y for x, y in zip(sa, sb)))
+
+
+# --- fused multiply-adds -------------------------------------------------------------------
+
+def _fused(name: str, input: Tensor, prod: Tensor, target: tuple, beta, alpha) -> Tensor:
+    """``beta * input + alpha * prod`` with ``input`` broadcast to ``target`` (PyTorch's
+    expand error otherwise); ``beta == 0`` ignores input, NaNs included."""
+    with _no_record():
+        expand(input, target)  # PyTorch's message when input cannot broadcast
+    data = prod._data
+    if alpha != 1:
+        data = data * alpha
+    if beta != 0:
+        data = data + (input._data if beta == 1 else input._data * beta)
+    dt = prod.dtype
+    if data.dtype != prod._data.dtype:
+        data = prod._device._be.astype(data, dt)
+    return wrap(data, dt, prod._device)
+
+
+def _scaled(t, s):
+    return t if s == 1 else t * s
+
+
+def _record_fused(res, name, input, a, b, beta, alpha, reduce_batch=False):
+    ri, ra, rb = input._requires_grad, a._requires_grad, b._requires_grad
+    if not GRAD.enabled or not (ri or ra or rb):
+        return res
+
+    def back(g):
+        gi = _scaled(g, beta) if ri else None
+        gp = unsqueeze(g, 0).expand(a.shape[0], -1, -1) if reduce_batch else g
+        ga, gb = _product_backward(gp, a, b, ra, rb)
+        return gi, (_scaled(ga, alpha) if ga is not None else None), \
+            (_scaled(gb, alpha) if gb is not None else None)
+    record(res, name, (input, a, b), back, saved=(a, b))
+    return res
+
+
+@method("addmm")
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """Mirrors ``torch.addmm``: ``beta * input + alpha * (mat1 @ mat2)``."""
+    for name, m in (("mat1", mat1), ("mat2", mat2)):
+        if m.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {m.ndim}-D tensor")
+    for first, fname in ((input, "self"), (mat1, "mat1")):
+        if first.dtype is not mat2.dtype:
+            raise RuntimeError(f"{fname} and mat2 must have the same dtype, but got "
+                               f"{_tn(first)} and {_tn(mat2)}")
+    _mm_shapes(mat1._data.shape, mat2._data.shape)
+    _no_bool(mat1, "addmm_impl_cpu_")
+    with _no_record():
+        prod = mm(mat1, mat2)
+    res = _fused("addmm", input, prod, prod._data.shape, beta, alpha)
+    return _out(_record_fused(res, "AddmmBackward0", input, mat1, mat2, beta, alpha), out)
+
+
+@method("addmv")
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+    """Mirrors ``torch.addmv``: ``beta * input + alpha * (mat @ vec)``."""
+    if mat.ndim != 2 or vec.ndim != 1 or input.ndim > 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
+                           f"{vec.ndim}")
+    _mv_dtype(input, mat, vec)
+    sm = mat._data.shape
+    n_in = input._data.shape[0] if input.ndim and input._data.shape[0] != 1 else sm[0]
+    _mv_shapes(n_in, sm, vec._data.shape)
+    _no_bool(mat, "addmv_impl_cpu")
+    with _no_record():
+        prod = mv(mat, vec)
+    res = _fused("addmv", input, prod, (sm[0],), beta, alpha)
+    return _out(_record_fused(res, "AddmvBackward0", input, mat, vec, beta, alpha), out)
+
+
+def _batch_checks(input: Tensor, b1: Tensor, b2: Tensor) -> None:
+    for name, m in (("batch1", b1), ("batch2", b2)):
+        if m.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    if input.dtype is not b1.dtype or input.dtype is not b2.dtype:
+        if input.dtype is b1.dtype:
+            raise RuntimeError(f"expected scalar type {_tn(b1)} but found {_tn(b2)}")
+        raise RuntimeError(f"Input dtypes must be the same, got: input {_KN[input.dtype.name]}, "
+                           f"batch1: {_KN[b1.dtype.name]}, batch2: {_KN[b2.dtype.name]}")
+
+
+@method("baddbmm")
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
+            out=None) -> Tensor:
+    """Mirrors ``torch.baddbmm``: ``beta * input + alpha * bmm(batch1, batch2)``."""
+    _batch_checks(input, batch1, batch2)
+    with _no_record():
+        prod = bmm(batch1, batch2)
+    res = _fused("baddbmm", input, prod, prod._data.shape, beta, alpha)
+    return _out(_record_fused(res, "BaddbmmBackward0", input, batch1, batch2, beta, alpha),
+                out)
+
+
+@method("addbmm")
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
+           out=None) -> Tensor:
+    """Mirrors ``torch.addbmm``: ``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
+    _batch_checks(input, batch1, batch2)
+    s1, s2 = batch1._data.shape, batch2._data.shape
+    if s1[0] != s2[0]:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got {s1[0]} "
+                           f"and {s2[0]}")
+    with _no_record():
+        prod = bmm(batch1, batch2)
+    xp = prod._device._be.xp
+    summed = wrap(xp.sum(prod._data, axis=0), prod.dtype, prod._device)
+    res = _fused("addbmm", input, summed, (s1[1], s2[2]), beta, alpha)
+    return _out(_record_fused(res, "AddbmmBackward0", input, batch1, batch2, beta, alpha,
+                              reduce_batch=True), out)
+
+
+class _no_record:
+    """Run an inner product without recording it (the fused op records itself)."""
+
+    def __enter__(self):
+        self.prev = GRAD.enabled
+        GRAD.enabled = False
+
+    def __exit__(self, *exc):
+        GRAD.enabled = self.prev
