@@ -9,6 +9,7 @@ from .linalg import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .selection import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
-from . import joining, rearrange  # noqa: F401,E402
+from . import einsum as _einsum_mod, joining, rearrange  # noqa: F401,E402
+from .einsum import *  # noqa: F401,F403
 from .joining import *  # noqa: F401,F403
 from .rearrange import *  # noqa: F401,F403
