@@ -13,7 +13,8 @@ from ..autograd.graph import record
 from ..autograd.grad_mode import STATE as GRAD
 
 __all__ = ["Tensor", "wrap", "record", "GRAD", "method", "prep2", "as_tensor_like",
-           "wrap_dim", "dims", "cast", "needs_grad", "same_device", "float_dtype_for"]
+           "wrap_dim", "dims", "cast", "needs_grad", "same_device", "float_dtype_for",
+           "broadcast_fail"]
 
 wrap_dim = _wrap_dim
 _SCALARS = (int, float, bool, complex)
@@ -56,6 +57,15 @@ def same_device(a: Tensor, b: Tensor):
         return db
     raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
                        f"devices, {da} and {db}!")
+
+
+def broadcast_fail(*operands) -> None:
+    """Raise PyTorch's error ("The size of tensor a (3) must match the size of tensor b (4)
+    at non-singleton dimension 1") if the operands' shapes do not broadcast. Call it from an
+    ``except ValueError:`` around a backend expression (free while nothing fails), then
+    ``raise``: a backend's own broadcasting error never reaches the user."""
+    from .shape import broadcast_shapes
+    broadcast_shapes(*(tuple(getattr(a, "shape", ())) for a in operands))
 
 
 def as_tensor_like(x, ref: Tensor) -> Tensor:

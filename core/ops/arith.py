@@ -7,7 +7,8 @@ gradients back to each input's shape.
 from __future__ import annotations
 
 from .. import _dtype
-from ._util import GRAD, Tensor, float_dtype_for, method, prep2, record, wrap
+from ._util import (GRAD, Tensor, broadcast_fail, float_dtype_for, method, prep2, record,
+                    wrap)
 from .inplace import run_inplace
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg",
@@ -31,7 +32,11 @@ def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
     a, b, dt, dev = prep2(input, other)
     if alpha != 1:
         b = b * alpha
-    res = wrap(a + b, dt, dev)
+    try:
+        res = wrap(a + b, dt, dev)
+    except ValueError:
+        broadcast_fail(a, b)
+        raise
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         if isinstance(other, Tensor):
             fn = (lambda g: (g, g)) if alpha == 1 else (lambda g: (g, g * alpha))
@@ -57,7 +62,11 @@ def sub(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
                            "`logical_not()` operator instead.")
     if alpha != 1:
         b = b * alpha
-    res = wrap(a - b, dt, dev)
+    try:
+        res = wrap(a - b, dt, dev)
+    except ValueError:
+        broadcast_fail(a, b)
+        raise
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         if isinstance(other, Tensor):
             record(res, "SubBackward0", (input, other), lambda g: (g, -g if alpha == 1
@@ -78,7 +87,11 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
                            "supported. If you are trying to invert a mask, use the `~` or "
                            "`logical_not()` operator instead.")
-    res = wrap(b - (a * alpha if alpha != 1 else a), dt, dev)
+    try:
+        res = wrap(b - (a * alpha if alpha != 1 else a), dt, dev)
+    except ValueError:
+        broadcast_fail(b, a)
+        raise
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         if isinstance(other, Tensor):
             record(res, "RsubBackward0", (input, other), lambda g: (g * -alpha, g))
@@ -93,7 +106,11 @@ def mul(input: Tensor, other, *, out=None) -> Tensor:
     if not isinstance(input, Tensor):
         input, other = other, input
     a, b, dt, dev = prep2(input, other)
-    res = wrap(a * b, dt, dev)
+    try:
+        res = wrap(a * b, dt, dev)
+    except ValueError:
+        broadcast_fail(a, b)
+        raise
     if GRAD.enabled:
         ra, rb = _grad_pair(input, other)
         if ra or rb:
@@ -123,7 +140,11 @@ def div(input: Tensor, other, *, rounding_mode: str | None = None, out=None) -> 
         be = dev._be
         a = be.astype(a, fdt)
         b = be.astype(b, fdt) if isinstance(other, Tensor) else float(b)
-    res = wrap(a / b, fdt, dev)
+    try:
+        res = wrap(a / b, fdt, dev)
+    except ValueError:
+        broadcast_fail(a, b)
+        raise
     if GRAD.enabled:
         ra, rb = _grad_pair(input, other)
         if ra or rb:
@@ -208,7 +229,11 @@ def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001
     if not isinstance(exponent, Tensor) and not dt.is_floating_point and not dt.is_complex \
             and b < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    res = wrap(a ** b, dt, dev)
+    try:
+        res = wrap(a ** b, dt, dev)
+    except ValueError:
+        broadcast_fail(a, b)
+        raise
     if GRAD.enabled:
         ra, rb = _grad_pair(input, exponent)
         if ra or rb:
