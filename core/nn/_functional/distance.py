@@ -2,24 +2,27 @@
 ``torch.nn.functional`` of the same names (composed of Tensor ops)."""
 from __future__ import annotations
 
-from ..._tensor import Tensor
-from ...autograd.grad_mode import no_grad
+from ..._tensor import Tensor, wrap
 
 __all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
 
 
+def _clamp_min_const(t: Tensor, eps: float) -> Tensor:
+    """max(t, eps) with the gradient of t passing unchanged (PyTorch clamps in place under
+    no_grad): a constant offset is added where t < eps."""
+    xp = t._device._be.xp
+    return t + wrap(xp.maximum(eps - t._data, 0), t.dtype, t._device)
+
+
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Mirrors ``torch.nn.functional.cosine_similarity``: each input divided by its norm
-    (clamped below by ``eps``, outside autograd as in PyTorch), then the dot product."""
+    (clamped below by ``eps`` without affecting the gradient, as in PyTorch), then the dot product."""
     if x1.shape != x2.shape:
         from ...ops.shape import broadcast_shapes
         shape = broadcast_shapes(x1.shape, x2.shape)
         x1, x2 = x1.expand(shape), x2.expand(shape)
-    n1 = x1.norm(2, dim, keepdim=True)
-    n2 = x2.norm(2, dim, keepdim=True)
-    with no_grad():
-        n1.clamp_min_(eps)
-        n2.clamp_min_(eps)
+    n1 = _clamp_min_const(x1.norm(2, dim, keepdim=True), eps)
+    n2 = _clamp_min_const(x2.norm(2, dim, keepdim=True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 

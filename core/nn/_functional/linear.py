@@ -15,12 +15,18 @@ __all__ = ["linear", "bilinear"]
 
 
 def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
-    if input.dtype is not weight.dtype:
-        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
-                           f"{dtype_name(input.dtype)} and {dtype_name(weight.dtype)}")
-    if bias is not None and bias.dtype is not input.dtype:
-        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
-                           f"{dtype_name(bias.dtype)} and {dtype_name(input.dtype)}")
+    # PyTorch's wording depends on which kernel (addmm with a bias, mm without) objects
+    if bias is not None:
+        if bias.dtype is not weight.dtype:
+            raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                               f"{dtype_name(bias.dtype)} and {dtype_name(weight.dtype)}")
+        if input.dtype is not weight.dtype:
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                               f"{dtype_name(input.dtype)} and {dtype_name(weight.dtype)}")
+    elif input.dtype is not weight.dtype:
+        from ...ops.linalg import _KN
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_KN[input.dtype.name]} != {_KN[weight.dtype.name]}")
     k = input.shape[-1] if input.ndim else 1
     if k != weight.shape[-1]:
         rows = 1
