@@ -9,6 +9,11 @@ from .linalg import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .selection import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from . import cumulative, extrema, softmax, sorting  # noqa: F401,E402
+from .cumulative import *  # noqa: F401,F403
+from .extrema import *  # noqa: F401,F403
+from .softmax import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
 from . import einsum as _einsum_mod, joining, rearrange  # noqa: F401,E402
 from .einsum import *  # noqa: F401,F403
 from .joining import *  # noqa: F401,F403

@@ -1,0 +1,154 @@
+"""Cumulative ops along a dim: cumsum, cumprod, cummax, cummin (and ``cumsum_``/``cumprod_``).
+
+The cumprod gradient is right where inputs are zero (PyTorch's is too): before a slice's
+first zero the usual ``reverse_cumsum(g * out) / x`` holds, at that zero the product of
+the others is used, and after it the gradient is zero.
+"""
+from __future__ import annotations
+
+from .. import _dtype, return_types
+from ._util import GRAD, Tensor, method, record, wrap
+from .inplace import run_inplace
+from .reduction import _KN, _cast_in, _sum_dtype
+from .reduction import sum as _rsum
+from .sorting import _as_1d, _squeeze0, put_along
+
+__all__ = ["cumsum", "cumprod", "cummax", "cummin"]
+
+
+def _scan(xp, kind: str, data, axis: int, reverse: bool = False):
+    """Inclusive scan along axis on the backend (``kind`` "sum" or "prod")."""
+    if reverse:
+        data = xp.flip(data, axis=axis)
+    fn = getattr(xp, "cumulative_" + kind, None)
+    out = fn(data, axis=axis) if fn is not None else getattr(xp, "cum" + kind)(data, axis=axis)
+    return xp.flip(out, axis=axis) if reverse else out
+
+
+def _cumsum(input: Tensor, d: int, dt, reverse: bool = False) -> Tensor:
+    """Cumulative sum along d (from the end when ``reverse``); each direction's gradient is
+    the other's."""
+    xp = input._device._be.xp
+    res = wrap(_scan(xp, "sum", _cast_in(input, dt), d, reverse), dt, input._device)
+    if GRAD.enabled and input._requires_grad:
+        record(res, "CumsumBackward0", (input,),
+               lambda g: (_cumsum(g, d, g.dtype, not reverse),))
+    return res
+
+
+def _on_1d(fn, input: Tensor, dim: int, *args):
+    """Run a cumulative op with a wrapped dim; a 0-d tensor acts as ``[x]`` (PyTorch
+    accepts dim 0 / -1 for it)."""
+    x, d, scalar = _as_1d(input, dim)
+    out = fn(x, d, *args)
+    if not scalar:
+        return out
+    if isinstance(out, tuple):
+        return type(out)(tuple(_squeeze0(t) for t in out))
+    return _squeeze0(out)
+
+
+@method("cumsum")
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Mirrors ``torch.cumsum`` (ints and bools accumulate in int64)."""
+    return _on_1d(_cumsum, input, dim, dtype or _sum_dtype(input.dtype))
+
+
+@method("cumprod")
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Mirrors ``torch.cumprod`` (ints and bools accumulate in int64)."""
+    return _on_1d(_cumprod, input, dim, dtype or _sum_dtype(input.dtype))
+
+
+def _cumprod(input: Tensor, dim: int, dt) -> Tensor:
+    xp = input._device._be.xp
+    res = wrap(_scan(xp, "prod", _cast_in(input, dt), dim), dt, input._device)
+    if GRAD.enabled and input._requires_grad:
+        record(res, "CumprodBackward0", (input,),
+               lambda g: (_cumprod_grad(input, res, g, dim),), saved=(input, res))
+    return res
+
+
+def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
+    from .selection import where
+    be = x._device._be
+    xp = be.xp
+    xa = x._data
+    z = xa == 0
+    if not xp.any(z):
+        return _cumsum(g * out, d, g.dtype, reverse=True) / x
+    dev = x._device
+    n = xa.shape[d]
+    pos_shape = [1] * xa.ndim
+    pos_shape[d] = n
+    pos = xp.reshape(xp.arange(n), tuple(pos_shape))
+    # position of each slice's first zero (n where it has none)
+    first = xp.min(xp.where(z, pos, n), axis=d, keepdims=True)
+    before = wrap(pos < first, _dtype.bool, dev)
+    at = wrap(pos == first, _dtype.bool, dev)
+    after_first = wrap(pos >= first, _dtype.bool, dev)
+    # before the first zero: the usual formula (later products are 0, as their derivatives)
+    early = _cumsum(g * out, d, g.dtype, reverse=True) / where(before, x, 1.0)
+    # at the first zero: sum over k >= i of g_k * prod_{j <= k, j != i} x_j
+    c = cumprod(where(at, 1.0, x), d)
+    at_zero = _rsum(where(after_first, g * c, 0.0), d, keepdim=True)
+    return where(before, early, where(at, at_zero, 0.0))
+
+
+def _accumulate(xp, be, kind: str, data, axis: int, floating: bool):
+    """Running max/min and the index where it was last reached (PyTorch's cummax
+    indices: a later equal value or a NaN takes over), on the backend."""
+    uf = getattr(xp, "maximum" if kind == "max" else "minimum")
+    acc = getattr(uf, "accumulate", None)
+    if acc is None:  # the generic fallback: a host round trip through numpy
+        import numpy as np
+        host = be.to_numpy(data)
+        v, i = _accumulate(np, None, kind, host, axis, floating)
+        return be.from_numpy(np.ascontiguousarray(v), None), be.from_numpy(i, None)
+    values = acc(data, axis=axis)
+    n = data.shape[axis]
+    shape = [1] * data.ndim
+    shape[axis] = n
+    pos = xp.reshape(xp.arange(n), tuple(shape))
+    hit = data == values
+    if floating:
+        hit = hit | xp.isnan(data)
+    return values, xp.maximum.accumulate(xp.where(hit, pos, -1), axis=axis)
+
+
+def _cum_extreme(input: Tensor, d: int, name: str):
+    if input.dtype.is_complex:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                  f"'{_KN[input.dtype.name]}'")
+    be = input._device._be
+    values, idx = _accumulate(be.xp, be, name[3:], input._data, d,
+                              input.dtype.is_floating_point)
+    idx = be.astype(idx, _dtype.int64)
+    vt = wrap(values, input.dtype, input._device)
+    if GRAD.enabled and input._requires_grad:
+        shape = input._data.shape
+        record(vt, "CummaxBackward0" if name == "cummax" else "CumminBackward0", (input,),
+               lambda g: (put_along(g, idx, d, shape),))
+    return getattr(return_types, name)((vt, wrap(idx, _dtype.int64, input._device)))
+
+
+@method("cummax")
+def cummax(input: Tensor, dim: int):
+    """Mirrors ``torch.cummax``: running ``(values, indices)`` along ``dim``."""
+    return _on_1d(_cum_extreme, input, dim, "cummax")
+
+
+@method("cummin")
+def cummin(input: Tensor, dim: int):
+    """Mirrors ``torch.cummin``: running ``(values, indices)`` along ``dim``."""
+    return _on_1d(_cum_extreme, input, dim, "cummin")
+
+
+@method("cumsum_")
+def _cumsum_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return run_inplace(self, cumsum, dim, dtype=dtype)
+
+
+@method("cumprod_")
+def _cumprod_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return run_inplace(self, cumprod, dim, dtype=dtype)
