@@ -86,7 +86,8 @@ def _parse_index(idx: str, whole: str) -> int:
 
 
 def _check_type(name: str, whole: str) -> None:
-    if not (name.isascii() and name.replace("_", "a").isalnum()):
+    # PyTorch's pattern: letters and underscores only ("float32x" is invalid, not unknown)
+    if not (name.isascii() and name.replace("_", "a").isalpha()):
         raise RuntimeError(f"Invalid device string: '{whole}'")
     # A known type is accepted even when no backend for it is available (as PyTorch takes
     # "cuda" on a machine without a GPU); that is decided when a tensor is placed there.

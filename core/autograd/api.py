@@ -42,6 +42,11 @@ def _make_grads(outputs, grad_outputs):
             if g.shape != out.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
                                    f"{g.shape} and output[{i}] has a shape of {out.shape}.")
+            if g._device != out._device:
+                raise RuntimeError(f"invalid gradient at index {i} - expected device "
+                                   f"{out.device} but got {g.device}")
+            if g.dtype is not out.dtype:
+                g = g.to(out.dtype)  # PyTorch casts a root gradient to its output's dtype
         grads.append(g)
     return grads
 
