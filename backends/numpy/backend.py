@@ -8,6 +8,7 @@ class NumpyBackend(Backend):
     name = "numpy"
     device_types = ("cpu",)
     priority = 100
+    checks_index_bounds = True
 
     def unavailable_reason(self):
         try:

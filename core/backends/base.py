@@ -33,6 +33,9 @@ class Backend:
     xp: Any = None
     #: True when arrays can be mutated in place (numpy, cupy); False for JAX
     mutable: bool = True
+    #: True when indexing raises IndexError for out-of-range integer index arrays (numpy);
+    #: False (cupy wraps, JAX clamps) makes the frontend check them first
+    checks_index_bounds: bool = False
 
     # --- availability and loading ---------------------------------------------------------
     def is_available(self) -> bool:
@@ -134,6 +137,18 @@ class Backend:
         import numpy as np
         host = np.array(self.to_numpy(x), copy=True)
         np.add.at(host, _host_key(self, key), self.to_numpy(values))
+        return self.from_numpy(host, None)
+
+    def index_reduce(self, x: Any, key: Any, values: Any, reduce: str) -> Any:
+        """x with ``values`` combined in at ``key`` by ``reduce`` ("sum", "prod", "amax",
+        "amin"), duplicates all taking part (``np.maximum.at`` ...). Returns a new array.
+        Generic default: a host round trip through numpy."""
+        import numpy as np
+        ufunc = {"sum": np.add, "prod": np.multiply, "amax": np.maximum,
+                 "amin": np.minimum}[reduce]
+        host = np.array(self.to_numpy(x), copy=True)
+        ufunc.at(host, _host_key(self, key), values if not hasattr(values, "shape")
+                 else self.to_numpy(values))
         return self.from_numpy(host, None)
 
     # --- random numbers -------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """ember.ops: every differentiable op, grouped by kind. Importing this package attaches the
 ops to Tensor as methods and operators."""
 from . import (arith, conversion, elementwise, linalg, reduction, selection,  # noqa: F401
-               shape)
+               shape, indexing, scatter)
 from .arith import *  # noqa: F401,F403
 from .conversion import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
+from .scatter import *  # noqa: F401,F403
 from .selection import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from . import cumulative, extrema, softmax, sorting  # noqa: F401,E402
