@@ -126,6 +126,19 @@ class Backend:
         return not self.mutable
 
     # --- kernels the standard lacks -------------------------------------------------------
+    def erf(self, x: Any) -> Any:
+        """erf of a float array (same dtype). Generic default: a float64 series over xp."""
+        from ._special import erf
+        return erf(self.xp, x)
+
+    def erfc(self, x: Any) -> Any:
+        from ._special import erfc
+        return erfc(self.xp, x)
+
+    def erfinv(self, x: Any) -> Any:
+        from ._special import erfinv
+        return erfinv(self.xp, x)
+
     def setitem(self, x: Any, key: Any, value: Any) -> Any:
         """``x[key] = value``; returns the updated array (a new one on immutable backends)."""
         x[key] = value

@@ -20,3 +20,6 @@ from . import einsum as _einsum_mod, joining, rearrange  # noqa: F401,E402
 from .einsum import *  # noqa: F401,F403
 from .joining import *  # noqa: F401,F403
 from .rearrange import *  # noqa: F401,F403
+from . import bounds, compare  # noqa: F401,E402
+from .bounds import *  # noqa: F401,F403
+from .compare import *  # noqa: F401,F403

@@ -1,33 +1,507 @@
-"""Elementwise maths (unary): exp, log, ... Each forward on backend arrays, backward beside it."""
+"""Elementwise maths: unary functions (exp, trig, erf, rounding, sigmoid, relu, ...) and the
+binary ones beyond plain arithmetic (floor_divide, remainder, fmod, atan2, hypot).
+
+Most unary ops are one row of a table (:func:`unary`): the kernel over the backend, what an
+integer input becomes, and the derivative, written with Tensor ops right beside it so
+higher-order gradients work (derivatives that read the result use the result itself, not a
+detached copy, for the same reason). Ops with extra arguments (``round(decimals=)``,
+``logit(eps=)``) are written out after the table. Every op has its in-place ``name_`` form.
+"""
 from __future__ import annotations
 
-from ._util import GRAD, Tensor, float_dtype_for, method, record, wrap
+import builtins
+import math
+import warnings
 
-__all__ = ["exp", "log"]
+from .. import _dtype
+from .._creation import full, zeros_like
+from ._util import GRAD, Tensor, method, prep2, record, wrap
+from .inplace import _NAMES, can_cast, run_inplace
+from .selection import where
+
+__all__ = ["floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "round",
+           "round_", "logit", "logit_", "square", "square_", "conj", "real", "imag",
+           "positive"]  # and every op unary() defines
+
+FLOAT, SAME, ROUND = "float", "same", "round"  # what a bool/int input becomes (see unary)
 
 
-def _float_in(input: Tensor):
-    """input's array in the dtype a float-only op computes in (ints → default float)."""
-    dt = float_dtype_for(input.dtype)
-    data = input._data if dt is input.dtype else input._device._be.astype(input._data, dt)
-    return data, dt
+def _export(fn, *names):
+    g = globals()
+    for n in names:
+        g[n] = fn
+        __all__.append(n)
 
 
-@method("exp")
-def exp(input: Tensor, *, out=None) -> Tensor:
-    """Mirrors ``torch.exp``."""
-    data, dt = _float_in(input)
-    res = wrap(input._device._be.xp.exp(data), dt, input._device)
+def inplace(fn, *names, export=False):
+    """``Tensor.<name>`` (and with ``export``, ``ember.<name>``) running fn in place."""
+    def m(self, *args, **kwargs):
+        return run_inplace(self, fn, *args, **kwargs)
+    m.__name__ = names[0]
+    m.__doc__ = f"In-place form of ``{fn.__name__}`` (mirrors ``Tensor.{names[0]}``)."
+    for n in names:
+        setattr(Tensor, n, m)
+    if export:
+        _export(m, *(n for n in names if not n.startswith("__")))
+    return m
+
+
+def into(out: Tensor, res: Tensor, name: str) -> Tensor:
+    """Write an op's result into its ``out=`` tensor, as PyTorch does (same checks, same
+    resize warning)."""
+    if GRAD.enabled and (res._requires_grad or out._requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+    if res.dtype is not out.dtype and not can_cast(res.dtype, out.dtype):
+        raise RuntimeError(f"result type {_NAMES[res.dtype.name]} can't be cast to the desired "
+                           f"output type {_NAMES[out.dtype.name]}")
+    be = out._device._be
+    data = res._data if res.dtype is out.dtype else be.astype(res._data, out.dtype)
+    if out._data.shape != data.shape:
+        if out.numel():
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape "
+                f"{list(out.shape)}, which does not match the required output shape "
+                f"{list(res.shape)}. This behavior is deprecated, and in a future PyTorch "
+                "release outputs will not be resized unless they have zero elements. You can "
+                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+                "with t.resize_(0).", UserWarning, stacklevel=3)
+        out._data = data
+    elif be.mutable:
+        out._data[...] = data
+    else:
+        out._data = data
+    out._bump()
+    return out
+
+
+def not_implemented(kernel: str, dt, dev) -> NotImplementedError:
+    """PyTorch's error for a dtype a kernel lacks: ``"abs_cpu" not implemented for 'Bool'``."""
+    return NotImplementedError(f'"{kernel}_{dev.type}" not implemented for '
+                               f"'{_NAMES[dt.name]}'")
+
+
+def _zero(g, x, y):
+    return zeros_like(g)
+
+
+def _odd_input(name, input, ints, errors):
+    """(array, dtype) an op computes on for a non-real-float input, or raise PyTorch's
+    error; (None, None) when the result is the input itself (rounding an integer)."""
+    dt = input.dtype
+    kind = "complex" if dt.is_complex else "bool" if dt is _dtype.bool else "int"
+    err = errors.get(kind) if errors else None
+    if err is not None:
+        raise err(input) if callable(err) else err
+    if dt.is_complex:
+        return input._data, dt
+    if ints == FLOAT:
+        fdt = _dtype.get_default_dtype()
+        return input._device._be.astype(input._data, fdt), fdt
+    if ints == ROUND:
+        return None, None
+    return input._data, dt
+
+
+def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, aliases=(),
+          doc="", real_out=False, public=True):
+    """Define ``ember.<name>``, ``Tensor.<name>`` and their in-place ``<name>_`` forms.
+
+    kernel: an ``xp`` function name, or ``fn(backend, array)``. deriv: ``fn(g, x, y)`` →
+    the input's gradient from the output's (x the input, y the result), reading only
+    what ``uses`` names ("x", "y", "xy" or ""). ints: FLOAT (bool/int inputs compute in the
+    default float dtype), SAME (keep their dtype) or ROUND (returned unchanged, as a copy).
+    errors: {"bool" | "int" | "complex": exception} for dtypes PyTorch rejects. real_out:
+    complex inputs give real results (abs). public: attach and export it (else just return).
+    """
+    kern = (lambda be, a: getattr(be.xp, kernel)(a)) if isinstance(kernel, str) else kernel
+    node = node or name.capitalize() + "Backward0"
+
+    def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        dt = input.dtype
+        data = input._data
+        dev = input._device
+        if not dt.is_floating_point:
+            data, dt = _odd_input(name, input, ints, errors)
+            if real_out and dt is not None:
+                dt = dt.to_real()
+            if data is None:
+                res = wrap(dev._be.copy(input._data), input.dtype, dev)
+                return res if out is None else into(out, res, name)
+        res = wrap(kern(dev._be, data), dt, dev)
+        if GRAD.enabled and input._requires_grad:
+            if uses == "y":
+                record(res, node, (input,), lambda g: (deriv(g, None, res),), saved=(res,))
+            elif uses == "x":
+                record(res, node, (input,), lambda g: (deriv(g, input, None),),
+                       saved=(input,))
+            elif uses:
+                record(res, node, (input,), lambda g: (deriv(g, input, res),),
+                       saved=(input, res))
+            else:
+                record(res, node, (input,), lambda g: (deriv(g, None, None),))
+        return res if out is None else into(out, res, name)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Mirrors ``torch.{name}``." + (f" {doc}" if doc else "")
+    if not public:
+        return op
+    method(name, *aliases)(op)
+    _export(op, name, *aliases)
+    inplace(op, *(n + "_" for n in (name,) + aliases), export=True)
+    return op
+
+
+def _errs(kernel, *kinds):
+    """errors= entries: PyTorch's "kernel_cpu not implemented for <dtype>" for these kinds."""
+    return {k: (lambda t: not_implemented(kernel, t.dtype, t._device)) for k in kinds}
+
+
+# --- exponentials and logarithms ------------------------------------------------------------
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+exp = unary("exp", "exp", lambda g, x, y: g * y, "y")
+unary("exp2", lambda be, a: 2.0 ** a, lambda g, x, y: g * y * _LN2, "y")
+unary("expm1", "expm1", lambda g, x, y: g * (y + 1), "y")
+log = unary("log", "log", lambda g, x, y: g / x)
+unary("log2", "log2", lambda g, x, y: g / (x * _LN2))
+unary("log10", "log10", lambda g, x, y: g / (x * _LN10))
+unary("log1p", "log1p", lambda g, x, y: g / (x + 1), node="Log1PBackward0")
+sqrt = unary("sqrt", "sqrt", lambda g, x, y: g / (2 * y), "y")
+unary("rsqrt", lambda be, a: 1.0 / be.xp.sqrt(a), lambda g, x, y: -0.5 * g * y ** 3, "y")
+unary("reciprocal", lambda be, a: 1.0 / a, lambda g, x, y: -g * (y * y), "y")
+
+# --- trigonometric and hyperbolic ------------------------------------------------------------
+unary("sin", "sin", lambda g, x, y: g * x.cos())
+unary("cos", "cos", lambda g, x, y: g * -x.sin())
+unary("tan", "tan", lambda g, x, y: g * (1 + y * y), "y")
+unary("asin", "asin", lambda g, x, y: g * (1 - x * x).rsqrt(), aliases=("arcsin",))
+unary("acos", "acos", lambda g, x, y: -g * (1 - x * x).rsqrt(), aliases=("arccos",))
+unary("atan", "atan", lambda g, x, y: g / (x * x + 1), aliases=("arctan",))
+unary("sinh", "sinh", lambda g, x, y: g * x.cosh())
+unary("cosh", "cosh", lambda g, x, y: g * x.sinh())
+tanh = unary("tanh", "tanh", lambda g, x, y: g * (1 - y * y), "y")
+unary("asinh", "asinh", lambda g, x, y: g * (x * x + 1).rsqrt(), aliases=("arcsinh",))
+unary("acosh", "acosh", lambda g, x, y: g * (x * x - 1).rsqrt(), aliases=("arccosh",))
+unary("atanh", "atanh", lambda g, x, y: g / (1 - x * x), aliases=("arctanh",))
+unary("deg2rad", lambda be, a: a * (math.pi / 180), lambda g, x, y: g * (math.pi / 180), "")
+unary("rad2deg", lambda be, a: a * (180 / math.pi), lambda g, x, y: g * (180 / math.pi), "")
+
+
+# --- activations and special functions -------------------------------------------------------
+def _sigmoid(be, a):
+    # exp(-|a|) never overflows; each sign takes the form that stays accurate
+    e = be.xp.exp(-be.xp.abs(a))
+    return be.xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+_2_SQRTPI, _SQRTPI_2 = 2 / math.sqrt(math.pi), math.sqrt(math.pi) / 2
+sigmoid = unary("sigmoid", _sigmoid, lambda g, x, y: g * (1 - y) * y, "y")
+relu = unary("relu", lambda be, a: be.xp.maximum(a, 0), lambda g, x, y: g * (y > 0), "y",
+             ints=SAME, node="ReluBackward0",
+             errors={"bool": RuntimeError("Boolean inputs not supported for relu"),
+                     "complex": NotImplementedError("clamp is not supported for complex "
+                                                    "types")},
+             doc="The gradient at 0 is 0, as in PyTorch.")
+unary("erf", lambda be, a: be.erf(a), lambda g, x, y: g * _2_SQRTPI * (-x * x).exp(),
+      errors=_errs("erf_vml", "complex"),
+      doc="Backends may supply a native kernel (``Backend.erf``); the default is a "
+          "float64 series accurate to a few ulp.")
+unary("erfc", lambda be, a: be.erfc(a), lambda g, x, y: g * -_2_SQRTPI * (-x * x).exp(),
+      errors=_errs("erfc_vml", "complex"))
+unary("erfinv", lambda be, a: be.erfinv(a), lambda g, x, y: g * _SQRTPI_2 * (y * y).exp(),
+      "y", errors=_errs("erfinv", "complex"))
+
+
+# --- magnitude and sign ----------------------------------------------------------------------
+def _abs(be, a):
+    return be.xp.abs(a)
+
+
+def _sign(be, a):
+    if a.dtype == be.native_dtype(_dtype.bool):
+        return be.copy(a)
+    return be.xp.sign(a)
+
+
+def _sgn(be, a):
+    xp = be.xp
+    if not xp.isdtype(a.dtype, "complex floating"):
+        return _sign(be, a)
+    m = xp.abs(a)
+    return xp.where(m == 0, 0, a / xp.where(m == 0, 1, m))
+
+
+def _sgn_grad(g, x, y):
+    if x.dtype.is_complex:
+        raise RuntimeError("ember: the gradient of sgn for complex inputs is not implemented")
+    return zeros_like(g)
+
+
+_abs_op = unary("abs", _abs, lambda g, x, y: g * x.sign(), ints=SAME, aliases=("absolute",),
+             errors=_errs("abs", "bool"), real_out=True, doc="abs'(0) = 0, as in PyTorch.")
+Tensor.__abs__ = _abs_op
+unary("sign", _sign, _zero, "", ints=SAME, errors={"complex": NotImplementedError(
+    "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+    "torch.sgn instead.")})
+unary("sgn", _sgn, _sgn_grad, ints=SAME)
+
+
+# --- rounding ---------------------------------------------------------------------------------
+def _no_complex(name):
+    return NotImplementedError(f"{name} is not supported for complex inputs")
+
+
+for _n in ("floor", "ceil", "trunc"):
+    unary(_n, _n, _zero, "", ints=ROUND, aliases=("fix",) if _n == "trunc" else (),
+          errors={"bool": lambda t, _n=_n: not_implemented(f"{_n}_vml", t.dtype, t._device),
+                  "complex": _no_complex(_n)})
+_round0 = unary("round", "round", _zero, "", ints=ROUND, public=False,
+                errors={"bool": lambda t: not_implemented("round_vml", t.dtype, t._device),
+                        "complex": _no_complex("round")})
+unary("frac", lambda be, a: a - be.xp.trunc(a), lambda g, x, y: g, "",
+      errors=_errs("frac", "bool", "int"))
+
+
+@method("round")
+def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:  # noqa: A001
+    """Mirrors ``torch.round``: half to even, at ``decimals`` places (negative: tens,
+    hundreds...). Zero gradient, as in PyTorch."""
+    if decimals == 0:
+        return _round0(input, out=out)
+    dt, dev = input.dtype, input._device
+    if not dt.is_floating_point:
+        raise not_implemented("round", dt, dev)
+    xp = dev._be.xp
+    p = 10.0 ** builtins.abs(decimals)  # ember.abs shadows the builtin here
+    data = xp.round(input._data * p) / p if decimals > 0 else xp.round(input._data / p) * p
+    res = wrap(data, dt, dev)
     if GRAD.enabled and input._requires_grad:
-        record(res, "ExpBackward0", (input,), lambda g: (g * res.detach(),), saved=(res,))
-    return res
+        record(res, "RoundBackward1", (input,), lambda g: (zeros_like(g),))
+    return res if out is None else into(out, res, "round")
 
 
-@method("log")
-def log(input: Tensor, *, out=None) -> Tensor:
-    """Mirrors ``torch.log``."""
-    data, dt = _float_in(input)
-    res = wrap(input._device._be.xp.log(data), dt, input._device)
+round_ = inplace(round, "round_")
+
+
+# --- functions with parameters ----------------------------------------------------------------
+@method("square")
+def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Mirrors ``torch.square`` (``input ** 2``: bool becomes int64, as in PyTorch)."""
+    res = input ** 2
+    return res if out is None else into(out, res, "square")
+
+
+square_ = inplace(square, "square_")
+
+
+@method("logit")
+def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None) -> Tensor:
+    """Mirrors ``torch.logit``: ``log(p / (1 - p))``, with p clamped to [eps, 1 - eps] when
+    ``eps`` is given (the gradient is then 0 outside that range, as in PyTorch)."""
+    dt, dev = input.dtype, input._device
+    data = input._data
+    if not dt.is_floating_point:
+        data, dt = _odd_input("logit", input, FLOAT, None)
+    xp = dev._be.xp
+    if eps is not None:
+        data = xp.clip(data, eps, 1.0 - eps)
+    res = wrap(xp.log(data / (1 - data)), dt, dev)
     if GRAD.enabled and input._requires_grad:
-        record(res, "LogBackward0", (input,), lambda g: (g / input,), saved=(input,))
-    return res
+        def fn(g):
+            d = g / (input * (1 - input))
+            if eps is None:
+                return (d,)
+            return (where((input < eps).logical_or(input > 1 - eps), 0.0, d),)
+        record(res, "LogitBackward0", (input,), fn, saved=(input,))
+    return res if out is None else into(out, res, "logit")
+
+
+logit_ = inplace(logit, "logit_")
+
+
+# --- complex parts (real tensors pass through, as in PyTorch) ----------------------------------
+@method("conj", "conj_physical")
+def conj(input: Tensor) -> Tensor:
+    """Mirrors ``torch.conj``: the input itself for real tensors; for complex ones a new
+    tensor (PyTorch returns a lazy conjugate view; ember has no conj bit)."""
+    if not input.dtype.is_complex:
+        return input
+    return wrap(input._device._be.xp.conj(input._data), input.dtype, input._device)
+
+
+def _part(input: Tensor, which: str) -> Tensor:
+    from .shape import view_of
+    data = getattr(input._data, which, None)
+    if data is None:  # a backend whose arrays have no .real/.imag views
+        data = getattr(input._device._be.xp, which)(input._data)
+    out = view_of(input, data)
+    out.dtype = input.dtype.to_real()
+    return out
+
+
+@method("real")
+def real(input: Tensor) -> Tensor:
+    """Mirrors ``torch.real``: the input itself when real, else a view of the real part."""
+    return _part(input, "real") if input.dtype.is_complex else input
+
+
+@method("imag")
+def imag(input: Tensor) -> Tensor:
+    """Mirrors ``torch.imag``: a view of the imaginary part of a complex tensor."""
+    if not input.dtype.is_complex:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return _part(input, "imag")
+
+
+Tensor.real = property(real)
+Tensor.imag = property(imag)
+
+
+@method("positive")
+def positive(input: Tensor) -> Tensor:
+    """Mirrors ``torch.positive``: the input itself."""
+    if input.dtype is _dtype.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+# --- binary: division remainders, atan2, hypot -------------------------------------------------
+def lhs_scalar(value, other: Tensor) -> Tensor:
+    """A Python number on the left of an operator (``2 // t``) as a 0-dim tensor."""
+    return full((), value, dtype=_dtype.result_dtype((), (value,)), device=other._device)
+
+
+def _check_int_zero(b, dt, xp):
+    if not dt.is_floating_point and not dt.is_complex and (
+            bool(xp.any(b == 0)) if hasattr(b, "shape") else b == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _fmod(xp, a, b, dt):
+    """C's fmod (sign of the dividend) from the standard's remainder, exactly."""
+    if dt.is_floating_point:
+        return xp.copysign(xp.remainder(xp.abs(a), xp.abs(b)), a)
+    r = xp.abs(a) % (xp.abs(b) if hasattr(b, "shape") else builtins.abs(b))
+    return xp.where(a < 0, -r, r)
+
+
+def _not_differentiable(name):
+    def fn(*_):
+        raise RuntimeError(f"derivative for aten::{name} is not implemented")
+    return fn
+
+
+@method("floor_divide", "__floordiv__")
+def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+    """Mirrors ``torch.floor_divide`` (``//``): rounds toward minus infinity. Like PyTorch it
+    has no derivative (backward raises)."""
+    a, b, dt, dev = prep2(input, other)
+    if dt is _dtype.bool:
+        raise not_implemented("div_floor", dt, dev)
+    _check_int_zero(b, dt, dev._be.xp)
+    res = wrap(a // b, dt, dev)
+    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+        ins = (input, other) if isinstance(other, Tensor) else (input,)
+        record(res, "NotImplemented", ins, _not_differentiable("floor_divide"))
+    return res if out is None else into(out, res, "floor_divide")
+
+
+@method("__rfloordiv__")
+def _rfloordiv(input: Tensor, other) -> Tensor:
+    return floor_divide(lhs_scalar(other, input), input)
+
+
+def _mod_op(name, kernel, node, rounding):
+    """remainder / fmod: kernel(xp, a, b, dt); d/d(other) = -g * div(input, other, rounding)."""
+    def op(input, other, *, out: Tensor | None = None) -> Tensor:
+        if not isinstance(input, Tensor):
+            input = lhs_scalar(input, other)
+        a, b, dt, dev = prep2(input, other)
+        if dt is _dtype.bool:
+            raise not_implemented(name, dt, dev)
+        xp = dev._be.xp
+        _check_int_zero(b, dt, xp)
+        res = wrap(kernel(xp, a, b, dt), dt, dev)
+        if GRAD.enabled:
+            ra, rb = input._requires_grad, getattr(other, "_requires_grad", False)
+            if rb:
+                record(res, node + "1", (input, other), lambda g: (
+                    g if ra else None, -g * input.div(other, rounding_mode=rounding)),
+                    saved=(input, other))
+            elif ra:
+                if isinstance(other, Tensor):
+                    record(res, node + "1", (input, other), lambda g: (g, None))
+                else:
+                    record(res, node + "0", (input,), lambda g: (g,))
+        return res if out is None else into(out, res, name)
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+def _remainder(xp, a, b, dt):
+    if not dt.is_floating_point:
+        return a % b  # Python's sign convention is the standard's for integers
+    m = _fmod(xp, a, b, dt)
+    return xp.where((m != 0) & ((b < 0) != (m < 0)), m + b, m)  # PyTorch's -0.0 kept
+
+
+remainder = method("remainder", "__mod__")(
+    _mod_op("remainder", _remainder, "RemainderBackward", "floor"))
+remainder.__doc__ = ("Mirrors ``torch.remainder`` (``%``): the result takes the divisor's "
+                     "sign, as Python's ``%``.")
+fmod = method("fmod")(_mod_op("fmod", _fmod, "FmodBackward", "trunc"))
+fmod.__doc__ = "Mirrors ``torch.fmod``: C's fmod, the result takes the dividend's sign."
+
+
+@method("__rmod__")
+def _rmod(input: Tensor, other) -> Tensor:
+    return remainder(lhs_scalar(other, input), input)
+
+
+def _tensor_other(name, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(other).__name__}")
+
+
+@method("atan2", "arctan2")
+def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Mirrors ``torch.atan2``: the angle of (other, input); integers compute in the
+    default float dtype."""
+    _tensor_other("atan2", other)
+    a, b, dt, dev = prep2(input, other)
+    if not dt.is_floating_point:
+        dt = _dtype.get_default_dtype()
+        a, b = dev._be.astype(a, dt), dev._be.astype(b, dt)
+    res = wrap(dev._be.xp.atan2(a, b), dt, dev)
+    if GRAD.enabled and (input._requires_grad or other._requires_grad):
+        def fn(g):
+            d = g / (input * input + other * other)
+            return (d * other if input._requires_grad else None,
+                    d * -input if other._requires_grad else None)
+        record(res, "Atan2Backward0", (input, other), fn, saved=(input, other))
+    return res if out is None else into(out, res, "atan2")
+
+
+arctan2 = atan2
+
+
+@method("hypot")
+def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Mirrors ``torch.hypot``: ``sqrt(input² + other²)`` without overflow (floats only)."""
+    _tensor_other("hypot", other)
+    a, b, dt, dev = prep2(input, other)
+    if not dt.is_floating_point:
+        raise not_implemented("hypot", dt, dev)
+    res = wrap(dev._be.xp.hypot(a, b), dt, dev)
+    if GRAD.enabled and (input._requires_grad or other._requires_grad):
+        record(res, "HypotBackward0", (input, other), lambda g: (
+            g * input / res if input._requires_grad else None,
+            g * other / res if other._requires_grad else None), saved=(input, other, res))
+    return res if out is None else into(out, res, "hypot")
+
+
+for _f, _names in ((floor_divide, ("floor_divide_", "__ifloordiv__")),
+                   (remainder, ("remainder_", "__imod__")), (fmod, ("fmod_",)),
+                   (atan2, ("atan2_", "arctan2_")), (hypot, ("hypot_",))):
+    inplace(_f, *_names)
