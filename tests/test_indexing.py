@@ -105,12 +105,13 @@ KEYS = {
     "numpy_scalar": lambda L, d: np.int64(1),
     "empty_list": lambda L, d: [],
     "tuple_in_tuple": lambda L, d: ((0, 1),),
+    "size_as_key": lambda L, d: L.Size([1, 2]),
 }
 
 BASIC = {"int", "neg_int", "two_ints", "all_ints", "slice", "slice_step", "slices",
          "slice_clamped", "slice_empty", "ellipsis_int", "ellipsis_only", "ellipsis_slice_none",
          "none", "none_int_none", "int_ellipsis_none_int", "slice_ellipsis_step",
-         "trailing_none", "zero_d_int", "zero_d_ints", "numpy_scalar"}
+         "trailing_none", "zero_d_int", "zero_d_ints", "numpy_scalar", "size_as_key"}
 
 
 def _base(lib, device=None, requires_grad=False):

@@ -74,6 +74,8 @@ def _parse(x: Tensor, key) -> _Spec:
         if not x._device._be.checks_index_bounds:
             _check_arrays(x._device._be, spec)
         return spec
+    if isinstance(key, tuple):  # a tuple subclass (Size, namedtuple) is a tuple key too
+        return _parse_tuple(x, shape, tuple(key))
     if tk is list:
         if key and _all_ints(key):  # t[[0, 2]]: no detour through ember.tensor
             return _parse(x, wrap(x._device._be.asarray(key, _dtype.int64, x._device.index),
