@@ -113,7 +113,6 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     res = wrap(be.astype(data, input.dtype), input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
         shape_c = (1, c) + (1,) * (input.ndim - 2)
-        orig_shape = (c,)
 
         def backward(g):
             onehot = xp.expand_dims(tsafe, 1) == xp.reshape(xp.arange(c), shape_c)
@@ -123,8 +122,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
             coef_t = wrap(be.astype(coef, input.dtype), input.dtype, input._device)
             if reduction == "none":
                 g = g.reshape(target.shape).unsqueeze(1)
-            gi = g * coef_t
-            return (gi.reshape(orig_shape) if unbatched else gi,)
+            return (g * coef_t,)
         record(res, "NllLossBackward0", (input,), backward)
     return res
 
@@ -305,13 +303,21 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     def deriv(diff, d):
         xp = diff._device._be.xp
         return where(_mask(diff, xp.abs(d) < delta), diff, _sign(diff, d) * delta)
-    if weight is not None:
-        return _weighted(input, _diff_loss(input, target, "none", "HuberLossBackward0", per,
-                                           deriv), weight, reduction)
+    if weight is not None:  # PyTorch: a plain mean here, not divided by the weights
+        if weight.size() != input.size():
+            raise ValueError("Weights and input must have the same size.")
+        return reduce_loss(_diff_loss(input, target, "none", "HuberLossBackward0", per,
+                                      deriv) * weight, reduction)
     return _diff_loss(input, target, reduction, "HuberLossBackward0", per, deriv)
 
 
 # --- binary cross entropy ---------------------------------------------------------------------
+
+def _clamped_log(xp, a):
+    """max(log(a), -100) as PyTorch's BCE takes it, without log(0) warnings."""
+    pos = a > 0
+    return xp.maximum(xp.where(pos, xp.log(xp.where(pos, a, 1)), -100.0), -100.0)
+
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
@@ -330,8 +336,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     xp = be.xp
     if input.numel() and bool(xp.any((a < 0) | (a > 1))):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    log_x = xp.maximum(xp.log(a), -100.0)
-    log_1mx = xp.maximum(xp.log(1 - a), -100.0)
+    log_x = _clamped_log(xp, a)
+    log_1mx = _clamped_log(xp, 1 - a)
     per = -(b * log_x + (1 - b) * log_1mx)
     if weight is not None:
         per = per * weight._data
@@ -476,9 +482,10 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
         loss = input - target * (input + eps).log()
     if full:
         import math
-        t = target
+        big = _mask(target, target._data > 1)
+        t = where(big, target, 1.0)  # Stirling's term only where target > 1
         stirling = t * t.log() - t + (2 * math.pi * t).log() * 0.5
-        loss = loss + where(_mask(t, t._data > 1), stirling, 0.0)
+        loss = loss + where(big, stirling, 0.0)
     return reduce_loss(loss, reduction)
 
 
