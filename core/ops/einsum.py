@@ -134,7 +134,7 @@ def _explicit(terms, out, ops):
         for c, n in zip(s, x._data.shape):
             if c in seen and seen[c] != n:
                 raise _err(f"subscript {c} is repeated for operand {k} but the sizes don't "
-                           f"match, {seen[c]} != {n}")
+                           f"match, {n} != {seen[c]}")
             seen[c] = n
             old = sizes.get(c)
             if old is None or old == 1:

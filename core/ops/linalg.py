@@ -229,6 +229,17 @@ def _rmatmul(self: Tensor, other) -> Tensor:
 
 # --- fixed-rank products -------------------------------------------------------------------
 
+def _product(a: Tensor, b: Tensor, kernel: str, name: str, out) -> Tensor:
+    """a @ b once the caller has checked ranks, dtypes and shapes as PyTorch's kernel
+    does."""
+    _no_bool(a, kernel)
+    dev = same_device(a, b)
+    res = wrap(dev._be.xp.matmul(a._data, b._data), a.dtype, dev)
+    if GRAD.enabled:
+        _record_product(res, name, a, b)
+    return _out(res, out)
+
+
 @method("mm")
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Mirrors ``torch.mm``: matrix @ matrix, no broadcasting."""
@@ -238,12 +249,7 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
         raise RuntimeError("mat2 must be a matrix")
     _mm_dtype(input, mat2)
     _mm_shapes(input._data.shape, mat2._data.shape)
-    _no_bool(input, "addmm_impl_cpu_")
-    dev = same_device(input, mat2)
-    res = wrap(dev._be.xp.matmul(input._data, mat2._data), input.dtype, dev)
-    if GRAD.enabled:
-        _record_product(res, "MmBackward0", input, mat2)
-    return _out(res, out)
+    return _product(input, mat2, "addmm_impl_cpu_", "MmBackward0", out)
 
 
 @method("bmm")
@@ -256,12 +262,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     _bmm_shapes(input._data.shape, mat2._data.shape)
     if input.dtype is not mat2.dtype:
         raise RuntimeError(f"expected scalar type {_tn(input)} but found {_tn(mat2)}")
-    _no_bool(input, "bmm")
-    dev = same_device(input, mat2)
-    res = wrap(dev._be.xp.matmul(input._data, mat2._data), input.dtype, dev)
-    if GRAD.enabled:
-        _record_product(res, "BmmBackward0", input, mat2)
-    return _out(res, out)
+    return _product(input, mat2, "bmm", "BmmBackward0", out)
 
 
 @method("mv")
@@ -273,24 +274,14 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
     _mv_dtype(vec, input, vec)
     sm = input._data.shape
     _mv_shapes(sm[0], sm, vec._data.shape)
-    _no_bool(input, "addmv_impl_cpu")
-    dev = same_device(input, vec)
-    res = wrap(dev._be.xp.matmul(input._data, vec._data), input.dtype, dev)
-    if GRAD.enabled:
-        _record_product(res, "MvBackward0", input, vec)
-    return _out(res, out)
+    return _product(input, vec, "addmv_impl_cpu", "MvBackward0", out)
 
 
 @method("dot")
 def dot(input: Tensor, tensor: Tensor, *, out=None) -> Tensor:
     """Mirrors ``torch.dot``: two 1-D tensors of one dtype and length (no conjugation)."""
     _dot_checks(input, tensor)
-    _no_bool(input, "dot")
-    dev = same_device(input, tensor)
-    res = wrap(dev._be.xp.matmul(input._data, tensor._data), input.dtype, dev)
-    if GRAD.enabled:
-        _record_product(res, "DotBackward0", input, tensor)
-    return _out(res, out)
+    return _product(input, tensor, "dot", "DotBackward0", out)
 
 
 @method("vdot")

@@ -117,6 +117,7 @@ def _view_dtype(input: Tensor, dt) -> Tensor:
                            f"(different element sizes), but got {shape[-1] if shape else 0}")
     out = view_of(input, input._data.view(input._device._be.native_dtype(dt)))
     out.dtype = dt
+    out._base = None  # PyTorch: shares memory and version counter, yet is not a view
     return out
 
 
@@ -231,8 +232,8 @@ def expand(input: Tensor, *sizes) -> Tensor:
     old = input._data.shape
     if len(sizes) < len(old):
         raise RuntimeError(f"expand({input.type()}{{{list(old)}}}, size={list(sizes)}): the "
-                           "number of sizes provided ({}) must be greater or equal to the number "
-                           "of dimensions in the tensor ({})".format(len(sizes), len(old)))
+                           f"number of sizes provided ({len(sizes)}) must be greater or equal to "
+                           f"the number of dimensions in the tensor ({len(old)})")
     lead = len(sizes) - len(old)
     target = list(sizes)
     for i in range(lead):
