@@ -141,3 +141,28 @@ class InitMarked(Dataset):
 
 def failing_init(worker_id: int) -> None:
     raise RuntimeError(f"init failed in {worker_id}")
+
+
+class Unpicklable(Dataset):
+    """Samples that cannot cross a process boundary (a lambda), or that must not (a
+    non-leaf tensor that requires grad)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i):
+        if self.kind == "lambda":
+            return lambda: i
+        w = ember.ones(2, requires_grad=True)
+        return w * 2
+
+
+class MissingKey(Dataset):
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i):
+        return {}["no-such-key"]

@@ -243,3 +243,28 @@ def test_default_context_and_generator_shuffle_match_single_process():
                            num_workers=2))
     assert a == b
     _wait_no_workers()
+
+
+def test_a_batch_that_cannot_be_sent_is_reported():
+    from _data_helpers import Unpicklable
+    loader = DataLoader(Unpicklable("lambda"), num_workers=1, collate_fn=lambda b: b)
+    with pytest.raises(Exception, match=r"Caught \w+ in DataLoader worker process 0\.\n"
+                                        r"Original Traceback"):
+        list(loader)
+    # autograd state never crosses the boundary: PyTorch's refusal, raised in the main process
+    loader = DataLoader(Unpicklable("graph"), num_workers=1, batch_size=None)
+    with pytest.raises(RuntimeError, match="Cowardly refusing to serialize non-leaf tensor "
+                                           "which requires_grad"):
+        list(loader)
+    _wait_no_workers()
+
+
+def test_key_error_message_stays_readable():
+    from _data_helpers import MissingKey
+    with pytest.raises(KeyError) as err:
+        list(DataLoader(MissingKey(), num_workers=1))
+    text = str(err.value)
+    assert text.startswith("Caught KeyError in DataLoader worker process 0.\nOriginal Traceback")
+    assert "\\n" not in text  # not repr()-escaped
+    del err
+    _wait_no_workers()
