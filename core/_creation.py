@@ -11,6 +11,8 @@ from typing import Any, Sequence
 
 from . import _dtype
 from ._device import device as _Device
+from ._from_data import checked_scalar, from_ndarray, host_array, host_cast, tp_name
+from ._ranges import arange_values, linspace_values, logspace_values, range_values
 from ._tensor import Tensor, wrap
 from .backends import registry
 
@@ -66,24 +68,62 @@ def resolve_device(dev=None):
     return registry.canonical(dev)
 
 
-def _shape(size) -> tuple:
-    """``f(2, 3)``, ``f([2, 3])``, ``f((2, 3))`` and ``f(Size)`` all mean shape (2, 3)."""
-    if len(size) == 1 and not isinstance(size[0], (int, Tensor)):
+def _shape(size: tuple, fn: str = "size", size_kw=None) -> tuple:
+    """A shape from PyTorch's size arguments: ``f(2, 3)``, ``f([2, 3])``, ``f((2, 3))``,
+    ``f(Size)`` or ``f(size=(2, 3))``; ints, numpy ints and one-element integer tensors count.
+    Errors in the words of PyTorch's argument parser for ``fn``."""
+    if size_kw is not None:
+        if size:
+            raise TypeError(f"{fn}() got multiple values for argument 'size'")
+        if not isinstance(size_kw, (tuple, list)):
+            raise TypeError(f"{fn}(): argument 'size' must be tuple of ints, not "
+                            f"{tp_name(size_kw)}")
+        size = tuple(size_kw)
+    elif len(size) == 1 and _as_int(size[0]) is None:
+        if not isinstance(size[0], (tuple, list)):
+            raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, not "
+                            f"{tp_name(size[0])}")
         size = size[0]
-    try:
-        shape = tuple(int(s) if not isinstance(s, builtins.bool) else _bad_size(size)
-                      for s in size)
-    except TypeError:
-        raise TypeError(f"size must be a sequence of ints, got {size!r}") from None
+    elif size and _as_int(size[0]) is None:
+        raise TypeError(f"{fn}() takes 1 positional argument but {len(size)} were given")
+    shape = []
+    for i, s in enumerate(size):
+        v = s if type(s) is int else _as_int(s)
+        if v is None and i == 0:
+            raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, but "
+                            f"found element of type {tp_name(s)} at pos 0")
+        if v is None and isinstance(s, builtins.bool):
+            v = int(s)  # PyTorch's parser takes bools after the first element
+        if v is None:
+            raise TypeError(f"{fn}(): argument 'size' failed to unpack the object at pos "
+                            f"{i + 1} with error \"type must be tuple of ints,but got "
+                            f"{tp_name(s)}\"")
+        shape.append(v)
     for s in shape:
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(shape)}")
-    return shape
+            if fn == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {shape}")
+    return tuple(shape)
 
 
-def _bad_size(size):
-    raise TypeError(f"size must be a sequence of ints, got {size!r}")
+def _as_int(x):
+    """x as an int if PyTorch takes it as one in a size (not bool, not a float tensor)."""
+    if type(x) is int:
+        return x
+    if isinstance(x, builtins.bool) or not hasattr(x, "__index__"):
+        return None
+    try:
+        return x.__index__()
+    except (TypeError, RuntimeError):
+        return None
+
+
+def _sized(size: tuple, fn: str, size_kw) -> tuple:
+    """``_shape`` for the varargs factories, which need at least one size argument."""
+    if not size and size_kw is None:
+        raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
+    return _shape(size, fn, size_kw)
 
 
 def _finish(t: Tensor, requires_grad: bool) -> Tensor:
@@ -97,155 +137,46 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 
 # --- from data ------------------------------------------------------------------------------
 
-def _infer_host(data: Any, dtype):
-    """(numpy array, ember dtype) for Python data, with PyTorch's inference rules."""
-    import numpy as np
-    if isinstance(data, Tensor):
-        arr = np.asarray(data._device._be.to_numpy(data._data))
-        return arr, dtype or data.dtype
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
-        arr = np.asarray(data)
-        if arr.dtype.kind in "OUSV" and arr.dtype.name != "bfloat16":
-            raise TypeError(f"can't convert np.ndarray of type numpy.{arr.dtype.name}. The only "
-                            "supported types are: float64, float32, float16, complex64, "
-                            "complex128, int64, int32, int16, int8, uint8, and bool.")
-        if dtype is None:
-            dtype = _dtype.from_numpy_name(arr.dtype.name) if arr.dtype.name != "bfloat16" \
-                else _dtype.bfloat16
-        return arr, dtype
-    if hasattr(data, "__dlpack__") and not isinstance(data, (list, tuple)):
-        arr = np.from_dlpack(data)
-        return arr, dtype or _dtype.from_numpy_name(arr.dtype.name)
-    flat = _flatten_checked(data)
-    if dtype is None:
-        dtype = _infer_scalar_dtype(flat)
-    try:
-        arr = np.array(data if not flat or not isinstance(flat[0], Tensor) else
-                       _tensors_to_lists(data), dtype=_host_np_dtype(dtype))
-    except OverflowError:
-        raise RuntimeError(f"value cannot be converted to type {dtype.name} without "
-                           "overflow") from None
-    return arr, dtype
-
-
-def _host_np_dtype(dtype):
-    if dtype is _dtype.bfloat16:
-        import ml_dtypes
-        return ml_dtypes.bfloat16
-    return dtype._np
-
-
-def _tensors_to_lists(data):
-    if isinstance(data, Tensor):
-        return data.tolist()
-    if isinstance(data, (list, tuple)):
-        return [_tensors_to_lists(d) for d in data]
-    return data
-
-
-def _flatten_checked(data) -> list:
-    """The leaves of nested sequences; ValueError in PyTorch's words if they are ragged."""
-    out = []
-    _walk(data, 0, [], out)
-    return out
-
-
-def _walk(x, depth, lengths, out):
-    if isinstance(x, (list, tuple)):
-        n = len(x)
-        if len(lengths) <= depth:
-            if lengths and len(out) and depth > len(lengths):
-                pass
-            lengths.append(n)
-        elif lengths[depth] != n:
-            raise ValueError(f"expected sequence of length {lengths[depth]} at dim {depth} "
-                             f"(got {n})")
-        for item in x:
-            _walk(item, depth + 1, lengths, out)
-        return
-    if len(lengths) != depth and out:
-        raise ValueError(f"expected sequence of length {lengths[depth]} at dim {depth} "
-                         f"(got {type(x).__name__})" if depth < len(lengths) else
-                         "setting an array element with a sequence.")
-    if isinstance(x, Tensor) and x.numel() != 1 and x.ndim:
-        # a list of n-d tensors: PyTorch reads them as nested sequences too
-        lengths_here = list(x.shape)
-        del lengths_here
-    out.append(x)
-
-
-def _infer_scalar_dtype(flat) -> "_dtype.dtype":
-    if not flat:
-        return _dtype.get_default_dtype()
-    has_float = has_complex = False
-    all_bool = True
-    tensor_dt = None
-    for v in flat:
-        t = type(v)
-        if t is builtins.bool:
-            continue
-        all_bool = False
-        if t is int:
-            continue
-        if t is float:
-            has_float = True
-        elif t is complex:
-            has_complex = True
-        elif isinstance(v, Tensor):
-            tensor_dt = v.dtype if tensor_dt is None else _dtype.promote_types(tensor_dt, v.dtype)
-        else:
-            try:
-                d = _dtype.scalar_dtype(v)
-            except TypeError:
-                raise TypeError(f"Could not infer dtype of {t.__name__}") from None
-            if d.is_complex:
-                has_complex = True
-            elif d.is_floating_point:
-                has_float = True
-    if tensor_dt is not None and not (has_float or has_complex):
-        return tensor_dt
-    if has_complex:
-        return _dtype.default_complex()
-    if has_float:
-        return _dtype.get_default_dtype()
-    return _dtype.bool if all_bool else _dtype.int64
-
-
 def _place(arr, dtype, dev) -> Tensor:
-    be = dev._be
-    if arr.dtype.name != dtype.name:
-        arr = arr.astype(_host_np_dtype(dtype))
-    return wrap(be.from_numpy(arr, dev.index), dtype, dev)
+    """A host array (already of ``dtype``'s host type, or cast here) on device ``dev``."""
+    return wrap(dev._be.from_numpy(host_cast(arr, dtype), dev.index), dtype, dev)
 
 
 def tensor(data: Any, *, dtype=None, device=None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
-    """Mirrors ``torch.tensor``: always copies ``data``."""
+    """Mirrors ``torch.tensor``: always copies ``data``; dtype inference, ragged-data and
+    overflow errors as PyTorch's (see ``ember._from_data``). Deliberate difference: numpy
+    arrays with negative strides are accepted (PyTorch refuses them)."""
     if isinstance(data, Tensor):
         import warnings
         warnings.warn("To copy construct from a tensor, it is recommended to use "
-                      "sourceTensor.clone().detach() or sourceTensor.clone().detach()."
+                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
                       "requires_grad_(True), rather than torch.tensor(sourceTensor).",
                       UserWarning, stacklevel=2)
         out = data.detach().to(device=device if device is not None else data.device,
                                dtype=dtype or data.dtype, copy=True)
         return _finish(out, requires_grad)
-    import numpy as np
     dev = resolve_device(device)
-    arr, dt = _infer_host(data, dtype)
-    if isinstance(data, np.ndarray) or arr.base is not None:
-        arr = np.array(arr, copy=True)
+    arr, dt = host_array(data, dtype)
+    if _shares(arr, data):
+        arr = arr.copy()
     return _finish(_place(arr, dt, dev), requires_grad)
 
 
+def _shares(arr, data) -> bool:
+    """Whether host array ``arr`` may alias caller memory (so ``tensor`` must copy)."""
+    import numpy as np
+    return arr is data or arr.base is not None or isinstance(data, np.ndarray)
+
+
 def as_tensor(data: Any, dtype=None, device=None) -> Tensor:
-    """Mirrors ``torch.as_tensor``: shares memory with a tensor or numpy array when the
-    dtype and device already match."""
+    """Mirrors ``torch.as_tensor``: shares memory with a tensor or (on a CPU device) a numpy
+    array when no dtype change is asked for; copies otherwise."""
     if isinstance(data, Tensor):
         return data.to(device=device if device is not None else data.device,
                        dtype=dtype or data.dtype)
     dev = resolve_device(device)
-    arr, dt = _infer_host(data, dtype)
+    arr, dt = host_array(data, dtype)
     return _place(arr, dt, dev)
 
 
@@ -256,24 +187,46 @@ def from_numpy(ndarray) -> Tensor:
     """Mirrors ``torch.from_numpy``: a CPU tensor sharing the array's memory."""
     import numpy as np
     if not isinstance(ndarray, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    dt = _dtype.bfloat16 if ndarray.dtype.name == "bfloat16" else \
-        _dtype.from_numpy_name(ndarray.dtype.name)
+        raise TypeError(f"expected np.ndarray (got {tp_name(ndarray)})")
+    arr, dt = from_ndarray(ndarray)
     dev = resolve_device("cpu")
-    return wrap(dev._be.from_numpy(ndarray, None), dt, dev)
+    return wrap(dev._be.from_numpy(arr, None), dt, dev)
 
 
 def from_dlpack(ext) -> Tensor:
-    """Mirrors ``torch.from_dlpack``: a CPU tensor sharing the producer's memory."""
+    """Mirrors ``torch.from_dlpack``: a CPU tensor sharing the producer's memory (an ember
+    tensor comes back as a detached alias)."""
     if isinstance(ext, Tensor):
         return ext.detach()
     import numpy as np
     return from_numpy(np.from_dlpack(ext))
 
 
-def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False) -> Tensor:
+    """Mirrors ``torch.scalar_tensor``: a 0-d tensor of the default dtype."""
     return full((), s, dtype=dtype or _dtype.get_default_dtype(), device=device,
                 requires_grad=requires_grad)
+
+
+def _to_out(res: Tensor, out: Tensor | None) -> Tensor:
+    """``out=``: the result written into ``out`` (in place when the shapes agree, else
+    ``out`` is resized to it), as PyTorch's factories do."""
+    if out is None:
+        return res
+    if not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {tp_name(out)}")
+    with _no_grad():
+        if out._data.shape == res._data.shape and out._device == res._device:
+            out.copy_(res)
+        else:
+            out._data, out._device = res._data, res._device
+            out._bump()
+    return out
+
+
+def _out_dtype(dtype, out, default):
+    return dtype or (out.dtype if isinstance(out, Tensor) else default)
 
 
 # --- filled ---------------------------------------------------------------------------------
@@ -293,39 +246,81 @@ def _filled(shape, value, dtype, dev) -> Tensor:
     return wrap(data, dtype, dev)
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False) -> Tensor:
-    """Mirrors ``torch.zeros``."""
-    return _finish(_filled(_shape(size), 0, dtype or _dtype.get_default_dtype(),
-                           resolve_device(device)), requires_grad)
+def _filled_factory(fn, value, size, kw, out, dtype, device, requires_grad) -> Tensor:
+    """zeros/ones/empty: the size arguments (``size=`` as a keyword too), ``out=``."""
+    shape = _sized(size, fn, kw.pop("size", None))
+    _no_extra(kw, fn)
+    dt = _out_dtype(dtype, out, _dtype.get_default_dtype())
+    return _to_out(_finish(_filled(shape, value, dt, resolve_device(device)), requires_grad),
+                   out)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-         pin_memory=False) -> Tensor:
-    """Mirrors ``torch.ones``."""
-    return _finish(_filled(_shape(size), 1, dtype or _dtype.get_default_dtype(),
-                           resolve_device(device)), requires_grad)
+def zeros(*size, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False, **kw) -> Tensor:
+    """Mirrors ``torch.zeros(*size)`` (``size=`` works as a keyword too)."""
+    return _filled_factory("zeros", 0, size, kw, out, dtype, device, requires_grad)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False, memory_format=None) -> Tensor:
+def ones(*size, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False, **kw) -> Tensor:
+    """Mirrors ``torch.ones(*size)``."""
+    return _filled_factory("ones", 1, size, kw, out, dtype, device, requires_grad)
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False, memory_format=None, **kw) -> Tensor:
     """Mirrors ``torch.empty`` (ember fills with zeros: uninitialised memory buys little
     in Python and makes results irreproducible)."""
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _filled_factory("empty", 0, size, kw, out, dtype, device, requires_grad)
 
 
-def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return zeros(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+def _no_extra(kw: dict, fn: str) -> None:
+    if kw:
+        raise TypeError(f"{fn}() got an unexpected keyword argument '{next(iter(kw))}'")
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False) -> Tensor:
+    """Mirrors ``torch.empty_strided`` (strides are not modelled: a contiguous tensor)."""
+    return zeros(_shape((size,), "empty_strided"), dtype=dtype, device=device,
+                 requires_grad=requires_grad)
+
+
+def _fill_dtype(value):
+    """The dtype ``torch.full`` infers from a fill value (numpy scalars as PyTorch's parser
+    reads them: integers are ints, anything else a float)."""
+    t = type(value)
+    if t is builtins.bool or t is int or t is float or t is complex:
+        return _dtype.scalar_dtype(value), value
+    if isinstance(value, Tensor):
+        return _fill_dtype(value.item())
+    import numpy as np
+    if isinstance(value, np.integer):
+        return _dtype.int64, int(value)
+    if isinstance(value, np.generic):
+        v = value.item()
+        return _dtype.get_default_dtype(), (v.real if isinstance(v, complex) else float(v))
+    for kind in (builtins.bool, int, float, complex):  # subclasses: IntEnum and the like
+        if isinstance(value, kind):
+            return _fill_dtype(kind(value))
+    raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not "
+                    f"{tp_name(value)}")
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False) -> Tensor:
-    """Mirrors ``torch.full``: the dtype is inferred from ``fill_value`` when not given."""
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
-    dt = dtype or _dtype.scalar_dtype(fill_value)
-    return _finish(_filled(_shape((size,)), fill_value, dt, resolve_device(device)),
-                   requires_grad)
+         requires_grad=False, pin_memory=False) -> Tensor:
+    """Mirrors ``torch.full``: the dtype is inferred from ``fill_value`` when not given
+    (bool → bool, int → int64, float → the default dtype); values that don't fit raise
+    PyTorch's overflow error."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{tp_name(size)}")
+    shape = _shape((size,), "full")
+    dt, value = _fill_dtype(fill_value)
+    dt = _out_dtype(dtype, out, dt)
+    value = checked_scalar(value, dt)
+    return _to_out(_finish(_filled(shape, value, dt, resolve_device(device)), requires_grad),
+                   out)
 
 
 def _like(t, dtype, device):
@@ -334,82 +329,88 @@ def _like(t, dtype, device):
 
 def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
+    """Mirrors ``torch.zeros_like``."""
     dt, dev = _like(input, dtype, device)
     return _finish(_filled(input._data.shape, 0, dt, dev), requires_grad)
 
 
 def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None) -> Tensor:
+    """Mirrors ``torch.ones_like``."""
     dt, dev = _like(input, dtype, device)
     return _finish(_filled(input._data.shape, 1, dt, dev), requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None) -> Tensor:
+    """Mirrors ``torch.empty_like`` (zero-filled, as ``empty``)."""
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
               requires_grad=False, memory_format=None) -> Tensor:
+    """Mirrors ``torch.full_like``: ``input``'s dtype unless ``dtype`` is given."""
     dt, dev = _like(input, dtype, device)
-    return _finish(_filled(input._data.shape, fill_value, dt, dev), requires_grad)
+    value = checked_scalar(_fill_dtype(fill_value)[1], dt)
+    return _finish(_filled(input._data.shape, value, dt, dev), requires_grad)
 
 
 # --- ranges ---------------------------------------------------------------------------------
 
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad=False) -> Tensor:
-    """Mirrors ``torch.arange``: int64 unless an argument is a float."""
-    if end is None:
-        start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    start, end, step = vals
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
-    if dtype is None:
-        dtype = _dtype.int64 if all(isinstance(v, int) for v in vals) else \
-            _dtype.get_default_dtype()
-    n = max(0, math.ceil((end - start) / step))
-    import numpy as np
-    arr = (start + step * np.arange(n, dtype=np.float64)) if dtype.is_floating_point else \
-        np.arange(start, end, step, dtype=np.int64)[:n]
-    return _finish(_place(np.asarray(arr), dtype, resolve_device(device)), requires_grad)
+           requires_grad=False, pin_memory=False) -> Tensor:
+    """Mirrors ``torch.arange``: int64 when every argument is an integer, else the default
+    float dtype; lengths and values computed as PyTorch's kernel does."""
+    arr, dt = arange_values(start, end, step, _out_dtype(dtype, out, None))
+    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
 
 
-def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):  # noqa: A001
-    """Mirrors the deprecated ``torch.range``: includes ``end``."""
-    if end is None:
-        start, end = 0, start
-    n = int(math.floor((end - start) / step)) + 1
-    return arange(0, n, dtype=dtype or _dtype.get_default_dtype(), device=device) * step + start
+def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Mirrors the deprecated ``torch.range``: includes ``end``; default float dtype."""
+    import warnings
+    warnings.warn("torch.range is deprecated and will be removed in a future release because "
+                  "its behavior is inconsistent with Python's range builtin. Instead, use "
+                  "torch.arange, which produces values in [start, end).", UserWarning,
+                  stacklevel=2)
+    arr, dt = range_values(start, end, step, _out_dtype(dtype, out, _dtype.get_default_dtype()))
+    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
 
 
 def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False) -> Tensor:
-    """Mirrors ``torch.linspace``."""
-    import numpy as np
-    dt = dtype or _dtype.get_default_dtype()
-    arr = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
-    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
+             requires_grad=False, pin_memory=False) -> Tensor:
+    """Mirrors ``torch.linspace`` (values rounded as PyTorch's kernel rounds them)."""
+    arr, dt = linspace_values(start, end, steps, _out_dtype(dtype, out, None))
+    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad=False) -> Tensor:
-    import numpy as np
-    dt = dtype or _dtype.get_default_dtype()
-    arr = np.logspace(float(start), float(end), int(steps), base=base)
-    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
+             device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """Mirrors ``torch.logspace``: ``base ** linspace(start, end, steps)``."""
+    arr, dt = logspace_values(start, end, steps, base, _out_dtype(dtype, out, None))
+    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+
+
+def _int_arg(fn: str, name: str, pos: int, v) -> int:
+    i = _as_int(v)
+    if i is None:
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be int, not "
+                        f"{tp_name(v)}")
+    return i
 
 
 def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
-        requires_grad=False) -> Tensor:
+        requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.eye``."""
+    n = _int_arg("eye", "n", 1, n)
+    m = n if m is None else _int_arg("eye", "m", 2, m)
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     dev = resolve_device(device)
-    dt = dtype or _dtype.get_default_dtype()
-    data = dev._be.xp.eye(n, n if m is None else m, dtype=dev._be.native_dtype(dt))
-    return _finish(wrap(data, dt, dev), requires_grad)
+    dt = _out_dtype(dtype, out, _dtype.get_default_dtype())
+    data = dev._be.xp.eye(n, m, dtype=dev._be.native_dtype(dt))
+    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
@@ -515,7 +516,7 @@ def initial_seed() -> int:
 def _float_dtype(dtype, fn):
     dt = dtype or _dtype.get_default_dtype()
     if not (dt.is_floating_point or dt.is_complex):
-        raise RuntimeError(f'"{fn}" not implemented for \'{_KERNEL_NAMES[dt.name]}\'')
+        raise NotImplementedError(f'"{fn}" not implemented for \'{_KERNEL_NAMES[dt.name]}\'')
     return dt
 
 
@@ -525,97 +526,171 @@ _KERNEL_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Cha
                  "complex128": "ComplexDouble"}
 
 
+def _draw(kind: str, shape: tuple, dt, dev, generator, a: float, b: float):
+    """A backend array of uniform [a, b) or normal(a, b) draws. Complex dtypes draw real
+    and imaginary parts separately (a complex normal splits the variance between them,
+    as PyTorch's does)."""
+    be = dev._be
+    draw = be.random_uniform if kind == "uniform" else be.random_normal
+    rng = _generator_for(dev, generator)
+    if not dt.is_complex:
+        return draw(rng, shape, dt, a, b, dev.index)
+    real = dt.to_real()
+    if kind == "normal":
+        a, b = a, b * math.sqrt(0.5)
+    parts = draw(rng, shape + (2,), real, a, b, dev.index)
+    return be.astype(parts[..., 0], dt) + be.astype(parts[..., 1], dt) * 1j
+
+
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False, pin_memory=False) -> Tensor:
+         requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.rand``: uniform on [0, 1)."""
-    dt = _float_dtype(dtype, "check_uniform_bounds")
+    shape = _sized(size, "rand", kw.pop("size", None))
+    _no_extra(kw, "rand")
+    dt = _float_dtype(_out_dtype(dtype, out, None), "check_uniform_bounds")
     dev = resolve_device(device)
-    data = dev._be.random_uniform(_generator_for(dev, generator), _shape(size), dt, 0.0, 1.0,
-                                  dev.index)
-    return _finish(wrap(data, dt, dev), requires_grad)
+    res = wrap(_draw("uniform", shape, dt, dev, generator, 0.0, 1.0), dt, dev)
+    return _to_out(_finish(res, requires_grad), out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False, pin_memory=False) -> Tensor:
+          requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.randn``: standard normal."""
-    dt = _float_dtype(dtype, "normal_kernel_cpu")
+    shape = _sized(size, "randn", kw.pop("size", None))
+    _no_extra(kw, "randn")
+    dt = _float_dtype(_out_dtype(dtype, out, None), "normal_kernel_cpu")
     dev = resolve_device(device)
-    data = dev._be.random_normal(_generator_for(dev, generator), _shape(size), dt, 0.0, 1.0,
-                                 dev.index)
-    return _finish(wrap(data, dt, dev), requires_grad)
+    res = wrap(_draw("normal", shape, dt, dev, generator, 0.0, 1.0), dt, dev)
+    return _to_out(_finish(res, requires_grad), out)
 
 
-def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
-            device=None, requires_grad=False) -> Tensor:
+# The C++ names PyTorch's random_ range errors use.
+_RANDOM_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
+                 "int32": "int", "int64": "long", "bool": "bool", "float32": "float",
+                 "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
+
+
+def _random_bounds(low: int, high: int, dt) -> None:
+    """PyTorch's ``random_from_to`` checks: [low, high) must be non-empty and fit dt."""
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+    if dt is _dtype.bool:
+        lo, hi = 0, 1
+    elif dt.is_floating_point or dt.is_complex:
+        return
+    else:
+        bits = 8 * dt.itemsize
+        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if dt.is_signed else \
+            (0, (1 << bits) - 1)
+    name = _RANDOM_NAMES[dt.name]
+    if not lo <= low <= hi:
+        raise RuntimeError(f"from is out of bounds for {name}")
+    if not lo <= high - 1 <= hi:
+        raise RuntimeError(f"to - 1 is out of bounds for {name}")
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.randint(low=0, high, size)``: int64 unless ``dtype`` says otherwise."""
+    args = (("low", 1, low), ("high", 2, high))
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint() missing required argument 'size'")
         low, high, size = 0, low, high
+        args = (("high", 1, high),)
     elif high is None:
         low, high = 0, low
-    if high <= low:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
-                           f"from={low} >= to={high}")
-    dt = dtype or _dtype.int64
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not "
+                        f"{tp_name(size)}")
+    for name, pos, v in args:
+        if _as_int(v) is None:
+            raise TypeError(f"randint(): argument '{name}' (position {pos}) must be int, not "
+                            f"{tp_name(v)}")
+    low, high = _as_int(low), _as_int(high)
+    for v in (low, high):
+        if not -(1 << 63) <= v < (1 << 63):
+            raise ValueError("Overflow when unpacking long long")
+    dt = _out_dtype(dtype, out, _dtype.int64)
+    _random_bounds(low, high, dt)
     dev = resolve_device(device)
-    data = dev._be.random_integers(_generator_for(dev, generator), _shape((size,)), dt,
-                                   int(low), int(high), dev.index)
-    return _finish(wrap(data, dt, dev), requires_grad)
+    data = dev._be.random_integers(_generator_for(dev, generator), _shape((size,), "randint"),
+                                   dt, low, high, dev.index)
+    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
 
 
 def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False) -> Tensor:
-    """Mirrors ``torch.randperm``."""
-    dt = dtype or _dtype.int64
+    """Mirrors ``torch.randperm``: a random permutation of ``0 .. n-1``."""
+    n = _int_arg("randperm", "n", 1, n)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    dt = _out_dtype(dtype, out, _dtype.int64)
+    if n and not (dt.is_floating_point or dt.is_complex):
+        checked_scalar(n - 1, dt)
     dev = resolve_device(device)
-    data = dev._be.random_permutation(_generator_for(dev, generator), int(n), dt, dev.index)
-    return _finish(wrap(data, dt, dev), requires_grad)
+    data = dev._be.random_permutation(_generator_for(dev, generator), n, dt, dev.index)
+    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
 
 
-def rand_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
-              memory_format=None) -> Tensor:
+def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None, generator=None) -> Tensor:
+    """Mirrors ``torch.rand_like``."""
     dt, dev = _like(input, dtype, device)
-    return rand(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return rand(input.shape, generator=generator, dtype=dt, device=dev,
+                requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, device=None, requires_grad=False,
-               memory_format=None) -> Tensor:
+def randn_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None, generator=None) -> Tensor:
+    """Mirrors ``torch.randn_like``."""
     dt, dev = _like(input, dtype, device)
-    return randn(input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+    return randn(input.shape, generator=generator, dtype=dt, device=dev,
+                 requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low=0, high=None, *, dtype=None, device=None,
-                 requires_grad=False, memory_format=None) -> Tensor:
+def randint_like(input: Tensor, low=0, high=None, *, dtype=None, layout=None, device=None,
+                 requires_grad=False, memory_format=None, generator=None) -> Tensor:
+    """Mirrors ``torch.randint_like(input, low=0, high)``."""
     if high is None:
         low, high = 0, low
     dt, dev = _like(input, dtype, device)
-    return randint(low, high, input.shape, dtype=dt, device=dev)
+    return randint(low, high, tuple(input.shape), generator=generator, dtype=dt, device=dev,
+                   requires_grad=requires_grad)
+
+
+def _check_std(std) -> None:
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
-           layout=None, device=None, requires_grad=False) -> Tensor:
-    """Mirrors ``torch.normal``: tensor or float ``mean``/``std`` (broadcast), or floats
-    with ``size``."""
+           layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """Mirrors ``torch.normal``: tensor or float ``mean``/``std`` (broadcast together), or
+    floats with ``size``."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         if isinstance(mean, Tensor) and isinstance(std, Tensor):
             from .ops.shape import broadcast_shapes
             shape = broadcast_shapes(mean.shape, std.shape)
+            dt = _dtype.promote_types(mean.dtype, std.dtype)
         else:
-            shape = ref.shape
-        z = randn(shape, generator=generator, dtype=ref.dtype, device=ref.device)
+            shape, dt = ref.shape, ref.dtype
+            if not isinstance(std, Tensor):
+                _check_std(std)
+        _float_dtype(dt, "normal_kernel_cpu")
+        z = randn(tuple(shape), generator=generator, dtype=dt, device=ref.device)
         with _no_grad():
-            return z * std + mean
+            return _to_out(z * std + mean, out)
     if size is None:
         raise TypeError("normal() missing required argument 'size'")
-    if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    dt = _float_dtype(dtype, "normal_kernel_cpu")
+    _check_std(std)
+    dt = _float_dtype(_out_dtype(dtype, out, None), "normal_kernel_cpu")
     dev = resolve_device(device)
-    data = dev._be.random_normal(_generator_for(dev, generator), _shape((size,)), dt,
-                                 float(mean), float(std), dev.index)
-    return _finish(wrap(data, dt, dev), requires_grad)
+    res = wrap(_draw("normal", _shape((size,), "normal"), dt, dev, generator, float(mean),
+                     float(std)), dt, dev)
+    return _to_out(_finish(res, requires_grad), out)
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator=None, out=None) -> Tensor:
