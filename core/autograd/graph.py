@@ -185,7 +185,7 @@ def record(out, name, inputs, fn, saved=()):
 def _fit(g, meta):
     """Sum a gradient back to the input's (broadcast) shape and cast it to its dtype."""
     shape, dtype, _ = meta
-    if g.shape != shape:
+    if g._data.shape != shape:
         from ..ops.reduction import sum_to_size
         g = sum_to_size(g, shape)
     if g.dtype is not dtype:
@@ -299,7 +299,9 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 if nxt is None or (needed is not None and nxt not in needed):
                     continue
                 if g is not None:
-                    g = _fit(g, nxt._meta[nr])
+                    meta = nxt._meta[nr]
+                    if g.dtype is not meta[1] or g._data.shape != meta[0]:
+                        g = _fit(g, meta)
                     nbuf = buffers.get(nxt)
                     if nbuf is None:
                         nbuf = buffers[nxt] = [None] * len(nxt._meta)

@@ -6,10 +6,10 @@ marks a plugin's ``ember_backends()`` hook. ``register`` adds a backend at run t
 """
 from .base import Backend
 from .registry import (backends, get_backend, known_types, providers, register, set_provider,
-                       info)
+                       info, serving)
 
 __all__ = ["Backend", "backends", "get_backend", "known_types", "providers", "register",
-           "set_provider", "info", "hookimpl"]
+           "set_provider", "info", "serving", "hookimpl"]
 
 
 def __getattr__(name):
