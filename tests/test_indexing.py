@@ -335,6 +335,23 @@ def test_setitem_into_plain_tensor_from_value_requiring_grad(device, torch):
     _vs_torch(run, device, torch)
 
 
+def test_setitem_through_views_reaches_base_graph(device, torch):
+    """``y[0][1] = v``: the write goes through a temporary view, and y's history (so the
+    gradients of y's inputs and of v) must see it, as PyTorch's CopySlices does."""
+    def run(lib, dev):
+        kw = {} if dev is None else {"device": dev}
+        a = lib.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, **kw)
+        v = lib.tensor(3.0, requires_grad=True, **kw)
+        y = a * 2
+        y[0][1] = v
+        y[1:][0][::2] = v * 2
+        z = lib.zeros(3, 2, **kw)
+        z[0][1] = v
+        ((y * y).sum() + (z * z * 3).sum()).backward()
+        return y, z, a.grad, v.grad
+    _vs_torch(run, device, torch)
+
+
 def test_setitem_saved_tensor_modified_raises(device):
     a = ember.ones(3, requires_grad=True, device=device)
     y = a * 2
@@ -603,6 +620,14 @@ def test_immutable_backend_setitem_rebinds(frozen):
     assert before.sum() == 0  # the old array was never written
     assert _np(x).tolist() == [[9, -1, 0, 9], [9, 2, 3, 9], [9, -1, 0, 9]]
     assert x._version == 3
+
+
+def test_immutable_backend_view_writes_reach_base(frozen):
+    x = ember.zeros(3, 4, device=frozen)
+    row = x[1]
+    row[2:] = 7.0
+    x[0][1:][0] = 5.0
+    assert _np(x).tolist() == [[0, 5, 0, 0], [0, 0, 7, 7], [0, 0, 0, 0]]
 
 
 def test_immutable_backend_checks_bounds(frozen):

@@ -414,6 +414,7 @@ def _index(x: Tensor, spec: _Spec) -> Tensor:
         res = wrap(out, x.dtype, x._device)
     else:
         res = view_of(x, out)
+        res.__dict__["_view_src"] = (x, spec)  # how a write into the view reaches x
     if GRAD.enabled and x._requires_grad:
         shape = data.shape
         record(res, spec.name, (x,), lambda g: (_put(g, shape, spec),))
@@ -530,7 +531,33 @@ def _assign(self: Tensor, spec: _Spec, value, accumulate: bool) -> Tensor:
         record(self, "IndexPutBackward0" if accumulate or spec.adv else "CopySlices",
                (prev,) if vt is None else (prev, vt), fn)
         self._out_nr = 0
+    if tracked or not be.mutable:
+        src = self.__dict__.get("_view_src")
+        if src is not None:
+            _write_back(self, src, tracked)
     return self
+
+
+def _write_back(view: Tensor, src, tracked: bool) -> None:
+    """A write into a view made by indexing, made visible through its bases (PyTorch's
+    view + in-place semantics): on immutable backends the bases' arrays take the view's
+    new values; under autograd each base takes a CopySlices node whose inputs are its old
+    self and the view, so gradients flow through the write."""
+    from .inplace import shallow
+    while src is not None:
+        base, spec = src
+        be = base._device._be
+        if not be.mutable:
+            base._data = be.setitem(base._data, spec.key, view._data)
+        if tracked:
+            prev = shallow(base)
+            record(base, "CopySlices", (prev, view), _copy_slices(spec, prev._requires_grad))
+            base._out_nr = 0
+        view, src = base, base.__dict__.get("_view_src")
+
+
+def _copy_slices(spec: _Spec, keep: bool):
+    return lambda g: (_fill(g, spec) if keep else None, _index(g, spec))
 
 
 def _single_mask(spec: _Spec) -> bool:
