@@ -232,3 +232,32 @@ def test_embedding_functional_errors(torch):
     with pytest.raises(RuntimeError) as b:
         torch.nn.functional.embedding(torch.tensor([1.0]), torch.randn(3, 2))
     assert str(a.value) == str(b.value)
+
+
+@pytest.mark.parametrize("fn,args", [
+    ("layer_norm", lambda L, w, b: ((4,), w, b)),
+    ("group_norm", lambda L, w, b: (2, w, b)),
+    ("batch_norm", lambda L, w, b: (None, None, w, b, True)),
+    ("instance_norm", lambda L, w, b: (None, None, w, b)),
+])
+def test_normalization_second_derivative(torch, fn, args):
+    x = R.standard_normal((3, 4, 5)).astype("float64")
+    if fn == "layer_norm":
+        x = R.standard_normal((3, 5, 4)).astype("float64")
+    w = R.standard_normal(4).astype("float64")
+    b = R.standard_normal(4).astype("float64")
+    ex, tx = pair(torch, x, requires_grad=True)
+    ew, tw = pair(torch, w, requires_grad=True)
+    eb, tb = pair(torch, b, requires_grad=True)
+    eo = getattr(F, fn)(ex, *args(ember, ew, eb))
+    to = getattr(torch.nn.functional, fn)(tx, *args(torch, tw, tb))
+    assert_close(eo, to, 1e-10, 1e-10, "forward")
+    cot = np.sin(np.arange(x.size)).reshape(x.shape)
+    ge = ember.autograd.grad((eo * ember.tensor(cot)).sum(), (ex, ew), create_graph=True)
+    gt = torch.autograd.grad((to * torch.tensor(cot)).sum(), (tx, tw), create_graph=True)
+    for a, c in zip(ge, gt):
+        assert_close(a, c, 1e-9, 1e-10, "grad")
+    gge = ember.autograd.grad((ge[0] ** 2).sum() + ge[1].sum(), (ex, ew))
+    ggt = torch.autograd.grad((gt[0] ** 2).sum() + gt[1].sum(), (tx, tw))
+    for a, c in zip(gge, ggt):
+        assert_close(a, c, 1e-7, 1e-9, "second derivative")

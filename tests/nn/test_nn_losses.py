@@ -372,3 +372,24 @@ def test_legacy_size_average_reduce(torch):
         warnings.simplefilter("ignore")
         t = torch.nn.MSELoss(size_average=False)(torch.tensor(x), torch.tensor(y))
     assert_close(e, t)
+
+
+@pytest.mark.parametrize("name,make", [
+    ("cross_entropy", lambda L, x: (x, L.tensor([0, 2, 1, 1]))),
+    ("cross_entropy", lambda L, x: (x, L.tensor([0, 2, 1, 1]), None, None, 1, None, "mean",
+                                    0.2)),
+    ("mse_loss", lambda L, x: (x, L.ones(4, 3, dtype=L.float64))),
+    ("binary_cross_entropy_with_logits", lambda L, x: (x, L.ones(4, 3, dtype=L.float64) / 3)),
+    ("binary_cross_entropy", lambda L, x: (x.sigmoid(), L.ones(4, 3, dtype=L.float64) / 3)),
+])
+def test_loss_second_derivative(torch, name, make):
+    x = R.standard_normal((4, 3))
+    ex, tx = pair(torch, x, requires_grad=True)
+    ge = ember.autograd.grad(getattr(F, name)(*make(ember, ex)), ex, create_graph=True)[0]
+    gt = torch.autograd.grad(getattr(torch.nn.functional, name)(*make(torch, tx)), tx,
+                             create_graph=True)[0]
+    assert_close(ge, gt, 1e-10, 1e-12)
+    w = np.cos(np.arange(12)).reshape(4, 3)
+    hve = ember.autograd.grad((ge * ember.tensor(w)).sum(), ex)[0]
+    hvt = torch.autograd.grad((gt * torch.tensor(w)).sum(), tx)[0]
+    assert_close(hve, hvt, 1e-8, 1e-10)

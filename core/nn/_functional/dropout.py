@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ... import _dtype
 from ..._creation import _generator_for
 from ..._tensor import Tensor, wrap
 
@@ -25,10 +26,9 @@ def _check_p(p: float) -> None:
 def _keep_mask(input: Tensor, shape, p: float):
     """A backend bool array: True where an element (or channel) is kept."""
     dev = input._device
-    dt = input.dtype if input.dtype.is_floating_point else None
-    from ... import _dtype
-    u = dev._be.random_uniform(_generator_for(dev, None), tuple(shape), dt or _dtype.float32,
-                               0.0, 1.0, dev.index)
+    dt = input.dtype if input.dtype is _dtype.float64 else _dtype.float32
+    u = dev._be.random_uniform(_generator_for(dev, None), tuple(shape), dt, 0.0, 1.0,
+                               dev.index)
     return u < (1.0 - p)
 
 
