@@ -168,3 +168,26 @@ REPRS = [
 @pytest.mark.parametrize("expr", REPRS)
 def test_repr_matches_torch(torch, expr):
     assert repr(eval("nn." + expr)) == repr(eval("torch.nn." + expr))
+
+
+@pytest.mark.parametrize("cls,shape", [("InstanceNorm1d", (3, 4, 6)),
+                                       ("InstanceNorm2d", (2, 4, 3, 3))])
+def test_instancenorm_tracked_stats(torch, device, cls, shape):
+    kw = {"track_running_stats": True, "affine": True, "momentum": 0.2}
+    tm = getattr(torch.nn, cls)(4, **kw)
+    em = copy_weights(getattr(nn, cls)(4, **kw), tm, device)
+    for step in range(3):
+        run_both(torch, em, tm, [rnd(*shape) + step], device, rtol=1e-4, atol=1e-5)
+    for (k, a), (_, b) in zip(em.state_dict().items(), tm.state_dict().items()):
+        assert_close(a, b, 1e-5, 1e-6, k)
+    em.eval(), tm.eval()
+    run_both(torch, em, tm, [rnd(*shape)], device, rtol=1e-4, atol=1e-5)
+
+
+def test_module_type_and_double_forward(torch):
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    em = copy_weights(nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)), tm)
+    em.type(ember.float64)
+    tm.double()
+    assert em[0].weight.dtype == ember.float64
+    run_both(torch, em, tm, [rnd(4, 3, dtype="float64")], rtol=1e-10, atol=1e-12)
