@@ -263,9 +263,19 @@ def _log_or_zero(x):
 
 @method("__rpow__")
 def _rpow(input: Tensor, base) -> Tensor:
+    """``base ** input`` for a number ``base``: PyTorch's pow(Scalar, Tensor), recorded as
+    PowBackward2 with only the exponent in the graph."""
     from .._creation import full
     b = full((), base, dtype=_dtype.result_dtype((input,), (base,)), device=input.device)
-    return pow(b, input)
+    if not (GRAD.enabled and input._requires_grad):
+        return pow(b, input)
+    GRAD.enabled = False
+    try:
+        res = pow(b, input)
+    finally:
+        GRAD.enabled = True
+    record(res, "PowBackward2", (input,), lambda g: (g * res * _log_or_zero(b),), saved=(res,))
+    return res
 
 
 def _inplace_method(name, fn):
