@@ -50,24 +50,31 @@ def shallow(self: Tensor) -> Tensor:
 
 
 def commit(self: Tensor, out: Tensor) -> Tensor:
-    """Make self hold ``out`` (same shape): in the buffer when no graph is involved."""
+    """Make self hold ``out`` (same shape). Mutable backends write into the buffer, so views
+    and numpy aliases see the change; under autograd a non-view rebinds instead (its old
+    buffer may be saved for backward). A view made by indexing passes the write on to its
+    bases, graph included (PyTorch's CopySlices)."""
     if out.shape != self.shape:
         raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
                            f"shape {list(out.shape)}")
     data = out._data
     if out.dtype is not self.dtype:
         data = self._device._be.astype(data, self.dtype)
-    if out._grad_fn is not None:
+    be = self._device._be
+    tracked = out._grad_fn is not None
+    if be.mutable and hasattr(self._data, "__setitem__") and (not tracked or
+                                                             self._base is not None):
+        self._data[...] = data
+    else:
         self._data = data
+    if tracked:
         self._grad_fn, self._requires_grad, self._out_nr = out._grad_fn, True, out._out_nr
         # the node's metadata already describes this tensor (same shape, dtype, device)
-    else:
-        be = self._device._be
-        if be.mutable and hasattr(self._data, "__setitem__"):
-            self._data[...] = data
-        else:
-            self._data = data
     self._bump()
+    src = self.__dict__.get("_view_src")
+    if src is not None and (tracked or not be.mutable):
+        from .indexing import _write_back
+        _write_back(self, src, tracked)
     return self
 
 
@@ -78,7 +85,11 @@ def run_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     if tracked:
         if self._requires_grad and self._grad_fn is None:
             check_inplace(self, self.dtype)
-        out = fn(shallow(self), *args, **kwargs)
+        old = shallow(self)
+        be = self._device._be
+        if self._base is not None and be.mutable:
+            old._data = be.copy(self._data)  # commit writes into the shared buffer
+        out = fn(old, *args, **kwargs)
     else:
         out = fn(self, *args, **kwargs)
     check_inplace(self, out.dtype)

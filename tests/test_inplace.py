@@ -1,0 +1,80 @@
+"""In-place ops: values, aliasing through views and numpy, and autograd through in-place
+writes on views (PyTorch's CopySlices semantics) — compared with PyTorch."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+
+
+def _both(torch, fn):
+    out = []
+    for lib in (torch, ember):
+        out.append(fn(lib))
+    return out
+
+
+def test_inplace_on_views_under_autograd_matches_torch(torch):
+    def run(lib):
+        a = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        y = a * 2
+        y[0].mul_(3)
+        y[1:3].add_(y[1:3])
+        y[3].clamp_(max=5.0) if hasattr(y[3], "clamp_") else None
+        (y * lib.tensor([1.0, 10.0, 100.0, 1000.0])).sum().backward()
+        return y.detach().tolist(), a.grad.tolist()
+    t, e = _both(torch, run)
+    assert e == t
+
+
+def test_inplace_on_a_non_view_keeps_old_value_for_backward(torch):
+    def run(lib):
+        a = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        b = lib.tensor([0.5, 0.25, 2.0], requires_grad=True)
+        y = a + 0
+        y.mul_(b)  # backward needs the old y for b's gradient
+        y.sum().backward()
+        return y.detach().tolist(), a.grad.tolist(), b.grad.tolist()
+    t, e = _both(torch, run)
+    assert e == t
+
+
+def test_inplace_without_grad_writes_through_numpy_and_views(device):
+    arr = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = ember.from_numpy(arr)
+    t.add_(1)
+    t[0].mul_(10)
+    if t.device._be.mutable:
+        assert arr.tolist() == [[10, 20, 30], [4, 5, 6]]
+    assert t.tolist() == [[10, 20, 30], [4, 5, 6]]
+
+
+def test_saved_tensor_modified_in_place_is_detected(device):
+    x = ember.tensor([1.0, 2.0], requires_grad=True, device=device)
+    a = x * 2
+    b = a * a
+    a.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        b.sum().backward()
+
+
+def test_leaf_inplace_errors_and_no_grad_allows_it(device):
+    w = ember.ones(3, requires_grad=True, device=device)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in "
+                                           "an in-place operation"):
+        w.add_(1)
+    with ember.no_grad():
+        w.add_(1)
+    assert w.tolist() == [2.0, 2.0, 2.0] and w.is_leaf and w.requires_grad
+
+
+def test_inplace_dtype_rules_match_torch(torch):
+    for lib in (torch, ember):
+        i = lib.tensor([1, 2, 3])
+        with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
+                                               "output type Long"):
+            i.add_(1.5)
+        f = lib.tensor([1.0, 2.0])
+        f.add_(lib.tensor([1, 1]))
+        assert f.tolist() == [2.0, 3.0] and f.dtype == lib.float32
