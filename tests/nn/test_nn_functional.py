@@ -5,7 +5,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from nn_oracle import assert_close, pair, to_np
+from nn_oracle import assert_close, pair
 
 R = np.random.default_rng(0)
 # avoid the kinks of piecewise functions: values well away from 0, ±0.5, ±1, ±3, 6, 20

@@ -1,7 +1,6 @@
 """Module: registration, traversal, state_dict / load_state_dict, modes, casting, hooks,
 repr, pickling. Compared with PyTorch where PyTorch defines the answer."""
 import copy
-import io
 import pickle
 from collections import OrderedDict
 

@@ -217,10 +217,6 @@ class ModuleList(Module):
             self.add_module(str(offset + i), module)
         return self
 
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
-                                  '"forward" function')
-
 
 def _update_pairs(target, items, kind: str) -> None:
     """``update`` from a mapping or an iterable of (key, value) pairs, PyTorch's errors."""
@@ -286,10 +282,6 @@ class ModuleDict(Module):
                 self[key] = module
         else:
             _update_pairs(self, modules, "ModuleDict")
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
-                                  '"forward" function')
 
 
 def _param_line(k, p, type_name) -> str:

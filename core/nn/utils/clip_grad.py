@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Iterable
 
 from ..._tensor import Tensor, wrap
 from ...autograd.grad_mode import no_grad
