@@ -24,7 +24,9 @@ from ..._tensor import Tensor
 
 __all__ = ["dumps", "loads", "send", "recv", "remove_files", "SHM_MIN_BYTES"]
 
-#: Buffers at least this big go through shared memory (measured: below it the pipe wins).
+#: Buffers at least this big go through shared memory. Measured as CPU time per message
+#: (sender + receiver, receiver reading the array): the two ways tie at 256 KiB; the pipe
+#: costs 2x less at 16 KiB, shared memory 2.8x less at 1 MiB and 2.5x less at 4 MiB.
 SHM_MIN_BYTES = 256 * 1024
 #: A pickle stream this big is moved through shared memory too.
 _FRAME_MAX = 256 * 1024

@@ -94,8 +94,7 @@ def collate(batch, *, collate_fn_map: dict | None = None):
         return elem_type(*(collate(samples, collate_fn_map=collate_fn_map)
                            for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
-        elem_size = len(elem)
-        if any(len(e) != elem_size for e in batch):
+        if list(map(len, batch)).count(len(elem)) != len(batch):
             raise RuntimeError("each element in list of batch should be of equal size")
         columns = [collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)]
         if isinstance(elem, tuple):
