@@ -593,7 +593,6 @@ def _random_bounds(low: int, high: int, dt) -> None:
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.randint(low=0, high, size)``: int64 unless ``dtype`` says otherwise."""
-    args = (("low", 1, low), ("high", 2, high))
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint() missing required argument 'size'")
@@ -601,6 +600,9 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         args = (("high", 1, high),)
     elif high is None:
         low, high = 0, low
+        args = (("high", 1, high),)
+    else:
+        args = (("low", 1, low), ("high", 2, high))
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"randint(): argument 'size' must be tuple of ints, not "
                         f"{tp_name(size)}")

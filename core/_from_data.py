@@ -176,7 +176,7 @@ def _untensor(obj, dt):
     """Tensor leaves as Python numbers, as PyTorch stores them (``__index__`` for
     integer targets, ``item`` otherwise, with their errors)."""
     if isinstance(obj, Tensor):
-        if dt.is_floating_point or dt.is_complex or dt is _dtype.bool:
+        if dt.is_floating_point or dt.is_complex:
             if obj.numel() != 1:
                 raise ValueError("only one element tensors can be converted to Python "
                                  "scalars")

@@ -153,8 +153,11 @@ def arange_values(start, end, step, dtype):
         return host_cast(_fma(fst, idx.astype(acc), fs, acc), dtype)
 
     def vec(first, w):
-        base = host_cast(_fma(fst, first.astype(acc), fs, acc), dtype).astype(np.float64)
-        return host_cast(_fma(np.arange(w)[None, :], fst, base[:, None], acc), dtype)
+        base = host_cast(_fma(fst, first.astype(acc), fs, acc), dtype).astype(acc)
+        k = np.arange(w, dtype=acc)[None, :]
+        if dtype is _dtype.bfloat16:  # Vectorized<BFloat16>::arange rounds twice
+            return host_cast(k * fst + base[:, None], dtype)
+        return host_cast(_fma(k, fst, base[:, None], acc), dtype)
 
     return _vectorised(n, dtype.itemsize, vec, scalar), dtype
 
