@@ -7,7 +7,7 @@ from __future__ import annotations
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, same_device, wrap
 from .inplace import _NAMES
-from .shape import broadcast_shapes, expand, permute, reshape, squeeze, unsqueeze
+from .shape import broadcast_shapes, expand_target, permute, reshape, squeeze, unsqueeze
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "inner", "addmm",
            "addmv", "baddbmm", "addbmm", "tensordot", "kron"]
@@ -382,20 +382,26 @@ def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 
 # --- fused multiply-adds -------------------------------------------------------------------
 
-def _fused(name: str, input: Tensor, prod: Tensor, target: tuple, beta, alpha) -> Tensor:
-    """``beta * input + alpha * prod`` with ``input`` broadcast to ``target`` (PyTorch's
-    expand error otherwise); ``beta == 0`` ignores input, NaNs included."""
-    with _no_record():
-        expand(input, target)  # PyTorch's message when input cannot broadcast
-    data = prod._data
+def _fused(input: Tensor, a: Tensor, b: Tensor, target: tuple, beta, alpha,
+           batch_sum: bool = False) -> Tensor:
+    """``beta * input + alpha * (a @ b)`` (summed over the batch for addbmm) with ``input``
+    broadcast to ``target`` (PyTorch's expand error otherwise); ``beta == 0`` ignores
+    input, NaNs included. Shapes and dtypes are checked by the caller."""
+    if input._data.shape != target:
+        expand_target(input, target)
+    dev = same_device(a, b)
+    xp = dev._be.xp
+    data = xp.matmul(a._data, b._data)
+    if batch_sum:
+        data = xp.sum(data, axis=0)
     if alpha != 1:
         data = data * alpha
     if beta != 0:
         data = data + (input._data if beta == 1 else input._data * beta)
-    dt = prod.dtype
-    if data.dtype != prod._data.dtype:
-        data = prod._device._be.astype(data, dt)
-    return wrap(data, dt, prod._device)
+    dt = a.dtype
+    if data.dtype != a._data.dtype:
+        data = dev._be.astype(data, dt)
+    return wrap(data, dt, dev)
 
 
 def _scaled(t, s):
@@ -427,11 +433,10 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
         if first.dtype is not mat2.dtype:
             raise RuntimeError(f"{fname} and mat2 must have the same dtype, but got "
                                f"{_tn(first)} and {_tn(mat2)}")
-    _mm_shapes(mat1._data.shape, mat2._data.shape)
+    s1, s2 = mat1._data.shape, mat2._data.shape
+    _mm_shapes(s1, s2)
     _no_bool(mat1, "addmm_impl_cpu_")
-    with _no_record():
-        prod = mm(mat1, mat2)
-    res = _fused("addmm", input, prod, prod._data.shape, beta, alpha)
+    res = _fused(input, mat1, mat2, (s1[0], s2[1]), beta, alpha)
     return _out(_record_fused(res, "AddmmBackward0", input, mat1, mat2, beta, alpha), out)
 
 
@@ -446,9 +451,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None)
     n_in = input._data.shape[0] if input.ndim and input._data.shape[0] != 1 else sm[0]
     _mv_shapes(n_in, sm, vec._data.shape)
     _no_bool(mat, "addmv_impl_cpu")
-    with _no_record():
-        prod = mv(mat, vec)
-    res = _fused("addmv", input, prod, (sm[0],), beta, alpha)
+    res = _fused(input, mat, vec, (sm[0],), beta, alpha)
     return _out(_record_fused(res, "AddmvBackward0", input, mat, vec, beta, alpha), out)
 
 
@@ -461,6 +464,7 @@ def _batch_checks(input: Tensor, b1: Tensor, b2: Tensor) -> None:
             raise RuntimeError(f"expected scalar type {_tn(b1)} but found {_tn(b2)}")
         raise RuntimeError(f"Input dtypes must be the same, got: input {_KN[input.dtype.name]}, "
                            f"batch1: {_KN[b1.dtype.name]}, batch2: {_KN[b2.dtype.name]}")
+    _no_bool(b1, "bmm")
 
 
 @method("baddbmm")
@@ -468,9 +472,9 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
             out=None) -> Tensor:
     """Mirrors ``torch.baddbmm``: ``beta * input + alpha * bmm(batch1, batch2)``."""
     _batch_checks(input, batch1, batch2)
-    with _no_record():
-        prod = bmm(batch1, batch2)
-    res = _fused("baddbmm", input, prod, prod._data.shape, beta, alpha)
+    s1, s2 = batch1._data.shape, batch2._data.shape
+    _bmm_shapes(s1, s2)
+    res = _fused(input, batch1, batch2, (s1[0], s1[1], s2[2]), beta, alpha)
     return _out(_record_fused(res, "BaddbmmBackward0", input, batch1, batch2, beta, alpha),
                 out)
 
@@ -484,21 +488,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
     if s1[0] != s2[0]:
         raise RuntimeError(f"batch1 and batch2 must have same number of batches, got {s1[0]} "
                            f"and {s2[0]}")
-    with _no_record():
-        prod = bmm(batch1, batch2)
-    xp = prod._device._be.xp
-    summed = wrap(xp.sum(prod._data, axis=0), prod.dtype, prod._device)
-    res = _fused("addbmm", input, summed, (s1[1], s2[2]), beta, alpha)
+    _bmm_shapes(s1, s2)
+    res = _fused(input, batch1, batch2, (s1[1], s2[2]), beta, alpha, batch_sum=True)
     return _out(_record_fused(res, "AddbmmBackward0", input, batch1, batch2, beta, alpha,
                               reduce_batch=True), out)
-
-
-class _no_record:
-    """Run an inner product without recording it (the fused op records itself)."""
-
-    def __enter__(self):
-        self.prev = GRAD.enabled
-        GRAD.enabled = False
-
-    def __exit__(self, *exc):
-        GRAD.enabled = self.prev

@@ -104,7 +104,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
     try:
-        new = _infer_shape(sizes, shape[d])
+        new = _infer_shape(tuple(sizes), shape[d])
     except RuntimeError as e:
         if "only one dimension" in str(e) or "ambiguous" in str(e):
             raise
@@ -129,9 +129,8 @@ def flip(input: Tensor, *args, dims=None) -> Tensor:
     if dims is None:
         dims = args[0] if len(args) == 1 else args
     axes = _dims_unique(dims, input.ndim)
-    data = input._data
-    res = _copy(input, input._device._be.xp.flip(data, axis=axes)) if axes else \
-        _copy(input, data)
+    key = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(input.ndim))
+    res = _copy(input, input._data[key])  # negative steps: cheaper than xp.flip
     if GRAD.enabled and input._requires_grad:
         record(res, "FlipBackward0", (input,), lambda g: (flip(g, axes),))
     return res
@@ -183,13 +182,32 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
             raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         axes = tuple(wrap_dim(d, input.ndim) for d in ds)
     xp = input._device._be.xp
-    data = xp.roll(input._data, sh[0] if axes is None else tuple(sh), axis=axes)
-    res = wrap(data, input.dtype, input._device)
+    src = xp.reshape(input._data, (-1,)) if axes is None else input._data
+    data = _roll_data(xp, src, sh, (0,) if axes is None else axes)
+    if data is src:  # nothing moved: still a fresh tensor, as in PyTorch
+        res = _copy(input, input._data)
+    else:
+        if axes is None:
+            data = xp.reshape(data, input._data.shape)
+        res = wrap(data, input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
         back = [-s for s in sh]
         record(res, "RollBackward0", (input,),
                lambda g: (roll(g, back[0] if axes is None else back, axes),))
     return res
+
+
+def _roll_data(xp, data, shifts, axes):
+    """Roll by joining two slices per axis (cheaper than ``xp.roll``)."""
+    for s, ax in zip(shifts, axes):
+        n = data.shape[ax]
+        if not n or not s % n:
+            continue
+        cut = n - s % n
+        pre = (slice(None),) * ax
+        data = xp.concat([data[pre + (slice(cut, None),)], data[pre + (slice(0, cut),)]],
+                         axis=ax)
+    return data
 
 
 @method("rot90")
@@ -348,11 +366,12 @@ def _diagonal_data(input: Tensor, offset: int, d1: int, d2: int):
         rest = [i for i in range(n) if i not in (d1, d2)]
         data = xp.linalg.diagonal(xp.permute_dims(input._data, tuple(rest) + (d1, d2)),
                                   offset=offset)
-    try:  # numpy hands out read-only diagonals; PyTorch's are writable views
-        if not data.flags.writeable:
-            data.flags.writeable = True
-    except (AttributeError, ValueError, TypeError):
-        pass
+    flags = getattr(data, "flags", None)
+    if flags is not None and not getattr(flags, "writeable", True):
+        try:  # numpy hands out read-only diagonals; PyTorch's are writable views
+            flags.writeable = True
+        except ValueError:  # the base itself is read-only
+            pass
     return data
 
 

@@ -29,6 +29,15 @@ def view_of(base: Tensor, data) -> Tensor:
 
 
 def _infer_shape(shape, numel):
+    if -1 not in shape:  # the common case: fully given and valid
+        known = 1
+        for v in shape:
+            if v < 0:
+                break
+            known *= v
+        else:
+            if known == numel:
+                return shape
     shape = list(shape)
     neg = -1
     known = 1
@@ -56,14 +65,21 @@ def _infer_shape(shape, numel):
     return tuple(shape)
 
 
-def _sizes(args):
-    if len(args) == 1 and not isinstance(args[0], int):
+def _sizes(args) -> tuple:
+    """``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])``, ``f(Size)`` as a tuple of ints."""
+    if len(args) == 1 and type(args[0]) is not int:
         args = tuple(args[0])
-    return tuple(int(a) for a in args)
+    for a in args:
+        if type(a) is not int:
+            return tuple(int(a) for a in args)
+    return args
 
 
 def _reshape_data(xp, data, new):
     """(array of the new shape, whether it is a view of ``data``)."""
+    flags = getattr(data, "flags", None)
+    if flags is not None and flags.c_contiguous:  # numpy/cupy fast path: surely a view
+        return data.reshape(new), True
     try:
         return xp.reshape(data, new, copy=False), True
     except ValueError:  # no strides express it: PyTorch copies here too
@@ -93,7 +109,7 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
 @method("reshape")
 def reshape(input: Tensor, *shape) -> Tensor:
     """Mirrors ``torch.reshape``: a view when strides allow, else a copy."""
-    return _as_shape(input, _infer_shape(_sizes(shape), input.numel()), "ViewBackward0")
+    return _as_shape(input, _infer_shape(_sizes(shape), input._data.size), "ViewBackward0")
 
 
 @method("view")
@@ -103,7 +119,7 @@ def view(input: Tensor, *shape) -> Tensor:
     from .. import _dtype
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         return _view_dtype(input, shape[0])
-    return _as_shape(input, _infer_shape(_sizes(shape), input.numel()), "ViewBackward0",
+    return _as_shape(input, _infer_shape(_sizes(shape), input._data.size), "ViewBackward0",
                      must_view=True)
 
 
@@ -228,7 +244,18 @@ def broadcast_tensors(*tensors) -> tuple:
 @method("expand")
 def expand(input: Tensor, *sizes) -> Tensor:
     """Mirrors ``Tensor.expand`` (-1 keeps a dimension)."""
-    sizes = _sizes(sizes)
+    old = input._data.shape
+    target = expand_target(input, _sizes(sizes))
+    data = input._data if target == old else \
+        input._device._be.xp.broadcast_to(input._data, target)
+    res = view_of(input, data)
+    if GRAD.enabled and input._requires_grad:
+        record(res, "ExpandBackward0", (input,), lambda g: (g,))  # the engine sums back
+    return res
+
+
+def expand_target(input: Tensor, sizes: tuple) -> tuple:
+    """The shape ``input.expand(*sizes)`` has (-1 resolved), or PyTorch's error."""
     old = input._data.shape
     if len(sizes) < len(old):
         raise RuntimeError(f"expand({input.type()}{{{list(old)}}}, size={list(sizes)}): the "
@@ -248,13 +275,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
             raise RuntimeError(f"The expanded size of the tensor ({want}) must match the "
                                f"existing size ({s}) at non-singleton dimension {lead + i}.  "
                                f"Target sizes: {list(sizes)}.  Tensor sizes: {list(old)}")
-    target = tuple(target)
-    data = input._data if target == old else \
-        input._device._be.xp.broadcast_to(input._data, target)
-    res = view_of(input, data)
-    if GRAD.enabled and input._requires_grad:
-        record(res, "ExpandBackward0", (input,), lambda g: (g,))  # the engine sums back
-    return res
+    return tuple(target)
 
 
 @method("expand_as")
@@ -309,7 +330,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = input._data.shape
     n = len(shape)
     if n == 0:
-        return reshape(input, (1,))
+        return _as_shape(input, (1,), "ViewBackward0")
     s, e = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
@@ -318,7 +339,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     mid = 1
     for x in shape[s:e + 1]:
         mid *= x
-    return reshape(input, shape[:s] + (mid,) + shape[e + 1:])
+    return _as_shape(input, shape[:s] + (mid,) + shape[e + 1:], "ViewBackward0")
 
 
 def _atleast(n: int, tensors):
