@@ -336,7 +336,6 @@ def test_import_time_under_half_a_second():
 
 
 def test_plugins_install_under_budget():
-    import time
-    t0 = time.perf_counter()
-    installed_plugins()  # cached for the session; first call pip-installs
-    assert time.perf_counter() - t0 < 20
+    from plugins import sandbox
+    installed_plugins()  # cached for the session; the first call pip-installs and times it
+    assert sandbox.INSTALL_SECONDS and sandbox.INSTALL_SECONDS[0] < 20, sandbox.INSTALL_SECONDS

@@ -26,9 +26,14 @@ TOY_SRC = HERE / "ember-testplugin"
 BROKEN_SRC = HERE / "ember-brokenplugin"
 
 
+INSTALL_SECONDS: list = []  # how long the pip install took (read by a test)
+
+
 @functools.lru_cache(maxsize=None)
 def installed_plugins() -> str:
     """A directory holding both test plugins installed with pip (dist-info + entry points)."""
+    import time
+    t0 = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="ember-plugins-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     target = root / "site"
@@ -43,6 +48,7 @@ def installed_plugins() -> str:
                     "--no-build-isolation", "--no-index", "--disable-pip-version-check",
                     "--target", str(target), *srcs],
                    check=True, capture_output=True, timeout=120)
+    INSTALL_SECONDS.append(time.perf_counter() - t0)
     return str(target)
 
 
