@@ -659,8 +659,6 @@ def test_in_place_on_leaf_requiring_grad(torch, device):
     assert e.requires_grad and e.is_leaf and e._version == t._version == 1
 
 
-@pytest.mark.xfail(strict=True, reason="ops/inplace.check_inplace lets a view (with a "
-                                       "grad_fn) of a leaf requiring grad be changed in place")
 @pytest.mark.parametrize("view", [lambda x: x.view(2), lambda x: x[0]], ids=["view", "index"])
 def test_in_place_on_view_of_leaf_requiring_grad(torch, view):
     e = ember.ones(2, requires_grad=True)
@@ -669,9 +667,6 @@ def test_in_place_on_view_of_leaf_requiring_grad(torch, view):
     assert e._version == t._version == 0
 
 
-@pytest.mark.xfail(strict=True, reason="ops/inplace.commit rebinds a view's array when "
-                                       "autograd records the op: the base neither sees the "
-                                       "new values nor gets a CopySlices-style grad_fn")
 def test_in_place_on_view_of_non_leaf(torch):
     def run(lib, dev):
         x = lib.tensor([1.0, 2.0, 3.0], device=dev, requires_grad=True)

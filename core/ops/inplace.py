@@ -85,6 +85,10 @@ def run_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     if tracked:
         if self._requires_grad and self._grad_fn is None:
             check_inplace(self, self.dtype)
+        base = self._base
+        if (self._requires_grad and base is not None and base._requires_grad
+                and base._grad_fn is None):
+            raise RuntimeError(_VIEW_LEAF_ERR)
         old = shallow(self)
         be = self._device._be
         if self._base is not None and be.mutable:
