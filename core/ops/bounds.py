@@ -8,8 +8,8 @@ the input on ties.
 from __future__ import annotations
 
 from .. import _dtype
-from ._util import GRAD, Tensor, cast, method, prep2, record, same_device, wrap
-from .elementwise import _tensor_other, inplace, into
+from ._util import GRAD, Tensor, broadcast_fail, cast, method, prep2, record, same_device, wrap
+from .elementwise import _binary, _tensor_other, inplace, into
 from .inplace import _NAMES
 from .linalg import _KN
 from .selection import where
@@ -19,6 +19,7 @@ __all__ = ["clamp", "clip", "clamp_min", "clamp_max", "clamp_", "clip_", "clamp_
            "nan_to_num_"]
 
 _CLAMP_COMPLEX = "clamp is not supported for complex types"
+_REAL = (float, int, type(None))
 
 
 def _py(v, dt):
@@ -70,21 +71,29 @@ clamp_max_ = inplace(clamp_max, "clamp_max_")
 
 
 def _clamp(input: Tensor, min, max, name: str, nodes: tuple, out) -> Tensor:  # noqa: A002
-    if input.dtype.is_complex:
-        raise NotImplementedError(_CLAMP_COMPLEX)
     dev = input._device
-    ts = [input]
-    scalars = []
-    for v in (min, max):
-        if isinstance(v, Tensor):
-            same_device(input, v)
-            ts.append(v)
-        elif v is not None:
-            scalars.append(v)
-    dt = input.dtype if len(ts) == 1 and not scalars else _dtype.result_dtype(ts, scalars)
+    dt = input.dtype
+    if dt.is_floating_point and type(min) in _REAL and type(max) in _REAL:
+        lo = None if min is None else float(min)  # the common case: a float tensor and numbers
+        hi = None if max is None else float(max)
+        data = input._data
+    else:
+        if dt.is_complex:
+            raise NotImplementedError(_CLAMP_COMPLEX)
+        ts = [input]
+        scalars = []
+        for v in (min, max):
+            if isinstance(v, Tensor):
+                same_device(input, v)
+                ts.append(v)
+            elif v is not None:
+                scalars.append(v)
+        dt = _dtype.result_dtype(ts, scalars)
+        data = cast(input, dt)
+        lo, hi = _bound(min, dt, dev), _bound(max, dt, dev)
+        if len(ts) > 1:
+            broadcast_fail(data, lo, hi)
     xp = dev._be.xp
-    data = cast(input, dt)
-    lo, hi = _bound(min, dt, dev), _bound(max, dt, dev)
     if lo is not None:
         data = xp.maximum(data, lo)
     if hi is not None:
@@ -129,7 +138,7 @@ def _extremum(name, kernel, node, masks):
         a, b, dt, dev = prep2(input, other)
         if dt.is_complex:
             raise RuntimeError(f"{name} not implemented for complex tensors.")
-        res = wrap(kernel(dev._be.xp, a, b), dt, dev)
+        res = wrap(_binary(lambda a, b: kernel(dev._be.xp, a, b), a, b), dt, dev)
         if GRAD.enabled and (input._requires_grad or other._requires_grad):
             def fn(g):
                 sx, so = masks(input, other, g)
@@ -206,15 +215,20 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
                                   f"implemented for '{_NAMES[dt.name]}'")
     dev = same_device(input, end)
     s, e = input._data, end._data if end._device is dev else end.to(dev)._data
-    d = e - s
+    w = weight
     if tw:
         same_device(input, weight)
         w = cast(weight if weight._device is dev else weight.to(dev), dt)
-        xp = dev._be.xp
-        data = xp.where(xp.abs(w) < 0.5, s + w * d, e - d * (1 - w))
-    else:
-        w = weight
-        data = s + w * d if abs(w) < 0.5 else e - d * (1 - w)
+    try:
+        d = e - s
+        if tw:
+            xp = dev._be.xp
+            data = xp.where(xp.abs(w) < 0.5, s + w * d, e - d * (1 - w))
+        else:
+            data = s + w * d if abs(w) < 0.5 else e - d * (1 - w)
+    except ValueError:
+        broadcast_fail(s, e, w)
+        raise
     res = wrap(data, dt, dev)
     if GRAD.enabled and (input._requires_grad or end._requires_grad or
                          (tw and weight._requires_grad)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 
 from .. import _dtype
-from ._util import Tensor, method, prep2, wrap
+from ._util import Tensor, broadcast_fail, method, prep2, wrap
 from .elementwise import _tensor_other, inplace, into, lhs_scalar, not_implemented
 from .inplace import _NAMES
 
@@ -39,7 +39,11 @@ def _compare(name, pyop, operator_name, aliases):
         a, b, dt, dev = prep2(input, other)
         if dt.is_complex and pyop is not operator.eq and pyop is not operator.ne:
             raise not_implemented(name, dt, dev)
-        res = wrap(pyop(a, b), _dtype.bool, dev)
+        try:
+            res = wrap(pyop(a, b), _dtype.bool, dev)
+        except ValueError:
+            broadcast_fail(a, b)
+            raise
         return res if out is None else into(out, res, name)
 
     def dunder(self, other):
@@ -72,7 +76,11 @@ def _logical(name, kernel):
     def op(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
         _tensor_other(name, other)
         a, b, dt, dev = prep2(input, other)
-        res = wrap(kernel(dev._be.xp, _truth(a, dt), _truth(b, dt)), _dtype.bool, dev)
+        try:
+            res = wrap(kernel(dev._be.xp, _truth(a, dt), _truth(b, dt)), _dtype.bool, dev)
+        except ValueError:
+            broadcast_fail(a, b)
+            raise
         return res if out is None else into(out, res, name)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}``: a bool tensor, any input dtype (nonzero is true)."
@@ -107,7 +115,11 @@ def _bitwise(name, kernel, err_name, ops, bool_ok=True):
         a, b, dt, dev = prep2(input, other)
         if dt.is_floating_point or dt.is_complex or (dt is _dtype.bool and not bool_ok):
             raise not_implemented(err_name, dt, dev)
-        res = wrap(getattr(dev._be.xp, kernel)(a, b), dt, dev)
+        try:
+            res = wrap(getattr(dev._be.xp, kernel)(a, b), dt, dev)
+        except ValueError:
+            broadcast_fail(a, b)
+            raise
         return res if out is None else into(out, res, name)
 
     def dunder(self, other):
@@ -208,6 +220,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
     a, b, dt, dev = prep2(input, other)
     xp = dev._be.xp
+    broadcast_fail(a, b)
     close = a == b
     if dt is _dtype.bool or (rtol == 0 and atol == 0):
         return wrap(close, _dtype.bool, dev)

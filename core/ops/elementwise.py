@@ -15,7 +15,7 @@ import warnings
 
 from .. import _dtype
 from .._creation import full, zeros_like
-from ._util import GRAD, Tensor, method, prep2, record, wrap
+from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, wrap
 from .inplace import _NAMES, can_cast, run_inplace
 from .selection import where
 
@@ -371,6 +371,15 @@ def lhs_scalar(value, other: Tensor) -> Tensor:
     return full((), value, dtype=_dtype.result_dtype((), (value,)), device=other._device)
 
 
+def _binary(kernel, a, b):
+    """kernel(a, b), with PyTorch's error when the shapes do not broadcast."""
+    try:
+        return kernel(a, b)
+    except ValueError:
+        broadcast_fail(a, b)
+        raise
+
+
 def _check_int_zero(b, dt, xp):
     if not dt.is_floating_point and not dt.is_complex and (
             bool(xp.any(b == 0)) if hasattr(b, "shape") else b == 0):
@@ -399,7 +408,7 @@ def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     if dt is _dtype.bool:
         raise not_implemented("div_floor", dt, dev)
     _check_int_zero(b, dt, dev._be.xp)
-    res = wrap(a // b, dt, dev)
+    res = wrap(_binary(lambda a, b: a // b, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         ins = (input, other) if isinstance(other, Tensor) else (input,)
         record(res, "NotImplemented", ins, _not_differentiable("floor_divide"))
@@ -421,7 +430,7 @@ def _mod_op(name, kernel, node, rounding):
             raise not_implemented(name, dt, dev)
         xp = dev._be.xp
         _check_int_zero(b, dt, xp)
-        res = wrap(kernel(xp, a, b, dt), dt, dev)
+        res = wrap(_binary(lambda a, b: kernel(xp, a, b, dt), a, b), dt, dev)
         if GRAD.enabled:
             ra, rb = input._requires_grad, getattr(other, "_requires_grad", False)
             if rb:
@@ -439,10 +448,10 @@ def _mod_op(name, kernel, node, rounding):
 
 
 def _remainder(xp, a, b, dt):
+    m = xp.remainder(a, b)  # the standard's remainder is Python's (and PyTorch's) %
     if not dt.is_floating_point:
-        return a % b  # Python's sign convention is the standard's for integers
-    m = _fmod(xp, a, b, dt)
-    return xp.where((m != 0) & ((b < 0) != (m < 0)), m + b, m)  # PyTorch's -0.0 kept
+        return m
+    return xp.where(m == 0, xp.copysign(m, a), m)  # but PyTorch's zeros keep a's sign
 
 
 remainder = method("remainder", "__mod__")(
@@ -473,7 +482,7 @@ def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     if not dt.is_floating_point:
         dt = _dtype.get_default_dtype()
         a, b = dev._be.astype(a, dt), dev._be.astype(b, dt)
-    res = wrap(dev._be.xp.atan2(a, b), dt, dev)
+    res = wrap(_binary(dev._be.xp.atan2, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         def fn(g):
             d = g / (input * input + other * other)
@@ -493,7 +502,7 @@ def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     a, b, dt, dev = prep2(input, other)
     if not dt.is_floating_point:
         raise not_implemented("hypot", dt, dev)
-    res = wrap(dev._be.xp.hypot(a, b), dt, dev)
+    res = wrap(_binary(dev._be.xp.hypot, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         record(res, "HypotBackward0", (input, other), lambda g: (
             g * input / res if input._requires_grad else None,
