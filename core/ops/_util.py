@@ -115,7 +115,9 @@ def dims(dim, ndim: int) -> tuple:
         return (wrap_dim(dim, ndim),)
     out = tuple(sorted({wrap_dim(d, ndim) for d in dim}))
     if len(out) != len(tuple(dim)):
-        raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
+        wrapped = [wrap_dim(d, ndim) for d in dim]
+        again = next(d for i, d in enumerate(wrapped) if d in wrapped[:i])
+        raise RuntimeError(f"dim {again} appears multiple times in the list of dims")
     return out
 
 

@@ -1,8 +1,8 @@
 """Cumulative ops along a dim: cumsum, cumprod, cummax, cummin (and ``cumsum_``/``cumprod_``).
 
-The cumprod gradient is right where inputs are zero (PyTorch's is too): before a slice's
-first zero the usual ``reverse_cumsum(g * out) / x`` holds, at that zero the product of
-the others is used, and after it the gradient is zero.
+The cumprod gradient is right where inputs are zero (PyTorch's is too): at nonzero inputs
+the usual ``reverse_cumsum(g * out) / x`` holds, at a slice's first zero the products
+that skip it are summed, and at later zeros it is zero.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ._util import GRAD, Tensor, method, record, wrap
 from .inplace import run_inplace
 from .reduction import _KN, _cast_in, _sum_dtype
 from .reduction import sum as _rsum
-from .sorting import _as_1d, _squeeze0, put_along
+from .sorting import _as_1d, _squeeze0, flipped, put_along
 
 __all__ = ["cumsum", "cumprod", "cummax", "cummin"]
 
@@ -19,10 +19,10 @@ __all__ = ["cumsum", "cumprod", "cummax", "cummin"]
 def _scan(xp, kind: str, data, axis: int, reverse: bool = False):
     """Inclusive scan along axis on the backend (``kind`` "sum" or "prod")."""
     if reverse:
-        data = xp.flip(data, axis=axis)
+        data = flipped(data, axis)
     fn = getattr(xp, "cumulative_" + kind, None)
     out = fn(data, axis=axis) if fn is not None else getattr(xp, "cum" + kind)(data, axis=axis)
-    return xp.flip(out, axis=axis) if reverse else out
+    return flipped(out, axis) if reverse else out
 
 
 def _cumsum(input: Tensor, d: int, dt, reverse: bool = False) -> Tensor:
@@ -84,15 +84,17 @@ def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
     pos = xp.reshape(xp.arange(n), tuple(pos_shape))
     # position of each slice's first zero (n where it has none)
     first = xp.min(xp.where(z, pos, n), axis=d, keepdims=True)
-    before = wrap(pos < first, _dtype.bool, dev)
     at = wrap(pos == first, _dtype.bool, dev)
     after_first = wrap(pos >= first, _dtype.bool, dev)
-    # before the first zero: the usual formula (later products are 0, as their derivatives)
-    early = _cumsum(g * out, d, g.dtype, reverse=True) / where(before, x, 1.0)
-    # at the first zero: sum over k >= i of g_k * prod_{j <= k, j != i} x_j
+    zt = wrap(z, _dtype.bool, dev)
+    # at a nonzero x_i the usual formula holds (products through a zero are 0, as their
+    # derivatives, and stay differentiable in that zero)
+    usual = _cumsum(g * out, d, g.dtype, reverse=True) / where(zt, 1.0, x)
+    # at the first zero: sum over k >= i of g_k * prod_{j <= k, j != i} x_j; at later zeros
+    # every term holds the first zero: 0
     c = cumprod(where(at, 1.0, x), d)
     at_zero = _rsum(where(after_first, g * c, 0.0), d, keepdim=True)
-    return where(before, early, where(at, at_zero, 0.0))
+    return where(at, at_zero, where(zt, 0.0, usual))
 
 
 def _accumulate(xp, be, kind: str, data, axis: int, floating: bool):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .reduction import _KN, _restore, red_axes
+from .reduction import _KN, _restore, np_alias, red_axes
 from .sorting import _as_1d, check_axes, picked
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin"]
@@ -65,9 +65,11 @@ def _along(name: str, input: Tensor, dim: int, keepdim: bool):
     x, d, scalar = _as_1d(input, dim)
     check_axes(name, x._data.shape, (d,))
     be = x._device._be
-    idx = be.astype(getattr(be.xp, "arg" + name)(x._data, axis=d, keepdims=True), _dtype.int64)
+    xp = be.xp
+    idx = be.astype(getattr(xp, "arg" + name)(x._data, axis=d, keepdims=True), _dtype.int64)
     return picked(name, x, idx, d, keepdim, scalar,
-                  "MaxBackward0" if name == "max" else "MinBackward0")
+                  "MaxBackward0" if name == "max" else "MinBackward0",
+                  getattr(xp, name)(x._data, axis=d, keepdims=True))
 
 
 def _dispatch(name: str, input: Tensor, dim, keepdim: bool, other):
@@ -81,16 +83,22 @@ def _dispatch(name: str, input: Tensor, dim, keepdim: bool, other):
 
 
 @method("max")
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None):  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,  # noqa: A001
+        **np_kw):
     """Mirrors ``torch.max``: ``max(x)`` the largest element; ``max(x, dim, keepdim)`` the
     ``(values, indices)`` along ``dim`` (first index among ties); ``max(x, other)`` the
     elementwise ``maximum``. NaN propagates."""
+    if np_kw:
+        dim, keepdim = np_alias("max", np_kw, dim, keepdim)
     return _dispatch("max", input, dim, keepdim, other)
 
 
 @method("min")
-def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None):  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,  # noqa: A001
+        **np_kw):
     """Mirrors ``torch.min`` (see ``max``)."""
+    if np_kw:
+        dim, keepdim = np_alias("min", np_kw, dim, keepdim)
     return _dispatch("min", input, dim, keepdim, other)
 
 
@@ -112,15 +120,19 @@ def _a(name: str, input: Tensor, dim, keepdim: bool) -> Tensor:
 
 
 @method("amax")
-def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+def amax(input: Tensor, dim=(), keepdim: bool = False, **np_kw) -> Tensor:
     """Mirrors ``torch.amax``: the maximum over ``dim`` (an int or tuple; all by default),
     the gradient shared among ties."""
+    if np_kw:
+        dim, keepdim = np_alias("amax", np_kw, dim, keepdim)
     return _a("amax", input, dim, keepdim)
 
 
 @method("amin")
-def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+def amin(input: Tensor, dim=(), keepdim: bool = False, **np_kw) -> Tensor:
     """Mirrors ``torch.amin`` (see ``amax``)."""
+    if np_kw:
+        dim, keepdim = np_alias("amin", np_kw, dim, keepdim)
     return _a("amin", input, dim, keepdim)
 
 
@@ -175,13 +187,17 @@ def _arg(name: str, input: Tensor, dim, keepdim: bool) -> Tensor:
 
 
 @method("argmax")
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, **np_kw) -> Tensor:
     """Mirrors ``torch.argmax``: the flat index with ``dim=None``, else along ``dim``; the
     first index among ties (a NaN counts as the maximum)."""
+    if np_kw:
+        dim, keepdim = np_alias("argmax", np_kw, dim, keepdim)
     return _arg("argmax", input, dim, keepdim)
 
 
 @method("argmin")
-def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, **np_kw) -> Tensor:
     """Mirrors ``torch.argmin`` (see ``argmax``)."""
+    if np_kw:
+        dim, keepdim = np_alias("argmin", np_kw, dim, keepdim)
     return _arg("argmin", input, dim, keepdim)

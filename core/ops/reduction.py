@@ -25,6 +25,17 @@ def _sum_dtype(dt):
     return _dtype.int64 if not (dt.is_floating_point or dt.is_complex) else dt
 
 
+def np_alias(name: str, kw: dict, dim, keepdim=False):
+    """numpy's ``axis=`` / ``keepdims=``, which PyTorch accepts for ``dim`` / ``keepdim``."""
+    if "axis" in kw:
+        dim = kw.pop("axis")
+    if "keepdims" in kw:
+        keepdim = kw.pop("keepdims")
+    if kw:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kw))}'")
+    return dim, keepdim
+
+
 def red_axes(dim, ndim: int) -> tuple:
     """``dim=`` of a reduction as sorted axes. None, ``[]`` and ``()`` mean every axis (as in
     PyTorch); a 0-d tensor accepts dim 0/-1 and has no axis to reduce."""
@@ -63,8 +74,11 @@ def _cast_in(input: Tensor, dt):
 
 
 @method("sum")
-def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: A001
+        **np_kw) -> Tensor:
     """Mirrors ``torch.sum`` (``dim`` an int or tuple; ints and bools sum in int64)."""
+    if np_kw:
+        dim, keepdim = np_alias("sum", np_kw, dim, keepdim)
     shape = input._data.shape
     axes = red_axes(dim, len(shape))
     dt = dtype or _sum_dtype(input.dtype)
@@ -81,9 +95,11 @@ def _nan_array(xp, like_shape, dt, be):
 
 
 @method("mean")
-def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **np_kw) -> Tensor:
     """Mirrors ``torch.mean``: floating and complex inputs only, as in PyTorch. The mean
     over nothing is nan (without numpy's warning)."""
+    if np_kw:
+        dim, keepdim = np_alias("mean", np_kw, dim, keepdim)
     dt = dtype or input.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
@@ -94,8 +110,10 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     xp = be.xp
     n = _count(shape, axes)
     data = _cast_in(input, dt)
-    if n:
+    if n and dt.itemsize < 4:  # numpy's mean accumulates half precision in float32
         out = xp.mean(data, axis=axes, keepdims=keepdim)
+    elif n:
+        out = xp.sum(data, axis=axes, keepdims=keepdim) / n
     else:
         out = _nan_array(xp, _out_shape(shape, axes, keepdim), dt, be)
     res = wrap(out, dt, input._device)
@@ -106,8 +124,10 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 
 
 @method("nansum")
-def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **np_kw) -> Tensor:
     """Mirrors ``torch.nansum``: the sum treating NaN as zero."""
+    if np_kw:
+        dim, keepdim = np_alias("nansum", np_kw, dim, keepdim)
     if input.dtype.is_complex:
         raise RuntimeError("nansum does not support complex inputs")
     if not input.dtype.is_floating_point:
@@ -129,9 +149,12 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
 
 
 @method("nanmean")
-def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
+            **np_kw) -> Tensor:
     """Mirrors ``torch.nanmean``: the mean of the non-NaN values (a composite, like
     PyTorch's, so its grad_fn is ``DivBackward0``)."""
+    if np_kw:
+        dim, keepdim = np_alias("nanmean", np_kw, dim, keepdim)
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_KN[input.dtype.name]}")
@@ -145,9 +168,11 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
 
 @method("prod")
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
-         dtype=None) -> Tensor:
+         dtype=None, **np_kw) -> Tensor:
     """Mirrors ``torch.prod`` (all elements, or one ``dim``). The gradient is right where
     inputs are zero (one zero: the product of the others; several: zero)."""
+    if np_kw:
+        dim, keepdim = np_alias("prod", np_kw, dim, keepdim)
     if dim is not None and not isinstance(dim, int):
         raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
     shape = input._data.shape
@@ -274,15 +299,19 @@ def _var_std(name, input, dim, unbiased, keepdim, correction, with_mean):
 
 @method("var")
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction=None) -> Tensor:
+        correction=None, **np_kw) -> Tensor:
     """Mirrors ``torch.var`` (``correction=`` or legacy ``unbiased``; default correction 1)."""
+    if np_kw:
+        dim, keepdim = np_alias("var", np_kw, dim, keepdim)
     return _var_std("var", input, dim, unbiased, keepdim, correction, False)
 
 
 @method("std")
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction=None) -> Tensor:
+        correction=None, **np_kw) -> Tensor:
     """Mirrors ``torch.std``: the square root of ``var``."""
+    if np_kw:
+        dim, keepdim = np_alias("std", np_kw, dim, keepdim)
     return _var_std("std", input, dim, unbiased, keepdim, correction, False)
 
 
@@ -333,10 +362,10 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
     if math.isinf(p):
         for ax in axes:
             if shape[ax] == 0:
-                place = ("on an empty tensor" if dim is None
-                         else f"on the dimension {ax}because this dimension is empty")
+                place = ("on an empty tensor because" if dim is None
+                         else f"on the dimension {ax}because this dimension is empty and")
                 raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm {place} "
-                                   "and the operation does not have an identity")
+                                   "the operation does not have an identity")
         v = (xp.max if p > 0 else xp.min)(a, axis=axes, keepdims=keepdim)
     elif p == 0:
         v = xp.astype(xp.sum(a != 0, axis=axes, keepdims=keepdim), a.dtype)
@@ -397,14 +426,18 @@ def _logical(name, input, dim, keepdim):
 
 
 @method("all")
-def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def all(input: Tensor, dim=None, keepdim: bool = False, **np_kw) -> Tensor:  # noqa: A001
     """Mirrors ``torch.all`` (``dim`` an int or tuple)."""
+    if np_kw:
+        dim, keepdim = np_alias("all", np_kw, dim, keepdim)
     return _logical("all", input, dim, keepdim)
 
 
 @method("any")
-def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def any(input: Tensor, dim=None, keepdim: bool = False, **np_kw) -> Tensor:  # noqa: A001
     """Mirrors ``torch.any`` (``dim`` an int or tuple)."""
+    if np_kw:
+        dim, keepdim = np_alias("any", np_kw, dim, keepdim)
     return _logical("any", input, dim, keepdim)
 
 

@@ -6,7 +6,7 @@ import math
 import warnings
 
 from ._util import GRAD, Tensor, float_dtype_for, method, record, wrap, wrap_dim
-from .reduction import _KN, _restore, red_axes
+from .reduction import _KN, _restore, np_alias, red_axes
 
 __all__ = ["softmax", "log_softmax", "logsumexp"]
 
@@ -41,9 +41,11 @@ def _shifted(xp, data, d):
 
 
 @method("softmax")
-def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, dtype=None, **np_kw) -> Tensor:
     """Mirrors ``torch.softmax`` (``dim=None`` picks a dim with PyTorch's deprecation
     warning, as ``torch.nn.functional.softmax`` does)."""
+    if np_kw:
+        dim = np_alias("softmax", np_kw, dim)[0]
     input, d = _prepare("softmax", input, dim, dtype)
     xp = input._device._be.xp
     if d is None:  # 0-d: one element
@@ -64,8 +66,10 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 
 
 @method("log_softmax")
-def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None, **np_kw) -> Tensor:
     """Mirrors ``torch.log_softmax`` (``x - max - log(sum(exp(x - max)))``)."""
+    if np_kw:
+        dim = np_alias("log_softmax", np_kw, dim)[0]
     input, d = _prepare("log_softmax", input, dim, dtype)
     xp = input._device._be.xp
     if d is None:

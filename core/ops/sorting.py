@@ -29,10 +29,21 @@ def _along_key(xp, idx, dim: int) -> tuple:
     return tuple(key)
 
 
+def gather(xp, data, idx, axis: int):
+    """``take_along_axis`` as one advanced index (numpy's own is slow Python for small
+    arrays)."""
+    return data[_along_key(xp, idx, axis)]
+
+
+def flipped(data, axis: int):
+    """``data`` reversed along ``axis``: a strided view, unlike numpy's ``flip`` call."""
+    return data[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
 def take_along(input: Tensor, idx, dim: int, name: str = "GatherBackward0") -> Tensor:
     """``input``'s values at backend index array ``idx`` along ``dim`` (torch.gather's
     maths); the gradient scatters back (``index_add`` semantics: repeated indices add)."""
-    res = wrap(input._device._be.xp.take_along_axis(input._data, idx, axis=dim), input.dtype,
+    res = wrap(gather(input._device._be.xp, input._data, idx, dim), input.dtype,
                input._device)
     if GRAD.enabled and input._requires_grad:
         shape = input._data.shape
@@ -76,8 +87,7 @@ def argsort_array(be, data, axis: int, descending: bool):
     xp = be.xp
     if descending:
         n = data.shape[axis]
-        idx = xp.argsort(xp.flip(data, axis=axis), axis=axis, stable=True)
-        idx = (n - 1) - xp.flip(idx, axis=axis)
+        idx = (n - 1) - flipped(xp.argsort(flipped(data, axis), axis=axis, stable=True), axis)
     else:
         idx = xp.argsort(data, axis=axis, stable=True)
     return be.astype(idx, _dtype.int64)
@@ -154,12 +164,14 @@ def check_axes(name: str, shape, axes, sep: str = "():") -> None:
             raise IndexError(f"{name}{sep} Expected reduction dim {ax} to have non-zero size.")
 
 
-def picked(name: str, x: Tensor, idx, d: int, keepdim: bool, scalar: bool, node: str):
+def picked(name: str, x: Tensor, idx, d: int, keepdim: bool, scalar: bool, node: str,
+           values=None):
     """The ``return_types.<name>`` ``(values, indices)`` for the entries of ``x`` at
-    ``idx`` (a backend int64 array, ``d`` kept at size 1); ``scalar``: x stood for a 0-d
-    input, whose results are 0-d."""
+    ``idx`` (a backend int64 array, ``d`` kept at size 1; ``values`` when already known);
+    ``scalar``: x stood for a 0-d input, whose results are 0-d."""
     xp = x._device._be.xp
-    values = xp.take_along_axis(x._data, idx, axis=d)
+    if values is None:
+        values = gather(xp, x._data, idx, d)
     kept = keepdim or scalar
     out_idx = idx
     if not kept:
@@ -178,7 +190,7 @@ def _pick_sorted(name, x: Tensor, d: int, keepdim: bool, scalar: bool, pos, node
     like the result with the dim kept)."""
     be = x._device._be
     order = argsort_array(be, x._data, d, False)
-    idx = be.xp.take_along_axis(order, be.astype(pos, _dtype.int64), axis=d)
+    idx = gather(be.xp, order, be.astype(pos, _dtype.int64), d)
     return picked(name, x, idx, d, keepdim, scalar, node)
 
 
@@ -233,9 +245,8 @@ def _median_all(name: str, input: Tensor) -> Tensor:
         out = xp.full((), float("nan"), dtype=flat.dtype)
     else:
         pos = _median_pos(xp, flat, 0, name == "nanmedian", input.dtype.is_floating_point)
-        idx = xp.take_along_axis(argsort_array(be, flat, 0, False), be.astype(pos, _dtype.int64),
-                                 axis=0)
-        out = xp.reshape(xp.take_along_axis(flat, idx, axis=0), ())
+        idx = gather(xp, argsort_array(be, flat, 0, False), be.astype(pos, _dtype.int64), 0)
+        out = xp.reshape(gather(xp, flat, idx, 0), ())
     res = wrap(out, input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
         from .extrema import record_shared
