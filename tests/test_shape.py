@@ -24,6 +24,7 @@ VIEW_OPS = [
     ("unflatten", lambda lib, x: x.unflatten(1, (2, 2))),
     ("movedim", lambda lib, x: lib.movedim(x, 0, 1)),
     ("narrow", lambda lib, x: x.narrow(1, 1, 2)),
+    ("select", lambda lib, x: x.select(1, -2)),
     ("diagonal", lambda lib, x: x.diagonal(1)),
     ("split", lambda lib, x: x.split(2, 1)[1]),
     ("split_sizes", lambda lib, x: lib.split(x, [1, 3], 1)[1]),
@@ -183,6 +184,9 @@ ERRORS = [
     lambda lib: Z(lib, 2, 3).narrow(1, 4, 0),
     lambda lib: Z(lib, 2, 3).narrow(1, 1, -1),
     lambda lib: lib.tensor(1.0).narrow(0, 0, 0),
+    lambda lib: Z(lib, 2, 3).select(1, 5),
+    lambda lib: Z(lib, 2, 3).select(1, -4),
+    lambda lib: lib.tensor(1.0).select(0, 0),
     lambda lib: Z(lib, 2, 3).flip(0, 0),
     lambda lib: Z(lib, 2, 3).flip(2),
     lambda lib: lib.fliplr(Z(lib, 3)),
@@ -240,6 +244,7 @@ def test_errors_match_torch(k, torch):
 
 @pytest.mark.parametrize("fn", [
     lambda x: x.narrow(1, 1, 2),
+    lambda x: x.select(0, 1) * x.select(1, -1),
     lambda x: x.diagonal(1) * x.diagonal(-1),
     lambda x: x.split(1, 1)[1] * x.chunk(2, 0)[0].sum(),
     lambda x: ember.cat([x, x * x], 1),
@@ -250,7 +255,7 @@ def test_errors_match_torch(k, torch):
     lambda x: x.roll(1, 0).flip(1) * x,
     lambda x: x.trace() * x,
     lambda x: x.tril() * x.triu(1),
-], ids=["narrow", "diagonal", "split_chunk", "cat", "stack_unbind", "diag_embed", "repeat",
+], ids=["narrow", "select", "diagonal", "split_chunk", "cat", "stack_unbind", "diag_embed", "repeat",
         "repeat_interleave", "roll_flip", "trace", "tril_triu"])
 def test_second_order_gradients(fn, device):
     x = ember.tensor(np.random.default_rng(0).uniform(-1, 1, (3, 3)), dtype=ember.float64,

@@ -196,7 +196,6 @@ def _split_sizes(size: int, split_size: int) -> list:
     return [split_size] * (n - 1) + [size - split_size * (n - 1)]
 
 
-@method("split")
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Mirrors ``torch.split``: an int gives runs of that size (the last may be shorter), a
     list gives the run sizes, which must add up to the dim's size. The pieces are views."""
@@ -209,6 +208,12 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         return _pieces(tensor, _split_sizes(size, int(split_size_or_sections)), d,
                        "SplitBackward0")
     return _split_with_sizes(tensor, [int(s) for s in split_size_or_sections], d)
+
+
+@method("split")
+def _split_method(self: Tensor, split_size, dim: int = 0) -> tuple:
+    """``Tensor.split(split_size, dim=0)``: PyTorch's method names its argument so."""
+    return split(self, split_size, dim)
 
 
 def _split_with_sizes(tensor: Tensor, sizes: list, d: int) -> tuple:

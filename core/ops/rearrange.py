@@ -8,7 +8,7 @@ from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 from .shape import _as_shape, _infer_shape, permute, reshape, transpose, view_of
 
-__all__ = ["narrow", "movedim", "moveaxis", "unflatten", "flip", "fliplr", "flipud", "roll",
+__all__ = ["narrow", "select", "movedim", "moveaxis", "unflatten", "flip", "fliplr", "flipud", "roll",
            "rot90", "tile", "repeat_interleave", "tril", "triu", "diag", "diagonal",
            "diag_embed", "trace"]
 
@@ -63,6 +63,20 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
     return _take(input, _slice_key(d, start, start + length))
+
+
+@method("select")
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """Mirrors ``torch.select``: the view at ``index`` along ``dim``, that dim removed."""
+    shape = input._data.shape
+    if not shape:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, len(shape))
+    index = int(index)
+    if not -shape[d] <= index < shape[d]:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(shape)} at dimension {d}")
+    return _take(input, (slice(None),) * d + (index % shape[d],), "SelectBackward0")
 
 
 # --- views that reorder dims ------------------------------------------------------------------
