@@ -23,3 +23,4 @@ from .rearrange import *  # noqa: F401,F403
 from . import bounds, compare  # noqa: F401,E402
 from .bounds import *  # noqa: F401,F403
 from .compare import *  # noqa: F401,F403
+from . import fill  # noqa: F401,E402 - in-place fills: zero_, fill_, normal_, ...

@@ -240,7 +240,7 @@ def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001
             if isinstance(exponent, Tensor):
                 def fn(g):
                     ga = g * exponent * input ** (exponent - 1) if ra else None
-                    gb = g * res.detach() * _log_or_zero(input) if rb else None
+                    gb = g * res * _log_or_zero(input) if rb else None  # res: differentiable again
                     return ga, gb
                 record(res, "PowBackward1", (input, exponent), fn, saved=(input, exponent))
             else:
