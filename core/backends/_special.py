@@ -37,17 +37,17 @@ _G = (0.864941896083157, 0.20569200291824805, -0.08955848390215104, 0.0215473483
 # erf(x) = x · Σ_n _T[n] · x^(2n): 2/√π · (-1)^n / (n! (2n + 1))
 _T = tuple(2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1))
            for n in range(13))
-# how many terms each input width needs (float32 and narrower: ~1e-9 relative)
-_NG = {8: 24}
-_NT = {8: 13}
-_SHORT_G, _SHORT_T = 11, 8
+# how many terms float64 needs, and float32 and narrower (~1e-9 relative)
+_FULL, _SHORT = (24, 13), (11, 8)
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's constant, halves a double's significand
 _RSQRTPI = 1 / math.sqrt(math.pi)
 
 
 def _f64(xp, x):
-    return xp.astype(x, xp.float64), _NG.get(x.dtype.itemsize, _SHORT_G), \
-        _NT.get(x.dtype.itemsize, _SHORT_T)
+    """x in float64, and the (Chebyshev, Maclaurin) term counts its own precision needs."""
+    if x.dtype == xp.float64:
+        return x, *_FULL
+    return xp.astype(x, xp.float64), *_SHORT
 
 
 def _taylor(xp, a, nt):
@@ -115,5 +115,5 @@ def erfinv(xp, y):
         d = (2 * _RSQRTPI) * xp.exp(-x * x)
         x = x - f / (d + x * f)
     ay = xp.abs(y64)
-    x = xp.where(inside, x, xp.where(ay == 1.0, math.inf, math.nan))
+    x = xp.where(inside, x, xp.where(ay == 1.0, math.inf, xp.full_like(x, math.nan)))
     return xp.astype(xp.where(y64 < 0, -x, x), y.dtype)
