@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import types
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 from test_shape import _err  # (type name, message) of the exception fn(lib) raises
 
 
@@ -25,7 +24,7 @@ MATMUL_SHAPES = [((3,), (2,)), ((2, 3), (4,)), ((3,), (2, 3)), ((2, 3), (2, 3)),
 @pytest.mark.parametrize("grad", [False, True], ids=["nograd", "grad"])
 @pytest.mark.parametrize("sa,sb", MATMUL_SHAPES, ids=[f"{a}@{b}" for a, b in MATMUL_SHAPES])
 def test_matmul_shape_errors_match_torch(sa, sb, grad, torch):
-    fn = lambda lib: Z(lib, *sa, grad=grad) @ Z(lib, *sb)  # noqa: E731
+    fn = lambda lib: Z(lib, *sa, grad=grad) @ Z(lib, *sb)
     expected = _err(fn, torch)
     assert expected is not None
     assert _err(fn, ember) == expected

@@ -4,14 +4,15 @@ the pieces of a split are views of the input sharing its version counter. A spli
 one node for all its pieces: their gradients (zeros where a piece got none) are joined."""
 from __future__ import annotations
 
+import itertools
+
 from .._dtype import result_dtype
 from ._util import GRAD, Tensor, cast, method, record, wrap, wrap_dim
 from .rearrange import narrow
 from .shape import atleast_1d, atleast_2d, atleast_3d, reshape, view_of
 
-__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
-           "column_stack", "split", "chunk", "unbind", "tensor_split", "hsplit", "vsplit",
-           "dsplit"]
+__all__ = ["cat", "chunk", "column_stack", "concat", "concatenate", "dsplit", "dstack", "hsplit",
+           "hstack", "row_stack", "split", "stack", "tensor_split", "unbind", "vsplit", "vstack"]
 
 
 def _tensor_seq(tensors, fname: str) -> list:
@@ -285,7 +286,7 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
     else:
         cuts = [0] + [int(v) for v in ios] + [size]
         bounds = []
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in itertools.pairwise(cuts):
             start, stop, _ = slice(a, b).indices(size)
             bounds.append((start, max(stop - start, 0)))
     return tuple(narrow(input, d, s, n) for s, n in bounds)

@@ -9,8 +9,8 @@ from ._util import GRAD, Tensor, method, record, same_device, wrap
 from .inplace import _NAMES
 from .shape import broadcast_shapes, expand_target, permute, reshape, squeeze, unsqueeze
 
-__all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "inner", "addmm",
-           "addmv", "baddbmm", "addbmm", "tensordot", "kron"]
+__all__ = ["addbmm", "addmm", "addmv", "baddbmm", "bmm", "dot", "ger", "inner", "kron", "matmul",
+           "mm", "mv", "outer", "tensordot", "vdot"]
 
 # C++ scalar names PyTorch's mm/baddbmm messages print
 _KN = {"float32": "float", "float64": "double", "float16": "c10::Half",

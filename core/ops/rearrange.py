@@ -8,9 +8,9 @@ from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 from .shape import _as_shape, _infer_shape, permute, reshape, transpose, view_of
 
-__all__ = ["narrow", "select", "movedim", "moveaxis", "unflatten", "flip", "fliplr", "flipud", "roll",
-           "rot90", "tile", "repeat_interleave", "tril", "triu", "diag", "diagonal",
-           "diag_embed", "trace"]
+__all__ = ["diag", "diag_embed", "diagonal", "flip", "fliplr", "flipud", "moveaxis", "movedim",
+           "narrow", "repeat_interleave", "roll", "rot90", "select", "tile", "trace", "tril",
+           "triu", "unflatten"]
 
 
 def _zeros(shape, like: Tensor):

@@ -8,10 +8,10 @@ from __future__ import annotations
 from .._size import Size
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 
-__all__ = ["reshape", "view", "permute", "transpose", "swapaxes", "swapdims", "expand",
-           "expand_as", "broadcast_to", "broadcast_shapes", "broadcast_tensors", "unsqueeze",
-           "squeeze", "flatten", "ravel", "t", "view_of", "atleast_1d", "atleast_2d",
-           "atleast_3d", "adjoint"]
+__all__ = ["adjoint", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes",
+           "broadcast_tensors", "broadcast_to", "expand", "expand_as", "flatten", "permute",
+           "ravel", "reshape", "squeeze", "swapaxes", "swapdims", "t", "transpose", "unsqueeze",
+           "view", "view_of"]
 
 _NOT_VIEWABLE = ("view size is not compatible with input tensor's size and stride (at least "
                  "one dimension spans across two contiguous subspaces). Use .reshape(...) "
