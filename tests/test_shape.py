@@ -254,8 +254,8 @@ def test_errors_match_torch(k, torch):
     lambda x: x.roll(1, 0).flip(1) * x,
     lambda x: x.trace() * x,
     lambda x: x.tril() * x.triu(1),
-], ids=["narrow", "select", "diagonal", "split_chunk", "cat", "stack_unbind", "diag_embed", "repeat",
-        "repeat_interleave", "roll_flip", "trace", "tril_triu"])
+], ids=["narrow", "select", "diagonal", "split_chunk", "cat", "stack_unbind", "diag_embed",
+        "repeat", "repeat_interleave", "roll_flip", "trace", "tril_triu"])
 def test_second_order_gradients(fn, device):
     x = ember.tensor(np.random.default_rng(0).uniform(-1, 1, (3, 3)), dtype=ember.float64,
                      device=device, requires_grad=True)
