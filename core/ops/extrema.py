@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .reduction import _KN, _restore, np_alias, red_axes
+from .reduction import _KN, _restore, np_alias, red_axes, tie_share
 from .sorting import _as_1d, check_axes, picked
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin"]
 
 _SPECIFY = ("{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
             "reduction dim with the 'dim' argument.")
+
+
+def extreme(xp, name: str, data, **kw):
+    """``xp.max`` / ``xp.min`` (or ``argmax`` / ``argmin``) with bools allowed: the array
+    API reduces and compares numbers only."""
+    if data.dtype == xp.bool:
+        if name in ("max", "min"):
+            return (xp.any if name == "max" else xp.all)(data, **kw)
+        data = xp.astype(data, xp.uint8)
+    return getattr(xp, name)(data, **kw)
 
 
 def _no_complex(kernel: str, input: Tensor) -> None:
@@ -44,8 +54,7 @@ def _share(input: Tensor, res: Tensor, axes: tuple) -> Tensor:
     hit = x == v
     if input.dtype.is_floating_point:
         hit = hit | (xp.isnan(x) & xp.isnan(v))
-    share = hit / xp.sum(hit, axis=axes, keepdims=True)
-    return wrap(xp.astype(share, x.dtype), input.dtype, input._device)
+    return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
 
 
 def _all(name: str, input: Tensor) -> Tensor:
@@ -53,7 +62,7 @@ def _all(name: str, input: Tensor) -> Tensor:
     if input.numel() == 0:
         raise RuntimeError(_SPECIFY.format(name))
     xp = input._device._be.xp
-    res = wrap(getattr(xp, name)(input._data), input.dtype, input._device)
+    res = wrap(extreme(xp, name, input._data), input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
         record_shared(res, input, tuple(range(input.ndim)), False,
                       "MaxBackward1" if name == "max" else "MinBackward1")
@@ -66,10 +75,10 @@ def _along(name: str, input: Tensor, dim: int, keepdim: bool):
     check_axes(name, x._data.shape, (d,))
     be = x._device._be
     xp = be.xp
-    idx = be.astype(getattr(xp, "arg" + name)(x._data, axis=d, keepdims=True), _dtype.int64)
+    idx = be.astype(extreme(xp, "arg" + name, x._data, axis=d, keepdims=True), _dtype.int64)
     return picked(name, x, idx, d, keepdim, scalar,
                   "MaxBackward0" if name == "max" else "MinBackward0",
-                  getattr(xp, name)(x._data, axis=d, keepdims=True))
+                  extreme(xp, name, x._data, axis=d, keepdims=True))
 
 
 def _dispatch(name: str, input: Tensor, dim, keepdim: bool, other):
@@ -111,7 +120,7 @@ def _a(name: str, input: Tensor, dim, keepdim: bool) -> Tensor:
         raise RuntimeError(_SPECIFY.format(name))
     check_axes(name, shape, axes)
     xp = input._device._be.xp
-    res = wrap(getattr(xp, name[1:])(input._data, axis=axes, keepdims=keepdim), input.dtype,
+    res = wrap(extreme(xp, name[1:], input._data, axis=axes, keepdims=keepdim), input.dtype,
                input._device)
     if GRAD.enabled and input._requires_grad:
         record_shared(res, input, axes, keepdim, "AmaxBackward0" if name == "amax"
@@ -152,8 +161,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
         check_axes("aminmax", shape, axes, sep=":")
     xp = input._device._be.xp
     dev = input._device
-    lo = wrap(xp.min(input._data, axis=axes, keepdims=keepdim), input.dtype, dev)
-    hi = wrap(xp.max(input._data, axis=axes, keepdims=keepdim), input.dtype, dev)
+    lo = wrap(extreme(xp, "min", input._data, axis=axes, keepdims=keepdim), input.dtype, dev)
+    hi = wrap(extreme(xp, "max", input._data, axis=axes, keepdims=keepdim), input.dtype, dev)
     if GRAD.enabled and input._requires_grad:
         def fn(g_lo, g_hi):
             return (_restore(g_lo, shape, axes, keepdim) * _share(input, lo, axes)

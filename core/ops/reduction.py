@@ -45,6 +45,19 @@ def red_axes(dim, ndim: int) -> tuple:
     return axes if ndim else ()
 
 
+def count_true(xp, mask, axis, keepdims: bool = False):
+    """How many entries of a bool array are True over ``axis``, as int64 (the array API
+    sums numbers, not bools)."""
+    return xp.sum(xp.astype(mask, xp.int64), axis=axis, keepdims=keepdims)
+
+
+def tie_share(xp, hit, axes, dtype):
+    """``1 / count`` at the True entries of ``hit`` (count per slice over ``axes``), 0
+    elsewhere, in the native float ``dtype``: how tied extremes split a gradient."""
+    h = xp.astype(hit, dtype)
+    return h / xp.sum(h, axis=axes, keepdims=True)
+
+
 def _count(shape, axes) -> int:
     n = 1
     for ax in axes:
@@ -160,7 +173,7 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
                            f"but got {_KN[input.dtype.name]}")
     xp = input._device._be.xp
     axes = red_axes(dim, input.ndim)
-    cnt = xp.sum(xp.logical_not(xp.isnan(input._data)), axis=axes, keepdims=keepdim)
+    cnt = count_true(xp, xp.logical_not(xp.isnan(input._data)), axes, keepdim)
     return nansum(input, dim, keepdim, dtype=dtype) / wrap(cnt, _dtype.int64, input._device)
 
 
@@ -202,7 +215,7 @@ def _prod_others(x: Tensor, z, axes) -> Tensor:
     from .selection import where
     xp = x._device._be.xp
     zt = wrap(z, _dtype.bool, x._device)
-    several = wrap(xp.sum(z, axis=axes, keepdims=True) > 1, _dtype.bool, x._device)
+    several = wrap(count_true(xp, z, axes, True) > 1, _dtype.bool, x._device)
     x1 = where(zt, 1.0, x)
     nonzero_prod = _prod(x1, axes, True, x.dtype, "ProdBackward1")
     lone_zero = _prod(where(zt, x, 1.0), axes, True, x.dtype, "ProdBackward1")
@@ -368,7 +381,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
                                    "the operation does not have an identity")
         v = (xp.max if p > 0 else xp.min)(a, axis=axes, keepdims=keepdim)
     elif p == 0:
-        v = xp.astype(xp.sum(a != 0, axis=axes, keepdims=keepdim), a.dtype)
+        v = xp.astype(count_true(xp, a != 0, axes, keepdim), a.dtype)
     elif p == 1:
         v = xp.sum(a, axis=axes, keepdims=keepdim)
     elif p == 2:
@@ -398,9 +411,8 @@ def _norm_grad(x: Tensor, res: Tensor, g: Tensor, p: float, shape, axes, keepdim
         return g * sgn
     n = _restore(res, shape, axes, keepdim)
     if math.isinf(p):
-        hit = xp.abs(xa) == n._data
-        share = hit / xp.sum(hit, axis=axes, keepdims=True)
-        return g * sgn * wrap(xp.astype(share, xa.dtype), x.dtype, dev)
+        share = tie_share(xp, xp.abs(xa) == n._data, axes, xa.dtype)
+        return g * sgn * wrap(share, x.dtype, dev)
     nz = wrap(n._data == 0, _dtype.bool, dev)
     n_safe = where(nz, 1.0, n)
     if p == 2:
@@ -446,7 +458,8 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """Mirrors ``torch.count_nonzero`` (int64 counts; ``dim`` an int or tuple)."""
     xp = input._device._be.xp
     axes = red_axes(dim, input.ndim)
-    out = xp.sum(input._data != 0, axis=axes, dtype=input._device._be.native_dtype(_dtype.int64))
+    data = input._data
+    out = count_true(xp, data if input.dtype is _dtype.bool else data != 0, axes)
     return wrap(out, _dtype.int64, input._device)
 
 

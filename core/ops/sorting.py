@@ -37,7 +37,7 @@ def gather(xp, data, idx, axis: int):
 
 def flipped(data, axis: int):
     """``data`` reversed along ``axis``: a strided view, unlike numpy's ``flip`` call."""
-    return data[(slice(None),) * axis + (slice(None, None, -1),)]
+    return data[(slice(None),) * axis + (slice(None, None, -1), ...)]
 
 
 def take_along(input: Tensor, idx, dim: int, name: str = "GatherBackward0") -> Tensor:
@@ -85,6 +85,8 @@ def argsort_array(be, data, axis: int, descending: bool):
     """Stable argsort on the backend, as int64. Descending keeps ties in original order and
     NaN first (a stable ascending sort of the reversed array, reversed back)."""
     xp = be.xp
+    if data.dtype == xp.bool:  # the array API sorts numbers only
+        data = xp.astype(data, xp.uint8)
     if descending:
         n = data.shape[axis]
         idx = (n - 1) - flipped(xp.argsort(flipped(data, axis), axis=axis, stable=True), axis)
@@ -136,8 +138,9 @@ def msort(input: Tensor) -> Tensor:
     return sort(input, 0)[0]
 
 
-def _slice(n: int, axis: int, stop: int) -> tuple:
-    return (slice(None),) * axis + (slice(0, stop),)
+def _first(axis: int, stop: int) -> tuple:
+    """The index taking the first ``stop`` entries along ``axis``."""
+    return (slice(None),) * axis + (slice(0, stop), ...)
 
 
 @method("topk")
@@ -149,7 +152,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     be = x._device._be
-    idx = argsort_array(be, x._data, d, largest)[_slice(x.ndim, d, k)]
+    idx = argsort_array(be, x._data, d, largest)[_first(d, k)]
     values = take_along(x, idx, d, "TopkBackward0")
     indices = wrap(idx, _dtype.int64, x._device)
     if scalar and k:
@@ -218,7 +221,8 @@ def _median_pos(xp, data, d, ignore_nan: bool, floating: bool):
     n = data.shape[d]
     if not floating:
         return xp.full(_kept_shape(data.shape, d), (n - 1) // 2)
-    nans = xp.sum(xp.isnan(data), axis=d, keepdims=True)
+    from .reduction import count_true
+    nans = count_true(xp, xp.isnan(data), d, True)
     if ignore_nan:
         return xp.maximum((n - nans - 1) // 2, 0)
     return xp.where(nans > 0, n - nans, (n - 1) // 2)
