@@ -40,14 +40,16 @@ def flipped(data, axis: int):
     return data[(slice(None),) * axis + (slice(None, None, -1), ...)]
 
 
-def take_along(input: Tensor, idx, dim: int, name: str = "GatherBackward0") -> Tensor:
+def take_along(input: Tensor, idx, dim: int, name: str = "GatherBackward0",
+               unique: bool = False) -> Tensor:
     """``input``'s values at backend index array ``idx`` along ``dim`` (torch.gather's
-    maths); the gradient scatters back (``index_add`` semantics: repeated indices add)."""
+    maths); the gradient scatters back (repeated indices add up unless ``unique``
+    promises there are none)."""
     res = wrap(gather(input._device._be.xp, input._data, idx, dim), input.dtype,
                input._device)
     if GRAD.enabled and input._requires_grad:
         shape = input._data.shape
-        record(res, name, (input,), lambda g: (put_along(g, idx, dim, shape),))
+        record(res, name, (input,), lambda g: (put_along(g, idx, dim, shape, unique),))
     return res
 
 
@@ -116,7 +118,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     x, d, scalar = _as_1d(input, dim)
     be = x._device._be
     idx = argsort_array(be, x._data, d, descending)
-    values = take_along(x, idx, d, "SortBackward0")
+    values = take_along(x, idx, d, "SortBackward0", unique=True)
     indices = wrap(idx, _dtype.int64, x._device)
     if scalar:
         values, indices = _squeeze0(values), _squeeze0(indices)
@@ -153,7 +155,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise RuntimeError("selected index k out of range")
     be = x._device._be
     idx = argsort_array(be, x._data, d, largest)[_first(d, k)]
-    values = take_along(x, idx, d, "TopkBackward0")
+    values = take_along(x, idx, d, "TopkBackward0", unique=True)
     indices = wrap(idx, _dtype.int64, x._device)
     if scalar and k:
         values, indices = _squeeze0(values), _squeeze0(indices)
