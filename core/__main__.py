@@ -5,6 +5,8 @@ Commands are subparsers; each is a ``_cmd_<name>(args) -> int`` function registe
 
 - ``info``: every backend (device types, version, available or why not), which backend
   serves each device type, and the Python / numpy versions.
+- ``demo``: train and test a CNN on scikit-learn's digits (``ember._demo``).
+- ``run``: run an unmodified PyTorch script with ``torch`` mapped to ember (``ember._run``).
 """
 from __future__ import annotations
 
@@ -70,11 +72,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ember", description="ember: the PyTorch programming "
-                                "model over swappable array backends.")
+    from . import _demo, _run
+    from ._cli import Parser
+    p = Parser(prog="ember", description="ember: the PyTorch programming "
+               "model over swappable array backends.")
     sub = p.add_subparsers(dest="command", metavar="command")
     info = sub.add_parser("info", help="list backends, device types and versions")
     info.set_defaults(func=_cmd_info)
+    _demo.add_parser(sub)
+    _run.add_parser(sub)
     return p
 
 
@@ -85,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    return args.func(args)
+    from ._cli import UsageError, report
+    try:
+        return args.func(args)
+    except UsageError as e:  # a bad argument: one line, no traceback
+        return report(f"ember {args.command}", e)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,167 @@
+"""``ember run script.py [args...]``: run an unmodified PyTorch script on ember.
+
+An import hook (a ``sys.meta_path`` finder, first in line) answers every ``torch`` and
+``torch.*`` import with the matching ember module: ``import torch.nn as nn`` binds
+``ember.nn`` itself (one module object under two names, so classes and ``isinstance`` agree).
+A torch module ember lacks fails at the import with ``ModuleNotFoundError: ember does not
+provide torch.foo``; ``from torch import foo`` for a missing name fails with Python's own
+``cannot import name 'foo'``.
+
+Deliberately not mapped (their ember namesakes mean something else): ``torch.backends``
+(cudnn/mps flags in PyTorch, the plugin API in ember) and private modules (``torch._C``).
+Imported only by ``ember.__main__``, never at ``import ember``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import runpy
+import sys
+from typing import Sequence
+
+from ._cli import UsageError, check_device
+
+__all__ = ["TorchAlias", "install", "uninstall", "run_script", "add_parser"]
+
+# torch submodules whose ember namesake is a different API: importing them must fail loudly
+# rather than hand the script an object that only looks right.
+_NOT_MIRRORED = frozenset({"backends"})
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Hands the import system an already-imported ember module under a ``torch`` name."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.spec = module.__spec__
+
+    def create_module(self, spec):
+        return self.module
+
+    def exec_module(self, module) -> None:
+        # the import machinery stamped the alias spec on the module; ember keeps its own
+        module.__spec__ = self.spec
+
+
+class TorchAlias(importlib.abc.MetaPathFinder):
+    """``sys.meta_path`` finder mapping ``torch[.x.y]`` to ``ember[.x.y]``."""
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        if fullname != "torch" and not fullname.startswith("torch."):
+            return None
+        rest = fullname[len("torch"):]  # "" or ".nn.functional"
+        top = rest[1:].split(".", 1)[0]
+        if top.startswith("_") or top in _NOT_MIRRORED:
+            raise _missing(fullname)
+        target_name = "ember" + rest
+        try:
+            module = importlib.import_module(target_name)
+        except ModuleNotFoundError as e:
+            # only "ember.x does not exist" means torch.x is missing; an ImportError raised
+            # inside an existing ember module is a bug to report as is
+            if e.name is None or not target_name.startswith(e.name):
+                raise
+            raise _missing(fullname) from None
+        return importlib.machinery.ModuleSpec(
+            fullname, _AliasLoader(module), is_package=hasattr(module, "__path__"))
+
+
+def _missing(fullname: str) -> ModuleNotFoundError:
+    return ModuleNotFoundError(f"ember does not provide {fullname} (ember runs PyTorch "
+                               f"scripts through its mirror of the torch API; "
+                               f"see `ember run --help`)", name=fullname)
+
+
+_FINDER = TorchAlias()
+
+
+def install() -> None:
+    """Put the alias first on ``sys.meta_path`` and forget any real torch already imported
+    (the script must not mix the two)."""
+    uninstall()
+    for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+        del sys.modules[name]
+    sys.meta_path.insert(0, _FINDER)
+
+
+def uninstall() -> None:
+    """Remove the alias and the ``torch`` names it bound."""
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+        for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+            del sys.modules[name]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "run", help="run an unmodified PyTorch script on ember",
+        description="Run SCRIPT with `import torch` (torch.nn, torch.optim, "
+        "torch.utils.data, ...) mapped to ember; arguments after SCRIPT are the script's.")
+    p.add_argument("--device", metavar="DEV",
+                   help="default device for tensors the script creates without one "
+                        "(ember.set_default_device), e.g. cuda or cuda:1")
+    p.add_argument("--provider", action="append", default=[], metavar="TYPE=BACKEND",
+                   help="serve a device type with a given backend, e.g. cpu=jax so the "
+                        "script's 'cpu' runs on JAX (repeatable; as EMBER_PROVIDERS)")
+    p.add_argument("script", help="path of the PyTorch script")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import ember
+    from ember.backends import set_provider
+    for item in args.provider:
+        dtype, sep, name = item.partition("=")
+        if not sep or not dtype or not name:
+            raise UsageError(f"--provider {item}: expected TYPE=BACKEND, e.g. cpu=numpy")
+        try:
+            set_provider(dtype.strip(), name.strip())
+        except (RuntimeError, ValueError) as e:
+            raise UsageError(f"--provider {item}: {e}") from None
+    if args.device is not None:
+        ember.set_default_device(check_device(args.device))
+    if not os.path.isfile(args.script):
+        raise UsageError(f"no such script: {args.script}")
+    try:
+        run_script(args.script, args.args)
+    except Exception as e:  # noqa: BLE001 - the script's own error, shown as python would
+        _print_script_error(e, args.script)
+        return 1
+    return 0
+
+
+def _print_script_error(e: BaseException, script: str) -> None:
+    """The traceback from the script's frames on (ember's runner and import hook frames
+    are noise to the user), like ``python script.py`` would print it."""
+    import traceback
+    tb, target = e.__traceback__, os.path.abspath(script)
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != target:
+        tb = tb.tb_next
+    te = traceback.TracebackException(type(e), e, tb or e.__traceback__)
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if os.path.abspath(f.filename) != os.path.abspath(__file__)])
+    sys.stderr.write("".join(te.format()))
+
+
+def run_script(path: str, argv: Sequence[str]) -> None:
+    """Run ``path`` as ``__main__`` the way ``python path args...`` would (``sys.argv`` and
+    ``sys.path[0]`` are the script's), with ``torch`` mapped to ember."""
+    saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
+    sys.argv = [path, *argv]
+    script_dir = os.path.dirname(os.path.abspath(path))
+    if sys.path:
+        sys.path[0] = script_dir
+    else:
+        sys.path.insert(0, script_dir)
+    install()
+    try:
+        runpy.run_path(path, run_name="__main__")
+    finally:
+        uninstall()
+        sys.argv = saved_argv
+        if saved_path0 is not None:
+            sys.path[0] = saved_path0
