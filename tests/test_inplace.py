@@ -78,3 +78,19 @@ def test_inplace_dtype_rules_match_torch(torch):
         f = lib.tensor([1.0, 2.0])
         f.add_(lib.tensor([1, 1]))
         assert f.tolist() == [2.0, 3.0] and f.dtype == lib.float32
+
+
+def test_output_saved_by_an_inplace_op_is_version_checked(torch):
+    for lib in (torch, ember):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 1
+        y.exp_()  # saves its result (y itself) for backward
+        with lib.no_grad():
+            y.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y.exp_()
+    y.sum().backward()
+    assert x.grad.tolist() == pytest.approx(torch.tensor([1.0, 2.0]).exp().tolist())

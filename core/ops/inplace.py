@@ -71,6 +71,14 @@ def commit(self: Tensor, out: Tensor) -> Tensor:
         self._grad_fn, self._requires_grad, self._out_nr = out._grad_fn, True, out._out_nr
         # the node's metadata already describes this tensor (same shape, dtype, device)
     self._bump()
+    if tracked:
+        # out *is* self from now on: if the op saved it for backward (exp_, sigmoid_, ...),
+        # later in-place changes to self must be caught by the version check
+        node = out._grad_fn
+        out._vc = self._vc
+        if node._saved:
+            now = self._vc[0]
+            node._saved = tuple((t, now) if t is out else (t, v) for t, v in node._saved)
     src = self.__dict__.get("_view_src")
     if src is not None and (tracked or not be.mutable):
         from .indexing import _write_back
