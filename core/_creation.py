@@ -516,14 +516,11 @@ def initial_seed() -> int:
 def _float_dtype(dtype, fn):
     dt = dtype or _dtype.get_default_dtype()
     if not (dt.is_floating_point or dt.is_complex):
-        raise NotImplementedError(f'"{fn}" not implemented for \'{_KERNEL_NAMES[dt.name]}\'')
+        raise _dtype.not_implemented(fn, dt)
     return dt
 
 
-_KERNEL_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                 "uint8": "Byte", "bool": "Bool", "float32": "Float", "float64": "Double",
-                 "float16": "Half", "bfloat16": "BFloat16", "complex64": "ComplexFloat",
-                 "complex128": "ComplexDouble"}
+_KERNEL_NAMES = _dtype.KERNEL_NAMES  # the old name, still imported elsewhere
 
 
 def _draw(kind: str, shape: tuple, dt, dev, generator, a: float, b: float):

@@ -43,7 +43,11 @@ class dtype:
         return {complex64: float32, complex128: float64}.get(self, self)
 
     def to_complex(self) -> "dtype":
-        return {float64: complex128, complex128: complex128}.get(self, complex64)
+        """Mirrors ``torch.dtype.to_complex``; ember has no complex32, so float16 gives
+        complex64 (PyTorch: complex32)."""
+        if self._cat < _FLOAT:
+            raise RuntimeError(f"Unknown Complex ScalarType for {KERNEL_NAMES[self.name]}")
+        return complex128 if self is float64 or self is complex128 else complex64
 
 
 float16 = dtype("float16", 2, _FLOAT, True, "float16")
@@ -69,6 +73,18 @@ del ALIASES["complex32"]  # no complex32 here: no backend has it
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update(ALIASES)
 _BY_NP = {d._np: d for d in ALL}
+
+
+# PyTorch's ScalarType names, as its "not implemented for 'Long'" errors spell them.
+KERNEL_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                "uint8": "Byte", "bool": "Bool", "float32": "Float", "float64": "Double",
+                "float16": "Half", "bfloat16": "BFloat16", "complex64": "ComplexFloat",
+                "complex128": "ComplexDouble"}
+
+
+def not_implemented(kernel: str, dt: dtype) -> NotImplementedError:
+    """PyTorch's error for a kernel that has no version for dtype ``dt``."""
+    return NotImplementedError(f'"{kernel}" not implemented for \'{KERNEL_NAMES[dt.name]}\'')
 
 
 def _by_name(name: str) -> dtype:
@@ -131,7 +147,7 @@ def set_default_dtype(d: dtype) -> None:
     accepted, as in PyTorch."""
     global _default_float
     if not isinstance(d, dtype) or not d.is_floating_point:
-        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+        raise TypeError("only floating-point types are supported as the default type")
     _default_float = d
 
 
@@ -162,81 +178,109 @@ def scalar_dtype(x) -> dtype:
     raise TypeError(f"unsupported scalar type {t.__name__}")
 
 
+def _combine(higher, lower):
+    """PyTorch's ``combine_categories``: ``higher`` wins unless ``lower`` is of a higher
+    category (a float meeting a complex keeps its width: float32 + complex128 → complex64)."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    hc, lc = higher._cat, lower._cat
+    if hc == _COMPLEX:
+        return higher
+    if lc == _COMPLEX:
+        if hc == _FLOAT:  # PyTorch's toComplexType (float16 → complex32, absent here)
+            return complex128 if higher is float64 else complex64
+        return lower
+    if hc == _FLOAT:
+        return higher
+    if higher is bool or lc == _FLOAT:
+        return _PROMOTE[higher, lower]
+    return higher
+
+
 def result_dtype(tensors, scalars=()) -> dtype:
     """PyTorch's ``result_type`` over tensors (objects with ``dtype`` and ``ndim``) and
-    Python scalars: dimensioned tensors first; 0-dim tensors only when they are of a higher
-    category; Python scalars only when of a higher category still (and then the default
-    dtype of that category, not their own width)."""
-    dim_t = zero_t = None
+    Python scalars (``ResultTypeState``): dimensioned tensors, then 0-dim tensors, then
+    scalars (as the default dtype of their kind), each group promoted within itself and
+    only mattering to a higher group when of a higher category."""
+    if len(tensors) == 1 and len(scalars) == 1:  # tensor (op) scalar: the hot case
+        return _combine(tensors[0].dtype, scalar_dtype(scalars[0]))
+    dim_t = zero_t = wrapped = None
     for t in tensors:
         if t.ndim:
             dim_t = t.dtype if dim_t is None else _PROMOTE[dim_t, t.dtype]
         else:
             zero_t = t.dtype if zero_t is None else _PROMOTE[zero_t, t.dtype]
-    res = dim_t
-    if zero_t is not None:
-        if res is None:
-            res = zero_t
-        elif zero_t._cat > res._cat:
-            res = _PROMOTE[res, zero_t] if zero_t._cat == _COMPLEX else zero_t
     for s in scalars:
         sd = scalar_dtype(s)
-        if res is None:
-            res = sd
-        elif sd._cat > res._cat:
-            if sd._cat == _COMPLEX:
-                res = complex128 if res is float64 else default_complex()
-            elif sd._cat == _FLOAT:
-                res = _default_float
-            else:
-                res = sd
-    return res
+        wrapped = sd if wrapped is None else _PROMOTE[wrapped, sd]
+    return _combine(dim_t, _combine(zero_t, wrapped))
 
 
-class finfo:
-    """Mirrors ``torch.finfo``."""
+class _Info:
+    """Read-only attributes, equality and ``%g`` repr shared by finfo and iinfo."""
 
+    _FIELDS: tuple = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"attribute '{name}' of 'torch.{type(self).__name__}' objects is "
+                             "not writable")
+
+    def _set(self, **fields) -> None:
+        for k, v in fields.items():
+            object.__setattr__(self, k, v)
+
+    def __eq__(self, other) -> _pybool:
+        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f)
+                                                 for f in self._FIELDS)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, f) for f in self._FIELDS))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f}={getattr(self, f):g}" for f in self._FIELDS if f != "dtype")
+        return f"{type(self).__name__}({shown}, dtype={self.dtype})"
+
+
+class finfo(_Info):
+    """Mirrors ``torch.finfo``: limits of a floating type (a complex type's real part)."""
+
+    _FIELDS = ("resolution", "min", "max", "eps", "smallest_normal", "tiny", "dtype")
+    # bits, smallest normal, max, eps, resolution
     _TABLE = {
-        "float16": (16, 6.103515625e-05, 65504.0, 0.0009765625, 5.960464477539063e-08, 0.001),
-        "bfloat16": (16, 1.1754943508222875e-38, 3.3895313892515355e+38, 0.0078125,
-                     9.183549615799121e-41, 0.01),
+        "float16": (16, 6.103515625e-05, 65504.0, 0.0009765625, 0.001),
+        "bfloat16": (16, 1.1754943508222875e-38, 3.3895313892515355e+38, 0.0078125, 0.01),
         "float32": (32, 1.1754943508222875e-38, 3.4028234663852886e+38,
-                    1.1920928955078125e-07, 1.401298464324817e-45, 1e-06),
+                    1.1920928955078125e-07, 1e-06),
         "float64": (64, 2.2250738585072014e-308, 1.7976931348623157e+308,
-                    2.220446049250313e-16, 5e-324, 1e-15),
+                    2.220446049250313e-16, 1e-15),
     }
 
     def __init__(self, type: dtype | None = None):  # noqa: A002 - PyTorch's name
         type = _default_float if type is None else type
         real = type.to_real()
         if real.name not in self._TABLE:
-            raise TypeError(f"torch.finfo() requires a floating point input type. Use "
-                            f"torch.iinfo to handle '{type!r}'")
-        self.dtype = real.name
-        (self.bits, self.tiny, self.max, self.eps, self.smallest_subnormal,
-         self.resolution) = self._TABLE[real.name]
-        self.smallest_normal = self.tiny
-        self.min = -self.max
-
-    def __repr__(self):
-        return (f"finfo(resolution={self.resolution}, min={self.min:e}, max={self.max:e}, "
-                f"eps={self.eps:e}, smallest_normal={self.tiny:e}, tiny={self.tiny:e}, "
-                f"dtype={self.dtype})")
+            # (sic) PyTorch names its own class where the dtype should be
+            raise TypeError("torch.finfo() requires a floating point input type. Use "
+                            "torch.iinfo to handle 'torch.finfo'")
+        bits, tiny, big, eps, resolution = self._TABLE[real.name]
+        self._set(bits=bits, tiny=tiny, smallest_normal=tiny, max=big, min=-big, eps=eps,
+                  resolution=resolution, dtype=real.name)
 
 
-class iinfo:
-    """Mirrors ``torch.iinfo``."""
+class iinfo(_Info):
+    """Mirrors ``torch.iinfo``: limits of an integer type."""
 
-    def __init__(self, type: dtype):  # noqa: A002
-        if type._cat not in (_INT, _BOOL):
-            raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo "
-                            f"to handle '{type!r}'")
-        self.bits = 8 * type.itemsize
-        self.dtype = type.name
-        if type is bool or type is uint8:
-            self.min, self.max = 0, (1 if type is bool else 255)
-        else:
-            self.min, self.max = -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1
+    _FIELDS = ("min", "max", "dtype")
 
-    def __repr__(self):
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+    def __init__(self, type: dtype):  # noqa: A002 - PyTorch's name
+        if type is bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if type._cat != _INT:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo "
+                            "to handle 'torch.iinfo'")
+        bits = 8 * type.itemsize
+        lo, hi = (0, (1 << bits) - 1) if not type.is_signed else \
+            (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+        self._set(bits=bits, min=lo, max=hi, dtype=type.name)

@@ -40,11 +40,6 @@ def _number(v):
     return v
 
 
-def _not_implemented(fn: str, dt) -> NotImplementedError:
-    from ._creation import _KERNEL_NAMES
-    return NotImplementedError(f'"{fn}" not implemented for \'{_KERNEL_NAMES[dt.name]}\'')
-
-
 def _fmt(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
@@ -126,7 +121,7 @@ def arange_values(start, end, step, dtype):
         dtype = _dtype.int64 if all(isinstance(v, int) for v in vals) else \
             _dtype.get_default_dtype()
     if dtype is _dtype.bool or dtype.is_complex:
-        raise _not_implemented("arange_cpu", dtype)
+        raise _dtype.not_implemented("arange_cpu", dtype)
     s, e, st = vals
     if not (math.isfinite(s) and math.isfinite(e)):
         raise RuntimeError(f"unsupported range: {_fmt(s)} -> {_fmt(e)}")
@@ -196,7 +191,7 @@ def _space_args(start, end, steps, dtype, kernel: str):
         cplx = isinstance(start, complex) or isinstance(end, complex)
         dtype = _dtype.default_complex() if cplx else _dtype.get_default_dtype()
     if dtype is _dtype.bool:
-        raise _not_implemented(kernel, dtype)
+        raise _dtype.not_implemented(kernel, dtype)
     return n, start, end, dtype
 
 
