@@ -94,3 +94,11 @@ def test_output_saved_by_an_inplace_op_is_version_checked(torch):
     y.exp_()
     y.sum().backward()
     assert x.grad.tolist() == pytest.approx(torch.tensor([1.0, 2.0]).exp().tolist())
+
+
+def test_floating_point_edge_cases_are_silent_like_torch(recwarn):
+    x = ember.tensor([0.0, -1.0, 1.0])
+    assert [str(v) for v in x.log().tolist()] == ["-inf", "nan", "0.0"]
+    (x / 0).tolist()
+    x.sqrt()
+    assert not [w for w in recwarn.list if issubclass(w.category, RuntimeWarning)]

@@ -18,9 +18,15 @@ class NumpyBackend(Backend):
         return None
 
     def load(self) -> None:
+        import warnings
+
         import numpy as np
         self.np = np
         self.xp = np
+        # numpy warns on log(0), 0/0, overflow...; PyTorch silently returns inf/nan. Ignore
+        # the floating-point RuntimeWarnings raised from ember's own frames only: the user's
+        # numpy settings and warnings from their own numpy code stay untouched.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(_numpy)?\.")
         self._build_dtype_tables()
         try:
             import ml_dtypes
