@@ -96,9 +96,17 @@ def test_output_saved_by_an_inplace_op_is_version_checked(torch):
     assert x.grad.tolist() == pytest.approx(torch.tensor([1.0, 2.0]).exp().tolist())
 
 
-def test_floating_point_edge_cases_are_silent_like_torch(recwarn):
-    x = ember.tensor([0.0, -1.0, 1.0])
-    assert [str(v) for v in x.log().tolist()] == ["-inf", "nan", "0.0"]
-    (x / 0).tolist()
-    x.sqrt()
-    assert not [w for w in recwarn.list if issubclass(w.category, RuntimeWarning)]
+def test_floating_point_edge_cases_are_silent_like_torch():
+    # in a fresh interpreter: pytest resets warning filters around each test
+    import subprocess
+    import sys
+    code = ("import ember, numpy as np\n"
+            "x = ember.tensor([0.0, -1.0, 1.0])\n"
+            "print(x.log().tolist(), (x / 0).tolist(), x.sqrt().tolist())\n"
+            "np.log(np.zeros(1))\n")
+    r = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[-inf, nan, 0.0] [nan, -inf, inf] [0.0, nan, 1.0]"
+    # the only warning left is the one from the user's own numpy call
+    assert r.stderr.count("RuntimeWarning") == 1 and "<string>:4" in r.stderr
