@@ -164,6 +164,50 @@ class Backend:
                  else self.to_numpy(values))
         return self.from_numpy(host, None)
 
+    # --- convolution and pooling ----------------------------------------------------------
+    # Arrays are (N, C, H, W) (1-d ops arrive with H == 1); stride, padding (zeros on both
+    # sides), dilation, kernel are (h, w) pairs. Generic defaults: im2col by strided slicing
+    # and matmul (ember.backends._conv); override with native convolutions.
+    def conv2d(self, x: Any, w: Any, stride, padding, dilation, groups: int) -> Any:
+        """Cross-correlation of x with w (O, C/groups, kh, kw): (N, O, OH, OW)."""
+        from ._conv import conv2d
+        return conv2d(self, x, w, stride, padding, dilation, groups)
+
+    def conv_transpose2d(self, x: Any, w: Any, stride, padding, out_hw, dilation,
+                         groups: int) -> Any:
+        """The adjoint of conv2d in its input (w is (Ci, Co/groups, kh, kw)), cropped to
+        ``out_hw``: the gradient of conv2d's input and ConvTranspose2d's forward."""
+        from ._conv import conv_transpose2d
+        return conv_transpose2d(self, x, w, stride, padding, out_hw, dilation, groups)
+
+    def conv2d_weight(self, x: Any, g: Any, weight_shape, stride, padding, dilation,
+                      groups: int) -> Any:
+        """The gradient of conv2d in its weight, given the output gradient g."""
+        from ._conv import conv2d_weight
+        return conv2d_weight(self, x, g, weight_shape, stride, padding, dilation, groups)
+
+    def max_pool2d(self, x: Any, kernel, stride, padding, dilation, ceil_mode: bool):
+        """(window maxima, int64 flat index ``h * W + w`` of each maximum in x)."""
+        from ._conv import max_pool2d
+        return max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode)
+
+    def max_pool2d_backward(self, g: Any, idx: Any, in_shape) -> Any:
+        """g added into zeros of ``in_shape`` at the flat indices (duplicates accumulate)."""
+        from ._conv import max_pool2d_backward
+        return max_pool2d_backward(self, g, idx, in_shape)
+
+    def avg_pool2d(self, x: Any, kernel, stride, padding, ceil_mode: bool,
+                   count_include_pad: bool, divisor_override) -> Any:
+        from ._conv import avg_pool2d
+        return avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override)
+
+    def avg_pool2d_backward(self, g: Any, in_hw, kernel, stride, padding, ceil_mode: bool,
+                            count_include_pad: bool, divisor_override) -> Any:
+        from ._conv import avg_pool2d_backward
+        return avg_pool2d_backward(self, g, in_hw, kernel, stride, padding, ceil_mode,
+                                   count_include_pad, divisor_override)
+
     # --- random numbers -------------------------------------------------------------------
     # A backend's generator state is whatever rng() returns; the default draws on the host
     # with numpy's PCG64 and moves the result over, so every backend is seedable.
@@ -173,7 +217,9 @@ class Backend:
 
     def _host(self, arr, dtype, index):
         import numpy as np
-        return self.from_numpy(np.ascontiguousarray(arr.astype(dtype._np, copy=False)), index)
+        # np.asarray(order="C"), not ascontiguousarray: that turns a 0-d draw into shape (1,)
+        return self.from_numpy(np.asarray(arr.astype(_np_name(dtype), copy=False), order="C"),
+                               index)
 
     def random_uniform(self, rng: Any, shape: Sequence[int], dtype, low: float, high: float,
                        index=None) -> Any:
@@ -201,3 +247,11 @@ def _host_key(be: Backend, key: Any) -> Any:
     if key is None or isinstance(key, (int, slice, type(Ellipsis))):
         return key
     return be.to_numpy(key)
+
+
+def _np_name(d: "_dtype.dtype"):
+    """What numpy's astype takes for an ember dtype (bfloat16 comes from ml_dtypes)."""
+    if d is _dtype.bfloat16:
+        import ml_dtypes
+        return ml_dtypes.bfloat16
+    return d._np
