@@ -111,3 +111,27 @@ def test_floating_point_edge_cases_are_silent_like_torch():
     # the only warning left is the one from the user's own numpy call
     fp = [ln for ln in r.stderr.splitlines() if "encountered in" in ln]
     assert len(fp) == 1 and fp[0].startswith("<string>:4"), r.stderr
+
+
+VIEW_WRITES = {
+    "narrow": lambda lib, y: y.narrow(0, 0, 2).mul_(3),
+    "select": lambda lib, y: y.select(0, 1).add_(5),
+    "view": lambda lib, y: y.view(2, 2).mul_(2),
+    "transpose": lambda lib, y: y.view(2, 2).t().mul_(lib.tensor([[1.0, 2.0], [3.0, 4.0]])),
+    "index_of_view": lambda lib, y: y.view(2, 2)[1].mul_(10),
+    "view_of_slice": lambda lib, y: y[1:].view(3).add_(y[1:].detach().view(3)),
+    "permute": lambda lib, y: y.view(1, 2, 2).permute(2, 0, 1).sub_(1),
+    "unsqueeze_chunk": lambda lib, y: y.unsqueeze(0).narrow(1, 2, 2).clamp_(max=5.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_WRITES))
+def test_inplace_through_any_view_reaches_the_base_graph(name, torch):
+    out = []
+    for lib in (torch, ember):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        y = x * 2
+        VIEW_WRITES[name](lib, y)
+        (y * lib.tensor([1.0, 10.0, 100.0, 1000.0])).sum().backward()
+        out.append((y.detach().tolist(), x.grad.tolist()))
+    assert out[1] == out[0]

@@ -544,14 +544,21 @@ def _write_back(view: Tensor, src, tracked: bool) -> None:
     new values; under autograd each base takes a CopySlices node whose inputs are its old
     self and the view, so gradients flow through the write."""
     from .inplace import shallow
+    from .shape import FullView
     while src is not None:
         base, spec = src
         be = base._device._be
+        full = isinstance(spec, FullView)  # reshape/permute/transpose: all of base is written
         if not be.mutable:
-            base._data = be.setitem(base._data, spec.key, view._data)
+            base._data = spec.inv(view._data) if full else \
+                be.setitem(base._data, spec.key, view._data)
         if tracked:
-            prev = shallow(base)
-            record(base, "CopySlices", (prev, view), _copy_slices(spec, prev._requires_grad))
+            if full:
+                record(base, "CopySlices", (view,), lambda g, f=spec.fwd: (f(g),))
+            else:
+                prev = shallow(base)
+                record(base, "CopySlices", (prev, view),
+                       _copy_slices(spec, prev._requires_grad))
             base._out_nr = 0
         view, src = base, base.__dict__.get("_view_src")
 

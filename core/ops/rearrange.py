@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .shape import _as_shape, _infer_shape, permute, reshape, transpose, view_of
+from .shape import _as_shape, _infer_shape, mark_view, permute, reshape, transpose, view_of
 
 __all__ = ["diag", "diag_embed", "diagonal", "flip", "fliplr", "flipud", "moveaxis", "movedim",
            "narrow", "repeat_interleave", "roll", "rot90", "select", "tile", "trace", "tril",
@@ -22,7 +22,12 @@ def _zeros(shape, like: Tensor):
 
 def _take(input: Tensor, key: tuple, name: str = "SliceBackward0") -> Tensor:
     """``input[key]`` for a basic key (ints, slices): a view whose gradient is ``_embed``."""
-    res = view_of(input, input._data[key])
+    # the trailing Ellipsis makes numpy return a 0-d *view* (not a scalar copy) when every
+    # dim is indexed by an int, so writes through select() reach the base
+    res = view_of(input, input._data[key + (Ellipsis,)])
+    if input._requires_grad or not input._device._be.mutable:
+        from .indexing import _Spec
+        mark_view(res, input, _Spec(key, name=name))
     if GRAD.enabled and input._requires_grad:
         shape = input._data.shape
         record(res, name, (input,), lambda g: (_embed(g, shape, key),))

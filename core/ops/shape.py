@@ -18,6 +18,26 @@ _NOT_VIEWABLE = ("view size is not compatible with input tensor's size and strid
                  "instead.")
 
 
+class FullView:
+    """How a view covering all of its base maps back and forth (reshape, permute,
+    transpose): ``fwd`` turns a base-shaped tensor into the view's shape, ``inv`` a
+    view-shaped array into the base's. An in-place write through the view uses it to give
+    the base its new values (immutable backends) and its place in the graph (autograd)."""
+
+    __slots__ = ("fwd", "inv")
+
+    def __init__(self, fwd, inv):
+        self.fwd, self.inv = fwd, inv
+
+
+def mark_view(res: Tensor, base: Tensor, how) -> None:
+    """Remember how ``res`` views ``base`` (a FullView, or an indexing spec for a part),
+    when a write through it may need to reach the base: under autograd, or when the
+    backend cannot share memory between the two."""
+    if base._requires_grad or not base._device._be.mutable:
+        res.__dict__["_view_src"] = (base, how)
+
+
 def view_of(base: Tensor, data) -> Tensor:
     """Wrap ``data`` (a view of base's array) as a tensor sharing base's version counter."""
     out = wrap(data, base.dtype, base._device)
@@ -97,6 +117,9 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
         data, is_view = _reshape_data(input._device._be.xp, input._data, new)
         if is_view:
             res = view_of(input, data)
+            xp = input._device._be.xp
+            mark_view(res, input, FullView(lambda t: reshape(t, new),
+                                           lambda a: xp.reshape(a, old)))
         elif must_view:
             raise RuntimeError(_NOT_VIEWABLE)
         else:
@@ -167,11 +190,14 @@ def permute(input: Tensor, *dims) -> Tensor:
                            f"input.dim() = {n} is not equal to len(dims) = {len(order)}")
     if len(set(order)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    res = view_of(input, input._device._be.xp.permute_dims(input._data, order))
+    xp = input._device._be.xp
+    res = view_of(input, xp.permute_dims(input._data, order))
+    inv = [0] * n
+    for i, p in enumerate(order):
+        inv[p] = i
+    mark_view(res, input, FullView(lambda t: permute(t, order),
+                                   lambda a: xp.permute_dims(a, tuple(inv))))
     if GRAD.enabled and input._requires_grad:
-        inv = [0] * n
-        for i, p in enumerate(order):
-            inv[p] = i
         record(res, "PermuteBackward0", (input,), lambda g: (permute(g, inv),))
     return res
 
@@ -190,7 +216,10 @@ def _transpose(input: Tensor, dim0: int, dim1: int, name: str) -> Tensor:
     else:
         order = list(range(n))
         order[d0], order[d1] = order[d1], order[d0]
-        res = view_of(input, input._device._be.xp.permute_dims(input._data, tuple(order)))
+        xp = input._device._be.xp
+        res = view_of(input, xp.permute_dims(input._data, tuple(order)))
+        mark_view(res, input, FullView(lambda t: transpose(t, d0, d1),
+                                       lambda a: xp.permute_dims(a, tuple(order))))
     if GRAD.enabled and input._requires_grad:
         record(res, name, (input,), lambda g: (transpose(g, d0, d1),))
     return res
