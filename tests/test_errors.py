@@ -139,10 +139,8 @@ def _check(name, fn, torch, exact):
         assert str(got) == str(want)
 
 
-# Ops whose backend broadcasting error still leaks (numpy's ValueError): the owner's file
-# (ops/selection.py) should wrap the backend call in ``except ValueError:
-# broadcast_fail(...); raise`` as ops/arith.py does. strict: the marker must go once it does.
-_LEAKS = {"bcast_where"}
+# Ops whose backend broadcasting error would still leak (numpy's ValueError); none now.
+_LEAKS: set = set()
 
 
 def _exact_params():
