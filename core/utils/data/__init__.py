@@ -2,7 +2,7 @@
 ``DataLoader`` with worker processes (``from ember.utils.data import Dataset, DataLoader``)."""
 from ._worker import WorkerInfo, get_worker_info
 from .collate import default_collate, default_convert
-from .dataloader import DataLoader, _DatasetKind
+from .dataloader import DataLoader, _DatasetKind  # noqa: F401 - torch.utils.data has it too
 from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset,
                       Subset, TensorDataset, random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import collections.abc
 import copy
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ... import _creation, _dtype
 from ..._tensor import Tensor, wrap

@@ -13,7 +13,8 @@ import multiprocessing
 import os
 import warnings
 import weakref
-from typing import Any, Callable, Generic, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 from . import _fetch
 from ._pin import accelerator_available, pin_memory

@@ -3,7 +3,8 @@ generators (``generator=`` or the default one that ``ember.manual_seed`` seeds).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Generic, Iterable, Iterator, Sequence, Sized, TypeVar
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Any, Generic, TypeVar
 
 from ._random import draw_seed, weighted_indices
 
