@@ -250,16 +250,15 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         import numpy as np
-        arr = self.detach().numpy(force=True)
-        arr = np.asarray(arr)
+        arr = np.asarray(self.numpy())  # PyTorch's errors: requires_grad, non-CPU
         if dtype is not None:
             arr = arr.astype(dtype, copy=False)
         return arr
 
     def __dlpack__(self, *args, **kwargs):
         if self._requires_grad:
-            raise RuntimeError("Can't export tensors that require gradient, use "
-                               "tensor.detach()")
+            raise BufferError("Can't export tensors that require gradient, use "
+                              "tensor.detach()")
         data = self._data
         if not hasattr(data, "__dlpack__"):
             import numpy as np
@@ -299,18 +298,33 @@ class Tensor:
         return iter(self.unbind(0))
 
     def __bool__(self) -> bool:
-        if self.numel() != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        n = self.numel()
+        if n != 1:
+            what = "no values" if n == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
         return bool(self.item())
 
+    def _scalar(self):
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
+    def _real_scalar(self, c_type: str):
+        v = self._scalar()
+        if isinstance(v, complex):
+            if v.imag:
+                raise RuntimeError(f"value cannot be converted to type {c_type} without overflow")
+            v = v.real
+        return v
+
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._real_scalar("double"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._real_scalar("int64_t"))
 
     def __complex__(self) -> complex:
-        return complex(self.item())
+        return complex(self._scalar())
 
     def __index__(self) -> int:
         if self.dtype.is_floating_point or self.dtype.is_complex or self.numel() != 1:
@@ -319,9 +333,10 @@ class Tensor:
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
-        if self.ndim == 0 or (spec and self.numel() == 1):
+        # as PyTorch: a format spec only for 0-d tensors (TypeError otherwise)
+        if self.ndim == 0:
             return self.item().__format__(spec)
-        return object.__format__(self, spec) if spec else repr(self)
+        return object.__format__(self, spec)
 
     def __hash__(self) -> int:
         return id(self)
