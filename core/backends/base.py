@@ -84,6 +84,35 @@ class Backend:
     def synchronize(self, index: int | None = None) -> None:
         """Wait for queued work to finish (a no-op on synchronous backends)."""
 
+    # What ``ember.cuda`` / ``ember.accelerator`` ask of an accelerator backend; the defaults
+    # suit a backend with one device and no memory pool of its own.
+    def set_current_index(self, device_type: str, index: int) -> None:
+        """Make ``index`` the current device (``ember.cuda.set_device``)."""
+
+    def device_name(self, device_type: str, index: int) -> str:
+        return f"{self.name} {device_type}:{index}"
+
+    def memory_allocated(self, index: int) -> int:
+        """Bytes held by live arrays on device ``index`` (0 where not tracked)."""
+        return 0
+
+    def max_memory_allocated(self, index: int) -> int:
+        return self.memory_allocated(index)
+
+    def reset_peak_memory_stats(self, index: int) -> None:
+        pass
+
+    def empty_cache(self) -> None:
+        """Give cached, unused device memory back to the driver."""
+
+    def pin_memory(self, host: Any) -> Any:
+        """A copy of numpy array ``host`` in page-locked memory, for faster transfers to this
+        backend's devices; the default returns ``host`` (nothing to pin)."""
+        return host
+
+    def is_pinned(self, host: Any) -> bool:
+        return False
+
     # --- dtypes ---------------------------------------------------------------------------
     def native_dtype(self, d: "_dtype.dtype") -> Any:
         try:

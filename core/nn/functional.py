@@ -13,8 +13,16 @@ from ._functional.linear import *  # noqa: F401,F403
 from ._functional.loss import *  # noqa: F401,F403
 from ._functional.normalization import *  # noqa: F401,F403
 from ._functional.sparse import *  # noqa: F401,F403
+from ._functional.conv import *  # noqa: F401,F403
+from ._functional.pooling import *  # noqa: F401,F403
+from ._functional.attention import *  # noqa: F401,F403
+from ._functional.attention import _canonical_mask, _none_or_dtype  # noqa: F401
+from ._functional.resample import *  # noqa: F401,F403
 from ._functional import (activation as _a, distance as _d, dropout as _dr,  # noqa: E402
                           linear as _l, loss as _lo, normalization as _n, sparse as _s)
 
+from ._functional import (attention as _at, conv as _c, pooling as _p,  # noqa: E402
+                          resample as _r)
+
 __all__ = [*_a.__all__, *_d.__all__, *_dr.__all__, *_l.__all__, *_lo.__all__, *_n.__all__,
-           *_s.__all__]
+           *_s.__all__, *_c.__all__, *_p.__all__, *_at.__all__, *_r.__all__]
