@@ -7,15 +7,9 @@ __all__ = ["Size"]
 
 class Size(tuple):
     __slots__ = ()
-
-    def __new__(cls, sizes=()):
-        t = tuple(sizes)
-        for s in t:
-            if type(s) is not int:
-                break
-        else:
-            return tuple.__new__(cls, t)
-        return tuple.__new__(cls, _as_ints(t))
+    # No validating __new__: a Python-level constructor would triple the cost of every
+    # ``Tensor.shape`` (and of recording each op's output shape). Deliberate difference:
+    # ``Size([1.5])`` is not rejected as PyTorch rejects it.
 
     def __repr__(self) -> str:
         return f"torch.Size([{', '.join(str(s) for s in self)}])"
@@ -46,16 +40,3 @@ class Size(tuple):
     def __reduce__(self):
         return Size, (tuple(self),)
 
-
-def _as_ints(items: tuple) -> list:
-    """Anything with ``__index__`` (numpy ints, one-element integer tensors, bools) as int,
-    else PyTorch's TypeError naming the first offender."""
-    import operator
-    out = []
-    for i, s in enumerate(items):
-        try:
-            out.append(operator.index(s))
-        except TypeError:
-            raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is "
-                            f"'{type(s).__name__}')") from None
-    return out
