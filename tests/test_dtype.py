@@ -174,17 +174,8 @@ OPS = {
 }
 TENSOR_FIRST = {"true_divide", "add_alpha", "maximum", "where"}
 
-# Known gaps in ops owned elsewhere (reported): each entry is (op, predicate on labels).
-KNOWN = {
-    "sub": ("ops/arith: PyTorch rejects - when either operand is bool (two bools: 'Use the "
-            "`^` or `logical_xor()` operator instead.'); ember only when both are",
-            lambda a, b: "bool" in a + b or "True" in a + b),
-    "div": ("ops/arith: scalar / 0-d half tensor should stay half (__rtruediv__ makes the "
-            "scalar a float32 0-d tensor)", lambda a, b: a == "s:2.5" and b in
-            ("t0:float16", "t0:bfloat16")),
-    "pow": ("ops/arith: pow of two bools should raise NotImplementedError",
-            lambda a, b: ("bool" in a or a == "s:True") and ("bool" in b or b == "s:True")),
-}
+# Known gaps (op -> (reason, predicate on operand labels)); none at present.
+KNOWN: dict = {}
 
 
 def _complex32(v) -> bool:

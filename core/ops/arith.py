@@ -50,16 +50,26 @@ def _one(g):
     return (g,)
 
 
+def _no_bool_sub(x, y) -> None:
+    """PyTorch refuses ``-`` when either operand is bool (a different hint for two)."""
+    xb = x.dtype is _dtype.bool if isinstance(x, Tensor) else type(x) is bool
+    yb = y.dtype is _dtype.bool if isinstance(y, Tensor) else type(y) is bool
+    if xb and yb:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if xb or yb:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+
+
 @method("sub", "subtract", "__sub__")
 def sub(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
     """Mirrors ``torch.sub``: ``input - alpha * other``."""
     if not isinstance(input, Tensor):
         return rsub(other, input, alpha=alpha)
+    _no_bool_sub(input, other)
     a, b, dt, dev = prep2(input, other)
-    if dt is _dtype.bool:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. If you are trying to invert a mask, use the `~` or "
-                           "`logical_not()` operator instead.")
     if alpha != 1:
         b = b * alpha
     try:
@@ -82,11 +92,8 @@ subtract = sub
 @method("__rsub__")
 def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     """Mirrors ``torch.rsub``: ``other - alpha * input``."""
+    _no_bool_sub(other, input)
     a, b, dt, dev = prep2(input, other)
-    if dt is _dtype.bool:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
-                           "supported. If you are trying to invert a mask, use the `~` or "
-                           "`logical_not()` operator instead.")
     try:
         res = wrap(b - (a * alpha if alpha != 1 else a), dt, dev)
     except ValueError:
@@ -193,10 +200,12 @@ def _any_zero(b, xp):
 
 @method("__rtruediv__")
 def _rtruediv(input: Tensor, other) -> Tensor:
-    from .._creation import full
-    num = full((), other, dtype=_dtype.result_dtype((), (other,)), device=input.device) \
-        if not isinstance(other, Tensor) else other
-    return div(num, input)
+    """``number / tensor``: as PyTorch, ``tensor.reciprocal() * number`` (so the number is a
+    weak scalar: ``2.5 / half_tensor`` stays half; the node is MulBackward0)."""
+    if isinstance(other, Tensor):
+        return div(other, input)
+    from .elementwise import reciprocal
+    return mul(reciprocal(input), other)
 
 
 @method("neg", "negative", "__neg__")
@@ -226,6 +235,8 @@ def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001
     if not isinstance(input, Tensor):
         return _rpow(exponent, input)
     a, b, dt, dev = prep2(input, exponent)
+    if dt is _dtype.bool and isinstance(exponent, Tensor):
+        raise NotImplementedError('"pow" not implemented for \'Bool\'')
     if not isinstance(exponent, Tensor) and not dt.is_floating_point and not dt.is_complex \
             and b < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
