@@ -147,7 +147,7 @@ def max_pool2d(be, x, kernel, stride, padding, dilation, ceil_mode):
     xp = be.xp
     h, w = x.shape[2], x.shape[3]
     (oh, ow), (eh, ew) = _pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
-    (ph, pw), (kh, kw) = padding, kernel
+    (ph, pw), kw = padding, kernel[1]
     xpad = pad2d(be, x, ph, ph + eh, pw, pw + ew, _lowest(xp, x.dtype))
     stk = xp.stack(windows(xpad, kernel, stride, dilation, (oh, ow)), axis=0)
     k = xp.argmax(stk, axis=0)

@@ -172,8 +172,9 @@ def _src_scale(n_in: int, n_out: int, scale, align_corners: bool):
     return 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
 
 
-def _nearest_index(xp, n_in: int, n_out: int, scale, exact: bool):
-    if not exact and n_out in (n_in, 2 * n_in):  # PyTorch's shortcuts, whatever the scale
+def _nearest_index(xp, n_in: int, n_out: int, scale, exact: bool, shortcut: bool):
+    if shortcut and not exact and n_out in (n_in, 2 * n_in):
+        # PyTorch's 2-d nearest kernel copies or halves indices here, whatever the scale
         return xp.arange(n_out) // (n_out // n_in)
     # float32 index maths, as PyTorch's nearest kernels (floorf of a float product)
     f32 = xp.float32
@@ -254,7 +255,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     x = input
     for d in range(k):
         idx = _nearest_index(xp, input.shape[2 + d], out[d], scales[d],
-                             mode == "nearest-exact")
+                             mode == "nearest-exact", k == 2)
         x = x.index_select(2 + d, wrap(idx, _dtype.int64, x._device))
     return x
 
