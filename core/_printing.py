@@ -11,26 +11,27 @@ a few dozen numbers, not the whole array.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 from typing import Any, Iterator
 
 __all__ = ["set_printoptions", "get_printoptions", "printoptions", "tensor_repr"]
 
 
-@dataclasses.dataclass
 class _PrinterOptions:
-    precision: int = 4
-    threshold: float = 1000
-    edgeitems: int = 3
-    linewidth: int = 80
-    sci_mode: bool | None = None
+    """PyTorch's ``PRINT_OPTS`` (a plain class: ``dataclasses`` would cost ``import ember``
+    ~10 ms)."""
+
+    __slots__ = ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")
+
+    def __init__(self):
+        self.precision, self.threshold, self.edgeitems, self.linewidth = _PROFILES["default"]
+        self.sci_mode: bool | None = None
 
 
-PRINT_OPTS = _PrinterOptions()
 
 _PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
              "full": (4, math.inf, 3, 80)}
+PRINT_OPTS = _PrinterOptions()
 
 
 def set_printoptions(precision: int | None = None, threshold: float | None = None,
@@ -55,7 +56,7 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
 
 def get_printoptions() -> dict[str, Any]:
     """Mirrors ``torch._tensor_str.get_printoptions``: kwargs for ``set_printoptions``."""
-    return dataclasses.asdict(PRINT_OPTS)
+    return {k: getattr(PRINT_OPTS, k) for k in _PrinterOptions.__slots__}
 
 
 @contextlib.contextmanager
