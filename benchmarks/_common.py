@@ -1,0 +1,44 @@
+"""What the benchmark scripts share: timing that lets the libraries take turns (so all see
+the same machine load), PyTorch pinned to 2 threads, and the result table."""
+from __future__ import annotations
+
+import timeit
+
+THREADS = 2
+
+
+def load_torch():
+    """PyTorch with ``THREADS`` intra-op threads, or None where it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(THREADS)
+    return torch
+
+
+def race(cases: dict, number: int, repeat: int) -> dict:
+    """Best microseconds per call of each ``{label: callable}``. Each round times every
+    candidate once (``number`` calls), the candidates taking turns; the best of ``repeat``
+    rounds is kept, the least disturbed by other work on the machine."""
+    timers = {k: timeit.Timer(fn) for k, fn in cases.items()}
+    for t in timers.values():
+        t.timeit(max(1, number // 10))  # warm-up: caches, lazy imports, allocator
+    best = {k: float("inf") for k in cases}
+    for _ in range(repeat):
+        for k, t in timers.items():
+            best[k] = min(best[k], t.timeit(number) / number * 1e6)
+    return best
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "-" if a is None or b is None else f"{a / b:.2f}"
+
+
+def table(header: list, rows: list) -> str:
+    """A Markdown table (it reads fine in a terminal and pastes into the README)."""
+    cells = [[str(c) for c in r] for r in [header] + rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    line = lambda r: "| " + " | ".join(c.rjust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    sep = "| " + " | ".join("-" * (w - 1) + ":" for w in widths) + " |"
+    return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
