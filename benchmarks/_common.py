@@ -17,11 +17,13 @@ def load_torch():
     return torch
 
 
-def race(cases: dict, number: int, repeat: int) -> dict:
+def race(cases: dict, number: int, repeat: int, timer=timeit.default_timer) -> dict:
     """Best microseconds per call of each ``{label: callable}``. Each round times every
     candidate once (``number`` calls), the candidates taking turns; the best of ``repeat``
-    rounds is kept, the least disturbed by other work on the machine."""
-    timers = {k: timeit.Timer(fn) for k, fn in cases.items()}
+    rounds is kept, the least disturbed by other work on the machine. ``timer``:
+    ``time.process_time`` counts only this process's CPU time (steadier on a loaded
+    machine; meaningful for single-threaded runs)."""
+    timers = {k: timeit.Timer(fn, timer=timer) for k, fn in cases.items()}
     for t in timers.values():
         t.timeit(max(1, number // 10))  # warm-up: caches, lazy imports, allocator
     best = {k: float("inf") for k in cases}

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from ember.backends import Backend
 
+from . import conv as _conv
+
 
 class NumpyBackend(Backend):
     name = "numpy"
@@ -70,3 +72,39 @@ class NumpyBackend(Backend):
 
     def _host(self, arr, dtype, index):
         return arr.astype(self.native_dtype(dtype), copy=False)
+
+    # --- convolution and pooling: stride-1 convolutions and unpadded max pooling in numpy
+    # layouts (ember_numpy.conv); everything else through the generic defaults
+    def conv2d(self, x, w, stride, padding, dilation, groups):
+        if tuple(stride) != (1, 1):
+            return super().conv2d(x, w, stride, padding, dilation, groups)
+        return _conv.conv2d_save(x, w, padding, dilation, groups)[0]
+
+    def conv2d_save(self, x, w, stride, padding, dilation, groups):
+        if tuple(stride) != (1, 1):
+            return super().conv2d_save(x, w, stride, padding, dilation, groups)
+        return _conv.conv2d_save(x, w, padding, dilation, groups)
+
+    def conv2d_weight(self, x, g, weight_shape, stride, padding, dilation, groups,
+                      saved=None):
+        if tuple(stride) != (1, 1):
+            return super().conv2d_weight(x, g, weight_shape, stride, padding, dilation,
+                                         groups, saved)
+        return _conv.conv2d_weight(x, g, weight_shape, padding, dilation, groups, saved)
+
+    def conv_transpose2d(self, x, w, stride, padding, out_hw, dilation, groups):
+        if tuple(stride) != (1, 1):
+            return super().conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups)
+        return _conv.conv_transpose2d(x, w, padding, out_hw, dilation, groups)
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        if tuple(padding) == (0, 0) and not ceil_mode and x.dtype.kind == "f":
+            out_hw = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
+                           zip(x.shape[2:], kernel, stride, dilation))
+            res = _conv.max_pool2d(x, kernel, stride, dilation, out_hw)
+            if res is not None:
+                return res
+        return super().max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+
+    def max_pool2d_backward(self, g, idx, in_shape):
+        return _conv.max_pool2d_backward(g, idx, in_shape)

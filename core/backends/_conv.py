@@ -83,8 +83,9 @@ def _cols(be, x, kernel, stride, padding, dilation, out_hw, groups):
     return xp.reshape(cols, (n, groups, (c // groups) * kernel[0] * kernel[1], oh * ow))
 
 
-def conv2d(be, x, w, stride, padding, dilation, groups):
-    """Cross-correlation of x (N, C, H, W) with w (O, C/groups, kh, kw): (N, O, OH, OW)."""
+def conv2d(be, x, w, stride, padding, dilation, groups, keep: bool = False):
+    """Cross-correlation of x (N, C, H, W) with w (O, C/groups, kh, kw): (N, O, OH, OW);
+    with ``keep``, (that, the im2col columns for :func:`conv2d_weight`)."""
     xp = be.xp
     n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
@@ -92,7 +93,8 @@ def conv2d(be, x, w, stride, padding, dilation, groups):
     ow = out_size(wd, kw, stride[1], padding[1], dilation[1])
     cols = _cols(be, x, (kh, kw), stride, padding, dilation, (oh, ow), groups)
     wm = xp.reshape(w, (groups, o // groups, cg * kh * kw))
-    return xp.reshape(xp.matmul(wm, cols), (n, o, oh, ow))
+    y = xp.reshape(xp.matmul(wm, cols), (n, o, oh, ow))
+    return (y, cols) if keep else y
 
 
 def conv_transpose2d(be, x, w, stride, padding, out_hw, dilation, groups):
@@ -113,13 +115,15 @@ def conv_transpose2d(be, x, w, stride, padding, out_hw, dilation, groups):
     return _crop(buf, ph, pw, oh, ow)
 
 
-def conv2d_weight(be, x, g, weight_shape, stride, padding, dilation, groups):
-    """The gradient of :func:`conv2d` in its weight, for output gradient g (N, O, OH, OW)."""
+def conv2d_weight(be, x, g, weight_shape, stride, padding, dilation, groups, saved=None):
+    """The gradient of :func:`conv2d` in its weight, for output gradient g (N, O, OH, OW);
+    ``saved``: the forward's im2col columns of x, if it kept them."""
     xp = be.xp
     n = x.shape[0]
     o, cg, kh, kw = weight_shape
     oh, ow = g.shape[2], g.shape[3]
-    cols = _cols(be, x, (kh, kw), stride, padding, dilation, (oh, ow), groups)
+    cols = saved if saved is not None else \
+        _cols(be, x, (kh, kw), stride, padding, dilation, (oh, ow), groups)
     gm = xp.reshape(g, (n, groups, o // groups, oh * ow))
     gw = xp.sum(xp.matmul(gm, xp.permute_dims(cols, (0, 1, 3, 2))), axis=0)
     return xp.reshape(gw, tuple(weight_shape))

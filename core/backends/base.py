@@ -209,11 +209,19 @@ class Backend:
         from ._conv import conv_transpose2d
         return conv_transpose2d(self, x, w, stride, padding, out_hw, dilation, groups)
 
+    def conv2d_save(self, x: Any, w: Any, stride, padding, dilation, groups: int):
+        """(conv2d's output, what conv2d_weight may reuse for this x: the im2col columns
+        here; None where a backend keeps nothing)."""
+        from ._conv import conv2d
+        return conv2d(self, x, w, stride, padding, dilation, groups, keep=True)
+
     def conv2d_weight(self, x: Any, g: Any, weight_shape, stride, padding, dilation,
-                      groups: int) -> Any:
-        """The gradient of conv2d in its weight, given the output gradient g."""
+                      groups: int, saved: Any = None) -> Any:
+        """The gradient of conv2d in its weight, given the output gradient g (and what
+        conv2d_save kept for x, if anything)."""
         from ._conv import conv2d_weight
-        return conv2d_weight(self, x, g, weight_shape, stride, padding, dilation, groups)
+        return conv2d_weight(self, x, g, weight_shape, stride, padding, dilation, groups,
+                             saved)
 
     def max_pool2d(self, x: Any, kernel, stride, padding, dilation, ceil_mode: bool):
         """(window maxima, int64 flat index ``h * W + w`` of each maximum in x)."""

@@ -245,7 +245,8 @@ def test_double_backward_matches_torch(torch):
 
 
 @pytest.mark.parametrize("args", [((2, 2), (1, 1), (1, 1), 1), ((2, 1), (0, 1), (1, 2), 2),
-                                  ((1, 3), (1, 0), (2, 1), 4)])
+                                  ((1, 3), (1, 0), (2, 1), 4), ((1, 1), (0, 0), (1, 1), 1),
+                                  ((1, 1), (2, 1), (1, 2), 2), ((1, 1), (1, 0), (2, 1), 4)])
 def test_generic_kernels_match_backend(device, args):
     """The Backend base class's im2col defaults agree with the backend's own kernels."""
     from ember.backends import Backend

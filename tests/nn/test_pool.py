@@ -164,7 +164,8 @@ def test_gradcheck_adaptive():
 
 
 POOL_ARGS = [((2, 2), (2, 2), (0, 0), (1, 1), False), ((3, 3), (2, 2), (1, 1), (1, 1), True),
-             ((3, 2), (1, 2), (1, 0), (2, 1), True)]
+             ((3, 2), (1, 2), (1, 0), (2, 1), True), ((3, 2), (1, 2), (0, 0), (2, 1), False),
+             ((3, 3), (2, 2), (0, 0), (1, 1), False)]
 
 
 @pytest.mark.parametrize("kernel,stride,padding,dilation,ceil", POOL_ARGS)

@@ -73,12 +73,16 @@ def _record(res: Tensor, x: Tensor, w: Tensor, b: Tensor | None, grad_x, grad_w)
 def _conv(x: Tensor, w: Tensor, b: Tensor | None, stride, padding, dilation,
           groups: int) -> Tensor:
     be = x._device._be
-    data = _add_bias(be.conv2d(x._data, w._data, stride, padding, dilation, groups), b, be)
+    saved = None
+    if GRAD.enabled and w._requires_grad:  # the weight gradient may reuse the im2col
+        data, saved = be.conv2d_save(x._data, w._data, stride, padding, dilation, groups)
+    else:
+        data = be.conv2d(x._data, w._data, stride, padding, dilation, groups)
     hw = tuple(x.shape[2:])
     return _record(
-        wrap(data, x.dtype, x._device), x, w, b,
+        wrap(_add_bias(data, b, be), x.dtype, x._device), x, w, b,
         lambda g: _fit(_conv_t(g, w, None, stride, padding, hw, dilation, groups), hw),
-        lambda g: _conv_w(x, g, w.shape, stride, padding, dilation, groups))
+        lambda g: _conv_w(x, g, w.shape, stride, padding, dilation, groups, saved))
 
 
 def _conv_t(x: Tensor, w: Tensor, b: Tensor | None, stride, padding, out_hw, dilation,
@@ -94,11 +98,12 @@ def _conv_t(x: Tensor, w: Tensor, b: Tensor | None, stride, padding, out_hw, dil
 
 
 def _conv_w(x: Tensor, g: Tensor, weight_shape, stride, padding, dilation,
-            groups: int) -> Tensor:
-    """The weight gradient of ``conv(x, w)`` for output gradient g: bilinear in (x, g)."""
+            groups: int, saved=None) -> Tensor:
+    """The weight gradient of ``conv(x, w)`` for output gradient g: bilinear in (x, g);
+    ``saved`` is what the backend kept of x in the forward."""
     be = x._device._be
     data = be.conv2d_weight(x._data, g._data, tuple(weight_shape), stride, padding, dilation,
-                            groups)
+                            groups, saved)
     res = wrap(data, x.dtype, x._device)
     if GRAD.enabled:
         rx, rg = x._requires_grad, g._requires_grad

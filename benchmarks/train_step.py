@@ -1,0 +1,76 @@
+"""What the training-step benchmarks share: one model definition run by both libraries
+with the same weights and data, and a timed ``step`` (zero_grad, forward, loss, backward,
+SGD step), the libraries taking turns (``_common.race``), both on the same number of
+threads (numpy's BLAS through ``OMP_NUM_THREADS``, PyTorch through ``set_num_threads``)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from _common import THREADS, load_torch, race, ratio, table
+
+
+def parse_args(doc: str, number: int, repeat: int):
+    """``--number``, ``--repeat``, ``--threads``; the thread count reaches numpy's BLAS only
+    through the environment, before numpy loads."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--number", type=int, default=number, help="steps per timed round")
+    ap.add_argument("--repeat", type=int, default=repeat, help="rounds (the best is kept)")
+    ap.add_argument("--threads", type=int, default=THREADS)
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time CPU seconds of this process, not wall time (with --threads 1 "
+                         "on a loaded machine: other jobs then cost neither library)")
+    args = ap.parse_args()
+    if "numpy" not in sys.modules:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    return args
+
+
+def make_step(lib, model, x, y, lr: float = 0.01):
+    """A closure running one full training step of ``model`` on (x, y)."""
+    opt = lib.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = lib.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def run(title: str, build, x_shape, classes: int, args) -> None:
+    """Time a training step of ``build(lib)`` in ember and (when installed) PyTorch."""
+    import numpy as np
+
+    import ember
+    torch = load_torch()
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype("float32")
+    y = rng.integers(0, classes, x_shape[0])
+    steps = {}
+    tmodel = build(torch) if torch is not None else None
+    emodel = build(ember)
+    if tmodel is not None:  # same starting weights
+        emodel.load_state_dict({k: ember.tensor(v.detach().numpy())
+                                for k, v in tmodel.state_dict().items()})
+        steps["torch"] = make_step(torch, tmodel, torch.tensor(x), torch.tensor(y))
+    steps["ember"] = make_step(ember, emodel, ember.tensor(x), ember.tensor(y))
+    if tmodel is not None:
+        le, lt = float(steps["ember"]()), float(steps["torch"]())
+        assert abs(le - lt) < 1e-3 * max(1.0, abs(lt)), (le, lt)  # same computation
+    import time
+    best = race(steps, args.number, args.repeat,
+                time.process_time if args.cpu_time else time.perf_counter)
+    print(f"{title}: best of {args.repeat} rounds of {args.number} steps, "
+          f"{'CPU' if args.cpu_time else 'wall'} ms per step "
+          f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch threads "
+          f"{args.threads})")
+    print(table(["", "ember ms", "torch ms", "ember/torch"],
+                [["train step", f"{best['ember'] / 1e3:.3f}",
+                  f"{best['torch'] / 1e3:.3f}" if "torch" in best else "-",
+                  ratio(best["ember"], best.get("torch"))]]))
