@@ -76,23 +76,32 @@ def _missing(fullname: str) -> ModuleNotFoundError:
 
 
 _FINDER = TorchAlias()
+_SAVED: dict = {}  # real torch modules set aside while the alias is installed
+
+
+def _torch_names() -> list[str]:
+    return [n for n in sys.modules if n == "torch" or n.startswith("torch.")]
 
 
 def install() -> None:
-    """Put the alias first on ``sys.meta_path`` and forget any real torch already imported
-    (the script must not mix the two)."""
-    uninstall()
-    for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
-        del sys.modules[name]
+    """Put the alias first on ``sys.meta_path``. Real torch modules already imported are set
+    aside (the script must not mix the two) and come back with :func:`uninstall`."""
+    if _FINDER in sys.meta_path:
+        return
+    _SAVED.update((n, sys.modules.pop(n)) for n in _torch_names())
     sys.meta_path.insert(0, _FINDER)
 
 
 def uninstall() -> None:
-    """Remove the alias and the ``torch`` names it bound."""
-    if _FINDER in sys.meta_path:
-        sys.meta_path.remove(_FINDER)
-        for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
-            del sys.modules[name]
+    """Remove the alias and the ``torch`` names it bound; restore what :func:`install` set
+    aside."""
+    if _FINDER not in sys.meta_path:
+        return
+    sys.meta_path.remove(_FINDER)
+    for name in _torch_names():
+        del sys.modules[name]
+    sys.modules.update(_SAVED)
+    _SAVED.clear()
 
 
 def add_parser(sub) -> None:
