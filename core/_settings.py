@@ -1,0 +1,155 @@
+"""Global switches PyTorch scripts set at the top: determinism, thread counts, matmul
+precision, denormals, ``torch.compile``. ember records each setting and reports it back as
+PyTorch does; what it changes (and what it cannot) is in each docstring."""
+from __future__ import annotations
+
+import os
+import warnings
+
+__all__ = [
+    "are_deterministic_algorithms_enabled",
+    "compile",
+    "get_deterministic_debug_mode",
+    "get_float32_matmul_precision",
+    "get_num_interop_threads",
+    "get_num_threads",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "is_warn_always_enabled",
+    "set_deterministic_debug_mode",
+    "set_float32_matmul_precision",
+    "set_flush_denormal",
+    "set_num_interop_threads",
+    "set_num_threads",
+    "set_warn_always",
+    "use_deterministic_algorithms",
+]
+
+_STATE = {"deterministic": False, "warn_only": False, "threads": None, "interop": None,
+          "matmul": "highest", "warn_always": False}
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Mirrors ``torch.use_deterministic_algorithms``. Recorded only: ember's kernels are
+    deterministic already (the numpy backend has no atomics; index accumulation is
+    ordered), so there is nothing to switch."""
+    if not isinstance(mode, bool):
+        raise TypeError(f"_set_deterministic_algorithms(): argument 'mode' (position 1) must "
+                        f"be bool, not {type(mode).__name__}")
+    _STATE["deterministic"], _STATE["warn_only"] = mode, bool(warn_only) and mode
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    """Mirrors ``torch.are_deterministic_algorithms_enabled``."""
+    return _STATE["deterministic"]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    """Mirrors ``torch.is_deterministic_algorithms_warn_only_enabled``."""
+    return _STATE["warn_only"]
+
+
+_MODES = ("default", "warn", "error")
+
+
+def set_deterministic_debug_mode(debug_mode) -> None:
+    """Mirrors ``torch.set_deterministic_debug_mode``: 0/"default" off, 1/"warn" and
+    2/"error" on (warn-only for 1), as ``use_deterministic_algorithms`` sets them."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _MODES:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, "
+                               f"`warn`, `error`, but got {debug_mode}")
+        debug_mode = _MODES.index(debug_mode)
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got "
+                           f"{debug_mode}")
+    use_deterministic_algorithms(debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """Mirrors ``torch.get_deterministic_debug_mode``."""
+    if not _STATE["deterministic"]:
+        return 0
+    return 1 if _STATE["warn_only"] else 2
+
+
+def _check_threads(n, fn: str) -> int:
+    if not isinstance(n, int) or isinstance(n, bool):
+        # PyTorch raises RuntimeError here, not TypeError
+        raise RuntimeError(f"{fn} expects an int, but got {type(n).__name__}")  # noqa: TRY004
+    if n <= 0:
+        raise RuntimeError(f"{fn} expects a positive integer")
+    return n
+
+
+def set_num_threads(int: int) -> None:
+    """Mirrors ``torch.set_num_threads``. Recorded and reported by ``get_num_threads``;
+    the numpy backend's BLAS keeps its own thread pool (set ``OMP_NUM_THREADS`` /
+    ``OPENBLAS_NUM_THREADS`` before starting Python to limit it)."""
+    _STATE["threads"] = _check_threads(int, "set_num_threads")
+
+
+def get_num_threads() -> int:
+    """Mirrors ``torch.get_num_threads``: the value set, else the CPUs this process may
+    use."""
+    if _STATE["threads"] is not None:
+        return _STATE["threads"]
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def set_num_interop_threads(int: int) -> None:
+    """Mirrors ``torch.set_num_interop_threads`` (recorded only: ember runs ops in the
+    calling thread)."""
+    _STATE["interop"] = _check_threads(int, "set_num_interop_threads")
+
+
+def get_num_interop_threads() -> int:
+    """Mirrors ``torch.get_num_interop_threads``."""
+    return _STATE["interop"] if _STATE["interop"] is not None else get_num_threads()
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Mirrors ``torch.set_float32_matmul_precision`` ("highest", "high", "medium").
+    Recorded only: ember's float32 matmuls always run in full float32 (no TF32)."""
+    if precision not in ("highest", "high", "medium"):
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      "setFloat32MatmulPrecision call has no effect.", UserWarning,
+                      stacklevel=2)
+        return
+    _STATE["matmul"] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    """Mirrors ``torch.get_float32_matmul_precision``."""
+    return _STATE["matmul"]
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Mirrors ``torch.set_flush_denormal``: returns whether the setting is supported. The
+    numpy backend cannot change the CPU's denormal mode, so this returns False (the
+    answer PyTorch gives on CPUs without SSE3)."""
+    return False
+
+
+def set_warn_always(b: bool) -> None:
+    """Mirrors ``torch.set_warn_always`` (ember's warnings follow Python's filters)."""
+    _STATE["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    """Mirrors ``torch.is_warn_always_enabled``."""
+    return _STATE["warn_always"]
+
+
+def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None, mode=None,
+            options=None, disable: bool = False, **kwargs):
+    """Mirrors ``torch.compile``: ember has no compiler, so the model or function comes
+    back unchanged (PyTorch wraps it; calls behave the same). Usable as a decorator, with
+    or without arguments."""
+    if model is None:
+        return lambda m: m
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    return model
