@@ -18,6 +18,8 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
 from ._creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from ._printing import set_printoptions
+from ._random_state import get_rng_state, set_rng_state
+from ._settings import *  # noqa: F401,F403 - determinism, threads, compile, ...
 from . import autograd, ops  # noqa: F401
 
 __version__ = "0.1.0"
@@ -34,7 +36,7 @@ short = int16
 
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
 _LAZY = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
-         "serialization"}
+         "serialization", "special", "random"}
 
 
 def __getattr__(name):

@@ -151,5 +151,5 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None, 
     if model is None:
         return lambda m: m
     if not callable(model):
-        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")  # noqa: TRY004 - PyTorch asserts
     return model

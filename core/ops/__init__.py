@@ -24,3 +24,14 @@ from . import bounds, compare  # noqa: F401,E402
 from .bounds import *  # noqa: F401,F403
 from .compare import *  # noqa: F401,F403
 from . import fill  # noqa: F401,E402 - in-place fills: zero_, fill_, normal_, ...
+from . import (binning, calculus, distances, grids, linalg_methods, sampling,  # noqa: F401,E402
+               setops, special_math, statistics, tensor_new)
+from .binning import *  # noqa: F401,F403
+from .calculus import *  # noqa: F401,F403
+from .distances import *  # noqa: F401,F403
+from .grids import *  # noqa: F401,F403
+from .linalg_methods import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403
+from .setops import *  # noqa: F401,F403
+from .special_math import *  # noqa: F401,F403
+from .statistics import *  # noqa: F401,F403
