@@ -8,6 +8,7 @@ from nn_oracle import assert_close, copy_weights
 
 
 def _setup(torch, scale=1.0):
+    torch.manual_seed(0)  # deterministic weights: a failure must reproduce
     tm = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
     em = copy_weights(nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2)), tm)
     x = np.random.default_rng(0).standard_normal((5, 4)).astype("float32") * scale
@@ -25,7 +26,8 @@ def test_clip_grad_norm(torch, norm_type, max_norm):
     assert isinstance(en, ember.Tensor) and en.ndim == 0
     assert_close(en, tn, 1e-5, 1e-6)
     for pe, pt in zip(em.parameters(), tm.parameters()):
-        assert_close(pe.grad, pt.grad, 1e-5, 1e-7)
+        # float32 matmuls of numpy and torch round differently: 1e-6 absolute, as elsewhere
+        assert_close(pe.grad, pt.grad, 1e-5, 1e-6)
 
 
 def test_clip_grad_norm_single_tensor_and_nonfinite(torch):
