@@ -110,7 +110,7 @@ def conv_transpose2d(be, x, w, stride, padding, out_hw, dilation, groups):
     bh = max(oh + 2 * ph, (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1)
     bw = max(ow + 2 * pw, (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1)
     buf = xp.zeros((n, groups * cog, bh, bw), dtype=x.dtype)
-    vals = [cols[:, :, k] for k in range(kh * kw)]
+    vals = [cols[:, :, k, ...] for k in range(kh * kw)]
     buf = _add_windows(be, buf, vals, (kh, kw), stride, dilation, (h, wd))
     return _crop(buf, ph, pw, oh, ow)
 
@@ -209,9 +209,10 @@ def avg_pool2d(be, x, kernel, stride, padding, ceil_mode, count_include_pad,
         else:
             total = total + v
     div = pool_divisor(be, (h, w), (oh, ow), kernel, stride, padding, count_include_pad,
-                       divisor_override, x.dtype)
+                       divisor_override, x.dtype if xp.isdtype(x.dtype, "real floating")
+                       else xp.float64)
     if xp.isdtype(x.dtype, "integral"):  # C division: truncates toward zero
-        return xp.astype(total / div, x.dtype)
+        return xp.astype(xp.astype(total, xp.float64) / div, x.dtype)
     return total / div
 
 

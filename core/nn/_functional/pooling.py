@@ -311,13 +311,20 @@ def _adaptive_max(x: Tensor, oh: int, ow: int) -> tuple:
 
     rows, kh = taps(h, oh)
     cols, kw = taps(w, ow)
-    win = x._data[:, :, xp.reshape(rows, (oh, kh, 1, 1)), xp.reshape(cols, (1, 1, ow, kw))]
     n, c = x.shape[0], x.shape[1]
+    # two 1-d takes (the array API has no mixed slice/array indexing)
+    win = xp.take(xp.take(x._data, xp.reshape(rows, (-1,)), axis=2), xp.reshape(cols, (-1,)),
+                  axis=3)
+    win = xp.reshape(win, (n, c, oh, kh, ow, kw))
     win = xp.reshape(xp.permute_dims(win, (0, 1, 2, 4, 3, 5)), (n, c, oh, ow, kh * kw))
     a = xp.argmax(win, axis=-1)
     out = xp.max(win, axis=-1)
-    r = rows[xp.reshape(xp.arange(oh), (oh, 1)), a // kw]
-    q = cols[xp.reshape(xp.arange(ow), (1, ow)), a % kw]
+    # the chosen tap's row and column: 1-d takes from the flattened tap tables
+    r = xp.take(xp.reshape(rows, (-1,)),
+                xp.reshape(xp.reshape(xp.arange(oh), (oh, 1)) * kh + a // kw, (-1,)))
+    q = xp.take(xp.reshape(cols, (-1,)),
+                xp.reshape(xp.reshape(xp.arange(ow), (1, ow)) * kw + a % kw, (-1,)))
+    r, q = xp.reshape(r, a.shape), xp.reshape(q, a.shape)
     res = wrap(out, x.dtype, x._device)
     ind = wrap(xp.astype(r * w + q, xp.int64), _dtype.int64, x._device)
     if GRAD.enabled and x._requires_grad:
