@@ -338,9 +338,6 @@ def slogdet(A: Tensor, *, out=None):
                         else None,)
         record((sign, logabs), "LinalgSlogdetBackward0", (A,), back, saved=(A, sign))
         sign._grad_fn._materialize = False
-        if not A.dtype.is_complex:
-            sign._requires_grad = False
-            sign._grad_fn = None
     return _out_tuple(_linalg_slogdet((sign, logabs)), out)
 
 
@@ -762,9 +759,7 @@ def _eig_arrays(A: Tensor, vectors: bool):
     _floating(A, "linalg.eig", "linalg_eig")
     dev = A._device
     cdt = A.dtype if A.dtype.is_complex else A.dtype.to_complex()
-    a = A._data
-    if not A.dtype.is_complex:
-        a = dev._be.astype(a, cdt)  # complex in, complex out on every backend
+    a = A._data  # a real input runs the real kernel (its eigenvalue order is PyTorch's)
     if vectors:
         w, v = _kernel(dev, "eig", a)
         return _w(w, cdt, dev), _w(v, cdt, dev)
@@ -1250,14 +1245,14 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
     product, so differentiable)."""
     if x.ndim < 1:
         raise RuntimeError("linalg.vander: x must have at least one dimension.")
+    if N is not None and N <= 1:
+        raise RuntimeError("N must be greater than 1.")
     n = x.shape[-1] if N is None else N
-    if n < 0:
-        raise RuntimeError("N must be non-negative.")
     from ._creation import ones
     from .ops.joining import cat
     dt = x.dtype if x.dtype is not _dtype.bool else _dtype.int64
     one = ones(tuple(x.shape) + (1,), dtype=dt, device=x._device)
-    if n <= 1:
+    if n <= 1:  # x has 0 or 1 elements
         return one[..., :n]
     reps = x.unsqueeze(-1).to(dt).expand(tuple(x.shape) + (n - 1,))
     return cat([one, reps.cumprod(-1)], dim=-1)

@@ -119,7 +119,9 @@ log_ndtr = _sm.special_unary("log_ndtr", _log_ndtr_kernel,
 def xlog1py(input, other, *, out=None) -> Tensor:
     """Mirrors ``torch.special.xlog1py``: ``input * log1p(other)``, 0 where input is 0."""
     def log1p_fn(t):
-        return t.log1p() if isinstance(t, Tensor) else math.log1p(t) if t > -1 else math.nan
+        if isinstance(t, Tensor):
+            return t.log1p()
+        return math.log1p(t) if t > -1 else -math.inf if t == -1 else math.nan
     return _sm.x_log_y("xlog1py", "SpecialXlog1PyBackward0", "log1p", log1p_fn, input, other,
                        out)
 

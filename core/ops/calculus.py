@@ -77,8 +77,8 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx=None, dim: int = -1) -> 
         raise TypeError("trapezoid() received an invalid combination of arguments: x and dx")
     d = _dim(y, dim)
     yf = _as_float(y, x)
-    if y.shape[d] == 0:
-        return yf.sum(d) * 0
+    if y.shape[d] == 0:  # PyTorch: zeros of y's own dtype
+        return y.new_zeros(tuple(y.shape[:d]) + tuple(y.shape[d + 1:]))
     w = _spacing(y, x, dx, d, "trapezoid")
     return (_pairs(yf, d) * w).sum(d) / 2
 

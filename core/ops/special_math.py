@@ -137,7 +137,8 @@ Tensor.mvlgamma_ = _mvlgamma_
 def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
     """``input * log(other)`` (``log1p`` for xlog1py), 0 where input is 0 unless other is
     NaN; either operand may be a Python number; integers compute in the default float
-    dtype. Gradients: ``g * where(x != 0, log(y), 0)`` and ``g * x / y`` (``/(1 + y)``)."""
+    dtype. Gradients (PyTorch's): ``g * log(y)`` (0 where x = 0 and y = 0) and ``g * x / y``
+    (``log1p(y)``, ``/(1 + y)`` for xlog1py)."""
     if not isinstance(input, Tensor):
         input = lhs_scalar(input, other)
     a, b, dt, dev = prep2(input, other)
@@ -159,7 +160,11 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
     if GRAD.enabled and (input._requires_grad or (oth_t and other._requires_grad)):
         def back(g):
             from .selection import where
-            gx = g * where(input != 0, log_fn(other), 0.0) if input._requires_grad else None
+            pole = 0.0 if log_kernel == "log" else -1.0
+            gx = None
+            if input._requires_grad:  # PyTorch: 0 where both x and log's argument are 0
+                both = (input == 0) & (other == pole)
+                gx = g * where(both, 0.0, log_fn(other))
             if not oth_t:
                 return (gx,)
             dy = other if log_kernel == "log" else other + 1
@@ -170,7 +175,9 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
 
 
 def _log(t):
-    return t.log() if isinstance(t, Tensor) else math.log(t) if t > 0 else float("nan")
+    if isinstance(t, Tensor):
+        return t.log()
+    return math.log(t) if t > 0 else -math.inf if t == 0 else math.nan
 
 
 @method("xlogy")
