@@ -287,3 +287,48 @@ def test_training_dropout_changes_output():
     assert not np.allclose(layer(x).detach().numpy(), layer(x).detach().numpy())
     layer.eval()
     np.testing.assert_array_equal(layer(x).detach().numpy(), layer(x).detach().numpy())
+
+
+DEC = [  # (kwargs, batch_first, with masks)
+    (dict(dim_feedforward=16, dropout=0.0), False, False),
+    (dict(dim_feedforward=12, dropout=0.0, norm_first=True, activation="gelu"), True, True),
+    (dict(dim_feedforward=16, dropout=0.0, bias=False), False, True),
+]
+
+
+@pytest.mark.parametrize("kw,batch_first,masks", DEC, ids=[str(i) for i in range(len(DEC))])
+def test_transformer_matches_torch(torch, device, kw, batch_first, masks):
+    """Full encoder-decoder: Transformer, hence TransformerDecoder(Layer) too."""
+    args = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2,
+                batch_first=batch_first, **kw)
+    tm, em = torch.nn.Transformer(**args), nn.Transformer(**args)
+    assert repr(em) == repr(tm)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    copy_weights(em, tm, device)
+    s_len, t_len, n = 5, 4, 3
+    src = rnd(n, s_len, 8) if batch_first else rnd(s_len, n, 8)
+    tgt = rnd(n, t_len, 8) if batch_first else rnd(t_len, n, 8)
+    fwd = {}
+    if masks:
+        kpm = R.random((n, s_len)) > 0.6
+        kpm[:, 0] = False
+        fwd = {"tgt_mask": np.triu(np.full((t_len, t_len), -np.inf, "float32"), 1),
+               "memory_key_padding_mask": kpm, "src_key_padding_mask": kpm}
+    (es, ts), (et, tt) = _lift(torch, device, src), _lift(torch, device, tgt)
+    ef = {k: _lift(torch, device, v, grad=False)[0] for k, v in fwd.items()}
+    tf = {k: _lift(torch, device, v, grad=False)[1] for k, v in fwd.items()}
+    eo, to = em(es, et, **ef), tm(ts, tt, **tf)
+    _backward_and_compare(torch, device, [eo], [to], [es, et], [ts, tt], em, tm)
+
+
+def test_transformer_helpers(torch):
+    assert_close(nn.Transformer.generate_square_subsequent_mask(4),
+                 torch.nn.Transformer.generate_square_subsequent_mask(4))
+    m = nn.Transformer(8, 2, 1, 1, 16)
+    with pytest.raises(RuntimeError, match="the batch number of src and tgt must be equal"):
+        m(ember.randn(3, 2, 8), ember.randn(3, 4, 8))
+    with pytest.raises(RuntimeError, match="the feature number of src and tgt must be equal"):
+        m(ember.randn(3, 2, 8), ember.randn(3, 2, 6))
+    w = m.encoder.layers[0].linear1.weight.detach().numpy()
+    bound = math.sqrt(6 / (8 + 16))  # every matrix re-drawn Xavier-uniform
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
