@@ -362,7 +362,7 @@ def _solve(A: Tensor, B: Tensor, left: bool, fn: str = "linalg.solve") -> Tensor
         raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} "
                            f"({A.shape[-2]}x{n} and {Bm.shape[-2]}x{Bm.shape[-1]})")
     from .ops.shape import broadcast_shapes
-    broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2]))  # PyTorch's error
+    broadcast_shapes(tuple(Bm.shape[:-2]), tuple(A.shape[:-2]))  # PyTorch's error (B first)
     a, b = A._data, Bm._data
     xp = dev._be.xp
     if not left:
@@ -407,16 +407,12 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
         if check_errors:
             raise
         infos = _infos(A, "lu")
-        from ._creation import full
-        X = full(_broadcast_result_shape(A, B), math.nan, dtype=A.dtype, device=A._device)
+        from ._creation import tensor
+        bad = tensor([bool(v) for v in infos], device=A._device).reshape(
+            tuple(A.shape[:-2]) + (1, 1))
+        X = _solve(_where(bad, _eye_like(A), A.detach()), B.detach(), left)
+        X = X.masked_fill(bad if not _vector_rhs(A, B) else bad.squeeze(-1), math.nan)
     return _linalg_solve_ex((X, _info_tensor(infos, A)))
-
-
-def _broadcast_result_shape(A: Tensor, B: Tensor) -> tuple:
-    from .ops.shape import broadcast_shapes
-    if _vector_rhs(A, B):
-        return broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-1])) + (A.shape[-1],)
-    return broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])) + tuple(B.shape[-2:])
 
 
 def _triangular_mask(A: Tensor, upper: bool, unitriangular: bool) -> Tensor:
@@ -426,13 +422,19 @@ def _triangular_mask(A: Tensor, upper: bool, unitriangular: bool) -> Tensor:
     return T
 
 
-def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+_REQUIRED = object()
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: bool = True,
                      unitriangular: bool = False, out=None) -> Tensor:
     """Mirrors ``torch.linalg.solve_triangular``: only A's chosen triangle is read (its
     diagonal taken as ones when ``unitriangular``). The kernel is the backend's general
     ``solve`` on that triangle (the array API has no triangular solver). Gradients:
     ``gB = A^{-H} g`` and ``gA = -gB X^H`` restricted to the triangle."""
     fn = "linalg.solve_triangular"
+    if upper is _REQUIRED:
+        raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
+                        '"upper"')
     _at_least_2d(A, fn)
     _at_least_2d(B, fn, "B")
     _square(A, fn)
@@ -481,13 +483,14 @@ def _host_triangular(dev, a, b, upper: bool):
     LAPACK's trsm gives)."""
     import numpy as np
     be = dev._be
-    an, bn = np.broadcast_arrays(be.to_numpy(a)[..., None, :, :], be.to_numpy(b)[..., None, :, :])
-    an, bn = an[..., 0, :, :], np.array(bn[..., 0, :, :], dtype=np.result_type(an, bn))
+    an, bn = be.to_numpy(a), be.to_numpy(b)
+    batch = np.broadcast_shapes(an.shape[:-2], bn.shape[:-2])
+    an = np.broadcast_to(an, batch + an.shape[-2:])
+    bn = np.array(np.broadcast_to(bn, batch + bn.shape[-2:]), dtype=np.result_type(an, bn))
     n = an.shape[-1]
     x = np.zeros_like(bn)
-    order = range(n - 1, -1, -1) if upper else range(n)
     with np.errstate(all="ignore"):
-        for i in order:
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
             acc = np.einsum("...k,...kj->...j", an[..., i, :], x)
             x[..., i, :] = (bn[..., i, :] - acc) / an[..., i, i][..., None]
     return be.from_numpy(x, dev.index)
