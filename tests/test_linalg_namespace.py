@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import warnings
 
+import ember
 import numpy as np
 import pytest
-
-import ember
 
 RNG = np.random.default_rng(7)
 A3 = RNG.normal(size=(3, 3)) + 3 * np.eye(3)

@@ -36,6 +36,26 @@ def _svd_gauge_free(lib, a):
     return u @ (s.unsqueeze(-1) * vh), s, u.abs(), vh.abs()
 
 
+def _svd_full(lib, a):
+    u, s, vh = lib.linalg.svd(a)
+    return s, u[..., :3].abs(), vh.abs()
+
+
+def _svd_legacy(lib, a):
+    u, s, v = lib.svd(a)
+    return u @ (s.unsqueeze(-1) * v.mT), s
+
+
+def _eigh_upper(lib, a):
+    lam, v = lib.linalg.eigh(_sym(a), UPLO="U")
+    return lam, v.abs()
+
+
+def _eigvals_parts(lib, a):
+    lam = lib.linalg.eigvals(a)
+    return lam.real, lam.imag
+
+
 def _eigh_gauge_free(lib, a):
     lam, v = lib.linalg.eigh(_sym(a))
     return lam, v.abs()
@@ -95,24 +115,20 @@ _LINALG = [
     OpInfo("linalg.svd", _svd_gauge_free,
            lambda rng: [S(_distinct(rng, 4, 3)), S(_distinct(rng, 3, 4)),
                         S(_distinct(rng, 2, 3, 3))]),
-    OpInfo("linalg.svd_full", lambda lib, a: (lambda u, s, vh: (
-        s, u[..., :3].abs(), vh.abs()))(*lib.linalg.svd(a)),
-           lambda rng: [S(_distinct(rng, 4, 3))]),
+    OpInfo("linalg.svd_full", _svd_full, lambda rng: [S(_distinct(rng, 4, 3))]),
     OpInfo("linalg.svdvals", lambda lib, a: lib.linalg.svdvals(a),
            lambda rng: [S(_distinct(rng, 4, 3)), S(_distinct(rng, 2, 2, 3))]),
-    OpInfo("svd_legacy", lambda lib, a: (lambda u, s, v: (u @ (s.unsqueeze(-1) * v.mT), s))(
-        *lib.svd(a)), lambda rng: [S(_distinct(rng, 4, 3))]),
+    OpInfo("svd_legacy", _svd_legacy, lambda rng: [S(_distinct(rng, 4, 3))]),
     OpInfo("linalg.eigh", _eigh_gauge_free,
            lambda rng: [S(r(rng, 3, 3)), S(r(rng, 2, 4, 4))]),
-    OpInfo("linalg.eigh_upper", lambda lib, a: (lambda lam, v: (lam, v.abs()))(
-        *lib.linalg.eigh(_sym(a), UPLO="U")), lambda rng: [S(r(rng, 3, 3))]),
+    OpInfo("linalg.eigh_upper", _eigh_upper, lambda rng: [S(r(rng, 3, 3))]),
     OpInfo("linalg.eigvalsh", lambda lib, a: lib.linalg.eigvalsh(_sym(a)),
            lambda rng: [S(r(rng, 3, 3)), S(r(rng, 2, 2, 2))]),
     # complex outputs: their gradients are checked in test_linalg_namespace.py
     OpInfo("linalg.eig", _eig_gauge_free, lambda rng: [S(r(rng, 3, 3)), S(r(rng, 2, 2, 2))],
            grad=False),
-    OpInfo("linalg.eigvals", lambda lib, a: (lambda lam: (lam.real, lam.imag))(
-        lib.linalg.eigvals(a)), lambda rng: [S(r(rng, 4, 4)), S(r(rng, 2, 3, 3))], grad=False),
+    OpInfo("linalg.eigvals", _eigvals_parts, lambda rng: [S(r(rng, 4, 4)), S(r(rng, 2, 3, 3))],
+           grad=False),
     OpInfo("linalg.pinv", lambda lib, a: lib.linalg.pinv(a),
            lambda rng: [S(_distinct(rng, 4, 3)), S(_distinct(rng, 3, 4)),
                         S(_distinct(rng, 2, 3, 3))]),
