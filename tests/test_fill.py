@@ -78,3 +78,11 @@ def test_pow_tensor_exponent_second_derivative(torch):
         (gbb,) = lib.autograd.grad(gb.sum(), b)
         out.append(gbb.tolist())
     np.testing.assert_allclose(out[1], out[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32", "float64"])
+def test_rand_stays_below_one(dt, device):
+    # a float64 draw just under 1 rounds up to 1.0 when cast to a narrower float
+    ember.manual_seed(0)
+    x = ember.rand(400000, dtype=getattr(ember, dt), device=device)
+    assert 0.0 <= x.min().item() and x.max().item() < 1.0

@@ -73,6 +73,20 @@ class NumpyBackend(Backend):
     def _host(self, arr, dtype, index):
         return arr.astype(self.native_dtype(dtype), copy=False)
 
+    def random_uniform(self, rng, shape, dtype, low, high, index=None):
+        # Draw in the target precision where numpy can (float32/float64): a float64 draw
+        # just below 1 rounds up to exactly 1.0 in float32, and PyTorch's range is [0, 1)
+        np = self.np
+        nat = np.dtype(self.native_dtype(dtype))
+        if dtype.name in ("float32", "float64"):
+            u = rng.random(tuple(shape), dtype=nat)
+        else:  # half types: a float32 draw held below the largest half value under 1
+            below_one = 1.0 - 2.0 ** -(8 if dtype.name == "bfloat16" else 11)  # 1 - ulp/2
+            u = np.minimum(rng.random(tuple(shape), dtype=np.float32), below_one).astype(nat)
+        if low == 0.0 and high == 1.0:
+            return u
+        return (u * (high - low) + low).astype(nat, copy=False)
+
     # --- convolution and pooling: stride-1 convolutions and unpadded max pooling in numpy
     # layouts (ember_numpy.conv); everything else through the generic defaults
     def conv2d(self, x, w, stride, padding, dilation, groups):
