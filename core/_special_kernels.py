@@ -7,7 +7,8 @@ Each takes and returns backend arrays of one real floating dtype and computes in
 cancelling Lanczos and Euler-Maclaurin sums). Methods: Lanczos (g=7, n=9) with reflection;
 the digamma asymptotic series after shifting x past 10; Euler-Maclaurin for zeta as in
 Cephes; power series below |x| = 20 and the Hankel asymptotic series above for I0/I1;
-erfc-based erfcx with its asymptotic series for large x.
+erfc-based erfcx with its asymptotic series for large x; ndtri by Acklam's rational
+approximation polished with one Halley step on erfc.
 """
 from __future__ import annotations
 
@@ -48,11 +49,13 @@ def lgamma(xp, a):
     r = xp.where(left, refl, right)
     pole = (x <= 0) & (x == xp.floor(x))
     r = xp.where(pole, xp.inf, r)
+    r = xp.where((x == 1) | (x == 2), 0.0, r)  # exact zeros, as PyTorch's kernel gives
     return _back(xp, r, a)
 
 
 def digamma(xp, a):
-    """psi(x) = Gamma'(x) / Gamma(x); -inf at 0 and NaN at negative integers (PyTorch)."""
+    """psi(x) = Gamma'(x) / Gamma(x); -inf at +0, +inf at -0, NaN at negative integers
+    (PyTorch's conventions)."""
     x = _f64(xp, a)
     left = x < 0.5
     xr = xp.where(left, 1 - x, x)
@@ -65,7 +68,7 @@ def digamma(xp, a):
         1 / 240 - inv * (1 / 132 - inv * (691 / 32760 - inv / 12))))))
     psi = xp.log(y) - 0.5 / y - tail - shift
     psi = xp.where(left, psi - math.pi / xp.tan(math.pi * x), psi)
-    psi = xp.where(x == 0, -xp.inf, psi)
+    psi = xp.where(x == 0, xp.where(xp.signbit(x), xp.inf, -xp.inf), psi)  # PyTorch's signs
     psi = xp.where((x < 0) & (x == xp.floor(x)), xp.nan, psi)
     return _back(xp, psi, a)
 
@@ -102,7 +105,7 @@ def zeta(xp, s_arr, q_arr):
     r = xp.where(s == 1, xp.inf, acc)
     r = xp.where(s < 1, xp.nan, r)
     q_int = q == xp.floor(q)
-    r = xp.where((q <= 0) & q_int & (s >= 1), xp.inf, r)
+    r = xp.where((q <= 0) & q_int & ~(s < 1), xp.inf, r)  # Cephes' order: NaN s included
     r = xp.where((q < 0) & ~q_int & (s != xp.floor(s)), xp.nan, r)
     return _back(xp, r, s_arr if s_arr.dtype == q_arr.dtype else s)
 
@@ -163,3 +166,41 @@ def erfcx(xp, a, erfc):
     series = (1 - inv2 * (1 - 3 * inv2 * (1 - 5 * inv2 * (1 - 7 * inv2)))) / (
         xb * math.sqrt(math.pi))
     return _back(xp, xp.where(big, series, direct), a)
+
+
+_ACKLAM_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
+_ACKLAM_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+             6.680131188771972e+01, -1.328068155288572e+01)
+_ACKLAM_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
+_ACKLAM_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+             3.754408661907416e+00)
+
+
+def _horner(coeffs, x):
+    acc = coeffs[0]
+    for c in coeffs[1:]:
+        acc = acc * x + c
+    return acc
+
+
+def ndtri(xp, a, erfc):
+    """The standard normal quantile: inf/-inf at 1/0, NaN outside [0, 1]."""
+    p = _f64(xp, a)
+    inside = (p > 0) & (p < 1)
+    ps = xp.where(inside, p, 0.5)
+    low = xp.minimum(ps, 1 - ps)  # the tail probability (symmetric)
+    q = xp.sqrt(-2 * xp.log(xp.where(low < 0.02425, low, 0.01)))
+    tail = _horner(_ACKLAM_C, q) / (_horner(_ACKLAM_D, q) * q + 1)
+    c = ps - 0.5
+    r = c * c
+    central = _horner(_ACKLAM_A, r) * c / (_horner(_ACKLAM_B, r) * r + 1)
+    x = xp.where(low < 0.02425, xp.where(ps < 0.5, tail, -tail), central)
+    # one Halley step on ndtr(x) - p (erfc keeps the tails' relative accuracy)
+    e = xp.where(ps > 0.5, (1 - ps) - 0.5 * erfc(x / math.sqrt(2)),
+                 0.5 * erfc(-x / math.sqrt(2)) - ps)
+    u = e * math.sqrt(2 * math.pi) * xp.exp(x * x / 2)
+    x = x - u / (1 + x * u / 2)
+    x = xp.where(p == 0, -xp.inf, xp.where(p == 1, xp.inf, x))
+    return _back(xp, xp.where(inside | (p == 0) | (p == 1), x, xp.nan), a)

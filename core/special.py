@@ -94,7 +94,7 @@ ndtr = _sm.special_unary("ndtr", lambda be, a: 0.5 * be.erfc(-a / _SQRT2),
                          lambda g, x, y: g * (-0.5 * x * x).exp() / _SQRT_2PI,
                          node="SpecialNdtrBackward0",
                          doc="The standard normal CDF.")
-ndtri = _sm.special_unary("ndtri", lambda be, a: _SQRT2 * be.erfinv(2 * a - 1),
+ndtri = _sm.special_unary("ndtri", lambda be, a: K.ndtri(be.xp, a, be.erfc),
                           lambda g, x, y: g * _SQRT_2PI * (0.5 * y * y).exp(), "y",
                           node="SpecialNdtriBackward0",
                           doc="The standard normal quantile (inverse of ndtr).")

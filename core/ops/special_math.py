@@ -153,8 +153,8 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
         b = be.astype(b, fdt) if hasattr(b, "shape") else float(b)
 
     def kern(a, b):
-        lg = getattr(xp, log_kernel)(b if hasattr(b, "shape") else xp.asarray(b, dtype=a.dtype))
-        return xp.where((a == 0) & ~xp.isnan(lg), 0.0, a * lg)
+        b = b if hasattr(b, "shape") else xp.asarray(b, dtype=a.dtype)
+        return xp.where((a == 0) & ~xp.isnan(b), 0.0, a * getattr(xp, log_kernel)(b))
     res = wrap(xp.astype(_binary(kern, a, b), be.native_dtype(fdt)), fdt, dev)
     oth_t = isinstance(other, Tensor)
     if GRAD.enabled and (input._requires_grad or (oth_t and other._requires_grad)):
