@@ -85,6 +85,16 @@ class Tensor:
     def get_device(self) -> int:
         return -1 if self._device.index is None else self._device.index
 
+    def pin_memory(self, device=None) -> "Tensor":
+        """Mirrors ``Tensor.pin_memory``: a copy in page-locked host memory (the CUDA
+        backend's); see ``ember.accelerator``."""
+        from .accelerator import pin_memory
+        return pin_memory(self)
+
+    def is_pinned(self, device=None) -> bool:
+        from .accelerator import is_pinned
+        return is_pinned(self)
+
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
@@ -198,6 +208,9 @@ class Tensor:
             self._vc = [0]
         out._vc = self._vc
         out._base = self if self._base is None else self._base
+        if not self._device._be.mutable:  # no shared buffer: writes through out reach self
+            from .ops.shape import ALIAS
+            out.__dict__["_view_src"] = (self, ALIAS)
         return out
 
     def detach_(self) -> "Tensor":

@@ -59,6 +59,25 @@ def _seed_and_restore():
     STATE.inference = False
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "shares_memory: asserts that tensors, views or numpy arrays share memory; "
+        "skipped where the device's backend has immutable arrays (Backend.mutable is False)")
+
+
+def _immutable(device: str) -> str | None:
+    """Why ``device``'s backend cannot share memory, or None if it can."""
+    try:
+        be = registry.resolve(ember.device(device).type)
+    except RuntimeError:
+        return None
+    if be.mutable:
+        return None
+    return (f"the {be.name} backend's arrays are immutable (Backend.mutable is False): "
+            "tensors cannot share memory with numpy arrays, and a view does not see later "
+            "in-place changes of its base")
+
+
 def pytest_collection_modifyitems(config, items):
     cuda_ok = "cuda" in DEVICES or any(d.startswith("cuda") for d in DEVICES)
     skip = pytest.mark.skip(reason="no CUDA device here (ember.cuda.is_available() is False); "
@@ -66,3 +85,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords and not cuda_ok:
             item.add_marker(skip)
+        if "shares_memory" in item.keywords:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            why = _immutable(params.get("device", "cpu"))
+            if why:
+                item.add_marker(pytest.mark.skip(reason=why))

@@ -36,6 +36,9 @@ class Backend:
     #: True when indexing raises IndexError for out-of-range integer index arrays (numpy);
     #: False (cupy wraps, JAX clamps) makes the frontend check them first
     checks_index_bounds: bool = False
+    #: False when a forked child cannot use the library its parent loaded (JAX's threads):
+    #: DataLoader workers then spawn instead of forking
+    fork_safe: bool = True
 
     # --- availability and loading ---------------------------------------------------------
     def is_available(self) -> bool:
@@ -70,8 +73,13 @@ class Backend:
 
     @staticmethod
     def dtype_of_native(nat: Any) -> Any:
-        """The object an array's ``.dtype`` compares equal to, for a namespace dtype."""
-        return nat
+        """The object an array's ``.dtype`` compares equal to, for a namespace dtype: numpy's
+        dtype where the namespace uses numpy's (numpy, cupy, JAX), else ``nat`` itself."""
+        import numpy as np
+        try:
+            return np.dtype(nat)
+        except TypeError:
+            return nat
 
     # --- devices --------------------------------------------------------------------------
     def device_count(self, device_type: str) -> int:
@@ -114,6 +122,10 @@ class Backend:
         return False
 
     # --- dtypes ---------------------------------------------------------------------------
+    def supports_dtype(self, d: "_dtype.dtype") -> bool:
+        """True if tensors of ember dtype ``d`` can live here (after :meth:`load`)."""
+        return d in self._to_native
+
     def native_dtype(self, d: "_dtype.dtype") -> Any:
         try:
             return self._to_native[d]
@@ -155,16 +167,26 @@ class Backend:
         return not self.mutable
 
     # --- kernels the standard lacks -------------------------------------------------------
+    #: a ``scipy.special``-like module (``jax.scipy.special``, ``cupyx.scipy.special``)
+    #: whose erf/erfc/erfinv replace the generic series below; set it in :meth:`load`
+    special: Any = None
+
     def erf(self, x: Any) -> Any:
         """erf of a float array (same dtype). Generic default: a float64 series over xp."""
+        if self.special is not None:
+            return self.special.erf(x)
         from ._special import erf
         return erf(self.xp, x)
 
     def erfc(self, x: Any) -> Any:
+        if self.special is not None:
+            return self.special.erfc(x)
         from ._special import erfc
         return erfc(self.xp, x)
 
     def erfinv(self, x: Any) -> Any:
+        if self.special is not None:
+            return self.special.erfinv(x)
         from ._special import erfinv
         return erfinv(self.xp, x)
 

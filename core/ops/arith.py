@@ -34,7 +34,7 @@ def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
         b = b * alpha
     try:
         res = wrap(a + b, dt, dev)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
@@ -74,7 +74,7 @@ def sub(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
         b = b * alpha
     try:
         res = wrap(a - b, dt, dev)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
@@ -96,7 +96,7 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     a, b, dt, dev = prep2(input, other)
     try:
         res = wrap(b - (a * alpha if alpha != 1 else a), dt, dev)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(b, a)
         raise
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
@@ -115,7 +115,7 @@ def mul(input: Tensor, other, *, out=None) -> Tensor:
     a, b, dt, dev = prep2(input, other)
     try:
         res = wrap(a * b, dt, dev)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
     if GRAD.enabled:
@@ -149,7 +149,7 @@ def div(input: Tensor, other, *, rounding_mode: str | None = None, out=None) -> 
         b = be.astype(b, fdt) if isinstance(other, Tensor) else float(b)
     try:
         res = wrap(a / b, fdt, dev)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
     if GRAD.enabled:
@@ -242,7 +242,7 @@ def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     try:
         res = wrap(a ** b, dt, dev)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
     if GRAD.enabled:

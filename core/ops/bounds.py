@@ -226,7 +226,7 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
             data = xp.where(xp.abs(w) < 0.5, s + w * d, e - d * (1 - w))
         else:
             data = s + w * d if abs(w) < 0.5 else e - d * (1 - w)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(s, e, w)
         raise
     res = wrap(data, dt, dev)

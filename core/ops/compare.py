@@ -41,7 +41,7 @@ def _compare(name, pyop, operator_name, aliases):
             raise not_implemented(name, dt, dev)
         try:
             res = wrap(pyop(a, b), _dtype.bool, dev)
-        except ValueError:
+        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
             broadcast_fail(a, b)
             raise
         return res if out is None else into(out, res, name)
@@ -78,7 +78,7 @@ def _logical(name, kernel):
         a, b, dt, dev = prep2(input, other)
         try:
             res = wrap(kernel(dev._be.xp, _truth(a, dt), _truth(b, dt)), _dtype.bool, dev)
-        except ValueError:
+        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
             broadcast_fail(a, b)
             raise
         return res if out is None else into(out, res, name)
@@ -117,7 +117,7 @@ def _bitwise(name, kernel, err_name, ops, bool_ok=True):
             raise not_implemented(err_name, dt, dev)
         try:
             res = wrap(getattr(dev._be.xp, kernel)(a, b), dt, dev)
-        except ValueError:
+        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
             broadcast_fail(a, b)
             raise
         return res if out is None else into(out, res, name)

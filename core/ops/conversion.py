@@ -163,8 +163,12 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     if be.mutable and hasattr(self._data, "__setitem__"):
         self._data[...] = data
     else:
-        self._data = be.xp.broadcast_to(data, self._data.shape) + 0 * self._data \
+        self._data = be.xp.broadcast_to(data, self._data.shape) \
             if data.shape != self._data.shape else data
+        view_src = self.__dict__.get("_view_src")
+        if view_src is not None:  # immutable: the bases take the new values too
+            from .indexing import _write_back
+            _write_back(self, view_src, False)
     self._bump()
     return self
 

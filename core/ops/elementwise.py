@@ -375,7 +375,7 @@ def _binary(kernel, a, b):
     """kernel(a, b), with PyTorch's error when the shapes do not broadcast."""
     try:
         return kernel(a, b)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
 

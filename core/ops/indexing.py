@@ -61,8 +61,7 @@ def _parse(x: Tensor, key) -> _Spec:
         n = shape[0]
         if not -n <= key < n:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
-        return _Spec((key, Ellipsis), False, False, None, None, "SelectBackward0",
-                     len(shape) - 1)
+        return _select_spec(key, len(shape))
     if tk is tuple:
         return _parse_basic(shape, key) or _parse_tuple(x, shape, key)
     if tk is slice or key is None or key is Ellipsis:
@@ -83,6 +82,11 @@ def _parse(x: Tensor, key) -> _Spec:
         if _seq_as_tuple(key):
             return _parse_tuple(x, shape, tuple(key))
     return _parse_tuple(x, shape, (key,))
+
+
+def _select_spec(key: int, ndim: int) -> _Spec:
+    """The spec of ``t[key]`` for an int ``key`` already checked against ``t``'s shape."""
+    return _Spec((key, Ellipsis), False, False, None, None, "SelectBackward0", ndim - 1)
 
 
 def _all_ints(seq) -> bool:
@@ -374,22 +378,31 @@ def _numel(arr) -> int:
 
 
 def _backend_error(x: Tensor, spec: _Spec, e: Exception):
-    """Reword an IndexError from the backend in PyTorch's terms."""
+    """Reword an IndexError from the backend in PyTorch's terms (JAX raises ValueError for
+    index arrays that do not broadcast: checked here by shape, not by message)."""
     _check_arrays(x._device._be, spec)
-    msg = str(e)
-    if msg.startswith("shape mismatch"):
-        shapes = []
-        for k in spec.key:
-            if k is None or k is Ellipsis or isinstance(k, (int, slice)) and type(k) is not bool:
-                continue
-            if type(k) is bool or getattr(k, "dtype", None) == bool:
-                n = _numel(x._device._be.xp.nonzero(k)[0]) if getattr(k, "ndim", 0) else int(k)
-                shapes.append(f"[{n}]")
-            else:
-                shapes.append(str(list(k.shape)))
+    shapes = []
+    for k in spec.key:
+        if k is None or k is Ellipsis or isinstance(k, (int, slice)) and type(k) is not bool:
+            continue
+        if type(k) is bool or getattr(k, "dtype", None) == bool:
+            n = _numel(x._device._be.xp.nonzero(k)[0]) if getattr(k, "ndim", 0) else int(k)
+            shapes.append([n])
+        else:
+            shapes.append(list(k.shape))
+    if str(e).startswith("shape mismatch") or not _broadcastable(shapes):
         raise IndexError("shape mismatch: indexing tensors could not be broadcast together "
-                         f"with shapes {', '.join(shapes)}") from None
+                         f"with shapes {', '.join(map(str, shapes))}") from None
     raise e
+
+
+def _broadcastable(shapes) -> bool:
+    from .shape import broadcast_shapes
+    try:
+        broadcast_shapes(*shapes)
+    except RuntimeError:
+        return False
+    return True
 
 
 # --- getitem / setitem --------------------------------------------------------------------------
@@ -399,6 +412,15 @@ def getitem(self: Tensor, key) -> Tensor:
     """Mirrors ``Tensor.__getitem__``: basic indexing (ints, slices, None, ...) gives a view
     sharing memory and version counter; advanced indexing (integer/bool tensors, lists,
     numpy arrays) gives a copy, dims placed as PyTorch places them."""
+    if type(key) is int and not (self._requires_grad and GRAD.enabled):
+        # the hot path (a Dataset's ``data[i]``): a select view, no graph; the spec a write
+        # through the view needs is made only then (see _write_back)
+        data = self._data
+        shape = data.shape
+        if shape and -shape[0] <= key < shape[0]:
+            res = view_of(self, data[key, ...])
+            res.__dict__["_view_src"] = (self, key)
+            return res
     return _index(self, _parse(self, key))
 
 
@@ -406,7 +428,7 @@ def _index(x: Tensor, spec: _Spec) -> Tensor:
     data = x._data
     try:
         out = data[spec.key]
-    except IndexError as e:
+    except (IndexError, ValueError) as e:
         _backend_error(x, spec, e)
     if spec.adv:
         if spec.perm is not None:
@@ -544,11 +566,15 @@ def _write_back(view: Tensor, src, tracked: bool) -> None:
     new values; under autograd each base takes a CopySlices node whose inputs are its old
     self and the view, so gradients flow through the write."""
     from .inplace import shallow
-    from .shape import FullView
+    from .shape import ALIAS, FullView
     while src is not None:
         base, spec = src
+        if type(spec) is int:  # left by getitem's fast path for t[i]
+            spec = _select_spec(spec, base.ndim)
         be = base._device._be
         full = isinstance(spec, FullView)  # reshape/permute/transpose: all of base is written
+        if spec is ALIAS:
+            tracked = False
         if not be.mutable:
             base._data = spec.inv(view._data) if full else \
                 be.setitem(base._data, spec.key, view._data)

@@ -30,7 +30,7 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
                            f"with dtype {condition.dtype.name.capitalize()}")
     try:
         res = wrap(dev._be.xp.where(cond, a, b), dt, dev)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(cond, a, b)
         raise
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):

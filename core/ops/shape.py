@@ -5,6 +5,7 @@ through either is seen by autograd. ``reshape`` copies exactly where PyTorch doe
 view can express the new shape); that copy is a fresh tensor, not a view."""
 from __future__ import annotations
 
+from .. import _dtype
 from .._size import Size
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 
@@ -30,12 +31,24 @@ class FullView:
         self.fwd, self.inv = fwd, inv
 
 
+# detach()/.data on an immutable backend: a write through the alias gives the source its
+# new array, but no place in the graph (PyTorch: detached writes are hidden from autograd)
+ALIAS = FullView(None, lambda a: a)
+_SAME = FullView(lambda t: t, lambda a: a)  # a view with its base's shape
+
+
 def mark_view(res: Tensor, base: Tensor, how) -> None:
     """Remember how ``res`` views ``base`` (a FullView, or an indexing spec for a part),
     when a write through it may need to reach the base: under autograd, or when the
     backend cannot share memory between the two."""
-    if base._requires_grad or not base._device._be.mutable:
+    if _writes_need_src(base):
         res.__dict__["_view_src"] = (base, how)
+
+
+def _writes_need_src(base: Tensor) -> bool:
+    """Whether a view of ``base`` must remember its source (see mark_view); checked before
+    building a FullView, so a plain view on numpy pays for no closures."""
+    return base._requires_grad or not base._device._be.mutable
 
 
 def view_of(base: Tensor, data) -> Tensor:
@@ -113,13 +126,15 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
     old = input._data.shape
     if new == old:
         res = view_of(input, input._data)
+        mark_view(res, input, _SAME)
     else:
         data, is_view = _reshape_data(input._device._be.xp, input._data, new)
         if is_view:
             res = view_of(input, data)
-            xp = input._device._be.xp
-            mark_view(res, input, FullView(lambda t: reshape(t, new),
-                                           lambda a: xp.reshape(a, old)))
+            if _writes_need_src(input):
+                xp = input._device._be.xp
+                mark_view(res, input, FullView(lambda t: reshape(t, new),
+                                               lambda a: xp.reshape(a, old)))
         elif must_view:
             raise RuntimeError(_NOT_VIEWABLE)
         else:
@@ -139,7 +154,6 @@ def reshape(input: Tensor, *shape) -> Tensor:
 def view(input: Tensor, *shape) -> Tensor:
     """Mirrors ``Tensor.view``: always a view (PyTorch's error when strides forbid it);
     ``view(dtype)`` reinterprets the bits."""
-    from .. import _dtype
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         return _view_dtype(input, shape[0])
     return _as_shape(input, _infer_shape(_sizes(shape), input._data.size), "ViewBackward0",
@@ -195,8 +209,9 @@ def permute(input: Tensor, *dims) -> Tensor:
     inv = [0] * n
     for i, p in enumerate(order):
         inv[p] = i
-    mark_view(res, input, FullView(lambda t: permute(t, order),
-                                   lambda a: xp.permute_dims(a, tuple(inv))))
+    if _writes_need_src(input):
+        mark_view(res, input, FullView(lambda t: permute(t, order),
+                                       lambda a: xp.permute_dims(a, tuple(inv))))
     if GRAD.enabled and input._requires_grad:
         record(res, "PermuteBackward0", (input,), lambda g: (permute(g, inv),))
     return res
@@ -218,8 +233,9 @@ def _transpose(input: Tensor, dim0: int, dim1: int, name: str) -> Tensor:
         order[d0], order[d1] = order[d1], order[d0]
         xp = input._device._be.xp
         res = view_of(input, xp.permute_dims(input._data, tuple(order)))
-        mark_view(res, input, FullView(lambda t: transpose(t, d0, d1),
-                                       lambda a: xp.permute_dims(a, tuple(order))))
+        if _writes_need_src(input):
+            mark_view(res, input, FullView(lambda t: transpose(t, d0, d1),
+                                           lambda a: xp.permute_dims(a, tuple(order))))
     if GRAD.enabled and input._requires_grad:
         record(res, name, (input,), lambda g: (transpose(g, d0, d1),))
     return res

@@ -43,6 +43,22 @@ class _InfiniteConstantSampler(Sampler):
             yield None
 
 
+def _default_context():
+    """The platform's default start method, except that a fork of a process whose CPU backend
+    is not fork-safe (JAX: XLA's threads do not survive it, and the worker deadlocks) spawns
+    instead, as PyTorch asks of CUDA users."""
+    ctx = multiprocessing.get_context()
+    if ctx.get_start_method() == "fork":
+        from ...backends import registry
+        try:
+            safe = registry.resolve("cpu").fork_safe
+        except RuntimeError:
+            safe = True
+        if not safe:
+            return multiprocessing.get_context("spawn")
+    return ctx
+
+
 def _cpu_count() -> int | None:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
@@ -315,7 +331,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         if self._prefetch_factor <= 0:
             raise AssertionError("prefetch_factor must be greater than 0 for "
                                  "MultiProcessingDataLoaderIter")
-        ctx = loader.multiprocessing_context or multiprocessing.get_context()
+        ctx = loader.multiprocessing_context or _default_context()
         self._pool = WorkerPool(ctx, self._num_workers, (
             self._dataset_kind, self._dataset, self._auto_collation, self._collate_fn,
             self._drop_last, self._base_seed, loader.worker_init_fn))
