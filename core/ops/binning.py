@@ -59,7 +59,7 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
                  sorter: Tensor | None = None) -> Tensor:
     """Mirrors ``torch.searchsorted``: where ``input``'s values would go in each row of
     ``sorted_sequence`` (1-D, or the same leading dims as ``input``); ``side="right"``
-    (or ``right=True``) puts them after equal entries. NaNs go last."""
+    (or ``right=True``) puts them after equal entries. NaN values go last."""
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
@@ -85,6 +85,9 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
     if values.ndim == 0 and seq.ndim <= 1:
         v = dev._be.xp.reshape(v, (1,))
     pos = _sorted_positions(dev, s, v, side, None if sorter is None else sorter._data)
+    xp = dev._be.xp
+    if xp.isdtype(v.dtype, "real floating"):  # NaN values go last on either side (PyTorch)
+        pos = xp.where(xp.isnan(v), s.shape[-1], pos)
     if values.ndim == 0:
         pos = dev._be.xp.reshape(pos, ())
     res = _index_result(dev, pos, out_int32)

@@ -141,13 +141,16 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     e = elements if isinstance(elements, Tensor) else tensor(elements, device=ref._device)
     t = test_elements if isinstance(test_elements, Tensor) else tensor(
         test_elements, device=ref._device)
+    for x in (e, t):
+        if x.dtype is _dtype.bool or x.dtype.is_complex:
+            raise RuntimeError(f"Unsupported input type encountered for isin(): "
+                               f"{_dtype.KERNEL_NAMES[x.dtype.name]}")
     dev = ref._device
     be = dev._be
     xp = be.xp
     dt = _dtype.result_dtype((e, t))
     ea = e._data if e.dtype is dt else be.astype(e._data, dt)
     ta = t._data if t.dtype is dt else be.astype(t._data, dt)
-    ea, ta = _sortable(be, ea, dt), _sortable(be, ta, dt)
     flat = xp.reshape(ea, (-1,))
     s = xp.sort(xp.reshape(ta, (-1,)))
     if s.shape[0] == 0:
