@@ -76,21 +76,25 @@ def _isclose(np, a, e, rtol, atol, equal_nan):
     return close
 
 
-def _diffs(np, a, e):
+def _diffs(np, a, e, bf16: bool = False):
     """(abs_diff, rel_diff) as PyTorch computes them for its message: in the inputs' dtype
     (bools as ints; integer relative differences in float32, the default dtype)."""
     with np.errstate(all="ignore"):
-        if a.dtype.kind == "b":
+        if a.dtype.kind in "biu":  # int64, so unsigned differences do not wrap
             a, e = a.astype(np.int64), e.astype(np.int64)
         abs_diff = np.abs(a - e)
         if a.dtype.kind in "iu":
             rel = abs_diff.astype(np.float32) / np.abs(e).astype(np.float32)
         else:
             rel = abs_diff / np.abs(e)
+        if bf16:  # the values were widened to float32 on the host: round like bfloat16 math
+            import ml_dtypes
+            abs_diff = abs_diff.astype(ml_dtypes.bfloat16).astype(np.float32)
+            rel = (abs_diff / np.abs(e)).astype(ml_dtypes.bfloat16).astype(np.float32)
     return abs_diff, rel
 
 
-def _tensor_message(np, a, e, rtol, atol, close, exact: bool) -> str:
+def _tensor_message(np, a, e, rtol, atol, close, exact: bool, bf16: bool) -> str:
     kind = "equal" if exact else "close"
     if a.ndim == 0:  # PyTorch compares 0-d tensors as Python numbers
         av, ev = a.item(), e.item()
@@ -102,7 +106,7 @@ def _tensor_message(np, a, e, rtol, atol, close, exact: bool) -> str:
                 f"Absolute difference: {abs_diff}{up_a}\nRelative difference: {rel}{up_r}")
     total = a.size
     bad = int(total - np.count_nonzero(close))
-    abs_diff, rel = _diffs(np, a, e)
+    abs_diff, rel = _diffs(np, a, e, bf16)
     ia = np.unravel_index(int(np.argmax(abs_diff.reshape(-1))), a.shape)
     ir = np.unravel_index(int(np.argmax(rel.reshape(-1))), a.shape)
     up_a = "" if exact else f" (up to {atol} allowed)"
@@ -132,17 +136,19 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
                         f"{expected.dtype}.")
     a, an = _host(actual)
     e, en = _host(expected)
-    if an != en:  # check_dtype=False: compare in the promoted type
+    if an != en:  # check_dtype=False: compare in the promoted type, with the looser tolerances
         common = np.result_type(a, e)
         a, e = a.astype(common), e.astype(common)
-        if isinstance(actual, Tensor):
-            an = _dtype.promote_types(actual.dtype, expected.dtype).name
+        if rtol is None and atol is None:
+            pairs = [_tolerances(n, None, None, table) for n in (an, en)]
+            rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
     rtol, atol = _tolerances(an, rtol, atol, table)
     close = _isclose(np, a, e, rtol, atol, equal_nan)
     if bool(np.all(close)):
         return
     exact = a.dtype.kind in "biu"
-    raise _Mismatch(_tensor_message(np, np.asarray(a), np.asarray(e), rtol, atol, close, exact))
+    raise _Mismatch(_tensor_message(np, np.asarray(a), np.asarray(e), rtol, atol, close, exact,
+                                    an == "bfloat16"))
 
 
 _SCALARS = (bool, int, float, complex)
