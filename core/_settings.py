@@ -35,7 +35,7 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
     if not isinstance(mode, bool):
         raise TypeError(f"_set_deterministic_algorithms(): argument 'mode' (position 1) must "
                         f"be bool, not {type(mode).__name__}")
-    _STATE["deterministic"], _STATE["warn_only"] = mode, bool(warn_only) and mode
+    _STATE["deterministic"], _STATE["warn_only"] = mode, bool(warn_only)
 
 
 def are_deterministic_algorithms_enabled() -> bool:

@@ -8,7 +8,7 @@ import warnings
 from .. import _creation
 from .._from_data import host_cast
 from .._size import Size
-from ._util import Tensor, method
+from ._util import Tensor, method, wrap
 
 __all__: list = []  # methods only
 
@@ -115,9 +115,8 @@ def _write_back(self: Tensor, values: list) -> Tensor:
     arr = np.asarray(values) if values else np.zeros(0)
     arr = host_cast(arr.reshape(tuple(self.shape)), self.dtype)
     new = be.from_numpy(np.ascontiguousarray(arr), self._device.index)
-    self._data = be.setitem(self._data, Ellipsis, new)
-    self._bump()
-    return self
+    from .inplace import commit  # writes reach the tensor's bases when it is a view
+    return commit(self, wrap(new, self.dtype, self._device))
 
 
 @method("apply_")
