@@ -11,7 +11,7 @@ from typing import Any
 from . import _dtype
 from ._dtype import dtype as _DType
 from ._size import Size
-from .autograd import graph as _graph
+from .autograd import api as _api, graph as _graph
 from .autograd.grad_mode import STATE as _GRAD
 
 __all__ = ["Tensor", "wrap"]
@@ -198,8 +198,7 @@ class Tensor:
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Mirrors ``Tensor.backward``."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _api.backward((self,), gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's array (and version counter)."""

@@ -2,16 +2,16 @@
 engine in :mod:`ember.autograd.graph`."""
 from __future__ import annotations
 
+from .. import _tensor as _t  # (half-initialised while it imports us: used at call time)
 from .graph import run_backward
 
 __all__ = ["backward", "grad"]
 
 
 def _as_tuple(x):
-    if x is None:
-        return None
-    from .._tensor import Tensor
-    if isinstance(x, Tensor):
+    if x is None or type(x) is tuple:
+        return x
+    if isinstance(x, _t.Tensor):
         return (x,)
     return tuple(x)
 
@@ -23,8 +23,13 @@ def _check_outputs(tensors) -> None:
                                "have a grad_fn")
 
 
+_filled = None  # ember._creation._filled, bound on first use (that module imports this one)
+
+
 def _make_grads(outputs, grad_outputs):
-    from .._creation import ones_like
+    global _filled
+    if _filled is None:
+        from .._creation import _filled
     grads = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
@@ -33,7 +38,7 @@ def _make_grads(outputs, grad_outputs):
             if not out.dtype.is_floating_point and not out.dtype.is_complex:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                    f"but got {out.dtype!r}")
-            g = ones_like(out)
+            g = _filled(out._data.shape, 1, out.dtype, out._device)  # ones_like(out)
         else:
             from .._tensor import Tensor
             if not isinstance(g, Tensor):

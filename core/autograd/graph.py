@@ -107,6 +107,7 @@ def _modified_message(t, now: int, version: int) -> str:
 
 
 _NODE_TYPES: dict = {}
+_new = object.__new__
 _RETAIN_HOOKS = weakref.WeakSet()  # the hooks Tensor.retain_grad registered
 
 
@@ -128,7 +129,7 @@ class AccumulateGrad(Node):
         t = tensor
         # PyTorch's name() for this node is the C++ one
         super().__init__("torch::autograd::AccumulateGrad", None, (), (),
-                         ((t.shape, t.dtype, t._device),))
+                         ((t._data.shape, t.dtype, t._device),))
         self.variable = tensor
 
     def __repr__(self) -> str:
@@ -166,15 +167,34 @@ def record(out, name, inputs, fn, saved=()):
     """Attach a grad_fn to ``out`` (or a tuple of outputs). ``fn(grad)`` (one output) or
     ``fn(*grads)`` returns one gradient per input (None where there is none). ``saved`` lists
     the tensors ``fn`` reads: their versions are checked, and they are freed after use."""
-    cls = _NODE_TYPES.get(name) or _node_type(name)
-    node = cls(name, fn, tuple(_edge(t) for t in inputs),
-               tuple((t, t._vc[0] if t._vc is not None else 0) for t in saved), None)
+    # every op under autograd comes through here: the node is filled in directly (no
+    # __init__ frame), and _edge is inlined for inputs that already have a grad_fn
+    node = _new(_NODE_TYPES.get(name) or _node_type(name))
+    node._name = name
+    node._fn = fn
+    if type(inputs) is not tuple:
+        inputs = tuple(inputs)
+    if len(inputs) == 1:
+        t = inputs[0]
+        nxt = t._grad_fn
+        node.next_functions = ((nxt, t._out_nr) if nxt is not None else _edge(t),)
+    elif len(inputs) == 2:
+        t, u = inputs
+        nxt, nxu = t._grad_fn, u._grad_fn
+        node.next_functions = ((nxt, t._out_nr) if nxt is not None else _edge(t),
+                               (nxu, u._out_nr) if nxu is not None else _edge(u))
+    else:
+        node.next_functions = tuple([_edge(t) for t in inputs])
+    node._saved = tuple([(t, t._vc[0] if t._vc is not None else 0) for t in saved]) \
+        if saved else ()
+    node._pre_hooks = node._hooks = node._metadata = None
+    node._materialize = True
     if type(out) is tuple:
-        node._meta = tuple((o.shape, o.dtype, o._device) for o in out)
+        node._meta = tuple([(o._data.shape, o.dtype, o._device) for o in out])
         for i, o in enumerate(out):
             o._grad_fn, o._requires_grad, o._out_nr = node, True, i
     else:
-        node._meta = ((out.shape, out.dtype, out._device),)
+        node._meta = ((out._data.shape, out.dtype, out._device),)
         out._grad_fn = node
         out._requires_grad = True
     return out
@@ -258,29 +278,32 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 for nr, slots in capture[node].items():
                     for i in slots:
                         results[i] = buf[nr]
-            if type(node) is AccumulateGrad:
-                if accumulate and buf[0] is not None:
-                    _accumulate(node.variable, buf[0], create_graph, stored)
-                continue
-            if node._fn is None:
+            fn = node._fn
+            if fn is None:  # a leaf's AccumulateGrad, or a node whose graph was freed
+                if type(node) is AccumulateGrad:
+                    if accumulate and buf[0] is not None:
+                        _accumulate(node.variable, buf[0], create_graph, stored)
+                    continue
                 if node._saved is None:
                     raise RuntimeError(_FREED)
                 raise RuntimeError(f"{node._name} has no backward function")
-            if node._saved:
-                node._check_saved()
+            saved = node._saved
+            if saved:
+                for t, version in saved:
+                    if (t._vc[0] if t._vc is not None else 0) != version:
+                        node._check_saved()  # raises PyTorch's message
             if len(buf) == 1:
                 g = buf[0]
                 if g is None:
                     _skip_children(node, deps, ready, buffers)
                     continue
-                outs = node._fn(g)
+                outs = fn(g)
             else:
                 if all(g is None for g in buf):
                     _skip_children(node, deps, ready, buffers)
                     continue
-                outs = node._fn(*[_zeros_for(m) if g is None else g
-                                  for g, m in zip(buf, node._meta)] if node._materialize
-                                else buf)
+                outs = fn(*[_zeros_for(m) if g is None else g
+                            for g, m in zip(buf, node._meta)] if node._materialize else buf)
             if type(outs) is not tuple:
                 outs = (outs,) if not isinstance(outs, list) else tuple(outs)
             if node._hooks:
@@ -288,7 +311,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                     new = h(outs, tuple(buf))
                     if new is not None:
                         outs = tuple(new)
-            if not retain_graph and node._saved:
+            if saved and not retain_graph:
                 node._fn = None
                 node._saved = None
             nexts = node.next_functions
@@ -304,8 +327,15 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                         g = _fit(g, meta)
                     nbuf = buffers.get(nxt)
                     if nbuf is None:
-                        nbuf = buffers[nxt] = [None] * len(nxt._meta)
-                    nbuf[nr] = g if nbuf[nr] is None else nbuf[nr] + g
+                        if len(nxt._meta) == 1:  # the usual single-output node
+                            buffers[nxt] = [g]
+                        else:
+                            nbuf = buffers[nxt] = [None] * len(nxt._meta)
+                            nbuf[nr] = g
+                    elif nbuf[nr] is None:
+                        nbuf[nr] = g
+                    else:
+                        nbuf[nr] = nbuf[nr] + g
                 d = deps[nxt] - 1
                 deps[nxt] = d
                 if d == 0:

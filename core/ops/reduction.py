@@ -11,6 +11,7 @@ import warnings
 
 from .. import _dtype
 from ._util import GRAD, Tensor, dims, method, record, wrap
+from .shape import expand, reshape
 
 __all__ = ["sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
            "norm", "all", "any", "count_nonzero", "sum_to_size"]
@@ -73,8 +74,7 @@ def _out_shape(shape, axes, keepdim) -> tuple:
 
 def _restore(g: Tensor, shape, axes, keepdim) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes."""
-    from .shape import expand, reshape
-    if not keepdim and axes:
+    if not keepdim and axes and g._data.shape:  # (a 0-d gradient expands as it is)
         kept = list(shape)
         for ax in axes:
             kept[ax] = 1
