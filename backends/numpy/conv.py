@@ -18,7 +18,50 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["conv2d_save", "conv_transpose2d", "conv2d_weight", "max_pool2d",
-           "max_pool2d_backward"]
+           "max_pool2d_backward", "scratch"]
+
+
+class _Scratch:
+    """Large buffers reused once nothing refers to them any more (a small caching
+    allocator). Fresh multi-megabyte arrays arrive as new pages from the OS and the page
+    faults of zeroing them cost as much as the convolution's own copies (about 800 faults
+    per LeNet conv layer and step); PyTorch's kernels reuse their workspaces likewise.
+
+    A buffer is free when only this pool holds it: an output handed out (or any view of
+    it, or the columns an autograd node keeps) holds a reference, so it is never reused
+    while alive. ``zeroed``: a tag naming the part of the buffer its callers write; such
+    buffers start as zeros and are only handed to callers with the same tag, so what they
+    never write stays zero."""
+
+    def __init__(self, per_shape: int = 3, shapes: int = 32):
+        import threading
+        self._free: dict = {}
+        self._per_shape, self._shapes = per_shape, shapes
+        self._lock = threading.Lock()
+
+    def get(self, shape: tuple, dtype, zeroed=None):
+        import sys
+        key = (shape, np.dtype(dtype).str, zeroed)
+        with self._lock:
+            lst = self._free.get(key)
+            if lst is None:
+                if len(self._free) >= self._shapes:  # forget the oldest shape
+                    self._free.pop(next(iter(self._free)))
+                lst = self._free[key] = []
+            for a in lst:
+                if sys.getrefcount(a) == 3:  # the list, ``a``, getrefcount's argument
+                    return a
+            a = np.empty(shape, dtype) if zeroed is None else np.zeros(shape, dtype)
+            if len(lst) < self._per_shape:
+                lst.append(a)
+            return a
+
+    def clear(self) -> None:
+        with self._lock:
+            self._free.clear()
+
+
+scratch = _Scratch()
 
 
 def _cols(x, kernel, padding, dilation, groups):
@@ -26,20 +69,22 @@ def _cols(x, kernel, padding, dilation, groups):
     n, c, h, w = x.shape
     (kh, kw), (ph, pw), (dh, dw) = kernel, padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
-    flat = np.zeros((n, c, hp * wp + dw * (kw - 1)), dtype=x.dtype)  # zeros: the padding
+    # zeros (the padding) stay zero: only this interior is ever written
+    flat = scratch.get((n, c, hp * wp + dw * (kw - 1)), x.dtype, ("pad", h, w, ph, pw))
     flat[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
     oh, ow = hp - dh * (kh - 1), wp - dw * (kw - 1)
     s0, s1, s2 = flat.strides
     view = as_strided(flat, (c, kh, kw, n, oh * wp), (s1, dh * wp * s2, dw * s2, s0, s2),
                       writeable=False)
-    cols = np.ascontiguousarray(view).reshape(groups, (c // groups) * kh * kw, n * oh * wp)
+    cols = scratch.get((groups, (c // groups) * kh * kw, n * oh * wp), x.dtype)
+    np.copyto(cols.reshape(view.shape), view)
     return cols, oh, ow, wp
 
 
 def _widen(g, wp: int):
-    """g (N, C, H, W) as (C, N, H, wp), zeros in the extra columns."""
+    """g (N, C, H, W) as (C, N, H, wp), zeros in the extra columns (never written)."""
     n, c, h, w = g.shape
-    out = np.zeros((c, n, h, wp), dtype=g.dtype)
+    out = scratch.get((c, n, h, wp), g.dtype, ("widen", w))
     out[:, :, :, :w] = g.transpose(1, 0, 2, 3)
     return out
 
@@ -49,7 +94,8 @@ def conv2d_save(x, w, padding, dilation, groups):
     n = x.shape[0]
     o, cg, kh, kw = w.shape
     cols, oh, ow, wp = _cols(x, (kh, kw), padding, dilation, groups)
-    y = np.matmul(w.reshape(groups, o // groups, cg * kh * kw), cols)
+    y = scratch.get((groups, o // groups, cols.shape[-1]), x.dtype)
+    np.matmul(w.reshape(groups, o // groups, cg * kh * kw), cols, out=y)
     return y.reshape(o, n, oh, wp)[:, :, :, :ow].transpose(1, 0, 2, 3), cols
 
 
@@ -72,8 +118,11 @@ def conv_transpose2d(x, w, padding, out_hw, dilation, groups):
     xm = _widen(x, wp).reshape(groups, ci // groups, n * h * wp)
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
     run = h * wp
-    cols = np.matmul(wm, xm).reshape(groups * cog, kh * kw, n, run)
-    buf = np.zeros((groups * cog, n, hp * wp + dw * (kw - 1)), dtype=x.dtype)
+    cols = scratch.get((groups, cog * kh * kw, n * run), x.dtype)
+    np.matmul(wm, xm, out=cols)
+    cols = cols.reshape(groups * cog, kh * kw, n, run)
+    buf = scratch.get((groups * cog, n, hp * wp + dw * (kw - 1)), x.dtype)
+    buf.fill(0)
     for i in range(kh):
         for j in range(kw):
             off = i * dh * wp + j * dw

@@ -263,3 +263,25 @@ def test_generic_kernels_match_backend(device, args):
         np.testing.assert_allclose(be.to_numpy(getattr(be, name)(*a)),
                                    be.to_numpy(getattr(Backend, name)(be, *a)),
                                    rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_outputs_survive_later_calls_and_padding_variants(torch, device):
+    """Backends may reuse work buffers between calls (numpy does): an output still alive is
+    never overwritten, and convolutions whose padded inputs share a shape but not a
+    padding each see their own zeros."""
+    xa, xb = rnd(2, 3, 10, 10), rnd(2, 3, 12, 12)
+    w = rnd(4, 3, 3, 3)
+    cases = [(xa, 1), (xb, 0), (xa, 1), (xb, 0)]  # padded 12x12 both ways
+    outs = []
+    for x, p in cases:
+        e = F.conv2d(ember.tensor(x, device=device), ember.tensor(w, device=device), padding=p)
+        outs.append((e, torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w),
+                                                   padding=p)))
+    for e, t in outs:  # compared only after all ran
+        assert_close(e, t, 1e-4, 1e-5)
+    g1 = F.conv_transpose2d(ember.tensor(xa, device=device), ember.tensor(w.transpose(1, 0, 2, 3)
+                                                                          .copy(), device=device))
+    keep = g1.cpu().numpy().copy()
+    F.conv_transpose2d(ember.tensor(-xa, device=device),
+                       ember.tensor(w.transpose(1, 0, 2, 3).copy(), device=device))
+    np.testing.assert_array_equal(g1.cpu().numpy(), keep)
