@@ -82,11 +82,28 @@ def test_max_pool_indices_match_torch(torch, device, cls, kw, shape):
     np.testing.assert_array_equal(ei.cpu().numpy(), ti.numpy())
 
 
+@pytest.mark.parametrize("padding", [0, 1])
 @pytest.mark.parametrize("fn", ["max_pool2d", "max_pool1d"])
-def test_max_pool_ties_pick_first(torch, device, fn):
-    x = np.ones((1, 2, 6, 6) if fn == "max_pool2d" else (1, 2, 6), dtype="float32")
-    eo, ei = getattr(F, fn)(ember.tensor(x, device=device), 3, 2, 1, return_indices=True)
-    to, ti = getattr(torch.nn.functional, fn)(torch.tensor(x), 3, 2, 1, return_indices=True)
+def test_max_pool_ties_pick_first(torch, device, fn, padding):
+    shape = (2, 3, 7, 6) if fn == "max_pool2d" else (2, 3, 7)
+    x = np.round(R.standard_normal(shape)).astype("float32")  # many ties
+    x[0] = 1.0
+    eo, ei = getattr(F, fn)(ember.tensor(x, device=device), 3, 2, padding,
+                            return_indices=True)
+    to, ti = getattr(torch.nn.functional, fn)(torch.tensor(x), 3, 2, padding,
+                                              return_indices=True)
+    np.testing.assert_array_equal(ei.cpu().numpy(), ti.numpy())
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_max_pool_nan_wins(torch, device, padding):
+    x = R.standard_normal((1, 2, 6, 6)).astype("float32")
+    x[0, 0, 1, 2] = x[0, 1, 4, 4] = np.nan
+    eo, ei = F.max_pool2d(ember.tensor(x, device=device), 2, padding=padding,
+                          return_indices=True)
+    to, ti = torch.nn.functional.max_pool2d(torch.tensor(x), 2, padding=padding,
+                                            return_indices=True)
+    np.testing.assert_array_equal(eo.cpu().numpy(), to.numpy())  # NaN where NaN
     np.testing.assert_array_equal(ei.cpu().numpy(), ti.numpy())
 
 
