@@ -68,7 +68,8 @@ def digamma(xp, a):
         1 / 240 - inv * (1 / 132 - inv * (691 / 32760 - inv / 12))))))
     psi = xp.log(y) - 0.5 / y - tail - shift
     psi = xp.where(left, psi - math.pi / xp.tan(math.pi * x), psi)
-    psi = xp.where(x == 0, xp.where(xp.signbit(x), xp.inf, -xp.inf), psi)  # PyTorch's signs
+    inf = xp.full(x.shape, xp.inf, dtype=x.dtype)
+    psi = xp.where(x == 0, xp.where(xp.signbit(x), inf, -inf), psi)  # PyTorch's signs
     psi = xp.where((x < 0) & (x == xp.floor(x)), xp.nan, psi)
     return _back(xp, psi, a)
 

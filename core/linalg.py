@@ -212,6 +212,12 @@ def _eye_like(A: Tensor, n: int | None = None) -> Tensor:
     return eye(A.shape[-1] if n is None else n, dtype=A.dtype, device=A._device)
 
 
+def _diag(v: Tensor) -> Tensor:
+    """Square matrices with v on the diagonal (diag_embed as a product with I, so it runs
+    on backends without scatter-style item assignment)."""
+    return v.unsqueeze(-1) * _eye_like(v, v.shape[-1])
+
+
 def _hermitian_from(A: Tensor, upper: bool) -> Tensor:
     """The Hermitian matrix that A's chosen triangle describes (the other one ignored, as
     LAPACK does; every backend then sees the same input)."""
@@ -418,7 +424,8 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
 def _triangular_mask(A: Tensor, upper: bool, unitriangular: bool) -> Tensor:
     T = A.triu() if upper else A.tril()
     if unitriangular:
-        T = T - T.diagonal(0, -2, -1).diag_embed() + _eye_like(A)
+        eye = _eye_like(A)
+        T = T * (1 - eye) + eye
     return T
 
 
@@ -609,7 +616,8 @@ def _qr_square_backward(gQ, gR, Q: Tensor, R: Tensor) -> Tensor:
         t = gQ.mH @ Q
         M = -t if M is None else M - t
     low = M.tril(-1)
-    sym = low + low.mH + M.diagonal(0, -2, -1).real.diag_embed().to(M.dtype)
+    # the diagonal part is Re(diag M): that of (M + M^H) / 2
+    sym = low + low.mH + 0.5 * (M + M.mH) * _eye_like(M, M.shape[-1])
     b = Q @ sym
     if gQ is not None:
         b = gQ + b
@@ -645,9 +653,9 @@ def _svd_backward(gU, gS, gVh, U: Tensor, S: Tensor, Vh: Tensor) -> Tensor:
         ret = t if ret is None else ret + t
     ret = ret / E.to(U.dtype)
     if gS is not None:
-        ret = ret + gS.to(U.dtype).diag_embed()
+        ret = ret + _diag(gS.to(U.dtype))
     if U.dtype.is_complex and UhgU is not None:
-        ret = ret + (UhgU.diagonal(0, -2, -1) / (2 * Sc)).diag_embed()
+        ret = ret + _diag(UhgU.diagonal(0, -2, -1) / (2 * Sc))
     if m > n and gU is not None:
         gA = U @ ret
         gUSinv = gU / Sc.unsqueeze(-2)
@@ -751,7 +759,7 @@ def _eig_backward(gL, gV, L: Tensor, V: Tensor, hermitian: bool) -> Tensor:
     E = E + _eye_like(E, E.shape[-1])
     gA = VhgV / E.to(VhgV.dtype)
     if gL is not None:
-        gA = gA - gA.diagonal(0, -2, -1).diag_embed() + gL.to(gA.dtype).diag_embed()
+        gA = gA * (1 - _eye_like(gA, gA.shape[-1])) + _diag(gL.to(gA.dtype))
     if hermitian:
         return V @ (gA @ V.mH)
     return _solve(V.mH, gA @ V.mH, True)
@@ -1078,7 +1086,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
     a, b = input._data, other._data
 
     def part(arr, i):
-        return arr[(slice(None),) * d + (slice(i, i + 1),)]
+        return arr[(slice(None),) * d + (slice(i, i + 1), Ellipsis)]
     a0, a1, a2 = (part(a, i) for i in range(3))
     b0, b1, b2 = (part(b, i) for i in range(3))
     try:

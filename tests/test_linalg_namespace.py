@@ -235,7 +235,7 @@ def test_eig_gradients_with_complex_cotangents(with_vectors, torch):
 
 
 def _spd(lib, a):
-    return a @ a.mT + lib.eye(a.shape[-1], dtype=a.dtype)
+    return a @ a.mT + lib.eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 SECOND_ORDER = {

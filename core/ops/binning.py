@@ -41,8 +41,8 @@ def _sorted_positions(dev, s, v, side: str, sorter=None):
     n, m = s.shape[-1], v.shape[-1]
     s2, v2 = xp.reshape(s, (-1, n)), xp.reshape(v, (-1, m))
     srt = None if sorter is None else xp.reshape(sorter, (-1, n))
-    rows = [xp.searchsorted(s2[i], v2[i], side=side,
-                            sorter=None if srt is None else srt[i])
+    rows = [xp.searchsorted(s2[i, ...], v2[i, ...], side=side,
+                            sorter=None if srt is None else srt[i, ...])
             for i in range(s2.shape[0])]
     if not rows:
         return xp.zeros(v.shape, dtype=xp.int64)

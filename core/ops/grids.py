@@ -63,9 +63,22 @@ def cartesian_prod(*tensors) -> Tensor:
             raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
     if len(ts) == 1:
         return ts[0]
+    from .._creation import arange
     from .joining import stack
-    grids = meshgrid(*ts, indexing="ij")
-    return stack([g.reshape(-1) for g in grids], dim=1)
+    for t in ts[1:]:
+        if t.dtype is not ts[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    sizes = [t.shape[0] for t in ts]
+    total = 1
+    for s in sizes:
+        total *= s
+    # row r takes element (r // stride_j) % n_j of tensor j (the last varies fastest)
+    rows = arange(total, device=ts[0]._device)
+    cols, stride = [], total
+    for t, n in zip(ts, sizes):
+        stride = stride // n if n else 0
+        cols.append(t.index_select(0, (rows // max(stride, 1)) % max(n, 1)))
+    return stack(cols, dim=1)
 
 
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
@@ -81,6 +94,8 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     from .._creation import tensor
     gen = itertools.combinations_with_replacement if with_replacement else \
         itertools.combinations
-    idx = [i for combo in gen(range(input.shape[0]), r) for i in combo]
-    picks = tensor(idx, dtype=_dtype.int64, device=input._device)
-    return input.index_select(0, picks).reshape(len(idx) // r, r)
+    from .joining import stack
+    combos = list(gen(range(input.shape[0]), r))
+    cols = [tensor([c[j] for c in combos], dtype=_dtype.int64, device=input._device)
+            for j in range(r)]
+    return stack([input.index_select(0, c) for c in cols], dim=1)

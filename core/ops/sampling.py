@@ -54,7 +54,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         cdf = xp.cumulative_sum(rows, axis=-1)
         total = cdf[:, -1:]
         u = _uniform(dev, generator, (nrow, num_samples), _dtype.float64) * total
-        idx = xp.stack([xp.searchsorted(cdf[i], u[i], side="right") for i in range(nrow)])
+        idx = xp.stack([xp.searchsorted(cdf[i, ...], u[i, ...], side="right")
+                        for i in range(nrow)])
         idx = xp.minimum(idx, ncat - 1)  # u * total may round up to the last edge
     else:
         q = -xp.log1p(-_uniform(dev, generator, (nrow, ncat), _dtype.float64))

@@ -94,17 +94,17 @@ def _unique(input: Tensor, dim, sort: bool, return_inverse: bool, return_counts:
         n = rows.shape[0]
         perm = _lexsort_rows(xp, rows) if sort else None
         srt = xp.take(rows, perm, axis=0) if sort else rows
-        differ = xp.any(srt[1:] != srt[:-1], axis=1) if rows.shape[1] else \
+        differ = xp.any(srt[1:, ...] != srt[:-1, ...], axis=1) if rows.shape[1] and n else \
             xp.zeros((max(n - 1, 0),), dtype=xp.bool)
         new = _starts(xp, differ, n)
         inverse, counts = _group_outputs(dev, new, n, perm)
-        values = _back_from_rows(input, srt[new], shape, d)
+        values = _back_from_rows(input, xp.take(srt, xp.nonzero(new)[0], axis=0), shape, d)
         return _results(values, inverse, counts, dev, return_inverse, return_counts, (n,))
     flat = _sortable(be, xp.reshape(input._data, (-1,)), input.dtype)
     n = flat.shape[0]
     perm = xp.argsort(flat, stable=True) if sort else None
     srt = xp.take(flat, perm) if sort else flat
-    new = _starts(xp, srt[1:] != srt[:-1], n)
+    new = _starts(xp, srt[1:] != srt[:-1] if n else None, n)
     inverse, counts = _group_outputs(dev, new, n, perm)
     vals = srt[new]
     if input.dtype is _dtype.bool:

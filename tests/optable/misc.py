@@ -20,7 +20,7 @@ def _wc(rng, *shape):
 
 
 def _spd(lib, a):
-    return a @ a.mT + lib.eye(a.shape[-1], dtype=a.dtype)
+    return a @ a.mT + lib.eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 def _sym(a):
@@ -84,7 +84,7 @@ _LINALG = [
     OpInfo("det", lambda lib, a: lib.det(a), lambda rng: [S(_wc(rng, 2, 2, 2))]),
     OpInfo("linalg.slogdet", lambda lib, a: lib.linalg.slogdet(a),
            lambda rng: [S(_wc(rng, 3, 3)), S(-_wc(rng, 2, 3, 3))]),
-    OpInfo("logdet", lambda lib, a: lib.logdet(a @ a.mT + lib.eye(3, dtype=a.dtype)),
+    OpInfo("logdet", lambda lib, a: lib.logdet(_spd(lib, a)),
            lambda rng: [S(r(rng, 3, 3))]),
     OpInfo("linalg.solve", lambda lib, a, b: lib.linalg.solve(a, b),
            lambda rng: [S(_wc(rng, 3, 3), r(rng, 3, 2)), S(_wc(rng, 3, 3), r(rng, 3)),
