@@ -24,15 +24,14 @@ class Parser(argparse.ArgumentParser):
 
 
 def check_device(spec: str):
-    """The device ``spec`` names, placed once so that an unknown type, a bad index or an
-    unavailable backend is reported now, in the registry's words."""
+    """The canonical device ``spec`` names (its backend attached as ``._be``), placed once so
+    that an unknown type, a bad index or an unavailable backend is reported now, in the
+    registry's words."""
     import ember
     try:
-        dev = ember.device(spec)
-        ember.empty(0, device=dev)
+        return ember.empty(0, device=ember.device(spec)).device
     except (RuntimeError, ValueError, TypeError) as e:
         raise UsageError(f"--device {spec}: {e}") from None
-    return dev
 
 
 def check_out_dir(path: str) -> str:

@@ -110,8 +110,9 @@ def add_parser(sub) -> None:
         description="Run SCRIPT with `import torch` (torch.nn, torch.optim, "
         "torch.utils.data, ...) mapped to ember; arguments after SCRIPT are the script's.")
     p.add_argument("--device", metavar="DEV",
-                   help="default device for tensors the script creates without one "
-                        "(ember.set_default_device), e.g. cuda or cuda:1")
+                   help="cpu/cuda[:N]: the default device for tensors the script creates "
+                        "without one; a backend's own type (jax): that backend serves the "
+                        "script's 'cpu'")
     p.add_argument("--provider", action="append", default=[], metavar="TYPE=BACKEND",
                    help="serve a device type with a given backend, e.g. cpu=jax so the "
                         "script's 'cpu' runs on JAX (repeatable; as EMBER_PROVIDERS)")
@@ -121,7 +122,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import ember
     from ember.backends import set_provider
     for item in args.provider:
         dtype, sep, name = item.partition("=")
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         except (RuntimeError, ValueError) as e:
             raise UsageError(f"--provider {item}: {e}") from None
     if args.device is not None:
-        ember.set_default_device(check_device(args.device))
+        _choose_device(check_device(args.device))
     if not os.path.isfile(args.script):
         raise UsageError(f"no such script: {args.script}")
     try:
@@ -141,6 +141,21 @@ def run(args: argparse.Namespace) -> int:
         _print_script_error(e, args.script)
         return 1
     return 0
+
+
+def _choose_device(dev) -> None:
+    """``--device``: a PyTorch script knows only "cpu" and "cuda". For those, ``dev`` becomes
+    the default device (the script's own device strings keep their meaning). For a
+    backend's own type (``jax``) whose backend also serves "cpu", the script's "cpu" is
+    served by that backend instead, so everything it creates or moves with ``.to("cpu")`` /
+    ``.cpu()`` stays on one device; otherwise ``dev`` is the default device."""
+    import ember
+    from ember.backends import set_provider
+    be = dev._be
+    if dev.type not in ("cpu", "cuda") and "cpu" in be.device_types:
+        set_provider("cpu", be.name)
+    else:
+        ember.set_default_device(dev)
 
 
 def _print_script_error(e: BaseException, script: str) -> None:

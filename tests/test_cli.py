@@ -21,7 +21,7 @@ import pytest
 import ember
 from ember.__main__ import main
 
-from plugins.sandbox import installed_plugins
+from plugins.sandbox import TOY_SRC, installed_plugins, registry_restored
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "train_mlp.py"
@@ -318,6 +318,34 @@ print(x.device, x.device._be.name, torch.get_default_device())
     proc = ember_cmd("run", "--provider", "cpu=toycpu", str(script), plugins=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["cpu", "toycpu", "cpu"]
+
+
+def test_run_device_whose_backend_also_serves_cpu(tmp_path, capsys):
+    """``--device jax``-style: a backend that serves its own type and "cpu" serves the
+    script's "cpu", so tensors the script moves with .to("cpu") stay on one device."""
+    script = write(tmp_path, "dual.py", """
+import torch
+x = torch.ones(2).to("cpu") + torch.zeros(2, device="cpu")
+print(x.device, x.device._be.name, torch.get_default_device())
+""")
+    with registry_restored() as registry:
+        sys.path.insert(0, str(TOY_SRC))
+        try:
+            import ember_toy
+        finally:
+            sys.path.remove(str(TOY_SRC))
+
+        class Dual(ember_toy.ToyBackend):
+            name = "dual"
+            device_types = ("dual", "cpu")
+            priority = -5
+
+        registry.register(Dual())
+        try:
+            assert main(["run", "--device", "dual", str(script)]) == 0
+            assert capsys.readouterr().out.split() == ["cpu", "dual", "cpu"]
+        finally:
+            ember.set_default_device(None)
 
 
 def test_alias_installs_and_uninstalls_in_process():
