@@ -93,6 +93,17 @@ def _is_linalg_error(e: Exception) -> bool:
     return type(e).__name__ == "LinAlgError"
 
 
+def _kernel_or_raise(dev, name: str, arrays: tuple, error):
+    """``_kernel(dev, name, *arrays)`` with the backend's LinAlgError (whatever its class)
+    replaced by ``error()``, PyTorch's report."""
+    try:
+        return _kernel(dev, name, *arrays)
+    except Exception as e:  # noqa: BLE001 - numpy's, cupy's, ... LinAlgError classes
+        if _is_linalg_error(e):
+            raise error() from None
+        raise
+
+
 def _w(arr, dt, dev) -> Tensor:
     """A Tensor of dtype dt from a kernel's result (cast if the backend changed it)."""
     be = dev._be

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import _dtype
 from ._linalg_base import (_TN, LinAlgError, _at_least_2d, _device, _diag, _eye_like, _floating,
-                           _hermitian_from, _info_tensor, _infos, _is_linalg_error, _kernel,
+                           _hermitian_from, _info_tensor, _infos, _kernel, _kernel_or_raise,
                            _linalg_cholesky_ex, _linalg_eig, _linalg_eigh, _linalg_lstsq,
                            _linalg_qr, _linalg_svd, _nan_where_failed, _no_grad, _not_pd_error,
                            _out, _out_tuple, _prod, _real_dtype, _square, _w, _where)
@@ -20,12 +20,7 @@ def _cholesky(A: Tensor, upper: bool, fn: str = "linalg.cholesky") -> Tensor:
     _floating(A, fn, "cholesky")
     dev = A._device
     H = _hermitian_from(A.detach(), False)
-    try:
-        data = _kernel(dev, "cholesky", H._data)
-    except Exception as e:
-        if _is_linalg_error(e):
-            raise _not_pd_error(H, fn) from None
-        raise
+    data = _kernel_or_raise(dev, "cholesky", (H._data,), lambda: _not_pd_error(H, fn))
     L = _w(data, A.dtype, dev).tril()
     res = L.mH.contiguous() if upper else L
     if GRAD.enabled and A._requires_grad:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 from ._linalg_base import (_TN, LinAlgError, _at_least_2d, _device, _eye_like, _floating,
-                           _info_tensor, _infos, _is_linalg_error, _kernel, _linalg_inv_ex,
-                           _linalg_slogdet, _linalg_solve_ex, _nan_where_failed, _out, _out_tuple,
-                           _prod, _real_dtype, _same_dtype, _singular_error, _square, _w, _where)
+                           _info_tensor, _infos, _is_linalg_error, _kernel, _kernel_or_raise,
+                           _linalg_inv_ex, _linalg_slogdet, _linalg_solve_ex, _nan_where_failed,
+                           _out, _out_tuple, _prod, _real_dtype, _same_dtype, _singular_error,
+                           _square, _w, _where)
 from ._tensor import Tensor, wrap
 from .autograd.grad_mode import STATE as GRAD
 from .autograd.graph import record
@@ -18,12 +19,7 @@ def _inv(A: Tensor, fn: str = "linalg.inv") -> Tensor:
     _square(A, fn)
     _floating(A, fn, low_msg=True)
     dev = A._device
-    try:
-        data = _kernel(dev, "inv", A._data)
-    except Exception as e:
-        if _is_linalg_error(e):
-            raise _singular_error(A, fn) from None
-        raise
+    data = _kernel_or_raise(dev, "inv", (A._data,), lambda: _singular_error(A, fn))
     res = _w(data, A.dtype, dev)
     if GRAD.enabled and A._requires_grad:
         record(res, "LinalgInvExBackward0", (A,),
@@ -142,13 +138,8 @@ def _solve(A: Tensor, B: Tensor, left: bool, fn: str = "linalg.solve") -> Tensor
     xp = dev._be.xp
     if not left:
         a, b = xp.matrix_transpose(a), xp.matrix_transpose(b)
-    try:
-        x = _kernel(dev, "solve", a, b)
-    except Exception as e:
-        if _is_linalg_error(e):
-            raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix "
-                              "is singular.") from None
-        raise
+    x = _kernel_or_raise(dev, "solve", (a, b), lambda: LinAlgError(
+        "torch.linalg.solve: The solver failed because the input matrix is singular."))
     if not left:
         x = xp.matrix_transpose(x)
     X = _w(x, A.dtype, dev)
@@ -231,7 +222,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: boo
         a, b = xp.matrix_transpose(a), xp.matrix_transpose(b)
     try:
         x = _kernel(dev, "solve", a, b)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - LAPACK's trsm has no singular check: infs/NaNs
         if not _is_linalg_error(e):
             raise
         x = _host_triangular(dev, a, b, upper != (not left))
