@@ -167,6 +167,7 @@ HIST = [
     lambda L, T: L.histogram(T([1.0, 2.0, 1.0, 3.0, 0.2]), bins=T([0.0, 1.0, 2.5, 3.0])),
     lambda L, T: L.histogram(T([1.0, 2.0, 1.0]), bins=4, density=True),
     lambda L, T: L.histogram(T([2.0, 2.0]), bins=2),
+    lambda L, T: T([[1.0, 2.0], [0.5, 3.0]]).histogram(3, range=(0.0, 2.5), density=True),
     lambda L, T: L.bincount(T([4, 3, 6, 3, 4])),
     lambda L, T: L.bincount(T([4, 3, 6, 3, 4]), weights=T([0.0, 0.25, 0.5, 0.75, 1.0])),
     lambda L, T: L.bincount(T([4, 3, 6, 3, 4]), weights=T([0.0, 0.25, 0.5, 0.75, 1.0],

@@ -197,6 +197,12 @@ def test_methods_and_in_place_forms(torch):
         assert te.dtype is ember.float32
     for name in ("lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "xlogy"):
         assert hasattr(ember.Tensor, name) and hasattr(ember, name)
+    for name in ("i0_", "sinc_", "xlogy_"):
+        t = ember.tensor([1.0, 2.0])
+        args = (2.0,) if name == "xlogy_" else ()
+        assert getattr(ember, name)(t, *args) is t
+        np.testing.assert_allclose(_np(t), getattr(torch, name)(torch.tensor([1.0, 2.0]),
+                                                                 *args).numpy(), rtol=1e-6)
     np.testing.assert_allclose(_np(ember.tensor(x).polygamma(1)),
                                torch.tensor(x, dtype=torch.float32).polygamma(1).numpy(),
                                rtol=1e-6)

@@ -157,6 +157,7 @@ def _fmt(v: float) -> str:
     return "-nan" if math.isnan(v) else ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:g}"
 
 
+@method("histogram")
 def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = None,
               density: bool = False, out=None):
     """Mirrors ``torch.histogram``: ``(hist, bin_edges)``; ``bins`` a count (equal widths

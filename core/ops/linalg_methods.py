@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import warnings
 
+from .. import _dtype
 from .. import return_types as _rt
 from ._util import Tensor, method
 
 __all__ = ["chain_matmul", "cholesky", "cholesky_inverse", "cholesky_solve", "cross", "det",
            "dist", "inverse", "logdet", "matrix_exp", "matrix_power", "pinverse", "qr",
-           "slogdet", "svd", "triangular_solve"]
+           "slogdet", "svd", "triangular_solve", "vander"]
 
 _slogdet = _rt.make("slogdet", ("sign", "logabsdet"))
 _qr = _rt.make("qr", ("Q", "R"))
@@ -170,6 +171,25 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
     n = input.shape[-1]
     return cholesky_solve(eye(n, dtype=input.dtype, device=input._device)
                           .expand(tuple(input.shape)), input, upper, out=out)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """Mirrors ``torch.vander``: columns ``x^(N-1), ..., x^0`` of a 1-D tensor (reversed
+    when ``increasing``); bools count as int64."""
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    from .._creation import ones
+    from .joining import cat
+    dt = x.dtype if x.dtype is not _dtype.bool else _dtype.int64
+    if n <= 1 and not (dt.is_floating_point or dt.is_complex):
+        dt = _dtype.int64  # PyTorch's ones() for the trivial sizes
+    one = ones(tuple(x.shape) + (1,), dtype=dt, device=x._device)
+    cols = one[..., :n] if n <= 1 else cat(
+        [one, x.unsqueeze(-1).to(dt).expand(tuple(x.shape) + (n - 1,)).cumprod(-1)], dim=-1)
+    return cols if increasing else cols.flip(-1)
 
 
 def chain_matmul(*matrices, out=None) -> Tensor:

@@ -12,7 +12,8 @@ from .. import _special_kernels as K
 from ._util import GRAD, Tensor, float_dtype_for, method, prep2, record, wrap
 from .elementwise import _binary, _errs, inplace, into, lhs_scalar, unary
 
-__all__ = ["digamma", "i0", "lgamma", "mvlgamma", "polygamma", "sinc", "xlogy"]
+__all__ = ["digamma", "i0", "i0_", "lgamma", "mvlgamma", "polygamma", "sinc", "sinc_", "xlogy",
+           "xlogy_"]
 
 _PI = math.pi
 
@@ -187,4 +188,5 @@ def xlogy(input, other, *, out: Tensor | None = None) -> Tensor:
     return x_log_y("xlogy", "XlogyBackward0", "log", _log, input, other, out)
 
 
-inplace(xlogy, "xlogy_")
+xlogy_ = inplace(xlogy, "xlogy_")
+i0_, sinc_ = Tensor.i0_, Tensor.sinc_  # torch.i0_ and torch.sinc_ exist too
