@@ -160,7 +160,10 @@ def _edge(t):
         if acc is None:
             acc = t._accum = AccumulateGrad(t)
         return (acc, 0)
-    return (None, 0)
+    return _NO_EDGE
+
+
+_NO_EDGE = (None, 0)  # an input that wants no gradient
 
 
 def record(out, name, inputs, fn, saved=()):
@@ -168,7 +171,7 @@ def record(out, name, inputs, fn, saved=()):
     ``fn(*grads)`` returns one gradient per input (None where there is none). ``saved`` lists
     the tensors ``fn`` reads: their versions are checked, and they are freed after use."""
     # every op under autograd comes through here: the node is filled in directly (no
-    # __init__ frame), and _edge is inlined for inputs that already have a grad_fn
+    # __init__ frame), _edge is inlined for one and two inputs, saved versions likewise
     node = _new(_NODE_TYPES.get(name) or _node_type(name))
     node._name = name
     node._fn = fn
@@ -181,12 +184,25 @@ def record(out, name, inputs, fn, saved=()):
     elif len(inputs) == 2:
         t, u = inputs
         nxt, nxu = t._grad_fn, u._grad_fn
-        node.next_functions = ((nxt, t._out_nr) if nxt is not None else _edge(t),
-                               (nxu, u._out_nr) if nxu is not None else _edge(u))
+        node.next_functions = (
+            (nxt, t._out_nr) if nxt is not None else _edge(t) if t._requires_grad else _NO_EDGE,
+            (nxu, u._out_nr) if nxu is not None else _edge(u) if u._requires_grad else _NO_EDGE)
     else:
         node.next_functions = tuple([_edge(t) for t in inputs])
-    node._saved = tuple([(t, t._vc[0] if t._vc is not None else 0) for t in saved]) \
-        if saved else ()
+    if not saved:
+        node._saved = ()
+    else:
+        if type(saved) is not tuple:
+            saved = tuple(saved)
+        if len(saved) == 1:
+            t = saved[0]
+            node._saved = ((t, t._vc[0] if t._vc is not None else 0),)
+        elif len(saved) == 2:
+            t, u = saved
+            node._saved = ((t, t._vc[0] if t._vc is not None else 0),
+                           (u, u._vc[0] if u._vc is not None else 0))
+        else:
+            node._saved = tuple([(t, t._vc[0] if t._vc is not None else 0) for t in saved])
     node._pre_hooks = node._hooks = node._metadata = None
     node._materialize = True
     if type(out) is tuple:

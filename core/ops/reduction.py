@@ -93,11 +93,17 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
     if np_kw:
         dim, keepdim = np_alias("sum", np_kw, dim, keepdim)
     shape = input._data.shape
-    axes = red_axes(dim, len(shape))
     dt = dtype or _sum_dtype(input.dtype)
-    be = input._device._be
-    res = wrap(be.xp.sum(_cast_in(input, dt), axis=axes, keepdims=keepdim), dt, input._device)
+    xp = input._device._be.xp
+    if dim is None and not keepdim:  # x.sum(): numpy's sum is quickest without keywords
+        res = wrap(xp.sum(_cast_in(input, dt)), dt, input._device)
+        axes = None
+    else:
+        axes = red_axes(dim, len(shape))
+        res = wrap(xp.sum(_cast_in(input, dt), axis=axes, keepdims=keepdim), dt, input._device)
     if GRAD.enabled and input._requires_grad:
+        if axes is None:
+            axes = tuple(range(len(shape)))
         record(res, "SumBackward1" if dim is not None else "SumBackward0", (input,),
                lambda g: (_restore(g, shape, axes, keepdim),))
     return res
