@@ -3,7 +3,8 @@ conv 1->6 5x5 (padding 2), ReLU, max-pool 2, conv 6->16 5x5, ReLU, max-pool 2, t
 400-120-84-10 with ReLU; CrossEntropyLoss, SGD. Target: ember at most 1.5x PyTorch's time,
 both on 2 threads.
 
-    python benchmarks/cnn_train_step.py [--number 10] [--repeat 15] [--threads 2]
+    python benchmarks/cnn_train_step.py [--number 10] [--repeat 15] [--threads 2] [--cpu-time]
+        [--layers]
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 CrossEntropyLoss, SGD; one step is zero_grad, forward, loss, backward, optimizer step.
 Target: ember at most 1.15x PyTorch's time, both on 2 threads.
 
-    python benchmarks/mlp_train_step.py [--number 20] [--repeat 15] [--threads 2]
+    python benchmarks/mlp_train_step.py [--number 20] [--repeat 15] [--threads 2] [--cpu-time]
+        [--layers]
 """
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ import argparse
 import os
 import sys
 
+import time
+
 from _common import THREADS, load_torch, race, ratio, table
 
 
@@ -21,6 +23,8 @@ def parse_args(doc: str, number: int, repeat: int):
     ap.add_argument("--cpu-time", action="store_true",
                     help="time CPU seconds of this process, not wall time (with --threads 1 "
                          "on a loaded machine: other jobs then cost neither library)")
+    ap.add_argument("--layers", action="store_true",
+                    help="also time each layer's forward + backward on its real input")
     args = ap.parse_args()
     if "numpy" not in sys.modules:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -63,14 +67,36 @@ def run(title: str, build, x_shape, classes: int, args) -> None:
     if tmodel is not None:
         le, lt = float(steps["ember"]()), float(steps["torch"]())
         assert abs(le - lt) < 1e-3 * max(1.0, abs(lt)), (le, lt)  # same computation
-    import time
-    best = race(steps, args.number, args.repeat,
-                time.process_time if args.cpu_time else time.perf_counter)
+    timer = time.process_time if args.cpu_time else time.perf_counter
+    best = race(steps, args.number, args.repeat, timer)
     print(f"{title}: best of {args.repeat} rounds of {args.number} steps, "
           f"{'CPU' if args.cpu_time else 'wall'} ms per step "
           f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch threads "
           f"{args.threads})")
-    print(table(["", "ember ms", "torch ms", "ember/torch"],
-                [["train step", f"{best['ember'] / 1e3:.3f}",
-                  f"{best['torch'] / 1e3:.3f}" if "torch" in best else "-",
-                  ratio(best["ember"], best.get("torch"))]]))
+    rows = [["train step", f"{best['ember'] / 1e3:.3f}",
+             f"{best['torch'] / 1e3:.3f}" if "torch" in best else "-",
+             ratio(best["ember"], best.get("torch"))]]
+    if args.layers and tmodel is not None:
+        rows += layer_rows(ember, torch, emodel, tmodel, x, args, timer)
+    print(table(["", "ember ms", "torch ms", "ember/torch"], rows))
+
+
+def layer_rows(ember, torch, emodel, tmodel, x, args, timer) -> list:
+    """One row per layer of the (Sequential) models: forward + backward of that layer
+    alone on the activations it sees in the model (input gradients from the second layer
+    on, as in training)."""
+    import numpy as np
+    rows = []
+    a = x
+    for i, (em, tm) in enumerate(zip(emodel, tmodel)):
+        ein = ember.tensor(a).requires_grad_(i > 0)
+        tin = torch.tensor(a).requires_grad_(i > 0)
+        out = tm(tin)
+        g = np.random.default_rng(i).standard_normal(tuple(out.shape)).astype("float32")
+        eg, tg = ember.tensor(g), torch.tensor(g)
+        best = race({"ember": lambda: em(ein).backward(eg),
+                     "torch": lambda: tm(tin).backward(tg)}, args.number, args.repeat, timer)
+        rows.append([f"{i}: {tm.__class__.__name__}", f"{best['ember'] / 1e3:.3f}",
+                     f"{best['torch'] / 1e3:.3f}", ratio(best["ember"], best["torch"])])
+        a = out.detach().numpy()
+    return rows
