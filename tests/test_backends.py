@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import ember
+from capabilities import supports
 from ember.backends import registry
 
 
@@ -47,10 +48,6 @@ def serving(provider: str | None):
         yield
     finally:
         registry.set_provider("cpu", old)
-
-
-def _supports(device: str, dtype) -> bool:
-    return registry.resolve(ember.device(device).type).supports_dtype(dtype)
 
 
 # --- the same model on every backend -------------------------------------------------------
@@ -128,7 +125,7 @@ def test_same_weights_same_outputs_and_gradients(case, dtype):
     results = []
     for dev, provider in PLACES:
         with serving(provider):
-            if not _supports(dev, dtype):
+            if not supports(dev, dtype):
                 continue
             results.append((f"{dev}={provider}", _run(make, weights, x, y, dev, dtype)))
     if torch is not None:
@@ -185,7 +182,7 @@ def test_to_keeps_every_shared_dtype(src, dst):
             v = [[0, 1, 3], [7, 2, 255]]
         else:
             v = vals
-        if not (_supports(src, dt) and _supports(dst, dt)):
+        if not (supports(src, dt) and supports(dst, dt)):
             continue
         a = ember.tensor(v, dtype=dt, device=src)
         b = a.to(dst)

@@ -143,6 +143,7 @@ def test_unsupported_numpy_dtype(torch):
 
 # --- memory sharing --------------------------------------------------------------------------
 
+@pytest.mark.shares_memory
 def test_from_numpy_and_as_tensor_share_memory():
     a = np.zeros(3, dtype=np.float32)
     for t in (ember.from_numpy(a), ember.as_tensor(a), ember.asarray(a)):
@@ -235,6 +236,7 @@ def test_filled(torch, expr):
     same(torch, expr)
 
 
+@pytest.mark.shares_memory
 def test_out_writes_in_place():
     buf = ember.zeros(3)
     view = buf[:2]

@@ -97,14 +97,17 @@ def test_tensor_device_is_canonical(device):
 def test_known_type_without_backend_says_what_to_install():
     d = ember.device("cuda:0")  # a known type parses even with no GPU, as in torch
     assert d.type == "cuda"
+    if ember.cuda.is_available():
+        pytest.skip("CUDA is available here")
     with pytest.raises(RuntimeError) as ei:
         ember.zeros(2, device="cuda")
     msg = str(ei.value)
     assert "'cuda' is not available" in msg and "CuPy" in msg and "pip install" in msg
     with pytest.raises(RuntimeError, match="CuPy"):
         ember.ones(1).to("cuda:1")
-    with pytest.raises(RuntimeError, match="JAX"):
-        ember.zeros(1, device="jax")
+    if "jax" not in ember.backends.serving() or ember.backends.serving()["jax"][0] is None:
+        with pytest.raises(RuntimeError, match="JAX"):
+            ember.zeros(1, device="jax")
 
 
 def test_unknown_type_on_tensor_creation():

@@ -254,6 +254,7 @@ def test_setitem_casts_float_to_int(device, torch):
     _vs_torch(run, device, torch)
 
 
+@pytest.mark.shares_memory
 def test_setitem_aliases_numpy_and_views(device):
     if ember.device(device).type != "cpu":
         pytest.skip("from_numpy aliasing is a CPU property")

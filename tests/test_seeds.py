@@ -66,6 +66,7 @@ xf = torch.tensor([[1., -1.], [-1., 1.]])
     assert ns["x"].dtype is ember.int64 and ns["x_np"].dtype is ember.int64
 
 
+@pytest.mark.shares_memory
 def test_from_numpy_shares_memory():
     a = np.array([[1, -1], [-1, 1]])
     x = ember.from_numpy(a)
