@@ -2,14 +2,19 @@
 ``nn.LSTM``, ``nn.GRU`` and their ``*Cell`` forms (PyTorch's ``_VF.rnn_tanh``/``lstm``/
 ``gru`` and ``*_cell``; not part of ``torch.nn.functional``'s public names).
 
-Written with Tensor ops, so autograd (and higher-order gradients) come from the ops'
-own. The input projection of a whole sequence is one matmul per layer and direction; only
-the hidden-state recurrence loops over time.
+The input projection of a whole sequence is one matmul per layer and direction; only the
+hidden-state recurrence loops over time. The matmuls are ordinary ops; the LSTM and GRU
+gate arithmetic after them is one fused op each (PyTorch fuses it too), its formulas
+written once over a small kernel namespace: backend arrays in the forward and in a plain
+backward, Tensor ops when the backward itself is being differentiated (``create_graph``),
+so higher-order gradients stay exact.
 """
 from __future__ import annotations
 
+from ..._tensor import Tensor, wrap
+from ...autograd.graph import record
+from ...autograd.grad_mode import STATE as GRAD
 from ...ops.joining import cat, stack
-from ..._tensor import Tensor
 from .dropout import dropout as _dropout
 from .linear import linear
 
@@ -23,25 +28,112 @@ def _rnn_step(xw: Tensor, h: Tensor, w_hh, b_hh, relu: bool) -> Tensor:
     return pre.relu() if relu else pre.tanh()
 
 
+class _ArrayOps:
+    """The gate formulas' primitives over backend arrays."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def sigmoid(self, x):
+        return 1.0 / (1.0 + self.xp.exp(-x))
+
+    def tanh(self, x):
+        return self.xp.tanh(x)
+
+    def cat(self, parts):
+        return self.xp.concat(parts, axis=1)
+
+    @staticmethod
+    def split(x, n: int) -> list:
+        w = x.shape[1] // n
+        return [x[:, k * w:(k + 1) * w] for k in range(n)]
+
+
+class _TensorOps:
+    """The same primitives as Tensor ops (differentiable)."""
+    sigmoid = staticmethod(Tensor.sigmoid)
+    tanh = staticmethod(Tensor.tanh)
+
+    @staticmethod
+    def cat(parts):
+        return cat(parts, 1)
+
+    @staticmethod
+    def split(x, n: int) -> tuple:
+        return x.chunk(n, 1)
+
+
+def _lstm_gates(K, xw, gh, c):
+    """(h', c', what the backward needs) from the input and hidden projections, whose sum
+    is the pre-activation gates (i, f, g, o)."""
+    gi, gf, gg, go = K.split(xw + gh, 4)
+    i, f, g, o = K.sigmoid(gi), K.sigmoid(gf), K.tanh(gg), K.sigmoid(go)
+    c2 = f * c + i * g
+    tc = K.tanh(c2)
+    return o * tc, c2, (i, f, g, o, tc)
+
+
+def _lstm_gates_grad(K, c, acts, dh, dc2):
+    """(gradient of xw, of gh (the same: they are summed), of c) from those of (h', c')."""
+    i, f, g, o, tc = acts
+    dct = dc2 + dh * o * (1 - tc * tc)
+    dgates = K.cat([dct * g * i * (1 - i), dct * c * f * (1 - f), dct * i * (1 - g * g),
+                    dh * tc * o * (1 - o)])
+    return dgates, dgates, dct * f
+
+
+def _gru_gates(K, xw, gh, h):
+    """h' from the input and hidden projections (r, z, n blocks) and h."""
+    xr, xz, xn = K.split(xw, 3)
+    hr, hz, hn = K.split(gh, 3)
+    r, z = K.sigmoid(xr + hr), K.sigmoid(xz + hz)
+    n = K.tanh(xn + r * hn)
+    return n + z * (h - n), (r, z, n, hn)
+
+
+def _gru_gates_grad(K, h, acts, dh2):
+    """(gradient of xw, of gh, of h) from that of h'."""
+    r, z, n, hn = acts
+    dn = dh2 * (1 - z) * (1 - n * n)
+    dr = dn * hn * r * (1 - r)
+    dz = dh2 * (h - n) * z * (1 - z)
+    return K.cat([dr, dz, dn]), K.cat([dr, dz, dn * r]), dh2 * z
+
+
+def _fused(name: str, forward, backward, inputs: tuple, n_out: int):
+    """Run ``forward(K, *arrays)`` (returning ``n_out`` outputs, then the activations its
+    backward needs) on the inputs' arrays; record ``backward(K, last input, activations,
+    *output grads)``: over arrays normally, over Tensor ops when building a graph of the
+    gradient."""
+    be = inputs[0]._device._be
+    K = _ArrayOps(be.xp)
+    res = forward(K, *(t._data for t in inputs))
+    outs = tuple(wrap(a, inputs[0].dtype, inputs[0]._device) for a in res[:n_out])
+    if GRAD.enabled and any(t._requires_grad for t in inputs):
+        acts = res[n_out]
+        dt, dev = inputs[0].dtype, inputs[0]._device
+
+        def fn(*grads):
+            if GRAD.enabled:  # create_graph: recompute in Tensor ops, differentiably
+                T = _TensorOps
+                return backward(T, inputs[-1], forward(T, *inputs)[n_out], *grads)
+            return tuple(wrap(a, dt, dev) for a in
+                         backward(K, inputs[-1]._data, acts, *(g._data for g in grads)))
+        record(outs if n_out > 1 else outs[0], name, inputs, fn, saved=inputs)
+    return outs if n_out > 1 else outs[0]
+
+
 def _lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh, b_hh, w_hr) -> tuple:
-    gates = xw + linear(h, w_hh, b_hh)
-    n = c.shape[-1]
-    s = gates.sigmoid()  # the g block's sigmoid is unused: one op instead of three
-    i, f, o = s[:, :n], s[:, n:2 * n], s[:, 3 * n:]
-    c = f * c + i * gates[:, 2 * n:3 * n].tanh()
-    h = o * c.tanh()
+    h, c = _fused("LstmCellBackward0", _lstm_gates, _lstm_gates_grad,
+                  (xw, linear(h, w_hh, b_hh), c), 2)
     if w_hr is not None:
         h = linear(h, w_hr)
     return h, c
 
 
 def _gru_step(xw: Tensor, h: Tensor, w_hh, b_hh) -> Tensor:
-    gh = linear(h, w_hh, b_hh)
-    n = h.shape[-1]
-    rz = (xw[:, :2 * n] + gh[:, :2 * n]).sigmoid()
-    r, z = rz[:, :n], rz[:, n:]
-    cand = (xw[:, 2 * n:] + r * gh[:, 2 * n:]).tanh()
-    return cand + z * (h - cand)
+    return _fused("GruCellBackward0", _gru_gates, _gru_gates_grad,
+                  (xw, linear(h, w_hh, b_hh), h), 1)
 
 
 # --- cells (one time step with the input projection included) ---------------------------
