@@ -161,6 +161,10 @@ def test_gradcheck_gru_sequence():
     m = nn.GRU(2, 3, bidirectional=True).double()
     x = ember.tensor(R.standard_normal((3, 2, 2)), requires_grad=True)
     assert gradcheck(lambda x: m(x)[0], (x,))
+    cell = nn.GRUCell(2, 3).double()
+    x1 = ember.tensor(R.standard_normal((2, 2)), requires_grad=True)
+    h = ember.tensor(R.standard_normal((2, 3)), requires_grad=True)
+    assert gradgradcheck(lambda x, h: cell(x, h), (x1, h))
 
 
 REPRS = ["LSTM(10, 20, num_layers=2, batch_first=True)",
