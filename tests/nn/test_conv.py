@@ -165,6 +165,8 @@ ERRORS = [
                                            stride=2, padding="same")),
     ("bad padding string", lambda L, F: F.conv2d(L.randn(2, 3, 8, 8), L.randn(6, 3, 3, 3),
                                                  padding="foo")),
+    ("weight dims", lambda L, F: F.conv2d(L.randn(2, 3, 8, 8), L.randn(6, 3, 3))),
+    ("weight dims 1d", lambda L, F: F.conv1d(L.randn(2, 3, 8), L.randn(6, 3, 3, 3))),
     ("dtype", lambda L, F: F.conv2d(L.randn(2, 3, 8, 8).double(), L.randn(6, 3, 3, 3))),
     ("bias dtype", lambda L, F: F.conv2d(L.randn(2, 3, 8, 8), L.randn(6, 3, 3, 3),
                                          L.randn(6).double())),

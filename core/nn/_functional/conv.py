@@ -126,10 +126,14 @@ def _check_common(input: Tensor, weight: Tensor, bias: Tensor | None, stride, pa
                   dilation, groups: int, nd: int, op: str) -> bool:
     """PyTorch's checks and messages; returns True when the input is unbatched."""
     same_device(input, weight)
-    if weight.ndim != nd + 2:
+    if weight.ndim < nd + 2:  # PyTorch's messages for either mismatch, as its checks meet it
         raise RuntimeError(f"expected stride to be a single integer value or a list of "
-                           f"{weight.ndim - 2} values to match the convolution dimensions, "
-                           f"but got stride={list(stride)}")
+                           f"{max(weight.ndim - 2, 0)} values to match the convolution "
+                           f"dimensions, but got stride={list(stride)}")
+    if weight.ndim > nd + 2:
+        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-"
+                           f"dimensional weight {list(weight.shape)}, but got {input.ndim}-"
+                           f"dimensional input of size {list(input.shape)} instead")
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
                            f"{op}, but got input of size: {list(input.shape)}")
