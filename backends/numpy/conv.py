@@ -104,8 +104,7 @@ def conv2d_weight(x, g, weight_shape, padding, dilation, groups, cols=None):
     o, cg, kh, kw = weight_shape
     if cols is None:
         cols = _cols(x, (kh, kw), padding, dilation, groups)[0]
-    n, oh = g.shape[0], g.shape[2]
-    gm = _widen(g, cols.shape[-1] // (n * oh)).reshape(groups, o // groups, -1)
+    gm = _widen(g, x.shape[3] + 2 * padding[1]).reshape(groups, o // groups, -1)
     return np.matmul(gm, cols.transpose(0, 2, 1)).reshape(weight_shape)
 
 

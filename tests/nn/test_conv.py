@@ -287,3 +287,16 @@ def test_outputs_survive_later_calls_and_padding_variants(torch, device):
     F.conv_transpose2d(ember.tensor(-xa, device=device),
                        ember.tensor(w.transpose(1, 0, 2, 3).copy(), device=device))
     np.testing.assert_array_equal(g1.cpu().numpy(), keep)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_empty_batch(torch, device, stride):
+    x, w = np.zeros((0, 3, 8, 8), "float32"), rnd(4, 3, 3, 3)
+    e = [ember.tensor(a, device=device, requires_grad=True) for a in (x, w)]
+    t = [torch.tensor(a, requires_grad=True) for a in (x, w)]
+    eo, to = F.conv2d(*e, stride=stride), torch.nn.functional.conv2d(*t, stride=stride)
+    assert eo.shape == to.shape
+    eo.sum().backward()
+    to.sum().backward()
+    for a, b in zip(e, t):
+        assert_close(a.grad, b.grad)

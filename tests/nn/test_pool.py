@@ -143,6 +143,7 @@ ERRORS = [
     ("avg1d output", lambda L, F: F.avg_pool1d(L.randn(2, 3, 2), 3)),
     ("avg1d input", lambda L, F: F.avg_pool1d(L.randn(8), 3)),
     ("adaptive input", lambda L, F: F.adaptive_avg_pool2d(L.randn(3), 2)),
+    ("adaptive long", lambda L, F: F.adaptive_avg_pool1d(L.ones(1, 3, 5, dtype=L.long), 2)),
 ]
 
 

@@ -100,6 +100,12 @@ INTERP_ERRORS = [
     ("shuffle channels", lambda L, F: F.pixel_shuffle(L.randn(1, 5, 2, 2), 2)),
     ("unshuffle height", lambda L, F: F.pixel_unshuffle(L.randn(1, 5, 3, 2), 2)),
     ("shuffle dims", lambda L, F: F.pixel_shuffle(L.randn(5, 2), 2)),
+    ("bilinear long", lambda L, F: F.interpolate(L.ones(1, 3, 5, 5, dtype=L.long),
+                                                 scale_factor=2, mode="bilinear")),
+    ("linear long", lambda L, F: F.interpolate(L.ones(1, 3, 5, dtype=L.long), scale_factor=2,
+                                               mode="linear")),
+    ("area long", lambda L, F: F.interpolate(L.ones(1, 3, 5, 5, dtype=L.long),
+                                             scale_factor=2, mode="area")),
     ("circular module dims", lambda L, F: L.nn.CircularPad2d(1)(L.randn(3, 3))),
 ]
 

@@ -275,6 +275,10 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Mirrors ``torch.nn.functional.adaptive_avg_pool2d``: output cell i averages input
     rows [floor(iH/OH), ceil((i+1)H/OH)) (likewise columns); ``None`` keeps a size."""
     oh, ow = _adaptive_sizes(input, output_size, 2, "adaptive_avg_pool2d")
+    if not input.dtype.is_floating_point:
+        from ._util import dtype_name
+        raise NotImplementedError(f'"adaptive_avg_pool2d" not implemented for '
+                                  f"'{dtype_name(input.dtype)}'")
     h, w = input.shape[-2], input.shape[-1]
     if oh and ow and h % oh == 0 and w % ow == 0:  # equal windows: plain average pooling
         x, unbatched = _batched(input, 2)

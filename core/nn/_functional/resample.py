@@ -250,6 +250,12 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             return adaptive_avg_pool2d(input, out)
         raise NotImplementedError("ember's interpolate implements area mode for 3D/4D input")
     if mode in _LINEAR:
+        if not input.dtype.is_floating_point:  # PyTorch's kernels are float-only
+            from ._util import dtype_name
+            kernel = {1: "compute_indices_weights_linear",
+                      2: "upsample_bilinear2d_channels_last"}.get(k, "upsample_trilinear3d")
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{dtype_name(input.dtype)}'")
         return _linear_resize(input, out, scales, align_corners)
     xp = input._device._be.xp
     x = input
