@@ -171,21 +171,44 @@ def _print_script_error(e: BaseException, script: str) -> None:
     sys.stderr.write("".join(te.format()))
 
 
+# A spawned process (DataLoader workers under JAX, multiprocessing's "spawn"/"forkserver")
+# imports the script again before anything of ours runs there, but with the parent's
+# sys.path: a ``torch`` package first on that path installs the alias in the child too.
+_SPAWN_SHIM = '''"""Written by `ember run` for spawned processes: `import torch` binds ember."""
+import sys
+
+import ember
+from ember._run import install
+
+install()
+sys.modules[__name__] = ember
+'''
+
+
+def _spawn_shim_dir() -> str:
+    import atexit
+    import shutil
+    import tempfile
+    root = tempfile.mkdtemp(prefix="ember-run-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    os.mkdir(os.path.join(root, "torch"))
+    with open(os.path.join(root, "torch", "__init__.py"), "w") as f:
+        f.write(_SPAWN_SHIM)
+    return root
+
+
 def run_script(path: str, argv: Sequence[str]) -> None:
     """Run ``path`` as ``__main__`` the way ``python path args...`` would (``sys.argv`` and
-    ``sys.path[0]`` are the script's), with ``torch`` mapped to ember."""
-    saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
+    ``sys.path[0]`` are the script's), with ``torch`` mapped to ember, here and in the
+    processes it spawns."""
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [path, *argv]
     script_dir = os.path.dirname(os.path.abspath(path))
-    if sys.path:
-        sys.path[0] = script_dir
-    else:
-        sys.path.insert(0, script_dir)
+    sys.path[:1] = [script_dir, _spawn_shim_dir()]
     install()
     try:
         runpy.run_path(path, run_name="__main__")
     finally:
         uninstall()
         sys.argv = saved_argv
-        if saved_path0 is not None:
-            sys.path[0] = saved_path0
+        sys.path[:] = saved_path

@@ -283,6 +283,31 @@ print(seen == list(range(10)))
     assert proc.stdout.strip() == "True"
 
 
+def test_run_spawned_workers_see_ember_too(tmp_path):
+    """A spawned worker imports the script again (DataLoader under JAX spawns): its
+    ``import torch`` must bind ember as well."""
+    script = write(tmp_path, "spawned.py", """
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+class Names(Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        return torch.__name__  # evaluated in the worker process
+
+
+if __name__ == "__main__":
+    loader = DataLoader(Names(), batch_size=3, num_workers=2, multiprocessing_context="spawn")
+    print(sorted({name for batch in loader for name in batch}))
+""")
+    proc = ember_cmd("run", str(script))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['ember']"
+
+
 @pytest.mark.parametrize("source, message", [
     ("from torch.foo import bar", "ModuleNotFoundError: ember does not provide torch.foo"),
     ("import torch.nn.nosuchmodule", "ember does not provide torch.nn.nosuchmodule"),
