@@ -65,7 +65,7 @@ def run(title: str, build, x_shape, classes: int, args) -> None:
         steps["torch"] = make_step(torch, tmodel, torch.tensor(x), torch.tensor(y))
     steps["ember"] = make_step(ember, emodel, ember.tensor(x), ember.tensor(y))
     if tmodel is not None:
-        le, lt = float(steps["ember"]()), float(steps["torch"]())
+        le, lt = (float(steps[k]().detach()) for k in ("ember", "torch"))
         assert abs(le - lt) < 1e-3 * max(1.0, abs(lt)), (le, lt)  # same computation
     timer = time.process_time if args.cpu_time else time.perf_counter
     best = race(steps, args.number, args.repeat, timer)
