@@ -39,15 +39,19 @@ def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
         raise
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         if isinstance(other, Tensor):
-            fn = (lambda g: (g, g)) if alpha == 1 else (lambda g: (g, g * alpha))
+            record(res, "AddBackward0", (input, other),
+                   _two if alpha == 1 else (lambda g: (g, g * alpha)))
         else:
-            fn = _one
-        record(res, "AddBackward0", _inputs(input, other), fn)
+            record(res, "AddBackward0", (input,), _one)
     return res
 
 
 def _one(g):
     return (g,)
+
+
+def _two(g):
+    return (g, g)
 
 
 def _no_bool_sub(x, y) -> None:

@@ -200,7 +200,9 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(other).__name__}")
-    dev = same_device(input, other)
+    dev = input._device
+    if other._device is not dev:
+        dev = same_device(input, other)
     a, b = input._data, other._data
     na, nb = len(a.shape), len(b.shape)
     if not na or not nb:
@@ -219,7 +221,7 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     res = wrap(data, dt, dev)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         _record_product(res, _NAME.get((na, nb), "UnsafeViewBackward0"), input, other)
-    return _out(res, out)
+    return res if out is None else _out(res, out)
 
 
 @method("__rmatmul__")
