@@ -94,7 +94,6 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
     return _finish(res, out)
 
 
-@method("bucketize")
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
               out=None) -> Tensor:
     """Mirrors ``torch.bucketize``: the bucket index of each value against 1-D
