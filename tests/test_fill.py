@@ -86,3 +86,19 @@ def test_rand_stays_below_one(dt, device):
     ember.manual_seed(0)
     x = ember.rand(400000, dtype=getattr(ember, dt), device=device)
     assert 0.0 <= x.min().item() and x.max().item() < 1.0
+
+
+def test_addcmul_addcdiv_and_where_method_match_torch(torch):
+    out = []
+    for lib in (torch, ember):
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([3.0, 4.0], requires_grad=True)
+        c = lib.tensor([2.0, 8.0], requires_grad=True)
+        y = lib.addcmul(a, b, c, value=0.5) + a.addcdiv(b, c, value=2)
+        y.sum().backward()
+        z = lib.zeros(2)
+        z.addcmul_(lib.ones(2), lib.ones(2) * 3, value=2).addcdiv_(lib.ones(2), lib.ones(2) * 4)
+        x = lib.tensor([1.0, 2.0, 3.0])
+        out.append((y.tolist(), a.grad.tolist(), b.grad.tolist(), c.grad.tolist(), z.tolist(),
+                    x.where(x > 1.5, lib.tensor(0.0)).tolist()))
+    assert out[1] == out[0]

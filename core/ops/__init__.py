@@ -35,3 +35,5 @@ from .sampling import *  # noqa: F401,F403
 from .setops import *  # noqa: F401,F403
 from .special_math import *  # noqa: F401,F403
 from .statistics import *  # noqa: F401,F403
+from . import fused  # noqa: F401,E402 - addcmul/addcdiv
+from .fused import *  # noqa: F401,F403,E402

@@ -9,7 +9,6 @@ from .indexing import _NAMES, _Spec, _fill, _index, _put
 __all__ = ["where", "masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere"]
 
 
-@method("where")
 def where(condition: Tensor, input=None, other=None) -> Tensor:
     """Mirrors ``torch.where(condition, input, other)`` (tensors or scalars)."""
     if input is None and other is None:
@@ -135,7 +134,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     x, m = _expand_pair(input, mask)
     be = input._device._be
     spec = _Spec((m._data,), True, ndim=1)
-    count = int(be.xp.sum(m._data))
+    count = int(be.xp.count_nonzero(m._data))
     n = source.numel()
     if count > n:
         raise RuntimeError("Number of elements of source < number of ones in mask")
@@ -186,3 +185,9 @@ def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
 def argwhere(input: Tensor) -> Tensor:
     """Mirrors ``torch.argwhere``: ``nonzero(input)``."""
     return nonzero(input)
+
+
+@method("where")
+def _where_method(self: Tensor, condition: Tensor, y) -> Tensor:
+    """``Tensor.where(condition, y)``: PyTorch's ``torch.where(condition, self, y)``."""
+    return where(condition, self, y)
