@@ -17,11 +17,11 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from ._creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
-del linalg  # ops.linalg came with that star import; ember.linalg is torch.linalg's (lazy)
-from ._printing import set_printoptions
-from ._random_state import get_rng_state, set_rng_state
-from ._settings import *  # noqa: F401,F403 - determinism, threads, compile, ...
-from . import autograd, ops  # noqa: F401
+del linalg  # noqa: F821 - ops.linalg came with that star import; ember.linalg is torch.linalg's (lazy)
+from ._printing import set_printoptions  # noqa: E402
+from ._random_state import get_rng_state, set_rng_state  # noqa: E402
+from ._settings import *  # noqa: F401,F403,E402 - determinism, threads, compile, ...
+from . import autograd, ops  # noqa: F401,E402
 
 __version__ = "0.1.0"
 

@@ -12,7 +12,6 @@ from . import _dtype
 from ._dtype import dtype as _DType
 from ._size import Size
 from .autograd import api as _api, graph as _graph
-from .autograd.grad_mode import STATE as _GRAD
 
 __all__ = ["Tensor", "wrap"]
 

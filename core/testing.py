@@ -121,7 +121,8 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
                      table=_DEFAULT_TOLERANCES):
     import numpy as np
     if tuple(actual.shape) != tuple(expected.shape):
-        shape_t = (lambda s: f"torch.Size({list(s)})")
+        def shape_t(s):
+            return f"torch.Size({list(s)})"
         raise _Mismatch(f"The values for attribute 'shape' do not match: "
                         f"{shape_t(actual.shape)} != {shape_t(expected.shape)}.")
     if isinstance(actual, Tensor):

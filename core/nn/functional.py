@@ -24,5 +24,6 @@ from ._functional import (activation as _a, distance as _d, dropout as _dr,  # n
 from ._functional import (attention as _at, conv as _c, pooling as _p,  # noqa: E402
                           resample as _r)
 
-__all__ = [*_a.__all__, *_d.__all__, *_dr.__all__, *_l.__all__, *_lo.__all__, *_n.__all__,
-           *_s.__all__, *_c.__all__, *_p.__all__, *_at.__all__, *_r.__all__]
+__all__ = [  # noqa: PLE0604 - every part is a list of names
+    *_a.__all__, *_d.__all__, *_dr.__all__, *_l.__all__, *_lo.__all__, *_n.__all__,
+    *_s.__all__, *_c.__all__, *_p.__all__, *_at.__all__, *_r.__all__]

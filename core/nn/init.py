@@ -258,7 +258,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
     dev = tensor._device
-    be, xp = dev._be, dev._be.xp
+    be = dev._be
     dt = _draw_dtype(tensor)
     rng = _generator_for(dev, generator)
     data = be.random_normal(rng, (rows, cols), dt, 0.0, float(std), dev.index)

@@ -121,7 +121,7 @@ def pdist(input: Tensor, p: float = 2) -> Tensor:
     from .._creation import triu_indices
     n = input.shape[0]
     ij = triu_indices(n, n, 1, device=input._device)
-    I, J = ij[0], ij[1]
+    I, J = ij[0], ij[1]  # noqa: E741 - row/column index vectors
     dev = input._device
     xp = dev._be.xp
     x = input._data

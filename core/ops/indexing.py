@@ -385,7 +385,7 @@ def _backend_error(x: Tensor, spec: _Spec, e: Exception):
     for k in spec.key:
         if k is None or k is Ellipsis or isinstance(k, (int, slice)) and type(k) is not bool:
             continue
-        if type(k) is bool or getattr(k, "dtype", None) == bool:
+        if type(k) is bool or getattr(k, "dtype", None) == bool:  # noqa: E721 - numpy dtype equality
             n = _numel(x._device._be.xp.nonzero(k)[0]) if getattr(k, "ndim", 0) else int(k)
             shapes.append([n])
         else:
@@ -596,7 +596,7 @@ def _copy_slices(spec: _Spec, keep: bool):
 def _single_mask(spec: _Spec) -> bool:
     """The key is one bool mask (PyTorch then fills, casting a one-element value)."""
     k = spec.key
-    return len(k) == 2 and k[1] is Ellipsis and getattr(k[0], "dtype", None) == bool
+    return len(k) == 2 and k[1] is Ellipsis and getattr(k[0], "dtype", None) == bool  # noqa: E721 - numpy dtype equality
 
 
 def _broadcast_value(self: Tensor, spec: _Spec, v: Tensor):

@@ -423,7 +423,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     reduction = _reduction(size_average, reduce, reduction)
     tdim = target.dim()
     if tdim not in (0, 1):
-        raise RuntimeError(f"0D or 1D target tensor expected, multi-target not supported")
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if tdim == 1 and (input1.dim() != 2 or input2.dim() != 2):
         raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with "
                            f"sizes {list(input1.shape)} and {list(input2.shape)}.")
