@@ -33,6 +33,7 @@ def _keep_mask(input: Tensor, shape, p: float):
 
 
 def _noise(input: Tensor, shape, p: float) -> Tensor:
+    xp = input._device._be.xp
     keep = _keep_mask(input, shape, p)
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
     data = xp.where(keep, scale, 0.0)
