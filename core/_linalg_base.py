@@ -97,11 +97,22 @@ def _kernel_or_raise(dev, name: str, arrays: tuple, error):
     """``_kernel(dev, name, *arrays)`` with the backend's LinAlgError (whatever its class)
     replaced by ``error()``, PyTorch's report."""
     try:
-        return _kernel(dev, name, *arrays)
+        res = _kernel(dev, name, *arrays)
     except Exception as e:  # noqa: BLE001 - numpy's, cupy's, ... LinAlgError classes
         if _is_linalg_error(e):
             raise error() from None
         raise
+    if not dev._be.raises_linalg_errors and _failed_silently(dev._be.xp, arrays, res):
+        raise error()
+    return res
+
+
+def _failed_silently(xp, arrays: tuple, res) -> bool:
+    """A backend that reports a failed factorization with NaNs instead of an error (XLA):
+    finite inputs gave non-finite results."""
+    finite = lambda a: bool(xp.all(xp.isfinite(a)))  # noqa: E731
+    outs = res if isinstance(res, tuple) else (res,)
+    return all(map(finite, arrays)) and not all(map(finite, outs))
 
 
 def _w(arr, dt, dev) -> Tensor:

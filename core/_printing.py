@@ -178,8 +178,8 @@ def _shown(t, cut: tuple):
             if c:
                 n = data.shape[ax]
                 lead = (slice(None),) * ax
-                data = be.xp.concat([data[lead + (slice(0, e),)],
-                                     data[lead + (slice(n - e, n),)]], axis=ax)
+                data = be.xp.concat([data[lead + (slice(0, e), ...)],
+                                     data[lead + (slice(n - e, n), ...)]], axis=ax)
     return np.asarray(be.to_numpy(data))
 
 

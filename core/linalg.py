@@ -188,7 +188,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
     b0, b1, b2 = (part(b, i) for i in range(3))
     try:
         data = xp.concat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=d)
-    except ValueError:
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         from .ops._util import broadcast_fail
         broadcast_fail(a, b)
         raise

@@ -127,6 +127,7 @@ def test_numpy(torch, expr):
     same(torch, expr)
 
 
+@pytest.mark.shares_memory
 def test_numpy_shares_memory_both_ways(device):
     if device != "cpu":
         with pytest.raises(TypeError, match="can't convert"):
@@ -163,6 +164,7 @@ def test_bfloat16_round_trip_via_ml_dtypes():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int32", "int8",
                                    "uint8", "bool", "complex64"])
+@pytest.mark.shares_memory
 def test_dlpack_round_trips_zero_copy(torch, dtype):
     base = ember.tensor([1, 0, 1], dtype=getattr(ember, dtype))
     # ember -> numpy and back
@@ -180,6 +182,7 @@ def test_dlpack_round_trips_zero_copy(torch, dtype):
         assert base[0].item() == 0 and e[0].item() == 0  # one buffer throughout
 
 
+@pytest.mark.shares_memory
 def test_dlpack_errors_and_device(torch):
     same(torch, "np.from_dlpack(lib.tensor([1.5, 2], requires_grad=True))")
     assert ember.tensor([1.0]).__dlpack_device__() == torch.tensor([1.0]).__dlpack_device__()

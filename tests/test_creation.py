@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import ember
+from capabilities import need_dtype
 
 
 def outcome(lib, expr: str, rand: bool = False):
@@ -124,6 +125,7 @@ def test_from_numpy_arrays_of_each_dtype(torch, npdt):
 
 
 def test_bfloat16_numpy_array_round_trip():
+    need_dtype("cpu", ember.bfloat16)
     ml_dtypes = pytest.importorskip("ml_dtypes")
     a = np.array([1.5, -2.25, 3e38], dtype=ml_dtypes.bfloat16)
     t = ember.from_numpy(a)

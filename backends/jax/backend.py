@@ -53,6 +53,7 @@ class JaxBackend(Backend):
     priority = 10  # below numpy (cpu) and cupy (cuda): JAX serves those only when chosen
     mutable = False
     fork_safe = False  # XLA's thread pools do not survive fork
+    raises_linalg_errors = False  # XLA's factorizations return NaNs instead
 
     def __init__(self) -> None:
         cuda = any(importlib.util.find_spec(m) is not None for m in _CUDA_PLUGINS)
@@ -128,6 +129,19 @@ class JaxBackend(Backend):
 
     def copy(self, x):
         return x
+
+    def astype(self, x, dtype):
+        nat = self.native_dtype(dtype)
+        if dtype.name == "bool" or dtype.is_floating_point or dtype.is_complex or \
+                not self.xp.isdtype(x.dtype, "real floating"):
+            return x.astype(nat)
+        # float -> integer as PyTorch on x86 (XLA would saturate): out of range and NaN give
+        # the minimum of int32 (of int64 for int64); narrower types wrap from int32
+        bits = 64 if dtype.itemsize == 8 else 32
+        wide = self.xp.int64 if bits == 64 else self.xp.int32
+        lo, hi = -2.0 ** (bits - 1), 2.0 ** (bits - 1)  # exact in every float type
+        y = self.xp.where((x >= lo) & (x < hi), x, lo).astype(wide)
+        return y if dtype.itemsize * 8 == bits else y.astype(nat)
 
     # --- kernels the standard lacks ---------------------------------------------------------
     def _like(self, x, value):

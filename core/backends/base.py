@@ -39,6 +39,9 @@ class Backend:
     #: False when a forked child cannot use the library its parent loaded (JAX's threads):
     #: DataLoader workers then spawn instead of forking
     fork_safe: bool = True
+    #: False when failed factorizations (singular, not positive-definite) give NaNs instead
+    #: of raising (XLA): the frontend then checks results to raise PyTorch's error
+    raises_linalg_errors: bool = True
 
     # --- availability and loading ---------------------------------------------------------
     def is_available(self) -> bool:
@@ -156,7 +159,16 @@ class Backend:
             return np.asarray(x)
 
     def astype(self, x: Any, dtype: "_dtype.dtype") -> Any:
-        return self.xp.astype(x, self.native_dtype(dtype))
+        nat = self.native_dtype(dtype)
+        try:
+            return self.xp.astype(x, nat)
+        except TypeError:  # the standard forbids complex -> real casts; PyTorch allows them
+            xp = self.xp
+            if not xp.isdtype(x.dtype, "complex floating"):
+                raise
+            if dtype is _dtype.bool:
+                return x != 0
+            return xp.astype(xp.real(x), nat)  # the imaginary part dropped, as PyTorch does
 
     def copy(self, x: Any) -> Any:
         return self.xp.asarray(x, copy=True)
@@ -190,9 +202,21 @@ class Backend:
         from ._special import erfinv
         return erfinv(self.xp, x)
 
+    def getitem(self, x: Any, key: Any) -> Any:
+        """``x[key]`` for a key the namespace refused (the frontend indexes directly and asks
+        here only then). Generic default: the key rewritten in the array API standard's
+        form (a view still), else computed on the host (``ember.backends._indexing``)."""
+        from ._indexing import getitem
+        return getitem(self, x, key)
+
     def setitem(self, x: Any, key: Any, value: Any) -> Any:
-        """``x[key] = value``; returns the updated array (a new one on immutable backends)."""
-        x[key] = value
+        """``x[key] = value``; returns the updated array (a new one on immutable backends).
+        Keys beyond the standard's take the generic path of :meth:`getitem`."""
+        try:
+            x[key] = value
+        except IndexError:
+            from ._indexing import setitem
+            return setitem(self, x, key, value)
         return x
 
     def index_add(self, x: Any, key: Any, values: Any) -> Any:

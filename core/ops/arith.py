@@ -36,7 +36,9 @@ def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
         res = wrap(a + b, dt, dev)
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
-        raise
+        if dt is not _dtype.bool:
+            raise
+        res = wrap(dev._be.xp.logical_or(a, b), dt, dev)  # the standard has no bool +
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         if isinstance(other, Tensor):
             record(res, "AddBackward0", (input, other),
@@ -121,7 +123,9 @@ def mul(input: Tensor, other, *, out=None) -> Tensor:
         res = wrap(a * b, dt, dev)
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
-        raise
+        if dt is not _dtype.bool:
+            raise
+        res = wrap(dev._be.xp.logical_and(a, b), dt, dev)  # the standard has no bool *
     if GRAD.enabled:
         ra, rb = _grad_pair(input, other)
         if ra or rb:

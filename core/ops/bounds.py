@@ -152,10 +152,14 @@ def _extremum(name, kernel, node, masks):
 
 
 def _max(xp, a, b):
+    if getattr(a, "dtype", None) == xp.bool:  # the standard has no bool maximum
+        return xp.logical_or(a, b)
     return xp.maximum(a, b)
 
 
 def _min(xp, a, b):
+    if getattr(a, "dtype", None) == xp.bool:
+        return xp.logical_and(a, b)
     return xp.minimum(a, b)
 
 

@@ -43,7 +43,12 @@ def _compare(name, pyop, operator_name, aliases):
             res = wrap(pyop(a, b), _dtype.bool, dev)
         except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
             broadcast_fail(a, b)
-            raise
+            if dt is not _dtype.bool:
+                raise
+            # the array API standard does not order booleans: compare them as 0/1
+            be = dev._be
+            res = wrap(pyop(be.astype(a, _dtype.int8), int(b) if not hasattr(b, "shape")
+                            else be.astype(b, _dtype.int8)), _dtype.bool, dev)
         return res if out is None else into(out, res, name)
 
     def dunder(self, other):

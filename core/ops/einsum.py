@@ -182,7 +182,7 @@ def _kernel(eq: str, arrays, be):
     if fn is None:  # namespaces without einsum: the documented host round trip
         import numpy as np
         host = np.einsum(eq, *[be.to_numpy(a) for a in arrays])
-        return be.from_numpy(np.ascontiguousarray(host), None)
+        return be.from_numpy(np.array(host, order="C"), None)  # (0-d stays 0-d)
     if len(arrays) > 2 or (len(arrays) == 2 and arrays[0].size * arrays[1].size > 1 << 16):
         try:  # a contraction order (and BLAS) pays off beyond small operands
             return fn(eq, *arrays, optimize=True)

@@ -389,7 +389,8 @@ def _check_int_zero(b, dt, xp):
 def _fmod(xp, a, b, dt):
     """C's fmod (sign of the dividend) from the standard's remainder, exactly."""
     if dt.is_floating_point:
-        return xp.copysign(xp.remainder(xp.abs(a), xp.abs(b)), a)
+        return xp.copysign(xp.remainder(xp.abs(a), xp.abs(b) if hasattr(b, "shape")
+                                        else builtins.abs(b)), a)
     r = xp.abs(a) % (xp.abs(b) if hasattr(b, "shape") else builtins.abs(b))
     return xp.where(a < 0, -r, r)
 

@@ -124,7 +124,7 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
                                f"{list(ref)} at entry 0 and {list(x._data.shape)} at entry {i}")
     d = wrap_dim(dim, len(ref) + 1)
     dt, dev = _common(ts)
-    key = (slice(None),) * d + (None,)  # a new axis by indexing: cheaper than xp.stack
+    key = (slice(None),) * d + (None, ...)  # a new axis by indexing: cheaper than xp.stack
     res = wrap(dev._be.xp.concat([cast(x, dt)[key] for x in ts], axis=d), dt, dev)
     if out is not None:
         return _into(out, res)
@@ -177,7 +177,7 @@ def _pieces(input: Tensor, sizes, d: int, name: str) -> tuple:
     outs = []
     off = 0
     for s in sizes:
-        outs.append(view_of(input, data[pre + (slice(off, off + s),)]))
+        outs.append(view_of(input, data[pre + (slice(off, off + s), ...)]))
         off += s
     outs = tuple(outs)
     if GRAD.enabled and input._requires_grad and outs:
@@ -256,7 +256,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = wrap_dim(dim, input.ndim)
     data = input._data
     pre = (slice(None),) * d
-    outs = tuple(view_of(input, data[pre + (i,)]) for i in range(data.shape[d]))
+    outs = tuple(view_of(input, data[pre + (i, ...)]) for i in range(data.shape[d]))
     if GRAD.enabled and input._requires_grad and outs:
         record(outs, "UnbindBackward0", (input,), lambda *gs: (stack(gs, d),))
     return outs

@@ -224,7 +224,7 @@ def _roll_data(xp, data, shifts, axes):
             continue
         cut = n - s % n
         pre = (slice(None),) * ax
-        data = xp.concat([data[pre + (slice(cut, None),)], data[pre + (slice(0, cut),)]],
+        data = xp.concat([data[pre + (slice(cut, None), ...)], data[pre + (slice(0, cut), ...)]],
                          axis=ax)
     return data
 

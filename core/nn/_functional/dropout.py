@@ -33,11 +33,10 @@ def _keep_mask(input: Tensor, shape, p: float):
 
 
 def _noise(input: Tensor, shape, p: float) -> Tensor:
-    xp = input._device._be.xp
     keep = _keep_mask(input, shape, p)
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    data = xp.where(keep, scale, 0.0)
-    return wrap(input._device._be.astype(data, input.dtype), input.dtype, input._device)
+    data = input._device._be.astype(keep, input.dtype) * scale  # scale where kept, else 0
+    return wrap(data, input.dtype, input._device)
 
 
 def _apply(input: Tensor, noise: Tensor, inplace: bool) -> Tensor:

@@ -97,7 +97,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     tsafe = xp.where(valid, t, 0)
     picked = xp.squeeze(xp.take_along_axis(x, xp.expand_dims(tsafe, 1), axis=1), axis=1)
     if weight is not None:
-        w = weight._data[tsafe] * valid
+        w = xp.where(valid, weight._data[tsafe], 0)
     else:
         w = be.astype(valid, input.dtype)
     per = -picked * w
@@ -116,7 +116,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
         def backward(g):
             onehot = xp.expand_dims(tsafe, 1) == xp.reshape(xp.arange(c), shape_c)
-            coef = onehot * -xp.expand_dims(w, 1)
+            coef = xp.where(onehot, -xp.expand_dims(w, 1), 0)
             if reduction == "mean":
                 coef = coef / denom
             coef_t = wrap(be.astype(coef, input.dtype), input.dtype, input._device)
@@ -163,9 +163,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     smooth = where(_mask(input, keep), smooth, 0)
     if reduction == "mean":
         if weight is not None:
-            denom = xp.sum(weight._data[xp.where(keep, t, 0)] * keep)
+            denom = xp.sum(xp.where(keep, weight._data[xp.where(keep, t, 0)], 0))
         else:
-            denom = xp.sum(keep)
+            denom = xp.count_nonzero(keep)
         ret = smooth.sum() / float(denom)
     elif reduction == "sum":
         ret = smooth.sum()

@@ -28,7 +28,7 @@ def _renorm_(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
     be = weight._device._be
     xp = be.xp
     rows = xp.unique_values(idx) if hasattr(xp, "unique_values") else xp.unique(idx)
-    w = weight._data[rows]
+    w = xp.take(weight._data, rows, axis=0)
     if norm_type == float("inf"):
         norms = xp.max(xp.abs(w), axis=1)
     else:
@@ -51,7 +51,7 @@ def _scatter_rows(g: Tensor, idx, num: int, padding_idx: int, counts) -> Tensor:
     if padding_idx >= 0 or counts is not None:
         coef = xp.ones(flat.shape, dtype=be.native_dtype(g.dtype))
         if padding_idx >= 0:
-            coef = coef * (flat != padding_idx)
+            coef = xp.where(flat != padding_idx, coef, 0)
         if counts is not None:
             coef = coef / counts[flat]
         g2 = g2 * coef[:, None]

@@ -132,7 +132,7 @@ def _stack_same(arrays: list, xp):
     if not shape:
         return None if any(a.shape for a in arrays) else xp.stack(arrays)
     n = len(arrays)
-    if list(map(len, arrays)).count(shape[0]) != n:
+    if [a.shape[0] for a in arrays].count(shape[0]) != n:
         return None
     try:
         return xp.reshape(xp.concat(arrays, axis=0), (n, *shape))
