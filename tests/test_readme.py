@@ -27,7 +27,8 @@ def code_blocks(lang: str) -> list[str]:
 
 
 def shell_commands() -> list[str]:
-    """Each line of the README's ```bash blocks, without its trailing comment."""
+    """Each line of the README's ```bash blocks, without its trailing comment: the commands
+    a reader is told to run (inline code in the prose is reference, not instruction)."""
     out = []
     for block in code_blocks("bash"):
         for line in block.splitlines():
@@ -140,6 +141,32 @@ def test_benchmarks_run_all_smoke(workdir):
     for script in ("import_time", "op_overhead", "mlp_train_step", "cnn_train_step",
                    "matmul_large", "dataloader", "memory_growth"):
         assert re.search(rf"^{script}\.py\s+ok\b", summary, re.M), summary
+
+
+@pytest.mark.slow
+def test_backend_suite_command_on_strict(tmp_path):
+    """"Writing a backend"'s way to test a backend (``EMBER_PROVIDERS=cpu=strict
+    EMBER_TEST_DEVICES=cpu python3 -m pytest tests``), on the ember-strict plugin installed as
+    a third party's package (its own directory, a real entry point), with the cross-backend
+    tests for ``tests`` (``tox -e strict`` runs a sample of the whole suite this way)."""
+    pytest.importorskip("array_api_strict")
+    src = tmp_path / "ember-strict"
+    shutil.copytree(ROOT / "tests" / "plugins" / "ember-strict", src,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--no-index", "--disable-pip-version-check",
+                    "--target", str(tmp_path / "site"), str(src)],
+                   check=True, capture_output=True, timeout=300)
+    env = {**os.environ, "EMBER_PROVIDERS": "cpu=strict", "EMBER_TEST_DEVICES": "cpu",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path / "site"),
+                                                       os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "tests/test_backends.py",
+                           "-p", "no:cacheprovider", "-o", "addopts="], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert re.search(r"\b\d+ passed", proc.stdout), proc.stdout[-2000:]
+    # conftest's report header: the plugin was found and cpu is the only device under test
+    assert "strict(ok)" in proc.stdout and "devices under test: cpu\n" in proc.stdout
 
 
 @pytest.mark.parametrize("snippet", code_blocks("python"))
