@@ -247,19 +247,19 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
             ready_roots.append(node)
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
-    # dependency counts over the reachable graph (iterative DFS)
-    deps = {}
-    seen = set(ready_roots)
+    # dependency counts over the reachable graph (iterative DFS); its keys are the nodes seen
+    deps = dict.fromkeys(ready_roots, 0)
     stack = list(ready_roots)
     while stack:
-        node = stack.pop()
-        for nxt, _ in node.next_functions:
+        for nxt, _ in stack.pop().next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
+            d = deps.get(nxt)
+            if d is None:
+                deps[nxt] = 1
                 stack.append(nxt)
+            else:
+                deps[nxt] = d + 1
 
     # where to capture gradients for autograd.grad: {node: {output_nr: slot}}
     capture = None
@@ -272,14 +272,13 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
             if node is not None:
                 capture.setdefault(node, {}).setdefault(nr, []).append(i)
     # autograd.grad / backward(inputs=...) run only the nodes that lead to an input
-    needed = _leading_to(seen, capture) if capture is not None and not accumulate else None
+    needed = _leading_to(deps, capture) if capture is not None and not accumulate else None
 
     prev = STATE.enabled
     STATE.enabled = bool(create_graph)
     stored = set()  # data ids already kept as some leaf's .grad during this pass
     try:
-        ready = [n for n in ready_roots if deps.get(n, 0) == 0
-                 and (needed is None or n in needed)]
+        ready = [n for n in ready_roots if deps[n] == 0 and (needed is None or n in needed)]
         while ready:
             node = ready.pop()
             buf = buffers.pop(node)
