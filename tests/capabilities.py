@@ -5,6 +5,9 @@ Use the ``shares_memory`` marker (conftest turns it into a skip for the test's `
 parameter, else cpu), or call these from a test body for one case of many."""
 from __future__ import annotations
 
+import functools
+import re
+
 import pytest
 
 import ember
@@ -48,3 +51,34 @@ def need_dtype(device: str, *dtypes) -> None:
         if not supports(device, dt):
             pytest.skip(f"the {backend(device).name} backend has no {dt} "
                         "(Backend.supports_dtype is False)")
+
+
+@functools.lru_cache(maxsize=None)
+def missing_dtypes(device: str = "cpu"):
+    """({dtype name or alias: dtype} the backend serving ``device`` lacks, a regex that finds
+    those names in text, or None when nothing is missing)."""
+    from ember import _dtype
+    if backend(device) is None:
+        return {}, None
+    missing = {name: dt for name, dt in _dtype._BY_NAME.items() if not supports(device, dt)}
+    if not missing:
+        return {}, None
+    return missing, re.compile(r"(?<![A-Za-z0-9])(%s)(?![A-Za-z0-9])" % "|".join(missing))
+
+
+def missing_dtype_named_in(text: str, device: str = "cpu"):
+    """The first dtype ``text`` names (``"half"``, ``"dtype=lib.bfloat16"``) that the backend
+    serving ``device`` lacks, or None."""
+    missing, pattern = missing_dtypes(device)
+    m = pattern.search(text) if pattern is not None else None
+    return missing[m.group(1)] if m else None
+
+
+def need_dtypes_of(fn, device: str = "cpu") -> None:
+    """Skip the calling test where the source of ``fn`` (a case's lambda) names a dtype the
+    backend serving ``device`` lacks."""
+    import inspect
+    dt = missing_dtype_named_in(inspect.getsource(fn), device)
+    if dt is not None:
+        pytest.skip(f"the {backend(device).name} backend has no {dt} "
+                    "(Backend.supports_dtype is False)")

@@ -7,13 +7,12 @@ overrides the list.
 """
 from __future__ import annotations
 
-import functools
 import os
 
 import pytest
 
 import ember
-from capabilities import backend, immutable_reason, supports
+from capabilities import immutable_reason, missing_dtype_named_in, missing_dtypes
 from ember.backends import registry
 
 
@@ -89,33 +88,22 @@ def pytest_collection_modifyitems(config, items):
     _sample(config, items)
 
 
-@functools.lru_cache(maxsize=None)
-def _missing_dtypes(device: str):
-    """({name or alias: dtype} the backend serving ``device`` lacks, a regex finding those
-    names in a string)."""
-    import re
-    from ember import _dtype
-    if backend(device) is None:
-        return {}, None
-    missing = {name: dt for name, dt in _dtype._BY_NAME.items() if not supports(device, dt)}
-    return missing, re.compile(r"(?<![A-Za-z0-9])(%s)(?![A-Za-z0-9])" % "|".join(missing))
-
-
 def _missing_dtype(params: dict) -> str | None:
     """Why a test parametrized by a dtype (an ember dtype, or a string naming one, as in
     ``"half"`` or ``"lib.rand(2, dtype=lib.bfloat16)"``) cannot run on its device: the
     backend lacks that dtype (array_api_strict has no float16/bfloat16). None if it can."""
     from ember import _dtype
     device = params.get("device", "cpu")
-    missing, pattern = _missing_dtypes(device)
+    missing, _ = missing_dtypes(device)
     if not missing:
         return None
+    values = []
     for value in params.values():
-        dt = value if isinstance(value, _dtype.dtype) else None
-        if isinstance(value, str):
-            m = pattern.search(value)
-            dt = missing[m.group(1)] if m else None
-        if dt is not None and dt in missing.values():
+        values.extend(value if isinstance(value, (tuple, list)) else (value,))
+    for value in values:
+        dt = value if isinstance(value, _dtype.dtype) and value in missing.values() else \
+            missing_dtype_named_in(value, device) if isinstance(value, str) else None
+        if dt is not None:
             return (f"the backend serving {device!r} has no {dt} "
                     "(Backend.supports_dtype is False)")
     return None

@@ -215,3 +215,68 @@ def test_places_cover_every_available_backend():
     names = {b for _, b in PLACES if b} | {
         registry.providers(d)[0].name for d, b in PLACES if b is None}
     assert names == {be.name for be in registry.backends() if be.is_available()}
+
+
+# --- the protocol's generic defaults --------------------------------------------------------
+
+@pytest.mark.parametrize("key,shape,want", [
+    ((0,), (2, 3), (0, ...)),
+    ((slice(1, 9), None), (2, 3), (slice(1, 2, 1), None, ...)),
+    ((..., slice(5, None)), (2, 3), (..., slice(0, 0, 1))),
+    ((slice(None, None, -1), 1), (4, 3, 2), (slice(3, None, -1), 1, ...)),
+    ((1, ..., slice(-9, 2)), (2, 3, 4), (1, ..., slice(0, 2, 1))),
+])
+def test_standard_key_rewrites_numpy_style_basic_keys(key, shape, want):
+    from ember.backends._indexing import standard_key
+    got = standard_key(shape, key)
+    assert got == want
+    a = np.arange(int(np.prod(shape))).reshape(shape)
+    np.testing.assert_array_equal(a[got], a[key])
+
+
+def test_standard_key_leaves_advanced_keys_to_the_host():
+    from ember.backends._indexing import standard_key
+    assert standard_key((3,), (np.array([0, 2]),)) is None
+    assert standard_key((3,), True) is None
+
+
+class _Strictish(ember.backends.Backend):
+    """numpy behind a namespace that refuses numpy-style keys, as array_api_strict does."""
+    name = "strictish"
+
+    def load(self):
+        self.xp = np
+        self._build_dtype_tables()
+
+
+def _refused(key) -> bool:
+    if key is Ellipsis:
+        return False
+    return not isinstance(key, tuple) or not any(k is Ellipsis for k in key) or any(
+        hasattr(k, "shape") for k in key)
+
+
+class _Picky(np.ndarray):
+    def __getitem__(self, key):
+        if _refused(key):
+            raise IndexError("key beyond the standard")
+        return super().__getitem__(key)
+
+    def __setitem__(self, key, value):
+        if _refused(key):
+            raise IndexError("key beyond the standard")
+        super().__setitem__(key, value)
+
+
+def test_generic_getitem_and_setitem_serve_refused_keys():
+    be = _Strictish()
+    be.load()
+    x = np.arange(12.0).reshape(3, 4).view(_Picky)
+    v = be.getitem(x, (1,))  # rewritten to (1, ...): still a view
+    assert np.shares_memory(v, x) and v.tolist() == [4.0, 5.0, 6.0, 7.0]
+    got = be.getitem(x, (np.array([0, 2]), np.array([1, 3])))  # through the host
+    assert got.tolist() == [1.0, 11.0]
+    y = be.setitem(x, (np.array([0, 2]), slice(None)), -1.0)
+    assert y is x and x[(0, ...)].tolist() == [-1.0] * 4 and x[(2, ...)].tolist() == [-1.0] * 4
+    y = be.setitem(x, (1, slice(1, 3)), 9.0)
+    assert x[(1, ...)].tolist() == [4.0, 9.0, 9.0, 7.0]

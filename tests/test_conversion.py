@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import ember
+from capabilities import need_dtype
 
 
 def outcome(lib, expr: str):
@@ -149,6 +150,7 @@ def test_numpy_shares_memory_both_ways(device):
 def test_bfloat16_round_trip_via_ml_dtypes():
     """A deliberate extension: PyTorch's .numpy() refuses bfloat16; ember hands out an
     ml_dtypes array (and takes one back) without losing a bit."""
+    need_dtype("cpu", ember.bfloat16)
     ml_dtypes = pytest.importorskip("ml_dtypes")
     t = ember.tensor([1.5, -2.703125, 3.0e38, 1e-38], dtype=ember.bfloat16)
     a = t.numpy()
@@ -184,6 +186,7 @@ def test_dlpack_round_trips_zero_copy(torch, dtype):
 
 @pytest.mark.shares_memory
 def test_dlpack_errors_and_device(torch):
+    need_dtype("cpu", ember.bfloat16)
     same(torch, "np.from_dlpack(lib.tensor([1.5, 2], requires_grad=True))")
     assert ember.tensor([1.0]).__dlpack_device__() == torch.tensor([1.0]).__dlpack_device__()
     x = ember.ones(2, requires_grad=True)

@@ -100,6 +100,7 @@ def test_finfo_default_is_default_dtype(torch):
 # --- default dtype ------------------------------------------------------------------------------
 
 def test_default_dtype_effects(torch):
+    need_dtype("cpu", ember.float16, ember.bfloat16)
     assert ember.get_default_dtype() is ember.float32
     for default in ("float64", "float16", "bfloat16", "float32"):
         ember.set_default_dtype(getattr(ember, default))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import ember
+from capabilities import need_dtype
 
 NAN, INF = math.nan, math.inf
 
@@ -158,6 +159,7 @@ def test_long_suffixes_wrap_to_new_line(torch, device):
 
 @pytest.mark.parametrize("default", ["float64", "float16"])
 def test_default_dtype_changes_which_dtype_is_shown(torch, device, default):
+    need_dtype(device, ember.float16)
     try:
         ember.set_default_dtype(getattr(ember, default))
         torch.set_default_dtype(getattr(torch, default))

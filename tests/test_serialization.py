@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import ember
+from capabilities import need_dtype
 from ember import serialization
 from ember.serialization import CheckpointError, _safetensors
 
@@ -247,6 +248,7 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
 
 
 def test_reads_real_torch_save_files(tmp_path, torch):
+    need_dtype("cpu", ember.float16, ember.bfloat16)
     tnn = torch.nn
     torch.manual_seed(0)
     model = tnn.Sequential(tnn.Linear(3, 4), tnn.BatchNorm1d(4), tnn.Linear(4, 2))
@@ -291,6 +293,7 @@ def test_loaded_torch_state_dict_fits_an_ember_model(tmp_path, torch):
 
 
 def test_safetensors_both_ways(tmp_path):
+    need_dtype("cpu", ember.bfloat16)
     st = pytest.importorskip("safetensors.numpy")
     rng = np.random.default_rng(0)
     tensors = {"w": ember.randn(3, 4), "i": ember.arange(5), "b": ember.tensor([True, False]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["getitem", "setitem", "standard_key"]
+__all__ = ["getitem", "scalar_like", "setitem", "standard_key"]
 
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
@@ -78,3 +78,13 @@ def setitem(be, x: Any, key: Any, value: Any) -> Any:
         return new
     x[...] = new  # in place, so views and aliases of x see the write
     return x
+
+
+def scalar_like(be, x: Any, value: Any) -> Any:
+    """A Python number as a 0-d array of x's dtype, cast as PyTorch casts (2.7 -> 2 in an
+    int tensor, 3 -> True in a bool one, a complex's real part into a real one)."""
+    xp = be.xp
+    v = xp.asarray(value)
+    if xp.isdtype(v.dtype, "complex floating") and not xp.isdtype(x.dtype, "complex floating"):
+        v = xp.real(v)
+    return xp.astype(v, x.dtype)

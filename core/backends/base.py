@@ -170,6 +170,15 @@ class Backend:
                 return x != 0
             return xp.astype(xp.real(x), nat)  # the imaginary part dropped, as PyTorch does
 
+    def view_dtype(self, x: Any, dtype: "_dtype.dtype") -> Any:
+        """x's bytes seen as ember dtype ``dtype`` (``Tensor.view(dtype)``), sharing memory.
+        Generic default: the array's own ``view``, else numpy's on the host array (which
+        shares memory where ``to_numpy``/``from_numpy`` do, as on CPU namespaces)."""
+        if hasattr(x, "view"):
+            return x.view(self.native_dtype(dtype))
+        import numpy as np
+        return self.from_numpy(np.asarray(self.to_numpy(x)).view(_np_name(dtype)), None)
+
     def copy(self, x: Any) -> Any:
         return self.xp.asarray(x, copy=True)
 
@@ -217,6 +226,11 @@ class Backend:
         except IndexError:
             from ._indexing import setitem
             return setitem(self, x, key, value)
+        except TypeError:  # the standard casts no Python float into ints (nor int into bool)
+            if hasattr(value, "shape"):
+                raise
+            from ._indexing import scalar_like
+            return self.setitem(x, key, scalar_like(self, x, value))
         return x
 
     def index_add(self, x: Any, key: Any, values: Any) -> Any:

@@ -205,7 +205,20 @@ def _load(be: Backend) -> str | None:
             except Exception as e:  # noqa: BLE001
                 be.xp = None
                 return f"failed to load: {type(e).__name__}: {e}"
+            _quiet(be)
     return None
+
+
+def _quiet(be: Backend) -> None:
+    """PyTorch returns inf/nan silently where numpy warns (log(0), 0/0): ignore the
+    floating-point RuntimeWarnings raised from inside the backend's own namespace (a library
+    over numpy, such as array_api_strict, calls numpy from its frames). numpy attributes its
+    warnings to the caller's frame, so the numpy backend silences ember's frames instead."""
+    mod = getattr(be.xp, "__name__", "")
+    if mod and mod != "numpy":
+        import re
+        warnings.filterwarnings("ignore", category=RuntimeWarning,
+                                module=re.escape(mod) + r"(\.|$)")
 
 
 def resolve(device_type: str) -> Backend:

@@ -168,7 +168,7 @@ def _view_dtype(input: Tensor, dt) -> Tensor:
         raise RuntimeError(f"self.size(-1) must be divisible by {new // old if new > old else 1}"
                            f" to view {_NAMES[input.dtype.name]} as {_NAMES[dt.name]} "
                            f"(different element sizes), but got {shape[-1] if shape else 0}")
-    out = view_of(input, input._data.view(input._device._be.native_dtype(dt)))
+    out = view_of(input, input._device._be.view_dtype(input._data, dt))
     out.dtype = dt
     out._base = None  # PyTorch: shares memory and version counter, yet is not a view
     return out

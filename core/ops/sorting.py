@@ -248,7 +248,9 @@ def _median_all(name: str, input: Tensor) -> Tensor:
     xp = be.xp
     flat = xp.reshape(input._data, (-1,))
     if flat.shape[0] == 0:
-        out = xp.full((), float("nan"), dtype=flat.dtype)
+        # NaN cast by the backend's rules for ints (PyTorch's: the int's minimum)
+        out = be.astype(xp.full((), float("nan"), dtype=be.native_dtype(_dtype.float64)),
+                        input.dtype)
     else:
         pos = _median_pos(xp, flat, 0, name == "nanmedian", input.dtype.is_floating_point)
         idx = gather(xp, argsort_array(be, flat, 0, False), be.astype(pos, _dtype.int64), 0)

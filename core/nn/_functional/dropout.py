@@ -122,12 +122,12 @@ def _alpha(input: Tensor, shape, p: float, training: bool, inplace: bool) -> Ten
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
     keep = _keep_mask(input, shape, p)
     be = input._device._be
-    xp = be.xp
+    m = be.astype(keep, input.dtype)  # (the standard's where takes no two scalars)
 
     def const(arr):
-        return wrap(be.astype(arr, input.dtype), input.dtype, input._device)
-    mul = const(xp.where(keep, a, 0.0))
-    add = const(xp.where(keep, _ALPHA * a * p, _ALPHA * a * (p - 1)))
+        return wrap(arr, input.dtype, input._device)
+    mul = const(m * a)
+    add = const(m * _ALPHA * a + _ALPHA * a * (p - 1))
     if inplace:
         return input.mul_(mul).add_(add)
     return input * mul + add
