@@ -235,8 +235,8 @@ def _filled(shape, value, dtype, dev) -> Tensor:
     be = dev._be
     xp = be.xp
     nat = be.native_dtype(dtype)
-    if value == 0:
-        data = xp.zeros(shape, dtype=nat)
+    if value == 0 and not (type(value) is float and math.copysign(1.0, value) < 0):
+        data = xp.zeros(shape, dtype=nat)  # (-0.0 keeps its sign: it goes to full)
     elif value == 1:
         data = xp.ones(shape, dtype=nat)
     else:

@@ -252,7 +252,9 @@ def host_array(data, dtype=None):
     t = type(data)
     if t is str or t is bytes:
         raise TypeError(f"new(): invalid data type '{t.__name__}'")
-    if not _is_seq(data) and hasattr(data, "__dlpack__") and not isinstance(data, Tensor):
+    # another library's array (JAX's, ...) is one array, not a sequence of 0-d arrays
+    if t is not list and t is not tuple and hasattr(data, "__dlpack__") \
+            and not isinstance(data, Tensor):
         return from_ndarray(np.from_dlpack(data), dtype)
     sizes = _sizes(data)
     found: list = []

@@ -120,6 +120,18 @@ def _vector_rhs(A: Tensor, B: Tensor) -> bool:
     return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
 
 
+def _batched(xp, a, b):
+    """A's and B's batch dims broadcast against each other (PyTorch's error where they
+    cannot, naming B's first): the standard's solve broadcasts them, CuPy's does not."""
+    from .ops.shape import broadcast_shapes
+    batch = tuple(broadcast_shapes(tuple(b.shape[:-2]), tuple(a.shape[:-2])))
+    if tuple(a.shape[:-2]) != batch:
+        a = xp.broadcast_to(a, batch + tuple(a.shape[-2:]))
+    if tuple(b.shape[:-2]) != batch:
+        b = xp.broadcast_to(b, batch + tuple(b.shape[-2:]))
+    return a, b
+
+
 def _solve(A: Tensor, B: Tensor, left: bool, fn: str = "linalg.solve") -> Tensor:
     _square(A, fn)
     _floating(A, fn, "lu")
@@ -132,10 +144,8 @@ def _solve(A: Tensor, B: Tensor, left: bool, fn: str = "linalg.solve") -> Tensor
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} "
                            f"({A.shape[-2]}x{n} and {Bm.shape[-2]}x{Bm.shape[-1]})")
-    from .ops.shape import broadcast_shapes
-    broadcast_shapes(tuple(Bm.shape[:-2]), tuple(A.shape[:-2]))  # PyTorch's error (B first)
-    a, b = A._data, Bm._data
     xp = dev._be.xp
+    a, b = _batched(xp, A._data, Bm._data)
     if not left:
         a, b = xp.matrix_transpose(a), xp.matrix_transpose(b)
     x = _kernel_or_raise(dev, "solve", (a, b), lambda: LinAlgError(
@@ -217,7 +227,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: boo
         raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} "
                            f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
     xp = dev._be.xp
-    a, b = T._data, B._data
+    a, b = _batched(xp, T._data, B._data)
     if not left:
         a, b = xp.matrix_transpose(a), xp.matrix_transpose(b)
     try:

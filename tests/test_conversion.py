@@ -238,3 +238,30 @@ def test_item_is_a_python_number(device):
     for value, typ in ((1.5, float), (3, int), (True, bool), (1 + 2j, complex)):
         v = ember.tensor(value, device=device).item()
         assert type(v) is typ and v == value
+
+
+class _ForeignArray:
+    """Another library's array as ember sees one: indexable like a sequence (so it must not
+    be read element by element into 0-d pieces) and exporting DLPack, as JAX's does."""
+
+    def __init__(self, data):
+        self._a = np.asarray(data)
+
+    def __len__(self):
+        return len(self._a)
+
+    def __getitem__(self, i):
+        return _ForeignArray(self._a[i])
+
+    def __dlpack__(self, **kw):
+        return self._a.__dlpack__(**kw)
+
+    def __dlpack_device__(self):
+        return self._a.__dlpack_device__()
+
+
+def test_tensor_of_another_librarys_array_reads_it_whole(device):
+    data = [[1.5, 2.0], [3.0, -4.0]]
+    t = ember.tensor(_ForeignArray(np.array(data, dtype=np.float32)), device=device)
+    assert t.dtype is ember.float32 and t.tolist() == data
+    assert ember.tensor(_ForeignArray(np.arange(3)), dtype=ember.float64).tolist() == [0, 1, 2]

@@ -234,7 +234,17 @@ FILLED = [
 ]
 
 
-@pytest.mark.parametrize("expr", FILLED)
+# torch before 2.13 words these TypeErrors differently ("received an invalid combination of
+# arguments"), and divides by the int64-truncated step of 0 (SIGFPE) instead of raising
+_RELEASE_SPECIFIC = {"lib.zeros()", "lib.ones(1.5, 2)", "lib.arange(0, 2, 0.5, dtype=lib.int64)"}
+
+
+def _params(exprs):
+    return [pytest.param(e, marks=pytest.mark.torch_exact) if e in _RELEASE_SPECIFIC else e
+            for e in exprs]
+
+
+@pytest.mark.parametrize("expr", _params(FILLED))
 def test_filled(torch, expr):
     same(torch, expr)
 
@@ -286,11 +296,12 @@ RANGES = [
 ]
 
 
-@pytest.mark.parametrize("expr", RANGES)
+@pytest.mark.parametrize("expr", _params(RANGES))
 def test_ranges(torch, expr):
     same(torch, expr)
 
 
+@pytest.mark.torch_exact  # logspace's last ulp changed between torch releases
 def test_ranges_bit_exact_random(torch):
     """Random arange/linspace/logspace calls agree with PyTorch value for value."""
     rnd = random.Random(0)
@@ -353,24 +364,24 @@ def test_random_shapes_dtypes_errors(torch, expr):
 
 def test_random_ranges_and_statistics(device):
     n = 200_000
-    u = ember.rand(n, device=device).numpy()
+    u = ember.rand(n, device=device).cpu().numpy()
     assert u.min() >= 0.0 and u.max() < 1.0
     assert abs(u.mean() - 0.5) < 0.01 and abs(u.var() - 1 / 12) < 0.005
-    z = ember.randn(n, dtype=ember.float64, device=device).numpy()
+    z = ember.randn(n, dtype=ember.float64, device=device).cpu().numpy()
     assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
-    c = ember.randn(n, dtype=ember.complex64, device=device).numpy()
+    c = ember.randn(n, dtype=ember.complex64, device=device).cpu().numpy()
     assert abs(np.mean(np.abs(c) ** 2) - 1) < 0.02  # unit variance split over re and im
     assert abs(c.real.var() - 0.5) < 0.01
-    cu = ember.rand(n, dtype=ember.complex64, device=device).numpy()
+    cu = ember.rand(n, dtype=ember.complex64, device=device).cpu().numpy()
     assert 0 <= cu.real.min() and cu.real.max() < 1 and 0 <= cu.imag.min() and cu.imag.max() < 1
-    g = ember.normal(3.0, 2.0, (n,), device=device).numpy()
+    g = ember.normal(3.0, 2.0, (n,), device=device).cpu().numpy()
     assert abs(g.mean() - 3) < 0.03 and abs(g.std() - 2) < 0.03
-    r = ember.randint(-5, 5, (n,), device=device).numpy()
+    r = ember.randint(-5, 5, (n,), device=device).cpu().numpy()
     assert r.min() == -5 and r.max() == 4 and set(np.unique(r)) == set(range(-5, 5))
     assert abs(r.mean() + 0.5) < 0.05
-    p = ember.randperm(1000, device=device).numpy()
+    p = ember.randperm(1000, device=device).cpu().numpy()
     assert sorted(p.tolist()) == list(range(1000)) and p.tolist() != list(range(1000))
-    m = ember.normal(ember.arange(4.0, device=device), 0.0001).numpy()
+    m = ember.normal(ember.arange(4.0, device=device), 0.0001).cpu().numpy()
     assert np.allclose(m, [0, 1, 2, 3], atol=0.01)
 
 
@@ -483,3 +494,14 @@ def test_legacy_constructor(torch):
     same(torch, "lib.Tensor([1, 2])")
     same(torch, "lib.Tensor(2, 3).shape")
     same(torch, "lib.Tensor().shape")
+
+
+def test_negative_zero_keeps_its_sign(device):
+    """-0.0 survives every way of making it (CuPy fills with a memset where value == 0, and
+    zeros() is not full(-0.0)), as in PyTorch, where it prints and 1 / x is -inf."""
+    made = [ember.tensor(-0.0, device=device), ember.tensor([-0.0], device=device),
+            ember.full((3,), -0.0, device=device), ember.full((), -0.0, device=device),
+            ember.zeros(2, device=device).fill_(-0.0), ember.tensor(-0.0).to(device)]
+    for t in made:
+        assert ember.signbit(t).all().item(), t
+    assert not ember.signbit(ember.full((2,), 0.0, device=device)).any().item()

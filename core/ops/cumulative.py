@@ -97,17 +97,35 @@ def _cumprod_grad(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
     return where(at, at_zero, where(zt, 0.0, usual))
 
 
-def _accumulate(xp, be, kind: str, data, axis: int, floating: bool):
+def _running(xp, op, data, axis: int):
+    """Running ``op`` (maximum/minimum) along ``axis`` in standard terms: log2(n) steps of
+    "combine with the value ``s`` places back" (Hillis-Steele). Exact for max/min, NaN
+    propagating as ``op`` does; serves backends whose ufuncs lack ``accumulate`` (the
+    standard has none; CuPy's raises NotImplementedError for maximum/minimum)."""
+    acc = getattr(op, "accumulate", None)
+    if acc is not None:
+        try:
+            return acc(data, axis=axis)
+        except NotImplementedError:
+            pass
+    n, lead = data.shape[axis], (slice(None),) * axis
+    s = 1
+    while s < n:
+        data = xp.concat([data[lead + (slice(0, s), ...)],
+                          op(data[lead + (slice(s, n), ...)],
+                             data[lead + (slice(0, n - s), ...)])], axis=axis)
+        s *= 2
+    return data
+
+
+def _accumulate(xp, kind: str, data, axis: int, floating: bool):
     """Running max/min and the index where it was last reached (PyTorch's cummax
     indices: a later equal value or a NaN takes over), on the backend."""
-    uf = getattr(xp, "maximum" if kind == "max" else "minimum")
-    acc = getattr(uf, "accumulate", None)
-    if acc is None:  # the generic fallback: a host round trip through numpy
-        import numpy as np
-        host = be.to_numpy(data)
-        v, i = _accumulate(np, None, kind, host, axis, floating)
-        return be.from_numpy(np.ascontiguousarray(v), None), be.from_numpy(i, None)
-    values = acc(data, axis=axis)
+    op = xp.maximum if kind == "max" else xp.minimum
+    if data.dtype == xp.bool:  # the standard's maximum/minimum take numbers only
+        values = _running(xp, op, xp.astype(data, xp.uint8), axis) != 0
+    else:
+        values = _running(xp, op, data, axis)
     n = data.shape[axis]
     shape = [1] * data.ndim
     shape[axis] = n
@@ -115,7 +133,7 @@ def _accumulate(xp, be, kind: str, data, axis: int, floating: bool):
     hit = data == values
     if floating:
         hit = hit | xp.isnan(data)
-    return values, xp.maximum.accumulate(xp.where(hit, pos, -1), axis=axis)
+    return values, _running(xp, xp.maximum, xp.where(hit, pos, -1), axis)
 
 
 def _cum_extreme(input: Tensor, d: int, name: str):
@@ -123,7 +141,7 @@ def _cum_extreme(input: Tensor, d: int, name: str):
         raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                   f"'{_KN[input.dtype.name]}'")
     be = input._device._be
-    values, idx = _accumulate(be.xp, be, name[3:], input._data, d,
+    values, idx = _accumulate(be.xp, name[3:], input._data, d,
                               input.dtype.is_floating_point)
     idx = be.astype(idx, _dtype.int64)
     vt = wrap(values, input.dtype, input._device)

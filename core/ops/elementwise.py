@@ -75,8 +75,16 @@ def into(out: Tensor, res: Tensor, name: str) -> Tensor:
     return out
 
 
+# PyTorch's CUDA kernels are named apart from its CPU ones: no "_vml" (MKL's vector maths),
+# and one "compare" kernel for the orderings
+_CUDA_KERNELS = {"lt": "compare", "le": "compare", "gt": "compare", "ge": "compare"}
+
+
 def not_implemented(kernel: str, dt, dev) -> NotImplementedError:
-    """PyTorch's error for a dtype a kernel lacks: ``"abs_cpu" not implemented for 'Bool'``."""
+    """PyTorch's error for a dtype a kernel lacks: ``"abs_cpu" not implemented for 'Bool'``
+    (named as PyTorch's kernel for that device type)."""
+    if dev.type == "cuda":
+        kernel = _CUDA_KERNELS.get(kernel, kernel.removesuffix("_vml"))
     return NotImplementedError(f'"{kernel}_{dev.type}" not implemented for '
                                f"'{_NAMES[dt.name]}'")
 
@@ -91,8 +99,10 @@ def _odd_input(name, input, ints, errors):
     dt = input.dtype
     kind = "complex" if dt.is_complex else "bool" if dt is _dtype.bool else "int"
     err = errors.get(kind) if errors else None
+    if callable(err):
+        err = err(input)  # None: this device's kernel takes the dtype after all
     if err is not None:
-        raise err(input) if callable(err) else err
+        raise err
     if dt.is_complex:
         return input._data, dt
     if ints == FLOAT:
@@ -238,7 +248,9 @@ def _sgn_grad(g, x, y):
 
 
 _abs_op = unary("abs", _abs, lambda g, x, y: g * x.sign(), ints=SAME, aliases=("absolute",),
-             errors=_errs("abs", "bool"), real_out=True, doc="abs'(0) = 0, as in PyTorch.")
+             errors={"bool": lambda t: None if t._device.type == "cuda"  # CUDA's takes bool
+                     else not_implemented("abs", t.dtype, t._device)},
+             real_out=True, doc="abs'(0) = 0, as in PyTorch.")
 Tensor.__abs__ = _abs_op
 unary("sign", _sign, _zero, "", ints=SAME, errors={"complex": NotImplementedError(
     "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "

@@ -117,12 +117,15 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         def backward(g):
             onehot = xp.expand_dims(tsafe, 1) == xp.reshape(xp.arange(c), shape_c)
             coef = xp.where(onehot, -xp.expand_dims(w, 1), 0)
-            if reduction == "mean":
-                coef = coef / denom
+            if reduction == "mean":  # every target ignored: a 0 gradient, as in PyTorch
+                coef = coef / xp.where(denom == 0, xp.ones_like(denom), denom)
             coef_t = wrap(be.astype(coef, input.dtype), input.dtype, input._device)
             if reduction == "none":
                 g = g.reshape(target.shape).unsqueeze(1)
-            return (g * coef_t,)
+            # PyTorch writes only each kept target's entry: every other one is 0 even where
+            # the incoming gradient is NaN (a loss whose targets are all ignored is NaN)
+            hit = _mask(input, onehot & xp.expand_dims(valid, 1))
+            return (where(hit, g * coef_t, 0.0),)
         record(res, "NllLossBackward0", (input,), backward)
     return res
 
