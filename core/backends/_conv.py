@@ -9,7 +9,7 @@ array is (N, C, H, W); 1-d ops reach here with H == 1. Parameters are pairs:
 """
 from __future__ import annotations
 
-__all__ = ["out_size", "pad2d", "windows", "conv2d", "conv_transpose2d", "conv2d_weight",
+__all__ = ["out_size", "pad2d", "windows", "im2col", "col2im", "conv2d", "conv_transpose2d", "conv2d_weight",
            "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
            "pool_divisor"]
 
@@ -73,14 +73,35 @@ def _crop(buf, top: int, left: int, h: int, w: int):
     return buf[:, :, top:top + h, left:left + w]
 
 
-def _cols(be, x, kernel, stride, padding, dilation, out_hw, groups):
-    """im2col: (N, groups, C/groups * kh * kw, OH * OW)."""
-    xp = be.xp
-    n, c = x.shape[0], x.shape[1]
-    (ph, pw), (oh, ow) = padding, out_hw
+def im2col(be, x, kernel, stride, padding, dilation, out_hw):
+    """im2col: (N, C, kh * kw, OH, OW), entry ``[n, c, i * kw + j, oh, ow]`` being
+    ``xpad[n, c, oh * sh + i * dh, ow * sw + j * dw]`` (xpad: x with zero padding)."""
+    (ph, pw) = padding
     xpad = pad2d(be, x, ph, ph, pw, pw)
-    cols = xp.stack(windows(xpad, kernel, stride, dilation, out_hw), axis=2)
-    return xp.reshape(cols, (n, groups, (c // groups) * kernel[0] * kernel[1], oh * ow))
+    return be.xp.stack(windows(xpad, kernel, stride, dilation, out_hw), axis=2)
+
+
+def col2im(be, cols, out_hw, kernel, stride, padding, dilation):
+    """The adjoint of :func:`im2col`: cols (N, C, kh * kw, H, W) of a convolution's output
+    positions added back into the zero-padded input they came from, cropped to
+    ``out_hw`` (rows/columns past the windows' reach stay 0)."""
+    xp = be.xp
+    n, c, _, h, wd = cols.shape
+    (kh, kw), (ph, pw), (oh, ow) = kernel, padding, out_hw
+    bh = max(oh + 2 * ph, (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1)
+    bw = max(ow + 2 * pw, (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1)
+    buf = xp.zeros((n, c, bh, bw), dtype=cols.dtype)
+    vals = [cols[:, :, k, ...] for k in range(kh * kw)]
+    buf = _add_windows(be, buf, vals, (kh, kw), stride, dilation, (h, wd))
+    return _crop(buf, ph, pw, oh, ow)
+
+
+def _cols(be, x, kernel, stride, padding, dilation, out_hw, groups):
+    """The backend's im2col as (N, groups, C/groups * kh * kw, OH * OW)."""
+    n, c = x.shape[0], x.shape[1]
+    cols = be.im2col(x, kernel, stride, padding, dilation, out_hw)
+    return be.xp.reshape(cols, (n, groups, (c // groups) * kernel[0] * kernel[1],
+                                out_hw[0] * out_hw[1]))
 
 
 def conv2d(be, x, w, stride, padding, dilation, groups, keep: bool = False):
@@ -103,16 +124,10 @@ def conv_transpose2d(be, x, w, stride, padding, out_hw, dilation, groups):
     xp = be.xp
     n, ci, h, wd = x.shape
     _, cog, kh, kw = w.shape
-    (ph, pw), (oh, ow) = padding, out_hw
     wm = xp.permute_dims(xp.reshape(w, (groups, ci // groups, cog * kh * kw)), (0, 2, 1))
     cols = xp.matmul(wm, xp.reshape(x, (n, groups, ci // groups, h * wd)))
     cols = xp.reshape(cols, (n, groups * cog, kh * kw, h, wd))
-    bh = max(oh + 2 * ph, (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1)
-    bw = max(ow + 2 * pw, (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1)
-    buf = xp.zeros((n, groups * cog, bh, bw), dtype=x.dtype)
-    vals = [cols[:, :, k, ...] for k in range(kh * kw)]
-    buf = _add_windows(be, buf, vals, (kh, kw), stride, dilation, (h, wd))
-    return _crop(buf, ph, pw, oh, ow)
+    return be.col2im(cols, out_hw, (kh, kw), stride, padding, dilation)
 
 
 def conv2d_weight(be, x, g, weight_shape, stride, padding, dilation, groups, saved=None):

@@ -257,6 +257,17 @@ class Backend:
     # Arrays are (N, C, H, W) (1-d ops arrive with H == 1); stride, padding (zeros on both
     # sides), dilation, kernel are (h, w) pairs. Generic defaults: im2col by strided slicing
     # and matmul (ember.backends._conv); override with native convolutions.
+    def im2col(self, x: Any, kernel, stride, padding, dilation, out_hw) -> Any:
+        """x's windows as (N, C, kh * kw, OH, OW) (zero padding); what the generic
+        convolutions are built on, so a backend with a faster one overrides only this."""
+        from ._conv import im2col
+        return im2col(self, x, kernel, stride, padding, dilation, out_hw)
+
+    def col2im(self, cols: Any, out_hw, kernel, stride, padding, dilation) -> Any:
+        """The adjoint of im2col: (N, C, kh * kw, H, W) summed back into (N, C, *out_hw)."""
+        from ._conv import col2im
+        return col2im(self, cols, out_hw, kernel, stride, padding, dilation)
+
     def conv2d(self, x: Any, w: Any, stride, padding, dilation, groups: int) -> Any:
         """Cross-correlation of x with w (O, C/groups, kh, kw): (N, O, OH, OW)."""
         from ._conv import conv2d
@@ -305,6 +316,22 @@ class Backend:
         return avg_pool2d_backward(self, g, in_hw, kernel, stride, padding, ceil_mode,
                                    count_include_pad, divisor_override)
 
+    # --- fused optimizer updates --------------------------------------------------------
+    def adam_update(self, a: Any, g: Any, m: Any, v: Any, beta1: float, beta2: float,
+                    step_size: float, bc2_sqrt: float, eps: float, vmax: Any = None):
+        """One Adam step on arrays with PyTorch's single-tensor formulas (the role of
+        ``torch._fused_adam_``): ``m.lerp_(g, 1 - beta1)``; ``v = beta2 v + (1 - beta2)
+        g g``; under amsgrad ``vmax = max(vmax, v)``; ``a -= step_size m / (sqrt(v or vmax)
+        / bc2_sqrt + eps)``. Returns (a, m, v, vmax), updated in place where arrays are
+        mutable (new arrays otherwise). A backend with a one-launch kernel overrides it."""
+        m = lerp_(m, g, 1 - beta1)
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        if vmax is not None:
+            vmax = self.xp.maximum(vmax, v)
+        a -= step_size * (m / (self.xp.sqrt(v if vmax is None else vmax) / bc2_sqrt + eps))
+        return a, m, v, vmax
+
     # --- random numbers -------------------------------------------------------------------
     # A backend's generator state is whatever rng() returns; the default draws on the host
     # with numpy's PCG64 and moves the result over, so every backend is seedable.
@@ -335,6 +362,15 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<ember backend {self.name!r} serving {', '.join(self.device_types)}>"
+
+
+def lerp_(a, b, w: float):
+    """``a.lerp_(b, w)`` on arrays with PyTorch's two-sided formula; returns the result (a
+    itself, updated in place where arrays are mutable, on the common w < 0.5 path)."""
+    if w < 0.5:
+        a += w * (b - a)
+        return a
+    return b - (b - a) * (1 - w)
 
 
 def _host_key(be: Backend, key: Any) -> Any:

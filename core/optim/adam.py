@@ -15,15 +15,6 @@ def _check_adam(lr, eps, betas, weight_decay):
     check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
 
 
-def lerp_(a, b, w):
-    """``a.lerp_(b, w)`` with torch's two-sided formula; returns the result (a itself,
-    updated in place, on the common w < 0.5 path)."""
-    if w < 0.5:
-        a += w * (b - a)
-        return a
-    return b - (b - a) * (1 - w)
-
-
 class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
@@ -49,7 +40,6 @@ class Adam(Optimizer):
                 st["exp_avg_sq"] = zeros_state(p)
                 if amsgrad:
                     st["max_exp_avg_sq"] = zeros_state(p)
-            xp = p._device._be.xp
             step = bump_step(st["step"])
             a = p._data
             if wd != 0:
@@ -57,21 +47,16 @@ class Adam(Optimizer):
                     a *= 1 - lr * wd
                 else:
                     g = g + wd * a
-            m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
-            m = lerp_(m, g, 1 - beta1)
-            v *= beta2
-            v += (1 - beta2) * (g * g)
-            write(st["exp_avg"], m)
-            write(st["exp_avg_sq"], v)
             step_size = lr / (1 - beta1 ** step)
             bc2_sqrt = (1 - beta2 ** step) ** 0.5
+            # one backend call for the whole update: a single kernel where the backend fuses it
+            a, m, v, mx = p._device._be.adam_update(
+                a, g, st["exp_avg"]._data, st["exp_avg_sq"]._data, beta1, beta2, step_size,
+                bc2_sqrt, eps, st["max_exp_avg_sq"]._data if amsgrad else None)
+            write(st["exp_avg"], m)
+            write(st["exp_avg_sq"], v)
             if amsgrad:
-                mx = xp.maximum(st["max_exp_avg_sq"]._data, v)
                 write(st["max_exp_avg_sq"], mx)
-                denom = xp.sqrt(mx) / bc2_sqrt + eps
-            else:
-                denom = xp.sqrt(v) / bc2_sqrt + eps
-            a -= step_size * (m / denom)
             write(p, a)
 
 

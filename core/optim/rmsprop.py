@@ -2,7 +2,7 @@
 weight_decay, maximize)."""
 from __future__ import annotations
 
-from .adam import lerp_
+from ..backends.base import lerp_
 from .optimizer import Optimizer, bump_step, check, step_tensor, write, zeros_state
 
 __all__ = ["RMSprop"]
