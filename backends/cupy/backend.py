@@ -4,8 +4,12 @@
   ``cuda:1`` lives on GPU 1. Kernels run where CuPy runs them (the current device); use
   ``ember.cuda.set_device`` (or ``with ember.cuda.device(i)``) before computing on another
   GPU, as CuPy itself asks.
-- matmul is CuPy's (cuBLAS); scatter-add/max/min are ``cupyx.scatter_*``; erf family from
-  ``cupyx.scipy.special``; random numbers from one ``cupy.random.RandomState`` per device.
+- ``xp`` is CuPy's namespace with the standard's sort/argsort signatures (``_xp``).
+- matmul is CuPy's (cuBLAS). Convolutions are the generic im2col + matmul, with im2col,
+  col2im and max pooling as one-launch kernels (``_kernels``; cuDNN is not used: CuPy
+  exposes no public convolution API). scatter-add/max/min are ``cupyx.scatter_*``; erf
+  family from ``cupyx.scipy.special``; random numbers from one ``cupy.random.RandomState``
+  per device.
 - ``memory_allocated``/``max_memory_allocated`` read CuPy's memory pool; the peak is tracked
   by wrapping the pool's ``malloc`` (process-wide: ``cupy.cuda.set_allocator`` at load).
 - ``pin_memory`` copies a host array into page-locked memory (``cupyx.empty_pinned``).
@@ -81,7 +85,11 @@ class CupyBackend(Backend):
                 peak[mem.device_id] = used
             return mem
         cupy.cuda.set_allocator(malloc)
-        self.xp = cupy
+        from ._xp import namespace
+        self.xp = namespace(cupy)
+        self._fast = (np.dtype(np.float32), np.dtype(np.float64))
+        self._atomic_extrema = tuple(np.dtype(t) for t in (np.float32, np.int32, np.uint32,
+                                                           np.int64, np.uint64))
         self._build_dtype_tables()
 
     # --- devices ----------------------------------------------------------------------------
@@ -134,11 +142,11 @@ class CupyBackend(Backend):
 
     def asarray(self, obj, dtype, index):
         with self._on(index):
-            return self.cp.asarray(obj, dtype=self.native_dtype(dtype))
+            return self.xp.asarray(obj, dtype=self.native_dtype(dtype))
 
     def from_numpy(self, arr, index):
         with self._on(index):
-            return self.cp.asarray(arr)
+            return self.xp.asarray(arr)
 
     def to_numpy(self, x):
         return self.cp.asnumpy(x)
@@ -178,7 +186,9 @@ class CupyBackend(Backend):
 
     def index_reduce(self, x, key, values, reduce):
         fn = {"sum": "scatter_add", "amax": "scatter_max", "amin": "scatter_min"}.get(reduce)
-        if fn is None:
+        # cupyx's scatter_max/min round float64 through float32 (1.7266 comes back as
+        # 1.7266000509...): only the dtypes with native atomic max/min go there
+        if fn is None or fn != "scatter_add" and x.dtype not in self._atomic_extrema:
             return super().index_reduce(x, key, values, reduce)
         out = x.copy()
         try:
@@ -186,6 +196,35 @@ class CupyBackend(Backend):
         except TypeError:  # a dtype cupyx's atomics lack (bool, int8, ...): go through host
             return super().index_reduce(x, key, values, reduce)
         return out
+
+    # --- convolution and pooling: one-launch kernels (ember_cupy._kernels) for float32 and
+    # float64 under the generic im2col + cuBLAS matmul convolutions; the rest generic
+    def _native(self, name: str, arr, *args):
+        """Kernel ``name`` of ``_kernels`` on arr's GPU, or the protocol's generic default
+        where arr's dtype has no kernel."""
+        if arr.dtype not in self._fast:
+            return getattr(Backend, name)(self, arr, *args)
+        from . import _kernels
+        with self.cp.cuda.Device(arr.device.id):
+            return getattr(_kernels, name)(arr, *args)
+
+    def im2col(self, x, kernel, stride, padding, dilation, out_hw):
+        return self._native("im2col", x, kernel, stride, padding, dilation, out_hw)
+
+    def col2im(self, cols, out_hw, kernel, stride, padding, dilation):
+        return self._native("col2im", cols, out_hw, kernel, stride, padding, dilation)
+
+    def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
+        return self._native("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode)
+
+    def max_pool2d_backward(self, g, idx, in_shape):
+        return self._native("max_pool2d_backward", g, idx, in_shape)
+
+    def adam_update(self, a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax=None):
+        if vmax is not None or g.dtype != a.dtype:  # amsgrad, mixed dtypes: generic
+            return super().adam_update(a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps,
+                                       vmax)
+        return self._native("adam_update", a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps)
 
     # --- random numbers ---------------------------------------------------------------------
     def rng(self, seed: int) -> _Rngs:
@@ -205,15 +244,25 @@ class CupyBackend(Backend):
         # curand draws float32/float64 only: narrower floats are drawn as float32 and cast
         wide = nat if self.np.dtype(nat).itemsize >= 4 else self.np.float32
         with self.cp.cuda.Device(i):
-            return getattr(st, method)(*args, dtype=wide).astype(nat, copy=False)
+            return i, nat, getattr(st, method)(*args, dtype=wide)
 
     def random_uniform(self, rng: _Rngs, shape: Sequence[int], dtype, low: float, high: float,
                        index=None) -> Any:
-        return self._draw(rng, index, dtype, "uniform", low, high, tuple(shape))
+        i, nat, u = self._draw(rng, index, dtype, "random_sample", tuple(shape))
+        # PyTorch's range is [0, 1) in the target dtype: a wider draw just below 1 would
+        # round up to 1.0 when cast (half types), so it is held at the largest value under 1
+        from ember import finfo
+        with self.cp.cuda.Device(i):
+            u = self.cp.minimum(u, 1.0 - finfo(dtype).eps / 2).astype(nat, copy=False)
+            if low == 0.0 and high == 1.0:
+                return u
+            return (u * (high - low) + low).astype(nat, copy=False)
 
     def random_normal(self, rng: _Rngs, shape: Sequence[int], dtype, mean: float, std: float,
                       index=None) -> Any:
-        return self._draw(rng, index, dtype, "normal", mean, std, tuple(shape))
+        i, nat, out = self._draw(rng, index, dtype, "normal", mean, std, tuple(shape))
+        with self.cp.cuda.Device(i):
+            return out.astype(nat, copy=False)
 
     def random_integers(self, rng: _Rngs, shape: Sequence[int], dtype, low: int, high: int,
                         index=None) -> Any:
