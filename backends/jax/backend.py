@@ -74,6 +74,9 @@ class JaxBackend(Backend):
         import jax.numpy as jnp
         import numpy as np
         jax.config.update("jax_enable_x64", True)  # int64/float64 as in PyTorch
+        # float32 matmuls and convolutions in full float32, as PyTorch's default
+        # (allow_tf32 False): on a GPU, JAX's default precision runs them in TF32 (~1e-3)
+        jax.config.update("jax_default_matmul_precision", "highest")
         self.jax, self.np, self.jr = jax, np, jax.random
         self._cpu = jax.devices("cpu")[0]
         self._devices = jax.devices()
