@@ -8,6 +8,7 @@ overrides the list.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -53,6 +54,82 @@ def torch():
     return t
 
 
+@pytest.fixture
+def torch_device(torch, device) -> str | None:
+    """The device the oracle builds its tensors on to mirror ember's ``device``: the same one
+    where the installed torch has it ("cpu"; "cuda[:n]" where ``torch.cuda.is_available()``),
+    else None (ember's own device types such as "jax", or cuda with a CPU-only torch). Use
+    ``torch_device or "cpu"`` where the CPU oracle will do; a test comparing text that names
+    the device (kernel names like ``"abs_cuda"``, ``torch.cuda.FloatTensor``, reprs with
+    ``device='cuda:0'``) cannot compare where it is None."""
+    dev = ember.device(device)
+    if dev.type == "cpu":
+        return "cpu"
+    if dev.type == "cuda" and torch.cuda.is_available():
+        return str(dev)
+    return None
+
+
+# a message that names the device: a kernel's ("abs_cpu"), a legacy type ("torch.FloatTensor")
+_NAMES_DEVICE = re.compile(r"cpu|\btorch\.[A-Z][A-Za-z]*Tensor\b")
+
+
+@pytest.fixture
+def oracle_error(torch, device, torch_device):
+    """``oracle_error(run)``: what torch raises for ``run(torch, dev)``, to compare with what
+    ember raises on ``device``. Torch runs on its default device (``dev`` None), where most
+    messages are the same for every device (and CUDA cannot turn an out-of-bounds index into
+    a device-side assert); where its message names the device, again on ember's device
+    (``dev`` is ``torch_device``), or the test skips where torch has no such device. Fails
+    the test where torch raises nothing on the CPU; returns None where it raises on the CPU
+    but not on ember's device (ember should then not raise either: the caller checks)."""
+    def run_torch(run):
+        with pytest.raises(Exception) as info:
+            run(torch, None)
+        if ember.device(device).type == "cpu" or not _NAMES_DEVICE.search(str(info.value)):
+            return info.value
+        if torch_device is None:
+            pytest.skip(f"torch's message names the device ({info.value}) and this torch has "
+                        f"no {device!r} device")
+        try:
+            run(torch, torch_device)
+        except Exception as e:  # noqa: BLE001 - the error is what is compared
+            return e
+        return None
+    return run_torch
+
+
+# Texts and behaviour that differ between PyTorch releases (module reprs, error wording,
+# the last ulp of a kernel): tests marked ``torch_exact`` compare them with the release CI
+# pins (the ``oracle`` extra) and skip against any other.
+ORACLE_RELEASE = "2.13"
+
+
+def _oracle_release() -> str | None:
+    """The installed torch's "major.minor" (None if there is none), without importing it."""
+    from importlib import metadata
+    try:
+        return ".".join(metadata.version("torch").split(".")[:2])
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _inexact_oracle_reason() -> str | None:
+    """Why a torch_exact comparison cannot be made here, or None if it can."""
+    release = _oracle_release()
+    if release is None or release == ORACLE_RELEASE:
+        return None  # no torch: the ``torch`` fixture skips the test anyway
+    return (f"compares text or behaviour that changed between PyTorch releases: the oracle "
+            f"must be torch {ORACLE_RELEASE}.x (installed: {release})")
+
+
+@pytest.fixture
+def exact_oracle(torch) -> bool:
+    """Whether the oracle is torch ORACLE_RELEASE, for a test that checks more than a
+    release-dependent text and compares that text only then (see ``torch_exact``)."""
+    return _inexact_oracle_reason() is None
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_restore():
     """Each test starts from a known seed and default dtype, and grad mode on."""
@@ -68,15 +145,22 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "shares_memory: asserts that tensors, views or numpy arrays share memory; "
         "skipped where the device's backend has immutable arrays (Backend.mutable is False)")
+    config.addinivalue_line(
+        "markers", f"torch_exact: compares text or behaviour that differs between PyTorch "
+        f"releases (reprs, error wording, last-ulp results); skipped unless the oracle is "
+        f"torch {ORACLE_RELEASE}.x")
 
 
 def pytest_collection_modifyitems(config, items):
     cuda_ok = "cuda" in DEVICES or any(d.startswith("cuda") for d in DEVICES)
     skip = pytest.mark.skip(reason="no CUDA device here (ember.cuda.is_available() is False); "
                                    "run on a machine with an NVIDIA GPU and CuPy")
+    inexact = _inexact_oracle_reason()
     for item in items:
         if "cuda" in item.keywords and not cuda_ok:
             item.add_marker(skip)
+        if inexact and item.get_closest_marker("torch_exact"):
+            item.add_marker(pytest.mark.skip(reason=inexact))
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "shares_memory" in item.keywords:
             why = immutable_reason(params.get("device", "cpu"))

@@ -4,6 +4,8 @@ retain_grad, grad modes, version counters, leaves and views, graph structure, th
 engine, broadcasting, and gradcheck."""
 from __future__ import annotations
 
+import warnings
+
 import gc
 import sys
 import time
@@ -195,13 +197,14 @@ def test_backward_create_graph_gives_differentiable_grad(torch, device):
         assert g.requires_grad
         (h,) = lib.autograd.grad(g.sum(), x)
         return g, h
-    with pytest.warns(UserWarning):  # torch warns about the reference cycle
+    with warnings.catch_warnings():  # torch warns (once a process) about the reference cycle
+        warnings.simplefilter("ignore", UserWarning)
         (eg, eh), (tg, th) = both(torch, device, run)
     close(eg, tg)
     close(eh, th)
 
 
-def test_grad_allow_unused_and_materialize(torch, device):
+def test_grad_allow_unused_and_materialize(torch, device, exact_oracle):
     def run(lib, dev):
         x = lib.tensor(X, device=dev, requires_grad=True)
         z = lib.ones(2, device=dev, requires_grad=True)
@@ -215,8 +218,13 @@ def test_grad_allow_unused_and_materialize(torch, device):
     ex = ember.ones(2, device=device, requires_grad=True)
     ez = ember.ones(2, device=device, requires_grad=True)
     tx, tz = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
-    err = raises_like(torch, lambda: ember.autograd.grad((ex * 2).sum(), [ex, ez]),
-                      lambda: torch.autograd.grad((tx * 2).sum(), [tx, tz]))
+    if exact_oracle:
+        err = raises_like(torch, lambda: ember.autograd.grad((ex * 2).sum(), [ex, ez]),
+                          lambda: torch.autograd.grad((tx * 2).sum(), [tx, tz]))
+    else:  # torch before 2.13 does not say which tensor ("One of the differentiated...")
+        with pytest.raises(RuntimeError) as info:
+            ember.autograd.grad((ex * 2).sum(), [ex, ez])
+        err = info.value
     assert "index 1" in str(err) and "allow_unused=True" in str(err)
 
 
@@ -610,27 +618,41 @@ def test_grad_mode_generator_throw_and_close(device):
 
 # --- version counters, leaves, in-place ---------------------------------------------------
 
-def test_modified_saved_tensor_raises(torch, device):
+def _need_oracle_on(torch_device, device):
+    """Skip where torch cannot put tensors where ember's are: the message names the
+    tensor's legacy type (``torch.cuda.FloatTensor``), which names the device."""
+    if torch_device is None:
+        pytest.skip(f"the message names the device and this torch has no {device!r} device")
+
+
+def test_modified_saved_tensor_raises(torch, device, torch_device, exact_oracle):
     def prog(lib, dev):
         x = lib.tensor([1.0, 2.0, 3.0], device=dev, requires_grad=True)
         a = x * 2
         b = a * a
         a.add_(1)
         b.sum().backward()
-    err = raises_like(torch, lambda: prog(ember, device), lambda: prog(torch, "cpu"))
+    if exact_oracle:
+        _need_oracle_on(torch_device, device)
+        err = raises_like(torch, lambda: prog(ember, device), lambda: prog(torch, torch_device))
+    else:  # torch before 2.13 names the node "AddBackward0" where 2.13 says "Add"
+        with pytest.raises(RuntimeError) as info:
+            prog(ember, device)
+        err = info.value
     msg = str(err)
     assert msg.startswith(_MODIFIED)
     assert "[torch.FloatTensor [3]], which is output 0 of Add, is at version 1; expected " \
            "version 0 instead." in msg or device != "cpu"
 
 
-def test_modified_saved_leaf_through_detach_raises(torch, device):
+def test_modified_saved_leaf_through_detach_raises(torch, device, torch_device):
     def prog(lib, dev):
         w = lib.ones(3, device=dev, requires_grad=True)
         b = w * w
         w.detach().mul_(2)   # detach shares the version counter
         b.sum().backward()
-    err = raises_like(torch, lambda: prog(ember, device), lambda: prog(torch, "cpu"))
+    _need_oracle_on(torch_device, device)
+    err = raises_like(torch, lambda: prog(ember, device), lambda: prog(torch, torch_device))
     assert "is at version 1; expected version 0 instead" in str(err)
 
 

@@ -154,7 +154,9 @@ def test_error_matches_torch(torch, name):
     _check(name, EXACT[name], torch, exact=True)
 
 
-@pytest.mark.parametrize("name", list(TYPE))
+@pytest.mark.parametrize("name", [
+    # torch before 2.13 takes the str for a dimension name (RuntimeError)
+    pytest.param(n, marks=pytest.mark.torch_exact) if n == "sum_dim_str" else n for n in TYPE])
 def test_error_type_matches_torch(torch, name):
     _check(name, TYPE[name], torch, exact=False)
 
@@ -234,8 +236,11 @@ def test_backward_gradient_on_other_device(toy):
 
 
 def test_unavailable_and_unknown_devices():
-    with pytest.raises(RuntimeError, match="CuPy"):
-        ember.zeros(2, device="cuda")
+    if ember.cuda.is_available():  # a GPU and CuPy here: "cuda" is served, not an error
+        assert ember.zeros(2, device="cuda").device == ember.device("cuda:0")
+    else:
+        with pytest.raises(RuntimeError, match="CuPy"):
+            ember.zeros(2, device="cuda")
     with pytest.raises(RuntimeError, match="Expected one of cpu, cuda, .* device type at start "
                                            "of device string: tpu"):
         ember.zeros(2, device="tpu")

@@ -35,13 +35,23 @@ DTYPE_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 3), (3, 2)),
                 ((2, 2, 3), (2, 3, 2))]
 
 
-@pytest.mark.parametrize("sa,sb", DTYPE_SHAPES, ids=[f"{a}@{b}" for a, b in DTYPE_SHAPES])
+@pytest.mark.parametrize("sa,sb", [
+    # matrix @ vector goes through addmv, whose dtype message changed in torch 2.13
+    pytest.param(a, b, marks=pytest.mark.torch_exact) if len(a) > 1 and len(b) == 1 else (a, b)
+    for a, b in DTYPE_SHAPES], ids=[f"{a}@{b}" for a, b in DTYPE_SHAPES])
 def test_matmul_dtype_and_bool_errors_match_torch(sa, sb, torch):
     for fn in (lambda lib: Z(lib, *sa) @ Z(lib, *sb, dt="float64"),
                lambda lib: Z(lib, *sa, dt="bool") @ Z(lib, *sb, dt="bool")):
         expected = _err(fn, torch)
         assert expected is not None
         assert _err(fn, ember) == expected
+
+
+def _release_specific(fn):
+    """Marks a case whose message (addmv's dtype check) changed in torch 2.13: before it,
+    "expected scalar type Float but found Double", and addmv accepted a float64 input."""
+    fn.torch_exact = True
+    return fn
 
 
 ERRORS = [
@@ -62,7 +72,7 @@ ERRORS = [
     lambda lib: lib.mv(Z(lib, 2, 3), Z(lib, 4)),
     lambda lib: lib.mv(Z(lib, 3), Z(lib, 3)),
     lambda lib: lib.mv(Z(lib, 2, 3), Z(lib, 2, 3)),
-    lambda lib: lib.mv(Z(lib, 2, 3), Z(lib, 3, dt="float64")),
+    _release_specific(lambda lib: lib.mv(Z(lib, 2, 3), Z(lib, 3, dt="float64"))),
     lambda lib: lib.mv(Z(lib, 2, 3, dt="bool"), Z(lib, 3, dt="bool")),
     lambda lib: lib.dot(Z(lib, 3), Z(lib, 3, dt="float64")),
     lambda lib: lib.dot(Z(lib, 3), Z(lib, 4)),
@@ -89,8 +99,8 @@ ERRORS = [
     lambda lib: lib.addmv(Z(lib, 3), Z(lib, 2, 3), Z(lib, 3)),
     lambda lib: lib.addmv(Z(lib, 2, 1), Z(lib, 2, 3), Z(lib, 3)),
     lambda lib: lib.addmv(Z(lib, 2), Z(lib, 2, 3), Z(lib, 4)),
-    lambda lib: lib.addmv(Z(lib, 2), Z(lib, 2, 3), Z(lib, 3, dt="float64")),
-    lambda lib: lib.addmv(Z(lib, 2, dt="float64"), Z(lib, 2, 3), Z(lib, 3)),
+    _release_specific(lambda lib: lib.addmv(Z(lib, 2), Z(lib, 2, 3), Z(lib, 3, dt="float64"))),
+    _release_specific(lambda lib: lib.addmv(Z(lib, 2, dt="float64"), Z(lib, 2, 3), Z(lib, 3))),
     lambda lib: lib.baddbmm(Z(lib, 2, 2, 4), Z(lib, 2, 2, 3), Z(lib, 2, 3, 5)),
     lambda lib: lib.baddbmm(Z(lib, 4), Z(lib, 2, 3), Z(lib, 2, 3, 4)),
     lambda lib: lib.baddbmm(Z(lib, 4, dt="float64"), Z(lib, 2, 2, 3), Z(lib, 2, 3, 4)),
@@ -122,7 +132,9 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("k", range(len(ERRORS)))
+@pytest.mark.parametrize("k", [pytest.param(k, marks=pytest.mark.torch_exact)
+                               if getattr(fn, "torch_exact", False) else k
+                               for k, fn in enumerate(ERRORS)])
 def test_errors_match_torch(k, torch):
     expected = _err(ERRORS[k], torch)
     assert expected is not None, "the case must fail in PyTorch"
@@ -156,14 +168,14 @@ def test_addmm_beta_zero_ignores_nan_input(device, torch):
                       ember.ones(2, 3, device=device), ember.ones(3, 2, device=device), beta=0)
     expected = torch.addmm(torch.full((2, 2), float("nan")), torch.ones(2, 3),
                            torch.ones(3, 2), beta=0)
-    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    np.testing.assert_array_equal(got.cpu().numpy(), expected.numpy())
 
 
 def test_mm_out(device):
     out = ember.empty(2, 2, device=device)
     res = ember.mm(ember.ones(2, 3, device=device), ember.ones(3, 2, device=device), out=out)
     assert res is out
-    np.testing.assert_array_equal(out.numpy(), np.full((2, 2), 3.0, np.float32))
+    np.testing.assert_array_equal(out.cpu().numpy(), np.full((2, 2), 3.0, np.float32))
 
 
 @pytest.mark.parametrize("eq,shapes", [
@@ -202,8 +214,9 @@ def test_einsum_host_fallback_without_xp_einsum(monkeypatch, device, torch):
     monkeypatch.setattr(mod, "_kernel", kernel)
     got = ember.einsum("ij,jk->ik", a, b)
     assert calls == ["ij,jk->ik"]
-    expected = torch.einsum("ij,jk->ik", torch.tensor(a.numpy()), torch.tensor(b.numpy()))
-    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    expected = torch.einsum("ij,jk->ik", torch.tensor(a.cpu().numpy()),
+                            torch.tensor(b.cpu().numpy()))
+    np.testing.assert_allclose(got.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_einsum_operand_list_and_sublist_forms(torch):

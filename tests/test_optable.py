@@ -23,7 +23,9 @@ def _cases(kind):
                     continue
                 if kind == "gradcheck" and (not op.grad or not op.gradcheck or dt != "float64"):
                     continue
-                out.append(pytest.param(op, s, dt, id=f"{op.name}-{i}-{s!r}-{dt}"))
+                marks = [pytest.mark.torch_exact] if kind == "grad" and \
+                    op.torch_exact_grad is not None and op.torch_exact_grad(s) else []
+                out.append(pytest.param(op, s, dt, id=f"{op.name}-{i}-{s!r}-{dt}", marks=marks))
     return out
 
 

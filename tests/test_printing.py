@@ -2,6 +2,7 @@
 with PyTorch's, over a matrix of dtypes, shapes, value ranges and print options."""
 from __future__ import annotations
 
+import contextlib
 import math
 import zlib
 
@@ -21,17 +22,32 @@ def _default_printoptions(torch):
     torch.set_printoptions(profile="default")
 
 
-def check(torch, device, make, *, same_str=True):
-    """make(lib) builds the same tensor in ember and torch; their reprs must agree. On a
-    non-CPU device ember adds the device suffix, and its CPU copy must print as torch's."""
-    e, t = make(ember), make(torch)
-    if device != "cpu":
-        e = e.to(device)
-        assert f"device='{e.device}'" in repr(e)
-        e = e.cpu()
-    assert repr(e) == repr(t)
-    if same_str:
-        assert str(e) == str(t)
+@pytest.fixture
+def check(torch, device, torch_device):
+    """``check(make)``: ``make(lib)`` builds the same tensor in ember and torch, each with its
+    library's default device set to the test's device (torch's too where it has that device:
+    cuda needs ``torch.cuda.is_available()``); their reprs (and strs) must agree, device
+    suffix (``device='cuda:0'``) and autograd suffixes included. Where torch lacks the device
+    (ember's own device types, or a CPU-only torch), ember's tensor must name its device,
+    have torch's autograd state, and print as torch's CPU tensor once detached and copied
+    to the CPU."""
+    def on(lib, dev):
+        return contextlib.nullcontext() if dev in (None, "cpu") else lib.device(dev)
+
+    def run(make, *, same_str=True):
+        with on(ember, device):
+            e = make(ember)
+        with on(torch, torch_device):
+            t = make(torch)
+        if torch_device is None:
+            assert f"device='{e.device}'" in repr(e)
+            assert e.requires_grad == t.requires_grad
+            assert (e.grad_fn and e.grad_fn.name()) == (t.grad_fn and t.grad_fn.name())
+            e, t = e.detach().cpu(), t.detach()
+        assert repr(e) == repr(t)
+        if same_str:
+            assert str(e) == str(t)
+    return run
 
 
 # --- data: Python lists ---------------------------------------------------------------------
@@ -50,16 +66,16 @@ LISTS = [
 
 
 @pytest.mark.parametrize("data", LISTS, ids=repr)
-def test_list_data(torch, device, data):
-    check(torch, device, lambda lib: lib.tensor(data))
+def test_list_data(torch, device, check, data):
+    check(lambda lib: lib.tensor(data))
 
 
 SCALARS = [3.5, -0.0, 0.0, 1.0, 12345678.9, 1e-7, NAN, -INF, 7, -7, True, 2 + 3j, 0j]
 
 
 @pytest.mark.parametrize("value", SCALARS, ids=repr)
-def test_zero_dim(torch, device, value):
-    check(torch, device, lambda lib: lib.tensor(value))
+def test_zero_dim(torch, device, check, value):
+    check(lambda lib: lib.tensor(value))
 
 
 # --- data: arrays of every dtype and shape --------------------------------------------------
@@ -87,11 +103,11 @@ def _values(shape, dtype, rng, scale):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_array_matrix(torch, device, dtype, shape):
+def test_array_matrix(torch, device, check, dtype, shape):
     rng = np.random.default_rng(zlib.crc32(f"{dtype}{shape}".encode()))
     for scale in (1.0, 1e5, 1e-6):
         v = _values(shape, dtype, rng, scale)
-        check(torch, device, lambda lib: lib.tensor(v.tolist(), dtype=getattr(lib, dtype))
+        check(lambda lib: lib.tensor(v.tolist(), dtype=getattr(lib, dtype))
               if v.ndim else lib.tensor(v.item(), dtype=getattr(lib, dtype)))
         if not (dtype.startswith("float") or dtype.startswith("complex") or dtype == "bfloat16"):
             break
@@ -100,73 +116,73 @@ def test_array_matrix(torch, device, dtype, shape):
 @pytest.mark.parametrize("values", [[1.0, 2.0, 3.0], [0.5, -1.25], [1e-6, 1.0], [NAN, 2.0]],
                          ids=repr)
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
-def test_low_and_high_precision_floats(torch, device, dtype, values):
-    check(torch, device, lambda lib: lib.tensor(values, dtype=getattr(lib, dtype)))
+def test_low_and_high_precision_floats(torch, device, check, dtype, values):
+    check(lambda lib: lib.tensor(values, dtype=getattr(lib, dtype)))
 
 
 def test_int_valued_floats_look_like_pytorch(torch):
     assert repr(ember.tensor([1.0, 2.0])) == "tensor([1., 2.])" == repr(torch.tensor([1., 2.]))
 
 
-def test_integer_ranges(torch, device):
-    check(torch, device, lambda lib: lib.arange(2000))
-    check(torch, device, lambda lib: lib.arange(24).reshape(2, 3, 4))
-    check(torch, device, lambda lib: lib.arange(-50, 50, dtype=lib.int32))
-    check(torch, device, lambda lib: lib.arange(0, 5, 0.5))
+def test_integer_ranges(torch, device, check):
+    check(lambda lib: lib.arange(2000))
+    check(lambda lib: lib.arange(24).reshape(2, 3, 4))
+    check(lambda lib: lib.arange(-50, 50, dtype=lib.int32))
+    check(lambda lib: lib.arange(0, 5, 0.5))
 
 
 # --- empty, autograd suffixes, dtype suffixes -------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0), (1, 0, 2)], ids=str)
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "bool", "complex64"])
-def test_empty(torch, device, shape, dtype):
-    check(torch, device, lambda lib: lib.zeros(shape, dtype=getattr(lib, dtype)))
+def test_empty(torch, device, check, shape, dtype):
+    check(lambda lib: lib.zeros(shape, dtype=getattr(lib, dtype)))
 
 
 def test_empty_list_is_float32(torch):
     assert repr(ember.tensor([])) == "tensor([])" == repr(torch.tensor([]))
 
 
-def test_autograd_suffixes(torch, device):
+def test_autograd_suffixes(torch, device, check):
     def leaf(lib):
         return lib.tensor([1.0, 2.0], requires_grad=True)
-    check(torch, device, leaf)
-    check(torch, device, lambda lib: leaf(lib) * 2)
-    check(torch, device, lambda lib: (leaf(lib) * 2).sum())
-    check(torch, device, lambda lib: leaf(lib) + 1)
-    check(torch, device, lambda lib: lib.tensor([1.0, 2.0], dtype=lib.float64,
+    check(leaf)
+    check(lambda lib: leaf(lib) * 2)
+    check(lambda lib: (leaf(lib) * 2).sum())
+    check(lambda lib: leaf(lib) + 1)
+    check(lambda lib: lib.tensor([1.0, 2.0], dtype=lib.float64,
                                                 requires_grad=True))
-    check(torch, device, lambda lib: lib.zeros(0, 3, requires_grad=True))
-    check(torch, device, lambda lib: leaf(lib).detach())
+    check(lambda lib: lib.zeros(0, 3, requires_grad=True))
+    check(lambda lib: leaf(lib).detach())
 
 
-def test_grad_after_backward_matches_seed(torch, device):
+def test_grad_after_backward_matches_seed(torch, device, check):
     """The autograd tutorial's ``x.grad`` for ``x.pow(2).sum()``."""
     def grad(lib):
         x = lib.tensor([[1.0, 0.0], [-1.0, 1.0]], requires_grad=True)
         x.pow(2).sum().backward()
         return x.grad
-    check(torch, device, grad)
+    check(grad)
     assert repr(grad(ember)) == "tensor([[ 2.,  0.],\n        [-2.,  2.]])"
 
 
-def test_long_suffixes_wrap_to_new_line(torch, device):
-    check(torch, device, lambda lib: lib.arange(20, dtype=lib.float64).reshape(4, 5) * 1.5)
-    check(torch, device, lambda lib: lib.linspace(-3, 3, 9, dtype=lib.float64,
+def test_long_suffixes_wrap_to_new_line(torch, device, check):
+    check(lambda lib: lib.arange(20, dtype=lib.float64).reshape(4, 5) * 1.5)
+    check(lambda lib: lib.linspace(-3, 3, 9, dtype=lib.float64,
                                                   requires_grad=True) * 2)
-    check(torch, device, lambda lib: lib.arange(24, dtype=lib.int32).reshape(2, 12))
+    check(lambda lib: lib.arange(24, dtype=lib.int32).reshape(2, 12))
 
 
 @pytest.mark.parametrize("default", ["float64", "float16"])
-def test_default_dtype_changes_which_dtype_is_shown(torch, device, default):
+def test_default_dtype_changes_which_dtype_is_shown(torch, device, check, default):
     need_dtype(device, ember.float16)
     try:
         ember.set_default_dtype(getattr(ember, default))
         torch.set_default_dtype(getattr(torch, default))
         for dt in ("float32", "float64", "float16", "complex64", "complex128", "int64"):
-            check(torch, device, lambda lib: lib.tensor([1.0, 2.5]).to(getattr(lib, dt)))
-            check(torch, device, lambda lib: lib.zeros(0, dtype=getattr(lib, dt)))
-        check(torch, device, lambda lib: lib.tensor([1.5, 2.0]))
+            check(lambda lib: lib.tensor([1.0, 2.5]).to(getattr(lib, dt)))
+            check(lambda lib: lib.zeros(0, dtype=getattr(lib, dt)))
+        check(lambda lib: lib.tensor([1.5, 2.0]))
     finally:
         torch.set_default_dtype(torch.float32)
 
@@ -202,10 +218,10 @@ OPTION_DATA = [
 @pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: ",".join(f"{k}={v}"
                                                                  for k, v in o.items()))
 @pytest.mark.parametrize("k", range(len(OPTION_DATA)))
-def test_printoptions(torch, device, opts, k):
+def test_printoptions(torch, device, check, opts, k):
     ember.set_printoptions(**opts)
     torch.set_printoptions(**opts)
-    check(torch, device, OPTION_DATA[k])
+    check(OPTION_DATA[k])
 
 
 def test_profile_default_restores(torch):

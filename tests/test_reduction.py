@@ -95,9 +95,12 @@ def test_full_max_min_share_gradient_among_ties(device, torch):
         _same(e.grad, t.grad)
 
 
-def test_amax_dim_shares_per_slice_and_max_dim_picks_index(device, torch):
+def test_amax_dim_shares_per_slice_and_max_dim_picks_index(device, torch, exact_oracle):
     data = [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]
-    for call in ("amax(1)", "amin(0)", "max(1)[0]", "min(1)[0]", "aminmax(dim=1)[1]"):
+    calls = ["amax(1)", "amin(0)", "max(1)[0]", "min(1)[0]"]
+    if exact_oracle:  # torch has aminmax's derivative since 2.13
+        calls.append("aminmax(dim=1)[1]")
+    for call in calls:
         e, t = _both(torch, device, data, requires_grad=True)
         eval(f"e.{call}").sum().backward()
         eval(f"t.{call}").sum().backward()

@@ -251,15 +251,21 @@ x = torch.ones(2, 2)
 x = x.to('cpu')
 x = x.to("cpu")
 dev = x.device
-available = torch.cuda.is_available()
 """)
-    assert ns["available"] is False
     for s in ("cuda:0", "cuda:1", "cuda:2"):
         assert str(ember.device(s)) == s
-    # no GPU here: moving to cuda says what is missing (PyTorch's CPU build says it was not
-    # compiled with CUDA)
-    with pytest.raises(RuntimeError, match="CuPy"):
-        ember.ones(2).to("cuda")
+    # whether a GPU is usable depends on the machine and, for PyTorch, on its build: ember's
+    # answer is its own (an NVIDIA GPU and CuPy), and the snippets follow it
+    snippet = "available = torch.cuda.is_available()\ny = torch.ones(2).to('cuda')"
+    if ember.cuda.is_available():
+        ns = _run(ember, snippet)
+        assert ns["available"] is True and ns["y"].device == ember.device("cuda:0")
+    else:
+        assert _run(ember, snippet.split("\n")[0])["available"] is False
+        # moving to cuda says what is missing (PyTorch's CPU build says it was not
+        # compiled with CUDA)
+        with pytest.raises(RuntimeError, match="CuPy"):
+            _run(ember, snippet)
 
 
 # --- gradients (000, 001, 003, 004) -------------------------------------------------------

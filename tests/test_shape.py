@@ -69,10 +69,10 @@ def test_views_alias_their_base(name, op, device, torch):
         pytest.skip("immutable backend: views cannot share memory")
     ev.add_(100) if ev.dtype.is_floating_point else ev.mul_(1)
     tv.add_(100) if tv.dtype.is_floating_point else tv.mul_(1)
-    np.testing.assert_array_equal(eb.numpy(), tb.numpy())
+    np.testing.assert_array_equal(eb.cpu().numpy(), tb.numpy())
     assert eb._version == tb._version == ev._version == tv._version
     eb.mul_(2), tb.mul_(2)  # and the other way round: the base's change shows in the view
-    np.testing.assert_array_equal(ev.numpy(), tv.numpy())
+    np.testing.assert_array_equal(ev.cpu().numpy(), tv.numpy())
     assert ev._version == tv._version
 
 
@@ -85,7 +85,7 @@ def test_copies_do_not_alias(name, op, device, torch):
     assert tv._base is not tb and ev._base is None
     ev.add_(100)
     tv.add_(100)
-    np.testing.assert_array_equal(eb.numpy(), tb.numpy())
+    np.testing.assert_array_equal(eb.cpu().numpy(), tb.numpy())
     assert eb._version == tb._version == 0
 
 
@@ -96,7 +96,7 @@ def test_expand_sees_base_changes(device, torch):
     if not _mutable(eb):
         pytest.skip("immutable backend: views cannot share memory")
     tb.add_(1), eb.add_(1)
-    np.testing.assert_array_equal(ev.numpy(), tv.numpy())
+    np.testing.assert_array_equal(ev.cpu().numpy(), tv.numpy())
     assert ev._version == tv._version == 1
 
 
@@ -107,7 +107,7 @@ def test_view_dtype_shares_memory_and_version_but_is_no_view(device, torch):
     if not _mutable(eb):
         pytest.skip("immutable backend: views cannot share memory")
     tv.add_(1), ev.add_(1)
-    np.testing.assert_array_equal(eb.numpy(), tb.numpy())
+    np.testing.assert_array_equal(eb.cpu().numpy(), tb.numpy())
     assert eb._version == tb._version == 1
 
 
@@ -125,7 +125,7 @@ def test_split_pieces_share_one_grad_fn(device, torch):
     (b * 2).sum().backward()  # only one piece used: the others contribute zeros
     expected = np.zeros((5, 3), np.float32)
     expected[2:4] = 2
-    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), expected)
 
 
 def test_in_place_on_base_invalidates_saved_view(device):

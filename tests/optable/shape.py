@@ -218,5 +218,6 @@ OPS = [
            lambda rng: [S(r(rng, 2, 3))], dtypes=FLOATS),
     OpInfo("trace", lambda lib, a: a.trace(),
            lambda rng: [S(r(rng, 3, 4)), S(r(rng, 4, 2)), S(np.zeros((0, 3)))],
-           dtypes=NUM_DT),
+           dtypes=NUM_DT,  # torch < 2.13 puts a 1 outside the diagonal of a tall one's grad
+           torch_exact_grad=lambda s: s.arrays[0].shape[0] > s.arrays[0].shape[1]),
 ]
