@@ -26,7 +26,7 @@ def build(lib):
 
 def main() -> None:
     args = parse_args(__doc__, number=10, repeat=15)
-    run("LeNet-5-like CNN, batch 64 x 1x28x28", build, (64, 1, 28, 28), 10, args)
+    run("LeNet-5-like CNN, 1x28x28 inputs", build, (64, 1, 28, 28), 10, args)
 
 
 if __name__ == "__main__":

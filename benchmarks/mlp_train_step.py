@@ -23,7 +23,7 @@ def build(lib):
 
 def main() -> None:
     args = parse_args(__doc__, number=20, repeat=15)
-    run("MLP 784-512-256-10, batch 128", build, (128, 784), 10, args)
+    run("MLP 784-512-256-10", build, (128, 784), 10, args)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@ def parse_args(doc: str, number: int, repeat: int):
     ap.add_argument("--number", type=int, default=number, help="steps per timed round")
     ap.add_argument("--repeat", type=int, default=repeat, help="rounds (the best is kept)")
     ap.add_argument("--threads", type=int, default=THREADS)
+    ap.add_argument("--device", default="cpu",
+                    help='where both libraries run the step ("cuda": ember through CuPy, '
+                         "each step ending in a device synchronize for both)")
+    ap.add_argument("--batch", type=int, default=None, help="batch size (default: the model's)")
+    ap.add_argument("--optim", choices=("sgd", "adam"), default="sgd")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time CPU seconds of this process, not wall time (with --threads 1 "
                          "on a loaded machine: other jobs then cost neither library)")
@@ -31,16 +36,20 @@ def parse_args(doc: str, number: int, repeat: int):
     return args
 
 
-def make_step(lib, model, x, y, lr: float = 0.01):
-    """A closure running one full training step of ``model`` on (x, y)."""
-    opt = lib.optim.SGD(model.parameters(), lr=lr)
+def make_step(lib, model, x, y, lr: float = 0.01, device: str = "cpu", optim: str = "sgd"):
+    """A closure running one full training step of ``model`` on (x, y). On a GPU the step
+    ends in a synchronize, so a timing holds the kernels' time, not only their launch."""
+    opt = (lib.optim.SGD(model.parameters(), lr=lr) if optim == "sgd"
+           else lib.optim.Adam(model.parameters(), lr=lr * 0.1))
     loss_fn = lib.nn.CrossEntropyLoss()
+    sync = lib.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
     def step():
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
+        sync()
         return loss
     return step
 
@@ -54,6 +63,9 @@ def run(title: str, build, x_shape, classes: int, args) -> None:
     if torch is not None:
         torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
+    if args.batch:
+        x_shape = (args.batch, *x_shape[1:])
+    dev = args.device
     x = rng.standard_normal(x_shape).astype("float32")
     y = rng.integers(0, classes, x_shape[0])
     steps = {}
@@ -62,21 +74,26 @@ def run(title: str, build, x_shape, classes: int, args) -> None:
     if tmodel is not None:  # same starting weights
         emodel.load_state_dict({k: ember.tensor(v.detach().numpy())
                                 for k, v in tmodel.state_dict().items()})
-        steps["torch"] = make_step(torch, tmodel, torch.tensor(x), torch.tensor(y))
-    steps["ember"] = make_step(ember, emodel, ember.tensor(x), ember.tensor(y))
+        tmodel.to(dev)
+        steps["torch"] = make_step(torch, tmodel, torch.tensor(x, device=dev),
+                                   torch.tensor(y, device=dev), device=dev, optim=args.optim)
+    emodel.to(dev)
+    steps["ember"] = make_step(ember, emodel, ember.tensor(x, device=dev),
+                               ember.tensor(y, device=dev), device=dev, optim=args.optim)
     if tmodel is not None:
         le, lt = (float(steps[k]().detach()) for k in ("ember", "torch"))
         assert abs(le - lt) < 1e-3 * max(1.0, abs(lt)), (le, lt)  # same computation
     timer = time.process_time if args.cpu_time else time.perf_counter
     best = race(steps, args.number, args.repeat, timer)
-    print(f"{title}: best of {args.repeat} rounds of {args.number} steps, "
+    print(f"{title} on {dev}, batch {x_shape[0]}, {args.optim}: best of {args.repeat} rounds of "
+          f"{args.number} steps, "
           f"{'CPU' if args.cpu_time else 'wall'} ms per step "
           f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch threads "
           f"{args.threads})")
     rows = [["train step", f"{best['ember'] / 1e3:.3f}",
              f"{best['torch'] / 1e3:.3f}" if "torch" in best else "-",
              ratio(best["ember"], best.get("torch"))]]
-    if args.layers and tmodel is not None:
+    if args.layers and tmodel is not None and dev == "cpu":  # layer rows: host only
         rows += layer_rows(ember, torch, emodel, tmodel, x, args, timer)
     print(table(["", "ember ms", "torch ms", "ember/torch"], rows))
 
