@@ -100,6 +100,25 @@ class Tensor:
     def is_complex(self) -> bool:
         return self.dtype.is_complex
 
+    def stride(self, dim: int | None = None):
+        """Mirrors ``Tensor.stride``: elements to step in each dim, read off the backend
+        array's own strides where it has them (numpy, CuPy: views share their base's), else
+        those of a C-contiguous array (JAX and other backends without strides)."""
+        shape = self._data.shape
+        st = getattr(self._data, "strides", None)
+        if st is not None and self._data.size:  # (an empty array's strides mean nothing)
+            size = self._data.itemsize
+            out = tuple(s // size for s in st)
+        else:
+            acc, rev = 1, []
+            for n in reversed(shape):
+                rev.append(acc)
+                acc *= max(n, 1)
+            out = tuple(reversed(rev))
+        if dim is None:
+            return out
+        return out[_wrap_dim(dim, len(shape))]
+
     def is_contiguous(self, memory_format=None) -> bool:
         flags = getattr(self._data, "flags", None)
         return True if flags is None else bool(flags["C_CONTIGUOUS"])

@@ -261,6 +261,9 @@ ERRORS = {
     "floor_divide_zero": lambda lib, dev: _t(lib, dev, [1, 2]) // 0,
     "floor_divide_bool": lambda lib, dev: lib.floor_divide(_t(lib, dev, [True]),
                                                            _t(lib, dev, [True])),
+    "floor_divide_complex": lambda lib, dev: _t(lib, dev, [1 + 2j]) // 2,
+    "remainder_complex": lambda lib, dev: lib.remainder(_t(lib, dev, [1 + 2j]), 2),
+    "fmod_complex": lambda lib, dev: lib.fmod(_t(lib, dev, [1 + 2j]), 2),
     "remainder_zero": lambda lib, dev: _t(lib, dev, [1, 2]) % _t(lib, dev, [1, 0]),
     "fmod_zero": lambda lib, dev: lib.fmod(_t(lib, dev, [1, 2]), 0),
     "remainder_bool": lambda lib, dev: lib.remainder(_t(lib, dev, [True]), _t(lib, dev, [True])),
@@ -447,3 +450,18 @@ def test_real_and_imag_are_views(device):
     r = z.real
     r.mul_(10)
     assert z.tolist() == [10 + 2j, 30 + 4j]
+
+
+@pytest.mark.parametrize("dt", ["int8", "uint8", "int16", "int32"])
+@pytest.mark.parametrize("expr", ["t + 300", "t - 300", "t * 70000", "t // 300", "t % 300",
+                                  "t & 300", "t == 300", "t < 300", "t + (-2 ** 40 - 3)",
+                                  "300 - t"])
+def test_out_of_range_int_scalars_wrap_as_in_torch(dt, expr, device, torch):
+    """A Python int beyond a narrow int dtype's range is cast to it as C does (wrapping),
+    where numpy would raise OverflowError."""
+    data = [44, 1, -3, 127] if dt != "uint8" else [44, 1, 200, 255]
+
+    def run(lib, dev):
+        t = _t(lib, dev, data, dtype=getattr(lib, dt))
+        return eval(expr, {"t": t}).cpu().tolist()
+    assert run(ember, device) == run(torch, "cpu")

@@ -273,3 +273,30 @@ def test_second_order_gradients(fn, device):
     x = ember.tensor(np.random.default_rng(0).uniform(-1, 1, (3, 3)), dtype=ember.float64,
                      device=device, requires_grad=True)
     assert ember.autograd.gradgradcheck(fn, (x,))
+
+
+STRIDE_CASES = {
+    "contiguous": lambda t: t,
+    "empty": lambda t: t[:0],
+    "scalar": lambda t: t[0, 0, 0],
+    "contiguous_copy": lambda t: t.permute(2, 0, 1).contiguous(),
+    "transpose": lambda t: t.transpose(0, 2),
+    "select": lambda t: t[:, 1],
+    "step": lambda t: t[..., ::2],
+    "expand": lambda t: t.expand(5, 2, 3, 4),
+    "unsqueeze": lambda t: t.unsqueeze(1),
+    "mT": lambda t: t.mT,
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRIDE_CASES))
+def test_stride_matches_torch(name, device, torch):
+    make = STRIDE_CASES[name]
+    e = make(ember.ones(2, 3, 4, device=device))
+    t = make(torch.ones(2, 3, 4))
+    layout_kept = name in ("contiguous", "empty", "scalar", "contiguous_copy")
+    if not layout_kept and not hasattr(e._data, "strides"):
+        pytest.skip("the backend's arrays have no strides: stride() is the C-contiguous one")
+    assert e.stride() == t.stride()
+    assert [e.stride(d) for d in range(-e.ndim, e.ndim)] == \
+        [t.stride(d) for d in range(-t.ndim, t.ndim)]

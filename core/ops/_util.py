@@ -18,6 +18,10 @@ __all__ = ["Tensor", "wrap", "record", "GRAD", "method", "prep2", "as_tensor_lik
 
 wrap_dim = _wrap_dim
 _SCALARS = (int, float, bool, complex)
+# narrow int dtypes: (lowest value, number of values) for wrapping a Python int scalar
+_INT_WRAP = {_dtype.int8: (-128, 256), _dtype.uint8: (0, 256), _dtype.int16: (-32768, 65536),
+             _dtype.int32: (-2 ** 31, 2 ** 32)}
+_2_63 = 2 ** 63
 
 
 def method(*names):
@@ -104,6 +108,9 @@ def prep2(x: Tensor, y):
         y = float(y)
     elif dt is not _dtype.bool:
         y = int(y)
+        w = _INT_WRAP.get(dt)
+        if w is not None and not w[0] <= y < w[0] + w[1] and -_2_63 <= y < _2_63:
+            y = (y - w[0]) % w[1] + w[0]  # PyTorch casts the int64 scalar as C does: wraps
     return cast(x, dt), y, dt, x._device
 
 

@@ -418,7 +418,7 @@ def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     """Mirrors ``torch.floor_divide`` (``//``): rounds toward minus infinity. Like PyTorch it
     has no derivative (backward raises)."""
     a, b, dt, dev = prep2(input, other)
-    if dt is _dtype.bool:
+    if dt is _dtype.bool or dt.is_complex:
         raise not_implemented("div_floor", dt, dev)
     _check_int_zero(b, dt, dev._be.xp)
     res = wrap(_binary(lambda a, b: a // b, a, b), dt, dev)
@@ -439,7 +439,7 @@ def _mod_op(name, kernel, node, rounding):
         if not isinstance(input, Tensor):
             input = lhs_scalar(input, other)
         a, b, dt, dev = prep2(input, other)
-        if dt is _dtype.bool:
+        if dt is _dtype.bool or dt.is_complex:
             raise not_implemented(name, dt, dev)
         xp = dev._be.xp
         _check_int_zero(b, dt, xp)
