@@ -135,3 +135,27 @@ def test_inplace_through_any_view_reaches_the_base_graph(name, torch):
         (y * lib.tensor([1.0, 10.0, 100.0, 1000.0])).sum().backward()
         out.append((y.detach().tolist(), x.grad.tolist()))
     assert out[1] == out[0]
+
+
+VIEW_WRITE_EXPRS = ["x.view(3, 3)", "x.reshape(3, 3).t()", "x.unsqueeze(0)", "x.narrow(0, 2, 4)",
+               "x.view(3, 3)[1]", "x.view(3, 3).select(1, 0)", "x.view(3, 3).permute(1, 0)[2]",
+               "x.view(3, 3).diagonal()", "x.view(3, 3).diagonal(1)",
+               "x.view(3, 3).t().diagonal(-1)", "x.view(1, 3, 3).diagonal(0, 1, 2)", "x[2:5]"]
+
+
+@pytest.mark.parametrize("base_grad", [False, True], ids=["plain_base", "grad_base"])
+@pytest.mark.parametrize("make", VIEW_WRITE_EXPRS)
+def test_grad_requiring_write_through_a_view_reaches_the_base(make, base_grad, device, torch):
+    """PyTorch's CopySlices: a write of a grad-requiring value into any view gives the base
+    the new values and a place in the graph, whether or not the base required grad."""
+    def run(lib, dev):
+        leaf = lib.ones(9, device=dev, requires_grad=True)
+        x = leaf * 1.0 if base_grad else lib.zeros(9, device=dev)
+        w = lib.tensor([2.0], device=dev, requires_grad=True)
+        v = eval(make, {"x": x})
+        v.mul_(w)
+        v.add_(w * 3)
+        (x * lib.arange(9.0, device=dev)).sum().backward()
+        return (x.detach().cpu().tolist(), w.grad.cpu().tolist(),
+                leaf.grad.cpu().tolist() if base_grad else None)
+    assert run(ember, device) == run(torch, "cpu")

@@ -571,25 +571,30 @@ def _write_back(view: Tensor, src, tracked: bool) -> None:
     new values; under autograd each base takes a CopySlices node whose inputs are its old
     self and the view, so gradients flow through the write."""
     from .inplace import shallow
-    from .shape import ALIAS, FullView
+    from .shape import ALIAS, FullView, PartView
     while src is not None:
         base, spec = src
         if type(spec) is int:  # left by getitem's fast path for t[i]
             spec = _select_spec(spec, base.ndim)
+        elif type(spec) is tuple:  # (factory, *args), left by mark_view
+            spec = spec[0](*spec[1:])
         be = base._device._be
         full = isinstance(spec, FullView)  # reshape/permute/transpose: all of base is written
         if spec is ALIAS:
             tracked = False
+        part = isinstance(spec, PartView)  # a diagonal
         if not be.mutable:
             base._data = spec.inv(view._data) if full else \
+                spec.set(be, base._data, view._data) if part else \
                 be.setitem(base._data, spec.key, view._data)
         if tracked:
             if full:
                 record(base, "CopySlices", (view,), lambda g, f=spec.fwd: (f(g),))
             else:
                 prev = shallow(base)
+                keep = prev._requires_grad
                 record(base, "CopySlices", (prev, view),
-                       _copy_slices(spec, prev._requires_grad))
+                       spec.grads(keep) if part else _copy_slices(spec, keep))
             base._out_nr = 0
         view, src = base, base.__dict__.get("_view_src")
 

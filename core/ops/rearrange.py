@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .shape import _as_shape, _infer_shape, mark_view, permute, reshape, transpose, view_of
+from .shape import (PartView, _as_shape, _infer_shape, mark_view, permute, reshape,
+                    transpose, view_of)
 
 __all__ = ["diag", "diag_embed", "diagonal", "flip", "fliplr", "flipud", "moveaxis", "movedim",
            "narrow", "repeat_interleave", "roll", "rot90", "select", "tile", "trace", "tril",
@@ -20,14 +21,17 @@ def _zeros(shape, like: Tensor):
 
 # --- slices ---------------------------------------------------------------------------------
 
+def _slice_spec(key: tuple, name: str):
+    from .indexing import _Spec
+    return _Spec(key, name=name)
+
+
 def _take(input: Tensor, key: tuple, name: str = "SliceBackward0") -> Tensor:
     """``input[key]`` for a basic key (ints, slices): a view whose gradient is ``_embed``."""
     # the trailing Ellipsis makes numpy return a 0-d *view* (not a scalar copy) when every
     # dim is indexed by an int, so writes through select() reach the base
     res = view_of(input, input._data[key + (Ellipsis,)])
-    if input._requires_grad or not input._device._be.mutable:
-        from .indexing import _Spec
-        mark_view(res, input, _Spec(key, name=name))
+    mark_view(res, input, (_slice_spec, key, name))
     if GRAD.enabled and input._requires_grad:
         shape = input._data.shape
         record(res, name, (input,), lambda g: (_embed(g, shape, key),))
@@ -419,11 +423,43 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     """Mirrors ``torch.diagonal``: a view; the diagonal becomes the last dim."""
     d1, d2 = _diag_dims(dim1, dim2, input.ndim)
     res = view_of(input, _diagonal_data(input, offset, d1, d2))
+    shape = input._data.shape
+    mark_view(res, input, (_DiagView, offset, d1, d2, shape))
     if GRAD.enabled and input._requires_grad:
-        shape = input._data.shape
         record(res, "DiagonalBackward0", (input,),
                lambda g: (_diag_place(g, shape, offset, d1, d2, "DiagonalBackwardBackward0"),))
     return res
+
+
+class _DiagView(PartView):
+    """A diagonal as the part of its base a write through it replaces (see PartView)."""
+
+    __slots__ = ("offset", "d1", "d2", "shape")
+
+    def __init__(self, offset: int, d1: int, d2: int, shape: tuple):
+        self.offset, self.d1, self.d2, self.shape = offset, d1, d2, shape
+
+    def set(self, be, base, view):
+        xp = be.xp
+        n = len(self.shape)
+        rest = [i for i in range(n) if i not in (self.d1, self.d2)]
+        order = rest + [self.d1, self.d2]
+        inv = [0] * n
+        for i, p in enumerate(order):
+            inv[p] = i
+        idx = xp.arange(view.shape[-1])
+        key = (Ellipsis, idx + max(-self.offset, 0), idx + max(self.offset, 0))
+        moved = be.setitem(xp.permute_dims(base, tuple(order)), key, view)
+        return xp.permute_dims(moved, tuple(inv))
+
+    def grads(self, keep: bool):
+        o, d1, d2, shape = self.offset, self.d1, self.d2, self.shape
+
+        def fn(g):
+            diag = diagonal(g, o, d1, d2)
+            return (g - _diag_place(diag, shape, o, d1, d2, "DiagonalBackwardBackward0")
+                    if keep else None, diag)
+        return fn
 
 
 def _diag_place(g: Tensor, shape: tuple, offset: int, d1: int, d2: int, name: str) -> Tensor:

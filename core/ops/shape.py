@@ -31,6 +31,15 @@ class FullView:
         self.fwd, self.inv = fwd, inv
 
 
+class PartView:
+    """How a view of part of its base that no indexing key expresses (a diagonal) maps
+    back: ``set(be, base_array, view_array)`` gives the base's new array (immutable
+    backends), ``grads(keep)`` the CopySlices backward ``g -> (grad of the old base or
+    None, grad of the view)``."""
+
+    __slots__ = ()
+
+
 # detach()/.data on an immutable backend: a write through the alias gives the source its
 # new array, but no place in the graph (PyTorch: detached writes are hidden from autograd)
 ALIAS = FullView(None, lambda a: a)
@@ -38,17 +47,24 @@ _SAME = FullView(lambda t: t, lambda a: a)  # a view with its base's shape
 
 
 def mark_view(res: Tensor, base: Tensor, how) -> None:
-    """Remember how ``res`` views ``base`` (a FullView, or an indexing spec for a part),
-    when a write through it may need to reach the base: under autograd, or when the
-    backend cannot share memory between the two."""
-    if _writes_need_src(base):
-        res.__dict__["_view_src"] = (base, how)
+    """Remember how ``res`` views ``base`` (a FullView, an indexing spec for a part, or a
+    ``(factory, *args)`` tuple that builds either when first needed), so that a write
+    through the view reaches the base: its values where the backend cannot share memory,
+    its place in the graph when the written value requires grad (even where the base did
+    not: PyTorch's CopySlices). Lazy, so a plain view pays for no closures."""
+    res.__dict__["_view_src"] = (base, how)
 
 
-def _writes_need_src(base: Tensor) -> bool:
-    """Whether a view of ``base`` must remember its source (see mark_view); checked before
-    building a FullView, so a plain view on numpy pays for no closures."""
-    return base._requires_grad or not base._device._be.mutable
+def _reshape_full(new: tuple, old: tuple, xp) -> FullView:
+    return FullView(lambda t: reshape(t, new), lambda a: xp.reshape(a, old))
+
+
+def _permute_full(order: tuple, inv: tuple, xp) -> FullView:
+    return FullView(lambda t: permute(t, order), lambda a: xp.permute_dims(a, inv))
+
+
+def _transpose_full(d0: int, d1: int, order: tuple, xp) -> FullView:
+    return FullView(lambda t: transpose(t, d0, d1), lambda a: xp.permute_dims(a, order))
 
 
 def view_of(base: Tensor, data) -> Tensor:
@@ -131,10 +147,7 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
         data, is_view = _reshape_data(input._device._be.xp, input._data, new)
         if is_view:
             res = view_of(input, data)
-            if _writes_need_src(input):
-                xp = input._device._be.xp
-                mark_view(res, input, FullView(lambda t: reshape(t, new),
-                                               lambda a: xp.reshape(a, old)))
+            mark_view(res, input, (_reshape_full, new, old, input._device._be.xp))
         elif must_view:
             raise RuntimeError(_NOT_VIEWABLE)
         else:
@@ -209,9 +222,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     inv = [0] * n
     for i, p in enumerate(order):
         inv[p] = i
-    if _writes_need_src(input):
-        mark_view(res, input, FullView(lambda t: permute(t, order),
-                                       lambda a: xp.permute_dims(a, tuple(inv))))
+    mark_view(res, input, (_permute_full, order, tuple(inv), xp))
     if GRAD.enabled and input._requires_grad:
         record(res, "PermuteBackward0", (input,), lambda g: (permute(g, inv),))
     return res
@@ -237,9 +248,7 @@ def _transpose(input: Tensor, dim0: int, dim1: int, name: str) -> Tensor:
         # attribute, a fraction of the cost of a permute_dims call
         res = view_of(input, data.T if n == 2 and d0 != d1 else
                       xp.permute_dims(data, tuple(order)))
-        if _writes_need_src(input):
-            mark_view(res, input, FullView(lambda t: transpose(t, d0, d1),
-                                           lambda a: xp.permute_dims(a, tuple(order))))
+        mark_view(res, input, (_transpose_full, d0, d1, tuple(order), xp))
     if GRAD.enabled and input._requires_grad:
         record(res, name, (input,), lambda g: (transpose(g, d0, d1),))
     return res
