@@ -24,6 +24,9 @@ class Tensor:
 
     __slots__ = ("_data", "dtype", "_device", "_grad_fn", "_requires_grad", "grad", "_vc",
                  "_out_nr", "_accum", "_base", "__dict__", "__weakref__")
+    # numpy defers to a Tensor's reflected operators (np.float64(2) * t is a Tensor), as
+    # for torch.Tensor
+    __array_priority__ = 1000
 
     def __new__(cls, *args, **kwargs):
         from ._creation import _legacy_new

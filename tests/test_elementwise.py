@@ -465,3 +465,29 @@ def test_out_of_range_int_scalars_wrap_as_in_torch(dt, expr, device, torch):
         t = _t(lib, dev, data, dtype=getattr(lib, dt))
         return eval(expr, {"t": t}).cpu().tolist()
     assert run(ember, device) == run(torch, "cpu")
+
+
+# Python's operator protocol around a Tensor: what the other side may be, and who wins
+OPERATOR_CASES = [
+    "[1, 2] * t2", "'ab' * t2", "[1, 2] + t", "[1] - t", "(1, 2) // t2", "[[1.0]] @ tf",
+    "t + [1, 2]", "t * (1, 2)", "t + None", "tf ** [1, 2]", "t & [True]",
+    "np.float64(2) * tf", "np.float32(2) + tf", "np.int64(2) - t", "np.array([1.0, 2.0]) * tf",
+    "np.array(2.0) * tf", "tf + np.array([1.0, 2.0])", "2 ** tf", "3 % t", "True + t",
+    "2j * tf", "5 // t2", "1 / tf",
+]
+
+
+@pytest.mark.parametrize("expr", OPERATOR_CASES)
+def test_operators_with_python_and_numpy_operands_match_torch(expr, device, torch):
+    """A Python sequence or a numpy array on the left keeps its own meaning (list
+    repetition, numpy's TypeError) and numbers or numpy scalars go to the Tensor, as in
+    PyTorch; the result's type and value, or the error's type, agree."""
+    def run(lib, dev):
+        env = {"np": np, "t": _t(lib, dev, [1, 2]), "t2": _t(lib, dev, 2),
+               "tf": _t(lib, dev, [1.0, 2.0])}
+        try:
+            out = eval(expr, env)
+        except TypeError:
+            return TypeError
+        return out.cpu().tolist() if hasattr(out, "cpu") else (type(out).__name__, out)
+    assert run(ember, device) == run(torch, "cpu")

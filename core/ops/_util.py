@@ -72,8 +72,37 @@ def broadcast_fail(*operands) -> None:
     broadcast_shapes(*(tuple(getattr(a, "shape", ())) for a in operands))
 
 
+# what a binary op accepts on its other side: tensors, numbers, numpy (or other) arrays
+# and their scalars. Anything else (lists, tuples, None, str) is PyTorch's TypeError, and
+# NotImplemented from an operator, so ``[1, 2] * t`` repeats the list as in PyTorch.
+_OPERAND = (Tensor, int, float, bool, complex)
+
+
+def operand(x) -> bool:
+    return isinstance(x, _OPERAND) or hasattr(x, "__array__")
+
+
+def _scalar_like(x) -> bool:
+    """A number, or a numpy (or like) scalar: what PyTorch's reflected operators take."""
+    return isinstance(x, _OPERAND) or (hasattr(x, "item") and getattr(x, "ndim", 1) == 0
+                                       and not hasattr(x, "__len__"))
+
+
+def reflected(fn):
+    """``fn(self, other)`` as a reflected operator (``__radd__``): only numbers (and
+    tensors) on the left, as in PyTorch; for anything else NotImplemented, so Python falls
+    back to the left side's own meaning (``[1, 2] * t`` repeats the list) or its TypeError
+    (``np.ones(2) * t``)."""
+    def op(self, other):
+        return fn(self, other) if _scalar_like(other) else NotImplemented
+    op.__name__ = op.__qualname__ = fn.__name__
+    op.__doc__ = fn.__doc__
+    return op
+
+
 def as_tensor_like(x, ref: Tensor) -> Tensor:
-    """A non-scalar operand (list, numpy array) as a tensor on ref's device."""
+    """A non-scalar operand (numpy or another library's array) as a tensor on ref's
+    device."""
     if isinstance(x, Tensor):
         return x
     from .._creation import as_tensor
@@ -99,6 +128,10 @@ def prep2(x: Tensor, y):
     if type(y) not in _SCALARS:
         if hasattr(y, "item") and getattr(y, "ndim", 1) == 0 and not hasattr(y, "__len__"):
             y = y.item()  # numpy scalar
+        elif not operand(y):
+            raise TypeError(f"unsupported operand type(s): 'Tensor' and '{type(y).__name__}' "
+                            f"(argument 'other' must be Tensor or a number, not "
+                            f"{type(y).__name__})")
         else:
             return prep2(x, as_tensor_like(y, x))
     dt = result_dtype((x,), (y,))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import (GRAD, Tensor, broadcast_fail, float_dtype_for, method, prep2, record,
-                    wrap)
+                    reflected, wrap)
 from .inplace import run_inplace
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg",
@@ -24,7 +24,7 @@ def _inputs(x, y):
     return (x, y) if isinstance(y, Tensor) else (x,)
 
 
-@method("add", "__add__", "__radd__")
+@method("add", "__add__")
 def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
     """Mirrors ``torch.add``: ``input + alpha * other``."""
     if not isinstance(input, Tensor):
@@ -95,7 +95,6 @@ def sub(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
 subtract = sub
 
 
-@method("__rsub__")
 def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     """Mirrors ``torch.rsub``: ``other - alpha * input``."""
     _no_bool_sub(other, input)
@@ -113,7 +112,7 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     return res
 
 
-@method("mul", "multiply", "__mul__", "__rmul__")
+@method("mul", "multiply", "__mul__")
 def mul(input: Tensor, other, *, out=None) -> Tensor:
     """Mirrors ``torch.mul``."""
     if not isinstance(input, Tensor):
@@ -206,7 +205,6 @@ def _any_zero(b, xp):
     return bool(xp.any(b == 0)) if hasattr(b, "shape") else b == 0
 
 
-@method("__rtruediv__")
 def _rtruediv(input: Tensor, other) -> Tensor:
     """``number / tensor``: as PyTorch, ``tensor.reciprocal() * number`` (so the number is a
     weak scalar: ``2.5 / half_tensor`` stays half; the node is MulBackward0)."""
@@ -280,7 +278,6 @@ def _log_or_zero(x):
     return where(x == 0, 0.0, log(where(x == 0, 1.0, x)))
 
 
-@method("__rpow__")
 def _rpow(input: Tensor, base) -> Tensor:
     """``base ** input`` for a number ``base``: PyTorch's pow(Scalar, Tensor), recorded as
     PowBackward2 with only the exponent in the graph."""
@@ -316,3 +313,11 @@ for _n, _f in (("add_", add), ("__iadd__", add), ("sub_", sub), ("subtract_", su
 @method("neg_", "negative_")
 def _neg_(self):
     return run_inplace(self, neg)
+
+
+# reflected operators: a Python sequence on the left keeps its own meaning ([1, 2] * t)
+Tensor.__radd__ = reflected(add)
+Tensor.__rmul__ = reflected(mul)
+Tensor.__rsub__ = reflected(rsub)
+Tensor.__rtruediv__ = reflected(_rtruediv)
+Tensor.__rpow__ = reflected(_rpow)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 
 from .. import _dtype
-from ._util import Tensor, broadcast_fail, method, prep2, wrap
+from ._util import Tensor, broadcast_fail, method, operand, prep2, wrap
 from .elementwise import _tensor_other, inplace, into, lhs_scalar, not_implemented
 from .inplace import _NAMES
 
@@ -21,14 +21,10 @@ __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal
            "bitwise_left_shift", "bitwise_right_shift", "isnan", "isinf", "isfinite",
            "isposinf", "isneginf", "signbit", "isclose", "allclose", "equal"]
 
-# what an operator accepts on its other side: tensors, numbers, numpy arrays and scalars.
-# Anything else (lists too) is NotImplemented, so ``t == None`` and ``t == [1, 2]`` are False
-# and ``t < None`` is a TypeError, as in PyTorch.
-_OPERAND = (Tensor, int, float, bool, complex)
-
-
-def _operand(x) -> bool:
-    return isinstance(x, _OPERAND) or hasattr(x, "__array__")
+# ``_operand``: what an operator accepts on its other side (see ops._util.operand); anything
+# else is NotImplemented, so ``t == None`` and ``t == [1, 2]`` are False and ``t < None`` is
+# a TypeError, as in PyTorch.
+_operand = operand
 
 
 def _compare(name, pyop, operator_name, aliases):

@@ -15,7 +15,7 @@ import warnings
 
 from .. import _dtype
 from .._creation import full, zeros_like
-from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, wrap
+from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, reflected, wrap
 from .inplace import _NAMES, can_cast, run_inplace
 from .selection import where
 
@@ -428,7 +428,6 @@ def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     return res if out is None else into(out, res, "floor_divide")
 
 
-@method("__rfloordiv__")
 def _rfloordiv(input: Tensor, other) -> Tensor:
     return floor_divide(lhs_scalar(other, input), input)
 
@@ -475,7 +474,6 @@ fmod = method("fmod")(_mod_op("fmod", _fmod, "FmodBackward", "trunc"))
 fmod.__doc__ = "Mirrors ``torch.fmod``: C's fmod, the result takes the dividend's sign."
 
 
-@method("__rmod__")
 def _rmod(input: Tensor, other) -> Tensor:
     return remainder(lhs_scalar(other, input), input)
 
@@ -527,3 +525,7 @@ for _f, _names in ((floor_divide, ("floor_divide_", "__ifloordiv__")),
                    (remainder, ("remainder_", "__imod__")), (fmod, ("fmod_",)),
                    (atan2, ("atan2_", "arctan2_")), (hypot, ("hypot_",))):
     inplace(_f, *_names)
+
+
+Tensor.__rfloordiv__ = reflected(_rfloordiv)  # [1, 2] // t: Python's own TypeError
+Tensor.__rmod__ = reflected(_rmod)

@@ -5,7 +5,7 @@ as in PyTorch) and errors use PyTorch's wording for the kernel PyTorch would rea
 from __future__ import annotations
 
 from .. import _dtype
-from ._util import GRAD, Tensor, method, record, same_device, wrap
+from ._util import GRAD, Tensor, method, record, reflected, same_device, wrap
 from .inplace import _NAMES
 from .shape import broadcast_shapes, expand_target, permute, reshape, squeeze, unsqueeze
 
@@ -224,7 +224,6 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return res if out is None else _out(res, out)
 
 
-@method("__rmatmul__")
 def _rmatmul(self: Tensor, other) -> Tensor:
     return matmul(other, self)
 
@@ -494,3 +493,6 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
     res = _fused(input, batch1, batch2, (s1[1], s2[2]), beta, alpha, batch_sum=True)
     return _out(_record_fused(res, "AddbmmBackward0", input, batch1, batch2, beta, alpha,
                               reduce_batch=True), out)
+
+
+Tensor.__rmatmul__ = reflected(_rmatmul)
