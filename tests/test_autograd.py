@@ -197,7 +197,7 @@ def test_backward_create_graph_gives_differentiable_grad(torch, device):
         assert g.requires_grad
         (h,) = lib.autograd.grad(g.sum(), x)
         return g, h
-    with warnings.catch_warnings():  # torch warns (once a process) about the reference cycle
+    with warnings.catch_warnings():  # both warn (once a process) about the reference cycle
         warnings.simplefilter("ignore", UserWarning)
         (eg, eh), (tg, th) = both(torch, device, run)
     close(eg, tg)
@@ -935,3 +935,15 @@ def test_gradcheck_needs_an_input_requiring_grad(torch):
         torch.autograd.gradcheck(lambda t: t * 2, (torch.ones(2, dtype=torch.float64),))
     with pytest.raises(ValueError, match="at least one input tensor to require gradient"):
         ember.autograd.gradcheck(lambda t: t * 2, (ember.ones(2, dtype=ember.float64),))
+
+
+def test_backward_with_create_graph_warns_once_about_the_cycle(monkeypatch):
+    from ember.autograd import graph
+    monkeypatch.setattr(graph, "_warned_cycle", [False])
+    x = ember.tensor([2.0, 3.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="create_graph=True will create a reference cycle"):
+        (x ** 3).sum().backward(create_graph=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x ** 3).sum().backward(create_graph=True)  # once a process, as in PyTorch
+    assert x.grad.requires_grad

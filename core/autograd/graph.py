@@ -402,10 +402,22 @@ def _zeros_for(meta):
     return zeros(shape, dtype=dtype, device=dev)
 
 
+_CYCLE_WARNING = ("Using backward() with create_graph=True will create a reference cycle "
+                  "between the parameter and its gradient which can cause a memory leak. We "
+                  "recommend using autograd.grad when creating the graph to avoid this. If you "
+                  "have to use this function, make sure to reset the .grad fields of your "
+                  "parameters to None after use to break the cycle and avoid the leak.")
+_warned_cycle = [False]
+
+
 def _accumulate(t, g, create_graph, stored):
     """``t.grad += g`` as PyTorch's AccumulateGrad does it: the first gradient is kept as is
     when nothing else can see its memory, later ones add in place (out of place when the
     graph of the gradient is wanted)."""
+    if create_graph and not _warned_cycle[0]:  # PyTorch warns once a process
+        import warnings
+        _warned_cycle[0] = True
+        warnings.warn(_CYCLE_WARNING, UserWarning, stacklevel=5)  # at Tensor.backward's caller
     if not create_graph and g._requires_grad:
         g = g.detach()
     old = t.grad
