@@ -132,6 +132,19 @@ def _batched(xp, a, b):
     return a, b
 
 
+def _operands(fn: str, xp, a, b, left: bool):
+    """A's and B's arrays for the solver of ``A X = B`` (``X A = B`` when not ``left``:
+    both transposed): PyTorch's error where B's rows (columns) are not A's order, batch
+    dims broadcast."""
+    n = a.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} "
+                           f"({a.shape[-2]}x{n} and {b.shape[-2]}x{b.shape[-1]})")
+    a, b = _batched(xp, a, b)
+    return (a, b) if left else (xp.matrix_transpose(a), xp.matrix_transpose(b))
+
+
 def _solve(A: Tensor, B: Tensor, left: bool, fn: str = "linalg.solve") -> Tensor:
     _square(A, fn)
     _floating(A, fn, "lu")
@@ -139,15 +152,8 @@ def _solve(A: Tensor, B: Tensor, left: bool, fn: str = "linalg.solve") -> Tensor
     dev = _device(A, B)
     vec = _vector_rhs(A, B)
     Bm = B.unsqueeze(-1) if vec else B
-    n = A.shape[-1]
-    if left and Bm.shape[-2] != n or not left and Bm.shape[-1] != n:
-        eq = "AX = B" if left else "XA = B"
-        raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} "
-                           f"({A.shape[-2]}x{n} and {Bm.shape[-2]}x{Bm.shape[-1]})")
     xp = dev._be.xp
-    a, b = _batched(xp, A._data, Bm._data)
-    if not left:
-        a, b = xp.matrix_transpose(a), xp.matrix_transpose(b)
+    a, b = _operands(fn, xp, A._data, Bm._data, left)
     x = _kernel_or_raise(dev, "solve", (a, b), lambda: LinAlgError(
         "torch.linalg.solve: The solver failed because the input matrix is singular."))
     if not left:
@@ -221,15 +227,8 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: boo
                            f"type {_TN[A.dtype.name]} and B of type {_TN[B.dtype.name]} instead")
     dev = _device(A, B)
     T = _triangular_mask(A.detach(), upper, unitriangular)
-    n = A.shape[-1]
-    if (B.shape[-2] if left else B.shape[-1]) != n:
-        eq = "AX = B" if left else "XA = B"
-        raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} "
-                           f"({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
     xp = dev._be.xp
-    a, b = _batched(xp, T._data, B._data)
-    if not left:
-        a, b = xp.matrix_transpose(a), xp.matrix_transpose(b)
+    a, b = _operands(fn, xp, T._data, B._data, left)
     try:
         x = _kernel(dev, "solve", a, b)
     except Exception as e:  # noqa: BLE001 - LAPACK's trsm has no singular check: infs/NaNs
