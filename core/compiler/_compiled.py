@@ -1,0 +1,202 @@
+"""The callable ``ember.compile`` returns: guards, the program cache, graph breaks, and
+the choice of compiler by the backend the tensors live on (JAX: ``_jax``; CuPy: a CUDA
+graph, ``_cuda_graph``; anything else: the function runs as it is)."""
+from __future__ import annotations
+
+import functools
+import warnings
+
+from .. import _dtype
+from .._tensor import Tensor
+from ..autograd.grad_mode import STATE as GRAD
+from . import _slots
+from ._breaks import Unsupported, break_types, describe
+from ._discover import discover
+from ._state import is_compiling
+
+__all__ = ["CompiledCallable", "RECOMPILE_LIMIT"]
+
+RECOMPILE_LIMIT = 8  # torch._dynamo.config.recompile_limit
+_EAGER = "eager"  # cache entry: run this guard key eagerly
+
+
+def _flatten_args(args, kwargs):
+    """Tensor leaves of (args, kwargs), their guard, and a function rebuilding the
+    arguments from replacement leaves."""
+    leaves: list = []
+    key: list = []
+
+    def f(x):
+        if isinstance(x, Tensor):
+            leaves.append(x)
+            key.append((x._data.shape, x.dtype, x._device, x._requires_grad))
+            return ("T", len(leaves) - 1)
+        t = type(x)
+        if t is tuple or t is list:
+            return (t, [f(v) for v in x])
+        if t is dict:
+            return ("D", list(x), [f(v) for v in x.values()])
+        key.append(_slots._hashable(x))
+        return ("S", x)
+
+    spec = (f(args), f(kwargs))
+
+    def g(s, vals):
+        kind = s[0]
+        if kind == "T":
+            return vals[s[1]]
+        if kind is tuple or kind is list:
+            return kind(g(c, vals) for c in s[1])
+        if kind == "D":
+            return dict(zip(s[1], (g(c, vals) for c in s[2])))
+        return s[1]
+
+    def rebuild(vals):
+        return g(spec[0], vals), g(spec[1], vals)
+
+    return leaves, tuple(key), rebuild
+
+
+class CompiledCallable:
+    """What ``ember.compile(fn)`` returns for a function (``OptimizedModule`` wraps a
+    module around one). Calls give the results eager mode gives."""
+
+    def __init__(self, fn, *, fullgraph: bool = False, dynamic=None, mode=None,
+                 backend=None, recompile_limit: int | None = None, roots=None):
+        self._fn = fn
+        self._fullgraph = bool(fullgraph)
+        self._dynamic = dynamic
+        self._mode = mode
+        self._backend = backend
+        self._limit = RECOMPILE_LIMIT if recompile_limit is None else int(recompile_limit)
+        self._roots = roots
+        self._cache: dict = {}
+        self._warned: set = set()
+        self._graphs = None  # the CUDA-graph runner, made on first CuPy call
+        functools.update_wrapper(self, fn, updated=())
+
+    @property
+    def _name(self) -> str:
+        return getattr(self._fn, "__qualname__", None) or type(self._fn).__name__
+
+    def _warn_once(self, what: str, msg: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            warnings.warn(msg, UserWarning, stacklevel=4)
+
+    def _graph_break(self, exc: BaseException) -> None:
+        op = describe(exc)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if self._fullgraph:
+            raise Unsupported(f"ember.compile(fullgraph=True): graph break in {self._name} at "
+                              f"{op}: {reason}") from exc
+        self._warn_once("break:" + op, f"ember.compile: graph break in {self._name} at {op} "
+                        f"({reason}); running it eagerly")
+
+    def __call__(self, *args, **kwargs):
+        fn = self._fn
+        if is_compiling():  # called from inside another compiled function: inline it
+            return fn(*args, **kwargs)
+        leaves, akey, rebuild = _flatten_args(args, kwargs)
+        if self._roots is None:
+            self._roots = discover(fn, args, kwargs)
+        snap = _slots.gather(self._roots)
+        be = _backend_of(snap.tensors, leaves)
+        if be is None:
+            return fn(*args, **kwargs)
+        if be.name == "jax":
+            return self._call_jax(be, snap, leaves, akey, rebuild, args, kwargs)
+        if be.name == "cupy" and self._mode != "max-autotune-no-cudagraphs":
+            from ._cuda_graph import GraphRunner
+            if self._graphs is None:
+                self._graphs = GraphRunner(self)
+            return self._graphs(snap, leaves, akey, rebuild, args, kwargs)
+        return fn(*args, **kwargs)
+
+    def _key(self, snap, akey):
+        return (snap.key, akey, GRAD.enabled, GRAD.inference, _dtype.get_default_dtype())
+
+    def _call_jax(self, be, snap, leaves, akey, rebuild, args, kwargs):
+        from . import _jax
+        key = self._key(snap, akey)
+        prog = self._cache.get(key)
+        gens = _generators(snap.tensors, leaves)
+        if prog is None:
+            if len(self._cache) >= self._limit:
+                self._warn_once("limit", f"ember.compile: {self._name} hit the recompile "
+                                f"limit ({self._limit}); running new guard cases eagerly")
+                return self._fn(*args, **kwargs)
+            # a new guard case may come with new modules or optimizers among the arguments
+            self._roots = _merge(self._roots, discover(self._fn, args, kwargs))
+            snap = _slots.gather(self._roots)
+            key = self._key(snap, akey)
+            gens = _generators(snap.tensors, leaves)
+            prog = self._trace_jax(be.jax, snap, gens, leaves, rebuild)
+            self._cache[key] = prog
+        if prog is _EAGER:
+            return self._fn(*args, **kwargs)
+        return _jax.run(be.jax, prog, snap, gens, leaves)
+
+    def _trace_jax(self, jax, snap, gens, leaves, rebuild):
+        from . import _jax
+        saved = _slots.save(snap, self._roots, gens)
+        try:
+            prog = _jax.build(jax, self._fn, self._roots, snap, gens, leaves, rebuild)
+        except break_types() as exc:
+            _slots.restore(saved)
+            self._graph_break(exc)
+            return _EAGER
+        except BaseException:
+            _slots.restore(saved)
+            raise
+        _slots.restore(saved)
+        # None: the step created state (optimizer buffers, gradients): this call runs
+        # eagerly and the next one compiles the steady state
+        return _EAGER if prog is None else prog
+
+    def __get__(self, obj, objtype=None):
+        # a compiled method: bind like a function does
+        return self if obj is None else functools.partial(self, obj)
+
+
+def _backend_of(tensors, leaves):
+    """The one backend every tensor lives on, or None (no tensors, or several)."""
+    be = None
+    for group in (tensors, leaves):
+        for t in group:
+            b = t._device._be
+            if be is None:
+                be = b
+            elif b is not be:
+                return None
+    return be
+
+
+def _generators(tensors, leaves) -> list:
+    """The JAX generator states (``ember_jax`` keys) of the devices in play, made now
+    as the first draw would make them."""
+    from .._creation import _generator_for
+    devs: dict = {}
+    for group in (tensors, leaves):
+        for t in group:
+            devs.setdefault(t._device, None)
+    out = []
+    for dev in devs:
+        rng = _generator_for(dev, None)
+        if hasattr(rng, "key") and rng not in out:
+            out.append(rng)
+    return out
+
+
+def _merge(a, b):
+    for m in b.modules:
+        if all(m is not x for x in a.modules):
+            a.modules.append(m)
+    for o in b.optimizers:
+        if all(o is not x for x in a.optimizers):
+            a.optimizers.append(o)
+    for c, k in b.free:
+        if all(c is not x or k != y for x, y in a.free):
+            a.free.append((c, k))
+    return a
+
