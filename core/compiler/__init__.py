@@ -75,10 +75,14 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None, 
     if isinstance(model, Module):
         call = CompiledCallable(model._call_impl, fullgraph=fullgraph, dynamic=dynamic,
                                 mode=mode, backend=backend, recompile_limit=recompile_limit,
-                                roots=roots)
+                                roots=roots, grads=False)
         return OptimizedModule(model, call, to_jax=backend == "jax")
+    # a module's own forward (Module.compile) has no .grad state
+    method_of_module = isinstance(getattr(model, "__self__", None), Module) and \
+        getattr(model, "__name__", "") in ("_call_impl", "forward", "__call__")
     call = CompiledCallable(model, fullgraph=fullgraph, dynamic=dynamic, mode=mode,
-                            backend=backend, recompile_limit=recompile_limit, roots=roots)
+                            backend=backend, recompile_limit=recompile_limit, roots=roots,
+                            grads=not method_of_module)
     return _ToJax(call) if backend == "jax" else call
 
 

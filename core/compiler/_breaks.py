@@ -45,7 +45,8 @@ _NAMES = {"__bool__": "bool()", "__float__": "float()", "__int__": "int()",
           "__index__": "int()/index", "__complex__": "complex()", "__repr__": "print/repr",
           "__str__": "print/str", "__format__": "format()", "__array__": "numpy conversion",
           "__iter__": "iteration", "__len__": "len()", "__getitem__": "indexing",
-          "__setitem__": "indexed assignment", "item": "Tensor.item()",
+          "__setitem__": "indexed assignment", "getitem": "indexing",
+          "setitem": "indexed assignment", "item": "Tensor.item()",
           "tolist": "Tensor.tolist()", "numpy": "Tensor.numpy()"}
 
 _PKG_DIRS: tuple | None = None
@@ -63,10 +64,6 @@ def _library_dirs() -> tuple:
                 dirs.append(os.path.dirname(os.path.realpath(f)) + os.sep)
         _PKG_DIRS = tuple(dirs)
     return _PKG_DIRS
-
-
-def _is_ember(path: str) -> bool:
-    return path.startswith(_library_dirs()[:1]) if _library_dirs() else False
 
 
 def describe(exc: BaseException) -> str:

@@ -62,7 +62,8 @@ class CompiledCallable:
     module around one). Calls give the results eager mode gives."""
 
     def __init__(self, fn, *, fullgraph: bool = False, dynamic=None, mode=None,
-                 backend=None, recompile_limit: int | None = None, roots=None):
+                 backend=None, recompile_limit: int | None = None, roots=None,
+                 grads: bool = True):
         self._fn = fn
         self._fullgraph = bool(fullgraph)
         self._dynamic = dynamic
@@ -70,6 +71,7 @@ class CompiledCallable:
         self._backend = backend
         self._limit = RECOMPILE_LIMIT if recompile_limit is None else int(recompile_limit)
         self._roots = roots
+        self._grads = grads  # False for a module's forward: .grad is no state of it
         self._cache: dict = {}
         self._warned: set = set()
         self._graphs = None  # the CUDA-graph runner, made on first CuPy call
@@ -82,7 +84,7 @@ class CompiledCallable:
     def _warn_once(self, what: str, msg: str) -> None:
         if what not in self._warned:
             self._warned.add(what)
-            warnings.warn(msg, UserWarning, stacklevel=4)
+            warnings.warn(msg, UserWarning, stacklevel=6)  # the compiled function's caller
 
     def _graph_break(self, exc: BaseException) -> None:
         op = describe(exc)
@@ -100,7 +102,7 @@ class CompiledCallable:
         leaves, akey, rebuild = _flatten_args(args, kwargs)
         if self._roots is None:
             self._roots = discover(fn, args, kwargs)
-        snap = _slots.gather(self._roots)
+        snap = _slots.gather(self._roots, self._grads)
         be = _backend_of(snap.tensors, leaves)
         if be is None:
             return fn(*args, **kwargs)
@@ -128,7 +130,7 @@ class CompiledCallable:
                 return self._fn(*args, **kwargs)
             # a new guard case may come with new modules or optimizers among the arguments
             self._roots = _merge(self._roots, discover(self._fn, args, kwargs))
-            snap = _slots.gather(self._roots)
+            snap = _slots.gather(self._roots, self._grads)
             key = self._key(snap, akey)
             gens = _generators(snap.tensors, leaves)
             prog = self._trace_jax(be.jax, snap, gens, leaves, rebuild)
@@ -141,7 +143,8 @@ class CompiledCallable:
         from . import _jax
         saved = _slots.save(snap, self._roots, gens)
         try:
-            prog = _jax.build(jax, self._fn, self._roots, snap, gens, leaves, rebuild)
+            prog = _jax.build(jax, self._fn, self._roots, snap, gens, leaves, rebuild,
+                              self._grads)
         except break_types() as exc:
             _slots.restore(saved)
             self._graph_break(exc)

@@ -62,7 +62,7 @@ def _unflatten_out(spec, vals: list):
     return spec[1]
 
 
-def build(jax, fn, roots, snap, gens, arg_leaves, rebuild):
+def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
     """Trace ``fn`` and compile it. Returns the Program, or None when the step changed the
     structure of its state (made new optimizer buffers, gradients where there were none):
     that call is run eagerly and the next one, with the new structure, is compiled.
@@ -86,7 +86,7 @@ def build(jax, fn, roots, snap, gens, arg_leaves, rebuild):
         args, kwargs = rebuild(wrappers)
         with tracing(), print_breaks():
             result = fn(*args, **kwargs)
-        after = _slots.gather(roots)
+        after = _slots.gather(roots, grads)
         rec["changed"] = after.sig != snap.sig
         if rec["changed"]:
             return [], []

@@ -70,7 +70,7 @@ def _modules(roots) -> list:
     return out
 
 
-def gather(roots) -> Snapshot:
+def gather(roots, grads: bool = True) -> Snapshot:
     snap = Snapshot()
     slots: list = []
     values: list = []
@@ -107,7 +107,7 @@ def gather(roots) -> Snapshot:
                 and id(v) not in pseen:
             pseen.add(id(v))
             params.append(v)
-    for p in params:
+    for p in params if grads else ():
         slots.append((p, _GRAD))
         values.append(p.grad)
     for opt in roots.optimizers:
@@ -153,7 +153,7 @@ def save(snap: Snapshot, roots, gens) -> tuple:
     opts = [(opt.state, {p: (st, dict(st)) for p, st in opt.state.items()})
             for opt in roots.optimizers]
     free = [(c, k, _get(c, k)) for c, k in roots.free]
-    grads = [(p, p.grad) for p in snap.params]
+    grads = [(p, p.grad) for p in snap.params]  # (restored even where not slots)
     keys = [(g, g.key) for g in gens]
     return fields, dicts, opts, free, grads, keys
 
