@@ -317,3 +317,111 @@ def test_argument_errors():
     f = ember.compile(disable=True)(len)
     assert f is len
     assert not ember.compiler.is_compiling()
+
+
+# --- the CUDA-graph path's bookkeeping, with a fake cupy (no GPU needed) --------------------
+class _FakeStream:
+    def __init__(self, fail_end=False):
+        self.fail_end = fail_end
+        self.captures = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def record(self):
+        return object()
+
+    def wait_event(self, event):
+        pass
+
+    def begin_capture(self, mode=None):
+        self.captures += 1
+        if self.fail_end:  # (before the step runs: numpy would run it, not record it)
+            raise RuntimeError("cudaErrorStreamCaptureUnsupported: operation not permitted "
+                               "when stream is capturing")
+
+    def end_capture(self):
+        return object()
+
+
+class _FakeCupy:
+    """What GraphRunner uses of cupy, over numpy arrays: capture "records" by running."""
+
+    def __init__(self, fail_end=False):
+        import contextlib
+        import types
+
+        import numpy as np
+        self.stream = _FakeStream(fail_end)
+        self.empty_like = np.empty_like
+        self.cuda = types.SimpleNamespace(
+            MemoryPool=lambda: types.SimpleNamespace(malloc=None),
+            Stream=lambda non_blocking=False: self.stream,
+            get_current_stream=lambda: self.stream,
+            using_allocator=lambda alloc=None: contextlib.nullcontext(),
+            runtime=types.SimpleNamespace(streamCaptureModeRelaxed=1))
+
+
+def _graph_call(runner, fn_args):
+    """What CompiledCallable.__call__ does before handing a CuPy call to the runner."""
+    from ember.compiler import _compiled, _slots
+    owner = runner.owner
+    leaves, akey, rebuild = _compiled._flatten_args(fn_args, {})
+    snap = _slots.gather(owner._roots, owner._grads)
+    return runner(snap, leaves, akey, rebuild, fn_args, {})
+
+
+def _graph_runner(fn, fail_end=False, fullgraph=False):
+    from ember.compiler._compiled import CompiledCallable
+    from ember.compiler._cuda_graph import GraphRunner
+    from ember.compiler._discover import discover
+    owner = CompiledCallable(fn, fullgraph=fullgraph, roots=discover(fn))
+    return GraphRunner(owner, cp=_FakeCupy(fail_end))
+
+
+def test_cuda_graph_warms_up_then_falls_back_once_on_failed_capture():
+    model = nn.Linear(3, 2, dtype=ember.float64)
+    opt = ember.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = model(x).pow(2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    ref = nn.Linear(3, 2, dtype=ember.float64)
+    ref.load_state_dict(model.state_dict())
+    ropt = ember.optim.SGD(ref.parameters(), lr=0.1)
+    runner = _graph_runner(step, fail_end=True)
+    x = ember.randn(4, 3, dtype=ember.float64)
+    with pytest.warns(UserWarning, match="cannot capture .*step as a CUDA graph") as rec:
+        for _ in range(5):
+            got = _graph_call(runner, (x,))
+            ropt.zero_grad()
+            want = ref(x).pow(2).sum()
+            want.backward()
+            ropt.step()
+            assert abs(got.item() - want.item()) < 1e-12
+    assert sum("CUDA graph" in str(w.message) for w in rec) == 1
+    from ember.compiler._cuda_graph import WARMUP
+    assert runner.cp.stream.captures == 1  # after the warm-up calls, one try, then eager
+    assert list(runner.graphs.values()) == ["eager"] and WARMUP == 2
+    _close(model.weight.detach(), ref.weight.detach(), 1e-12)
+
+
+def test_cuda_graph_refuses_random_draws_and_print():
+    drop = nn.Dropout(0.5)
+    runner = _graph_runner(lambda x: drop(x) * 2)
+    x = ember.ones(8)
+    with pytest.warns(UserWarning, match="random number generation"):
+        for _ in range(3):
+            _graph_call(runner, (x,))
+    noisy = _graph_runner(lambda x: print(x) or x + 1, fullgraph=True)
+    for _ in range(2):
+        _graph_call(noisy, (x,))
+    with pytest.raises(Unsupported, match="at print"):
+        _graph_call(noisy, (x,))

@@ -105,7 +105,12 @@ class CompiledCallable:
         snap = _slots.gather(self._roots, self._grads)
         be = _backend_of(snap.tensors, leaves)
         if be is None:
-            return fn(*args, **kwargs)
+            if not _align_scalars(self._roots, snap.tensors, leaves):
+                return fn(*args, **kwargs)
+            snap = _slots.gather(self._roots, self._grads)
+            be = _backend_of(snap.tensors, leaves)
+            if be is None:
+                return fn(*args, **kwargs)
         if be.name == "jax":
             return self._call_jax(be, snap, leaves, akey, rebuild, args, kwargs)
         if be.name == "cupy" and self._mode != "max-autotune-no-cudagraphs":
@@ -173,6 +178,28 @@ def _backend_of(tensors, leaves):
             elif b is not be:
                 return None
     return be
+
+
+def _align_scalars(roots, tensors, leaves) -> bool:
+    """Optimizer state kept on the default device next to parameters elsewhere (Adam's
+    ``step``, a CPU 0-d tensor as in PyTorch) moves to its parameter's device, where the
+    compiled program can carry it (PyTorch does the same for ``capturable=True``). True
+    when something moved."""
+    from collections import Counter
+    count = Counter(t._device._be for group in (tensors, leaves) for t in group
+                    if t._data.shape != ())
+    if len(count) != 1:
+        return False
+    be = next(iter(count))
+    moved = False
+    for opt in roots.optimizers:
+        for p, st in opt.state.items():
+            for k, v in st.items():
+                if isinstance(v, Tensor) and v._data.shape == () and v._device._be is not be \
+                        and p._device._be is be:
+                    st[k] = v.to(p.device)
+                    moved = True
+    return moved
 
 
 def _generators(tensors, leaves) -> list:
