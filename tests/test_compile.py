@@ -45,7 +45,7 @@ def _close(a, b, tol):
     assert float((a - b).abs().max()) <= tol if a.numel() else True
 
 
-def _train(make_model, make_opt, loss_fn, batches, compiled, *, fullgraph=True):
+def _train(make_model, make_opt, loss_fn, batches, compiled, *, fullgraph=True, decay=False):
     """Losses and the final model/optimizer after a step per batch."""
     model = make_model()
     opt = make_opt(model.parameters())
@@ -58,7 +58,12 @@ def _train(make_model, make_opt, loss_fn, batches, compiled, *, fullgraph=True):
         return loss
 
     f = ember.compile(step, fullgraph=fullgraph) if compiled else step
-    losses = [f(x, y).item() for x, y in batches]
+    sched = ember.optim.lr_scheduler.ExponentialLR(opt, gamma=0.95) if decay else None
+    losses = []
+    for x, y in batches:
+        losses.append(f(x, y).item())
+        if sched is not None:
+            sched.step()  # the learning rate is a program input: no retrace
     return losses, model, opt, f
 
 
@@ -88,7 +93,7 @@ def _mlp(dev, dtype, *extra):
                                                 ("Adam", ember.float32, 1e-5)])
 def test_step_matches_eager(jdev, opt_name, dtype, tol):
     """20 steps: the same losses and parameters as eager, SGD (momentum) in float64,
-    Adam in float32. fullgraph=True: no host read (bool()/item() on a tracer) anywhere
+    Adam in float32, the learning rate decaying every step. fullgraph=True: no host read (bool()/item() on a tracer) anywhere
     in the step, CrossEntropyLoss's target check and Adam's step count included."""
     kw = {"momentum": 0.9} if opt_name == "SGD" else {}
 
@@ -96,8 +101,10 @@ def test_step_matches_eager(jdev, opt_name, dtype, tol):
         return getattr(ember.optim, opt_name)(ps, lr=0.05, **kw)
 
     batches = _batches(jdev, 20, (4, 6), classes=3, dtype=dtype)
-    le, me, oe, _ = _train(_mlp(jdev, dtype), make_opt, nn.CrossEntropyLoss(), batches, False)
-    lc, mc, oc, f = _train(_mlp(jdev, dtype), make_opt, nn.CrossEntropyLoss(), batches, True)
+    le, me, oe, _ = _train(_mlp(jdev, dtype), make_opt, nn.CrossEntropyLoss(), batches, False,
+                           decay=True)
+    lc, mc, oc, f = _train(_mlp(jdev, dtype), make_opt, nn.CrossEntropyLoss(), batches, True,
+                           decay=True)
     assert max(abs(a - b) for a, b in zip(le, lc)) <= tol
     for a, b in zip(_params(me), _params(mc)):
         _close(a, b, tol)

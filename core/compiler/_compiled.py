@@ -7,9 +7,10 @@ import functools
 import warnings
 
 from .. import _dtype
+from .._creation import _generator_for
 from .._tensor import Tensor
 from ..autograd.grad_mode import STATE as GRAD
-from . import _slots
+from . import _jax, _slots
 from ._breaks import Unsupported, break_types, describe
 from ._discover import discover
 from ._state import is_compiling
@@ -124,7 +125,6 @@ class CompiledCallable:
         return (snap.key, akey, GRAD.enabled, GRAD.inference, _dtype.get_default_dtype())
 
     def _call_jax(self, be, snap, leaves, akey, rebuild, args, kwargs):
-        from . import _jax
         key = self._key(snap, akey)
         prog = self._cache.get(key)
         gens = _generators(snap.tensors, leaves)
@@ -145,7 +145,6 @@ class CompiledCallable:
         return _jax.run(be.jax, prog, snap, gens, leaves)
 
     def _trace_jax(self, jax, snap, gens, leaves, rebuild):
-        from . import _jax
         saved = _slots.save(snap, self._roots, gens)
         try:
             prog = _jax.build(jax, self._fn, self._roots, snap, gens, leaves, rebuild,
@@ -205,7 +204,6 @@ def _align_scalars(roots, tensors, leaves) -> bool:
 def _generators(tensors, leaves) -> list:
     """The JAX generator states (``ember_jax`` keys) of the devices in play, made now
     as the first draw would make them."""
-    from .._creation import _generator_for
     devs: dict = {}
     for group in (tensors, leaves):
         for t in group:

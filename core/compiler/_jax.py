@@ -73,9 +73,13 @@ def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
     grad_slots = [i for i, (_, k) in enumerate(snap.slots) if k is _slots._GRAD]
     grad_js = {snap.where[i] for i in grad_slots if snap.where[i] >= 0}
 
-    def pure(state_in, keys_in, args_in):
+    lr_groups = snap.lr_groups
+
+    def pure(state_in, keys_in, args_in, lrs_in):
         for t, a in zip(tensors, state_in):
             t._data = a
+        for group, lr in zip(lr_groups, lrs_in):
+            group["lr"] = lr  # a weakly typed scalar: lr * float32 stays float32, as eager
         for g, k in zip(gens, keys_in):
             g.key = k
         wrappers = []
@@ -157,7 +161,8 @@ def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
     state_in = [t._data for t in tensors]
     keys_in = [g.key for g in gens]
     args_in = [t._data for t in arg_leaves]
-    traced = jax.jit(pure).trace(state_in, keys_in, args_in)
+    lrs_in = [float(group["lr"]) for group in lr_groups]
+    traced = jax.jit(pure).trace(state_in, keys_in, args_in, lrs_in)
     if rec["changed"]:
         return None
     prog.exe = traced.lower().compile()
@@ -230,7 +235,8 @@ def run(jax, prog: Program, snap, gens, arg_leaves):
     """Run a compiled step on the current state and write its results back."""
     tensors = snap.tensors
     outs, keys = prog.exe([t._data for t in tensors], [g.key for g in gens],
-                          [t._data for t in arg_leaves])
+                          [t._data for t in arg_leaves],
+                          [float(group["lr"]) for group in snap.lr_groups])
     new: list = [None] * len(prog.new_meta)
 
     def obj(r):

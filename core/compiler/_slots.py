@@ -37,7 +37,8 @@ class Snapshot:
     index into ``tensors`` (or -1), ``modules`` every module reached, ``sig`` the
     structure (no identities) and ``key`` the guard key part."""
 
-    __slots__ = ("slots", "values", "tensors", "where", "modules", "params", "sig", "key")
+    __slots__ = ("slots", "values", "tensors", "where", "modules", "params", "lr_groups",
+                 "sig", "key")
 
 
 def _get(container, key):
@@ -92,9 +93,17 @@ def gather(roots, grads: bool = True) -> Snapshot:
             slots.append((bd, k))
             values.append(b)
     hyper = []
+    lr_groups = []
     for opt in roots.optimizers:
         for group in opt.param_groups:
-            hyper.append(tuple((k, _hashable(v)) for k, v in group.items() if k != "params"))
+            # a float learning rate is a program input (an LR scheduler changes it every
+            # epoch or step); the other hyper-parameters are constants of the program
+            lr = group.get("lr")
+            if type(lr) is float or type(lr) is int:
+                lr_groups.append(group)
+            hyper.append(tuple((k, _hashable(v)) for k, v in group.items()
+                               if k != "params" and not (k == "lr" and (type(v) is float
+                                                                        or type(v) is int))))
             for p in group["params"]:
                 if id(p) not in pseen:
                     pseen.add(id(p))
@@ -135,7 +144,7 @@ def gather(roots, grads: bool = True) -> Snapshot:
             where.append(-1)
             sig.append((id(c), k, _hashable(v)))
     snap.slots, snap.values, snap.tensors, snap.where = slots, values, tensors, where
-    snap.modules, snap.params = mods, params
+    snap.modules, snap.params, snap.lr_groups = mods, params, lr_groups
     snap.sig = tuple(sig)
     # parameter identity is part of the guard (a replaced Parameter retraces)
     snap.key = (snap.sig, tuple(train), tuple(hyper), tuple(id(p) for p in params))
@@ -155,11 +164,14 @@ def save(snap: Snapshot, roots, gens) -> tuple:
     free = [(c, k, _get(c, k)) for c, k in roots.free]
     grads = [(p, p.grad) for p in snap.params]  # (restored even where not slots)
     keys = [(g, g.key) for g in gens]
-    return fields, dicts, opts, free, grads, keys
+    lrs = [(group, group["lr"]) for group in snap.lr_groups]
+    return fields, dicts, opts, free, grads, keys, lrs
 
 
 def restore(saved: tuple) -> None:
-    fields, dicts, opts, free, grads, keys = saved
+    fields, dicts, opts, free, grads, keys, lrs = saved
+    for group, lr in lrs:
+        group["lr"] = lr
     for t, data, fn, rg, v, grad in fields:
         t._data, t._grad_fn, t._requires_grad, t.grad = data, fn, rg, grad
         if v is not None:
