@@ -11,7 +11,7 @@ program runs (the first call runs eagerly, creating gradients and optimizer stat
 second traces and compiles), and the mean time per step over the first 100 steps.
 
     python benchmarks/compile_step.py [--number 20] [--repeat 7] [--threads 2]
-        [--rows mlp-sgd,mlp-adam,cnn,homework] [--no-torch-compile]
+        [--rows mlp-sgd,mlp-adam,cnn,homework] [--torch-compile]
 """
 from __future__ import annotations
 
@@ -132,6 +132,8 @@ def bench_row(name, args, torch, results):
     losses = {k: float(s().detach()) for k, s in steps.items()}
     best = race(steps, args.number, args.repeat)
     results.append((name, best, first, first100, losses))
+    print(f"  {name}: " + ", ".join(f"{k} {v / 1e3:.3f} ms" for k, v in best.items()) +
+          f"; compile {first:.2f} s", flush=True)
 
 
 def main() -> None:
@@ -140,7 +142,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7, help="rounds (the best is kept)")
     ap.add_argument("--threads", type=int, default=THREADS)
     ap.add_argument("--rows", default=",".join(ROWS))
-    ap.add_argument("--no-torch-compile", dest="torch_compile", action="store_false")
+    ap.add_argument("--torch-compile", action="store_true",
+                    help="also time torch.compile (inductor needs a C++ compiler and takes "
+                         "minutes per model on 2 cores)")
     args = ap.parse_args()
     if "numpy" not in sys.modules:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
