@@ -11,7 +11,7 @@ program runs (the first call runs eagerly, creating gradients and optimizer stat
 second traces and compiles), and the mean time per step over the first 100 steps.
 
     python benchmarks/compile_step.py [--number 20] [--repeat 7] [--threads 2]
-        [--rows mlp-sgd,mlp-adam,cnn,homework] [--torch-compile]
+        [--rows mlp-sgd,mlp-adam,cnn,homework] [--cpu-time] [--torch-compile]
 """
 from __future__ import annotations
 
@@ -130,7 +130,8 @@ def bench_row(name, args, torch, results):
                 args.torch_compile = False
     # the same computation: compiled and eager ember agree with PyTorch on the loss
     losses = {k: float(s().detach()) for k, s in steps.items()}
-    best = race(steps, args.number, args.repeat)
+    timer = time.process_time if args.cpu_time else time.perf_counter
+    best = race(steps, args.number, args.repeat, timer)
     results.append((name, best, first, first100, losses))
     print(f"  {name}: " + ", ".join(f"{k} {v / 1e3:.3f} ms" for k, v in best.items()) +
           f"; compile {first:.2f} s", flush=True)
@@ -142,12 +143,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7, help="rounds (the best is kept)")
     ap.add_argument("--threads", type=int, default=THREADS)
     ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time CPU seconds of this process (all its threads, XLA's too), not "
+                         "wall time: steadier on a loaded machine; use with --threads 1")
     ap.add_argument("--torch-compile", action="store_true",
                     help="also time torch.compile (inductor needs a C++ compiler and takes "
                          "minutes per model on 2 cores)")
     args = ap.parse_args()
     if "numpy" not in sys.modules:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if args.threads == 1 and "jax" not in sys.modules:  # XLA's CPU thread pool too
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
+                                   "=false intra_op_parallelism_threads=1").strip()
     torch = load_torch()
     if torch is not None:
         torch.set_num_threads(args.threads)
@@ -161,7 +168,8 @@ def main() -> None:
         rows.append([name, *ms, ratio(best["ember compiled"], best.get("torch eager")),
                      ratio(best["ember numpy"], best.get("torch eager")),
                      f"{first:.2f}", f"{first100 * 1e3:.1f}"])
-    print(f"ms per training step, best of {args.repeat} rounds of {args.number} steps "
+    print(f"{'CPU' if args.cpu_time else 'wall'} ms per training step, best of "
+          f"{args.repeat} rounds of {args.number} steps "
           f"(torch threads {args.threads}, OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS')}); compile: seconds of the first two calls, "
           "and ms per step averaged over the first 100")

@@ -220,6 +220,11 @@ def test_guards_retrace(jdev):
     expect = model(ember.ones(3, 6, device=jdev))
     _close(cm(ember.ones(3, 6, device=jdev)).detach(), expect.detach(), 1e-6)
     assert out.shape == (3, 3)
+    n = len(cache)
+    with ember.no_grad():  # written outside between calls: the next call sees it
+        model[2].bias.add_(1.0)
+    _close(cm(ember.ones(3, 6, device=jdev)).detach(), expect.detach() + 1, 1e-6)
+    assert len(cache) == n
 
 
 def _step_with(model, op):

@@ -230,10 +230,15 @@ class _Fast:
         for o, g in zip(self.gen_owners, self.gens):
             if o is None or o._state is None or o._state[1] is not g:
                 return False
-        if self.groups != [g for o in self.opts for g in o.param_groups]:
+        groups = [g for o in self.opts for g in o.param_groups]
+        if len(groups) != len(self.groups) or any(a is not b for a, b in
+                                                  zip(groups, self.groups)):
             return False
         for g, h in zip(self.groups, self.hyper):
-            if _hyper(g) != h:
+            now = _hyper(g)
+            if len(now) != len(h) or any(k1 != k2 or not (v1 is v2 or (
+                    not isinstance(v1, Tensor) and v1 == v2)) for (k1, v1), (k2, v2)
+                    in zip(now, h)):
                 return False
         return _lens(self.snap.modules, self.opts) == self.lens
 
