@@ -520,9 +520,6 @@ def _float_dtype(dtype, fn):
     return dt
 
 
-_KERNEL_NAMES = _dtype.KERNEL_NAMES  # the old name, still imported elsewhere
-
-
 def _draw(kind: str, shape: tuple, dt, dev, generator, a: float, b: float):
     """A backend array of uniform [a, b) or normal(a, b) draws. Complex dtypes draw real
     and imaginary parts separately (a complex normal splits the variance between them,
@@ -562,9 +559,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
 
 
 # The C++ names PyTorch's random_ range errors use.
-_RANDOM_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
-                 "int32": "int", "int64": "long", "bool": "bool", "float32": "float",
-                 "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
+# where random_'s range errors name the type otherwise than dtype.c_name
+_RANDOM_NAMES = {"int16": "short", "int64": "long"}
 
 
 def _random_bounds(low: int, high: int, dt) -> None:
@@ -580,7 +576,7 @@ def _random_bounds(low: int, high: int, dt) -> None:
         bits = 8 * dt.itemsize
         lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if dt.is_signed else \
             (0, (1 << bits) - 1)
-    name = _RANDOM_NAMES[dt.name]
+    name = _RANDOM_NAMES.get(dt.name, dt.c_name)
     if not lo <= low <= hi:
         raise RuntimeError(f"from is out of bounds for {name}")
     if not lo <= high - 1 <= hi:

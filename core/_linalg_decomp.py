@@ -3,7 +3,7 @@ them (pinv, matrix_rank, lstsq), each backward beside its forward (PyTorch's for
 from __future__ import annotations
 
 from . import _dtype
-from ._linalg_base import (_TN, LinAlgError, _at_least_2d, _device, _diag, _eye_like, _floating,
+from ._linalg_base import (LinAlgError, _at_least_2d, _device, _diag, _eye_like, _floating,
                            _hermitian_from, _info_tensor, _infos, _kernel, _kernel_or_raise,
                            _linalg_cholesky_ex, _linalg_eig, _linalg_eigh, _linalg_lstsq,
                            _linalg_qr, _linalg_svd, _nan_where_failed, _no_grad, _not_pd_error,
@@ -215,7 +215,7 @@ def _eigh_arrays(A: Tensor, UPLO: str, vectors: bool):
     dt = A.dtype
     if not (dt.is_floating_point or dt.is_complex) or dt in (_dtype.float16, _dtype.bfloat16):
         raise NotImplementedError(f'"linalg_eigh_{A._device.type}" not implemented for '
-                                  f"'{_TN[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     dev = A._device
     H = _hermitian_from(A.detach(), UPLO == "U")
     if vectors:
@@ -330,7 +330,7 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out=None) 
     dt = A.dtype
     if A.ndim < 2 or not (dt.is_floating_point or dt.is_complex) or dt in (
             _dtype.float16, _dtype.bfloat16):
-        raise RuntimeError(f"linalg.pinv({_TN[dt.name]}{{{list(A.shape)}}}): expected a tensor "
+        raise RuntimeError(f"linalg.pinv({dt.scalar_name}{{{list(A.shape)}}}): expected a tensor "
                            "with 2 or more dimensions of float, double, cfloat or cdouble types")
     m, n = A.shape[-2:]
     Ad = A.detach()
@@ -399,8 +399,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
             raise RuntimeError("This function doesn't handle types other than float and double")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"{fn}: Expected input and other to have the same dtype, but got "
-                           f"input's dtype {_TN[A.dtype.name]} and other's dtype "
-                           f"{_TN[B.dtype.name]}")
+                           f"input's dtype {A.dtype.scalar_name} and other's dtype "
+                           f"{B.dtype.scalar_name}")
     _at_least_2d(A, fn, "input")
     vec = B.ndim == A.ndim - 1
     Bm = B.unsqueeze(-1) if vec else B

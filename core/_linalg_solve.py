@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._linalg_base import (_TN, LinAlgError, _at_least_2d, _device, _eye_like, _floating,
+from ._linalg_base import (LinAlgError, _at_least_2d, _device, _eye_like, _floating,
                            _info_tensor, _infos, _is_linalg_error, _kernel, _kernel_or_raise,
                            _linalg_inv_ex, _linalg_slogdet, _linalg_solve_ex, _nan_where_failed,
                            _out, _out_tuple, _prod, _real_dtype, _same_dtype, _singular_error,
@@ -224,7 +224,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: boo
     _floating(A, fn, "triangular_solve")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"{fn}: Expected A and B to have the same dtype, but found A of "
-                           f"type {_TN[A.dtype.name]} and B of type {_TN[B.dtype.name]} instead")
+                           f"type {A.dtype.scalar_name} and B of type {B.dtype.scalar_name} instead")
     dev = _device(A, B)
     T = _triangular_mask(A.detach(), upper, unitriangular)
     xp = dev._be.xp

@@ -446,14 +446,9 @@ def _wrap_dim(dim: int, ndim: int) -> int:
     return dim + n if dim < 0 else dim
 
 
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
-               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
-               "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
-               "complex128": "ComplexDoubleTensor"}
 
 
 def _type_string(t: Tensor) -> str:
     """``torch.FloatTensor`` / ``torch.cuda.FloatTensor``: PyTorch's legacy type names."""
     prefix = "torch." if t._device.type == "cpu" else f"torch.{t._device.type}."
-    return prefix + _TYPE_NAMES[t.dtype.name]
+    return prefix + t.dtype.legacy_name

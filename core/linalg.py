@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 
 from . import _dtype
-from ._linalg_base import (_TN, LinAlgError, _at_least_2d, _device, _eye_like, _kernel, _out, _prod,
+from ._linalg_base import (LinAlgError, _at_least_2d, _device, _eye_like, _kernel, _out, _prod,
                            _square, _w)
 from ._linalg_decomp import (cholesky, cholesky_ex, eig, eigh, eigvals, eigvalsh, lstsq,
                              matrix_rank, pinv, qr, svd, svdvals)
@@ -55,12 +55,12 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if dtype is not None:
         if not (dtype.is_floating_point or dtype.is_complex):
             raise RuntimeError(f"linalg.vector_norm: dtype should be floating point or "
-                               f"complex, but got {_TN[dtype.name]}")
+                               f"complex, but got {dtype.scalar_name}")
         xd = x.dtype
         if (xd.is_floating_point or xd.is_complex) and _dtype.promote_types(xd, dtype) is not dtype:
-            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_TN[xd.name]}) "
+            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({xd.scalar_name}) "
                                "should be convertible without narrowing to the specified "
-                               f"dtype ({_TN[dtype.name]})")
+                               f"dtype ({dtype.scalar_name})")
     from .ops.reduction import norm as _norm
     return _out(_norm(x, ord, dim, keepdim, dtype=dtype), out)
 
@@ -92,7 +92,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     dt = A.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got "
-                           f"{_TN[dt.name]}")
+                           f"{dt.scalar_name}")
     if dtype is not None:
         A = A.to(dtype)
     if ord == "fro":
@@ -160,7 +160,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
     """Mirrors ``torch.linalg.vecdot``: ``sum(conj(x) * y, dim)``."""
     if x.dtype is not y.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found "
-                           f"x of type {_TN[x.dtype.name]} and y of type {_TN[y.dtype.name]} "
+                           f"x of type {x.dtype.scalar_name} and y of type {y.dtype.scalar_name} "
                            "instead")
     return _out((x.conj() * y).sum(dim), out)
 
@@ -171,8 +171,8 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
     if input.ndim != other.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"expected scalar type {_TN[input.dtype.name]} but found "
-                           f"{_TN[other.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {input.dtype.scalar_name} but found "
+                           f"{other.dtype.scalar_name}")
     from .ops._util import wrap_dim
     d = wrap_dim(dim, input.ndim)
     if input.shape[d] != 3 or other.shape[d] != 3:
@@ -246,8 +246,7 @@ def multi_dot(tensors, *, out=None) -> Tensor:
 
 
 def _scalar_name(dt) -> str:
-    from .ops.linalg import _KN
-    return _KN[dt.name]
+    return dt.c_name
 
 
 def _chain_order(p: list):
@@ -331,7 +330,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     dt = A.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"linalg.matrix_exp: Expected a floating point or complex tensor as "
-                           f"input. Got {_TN[dt.name]}")
+                           f"input. Got {dt.scalar_name}")
     dev = A._device
     low = dt in (_dtype.float16, _dtype.bfloat16)
     a = dev._be.astype(A._data, _dtype.float32) if low else A._data

@@ -11,7 +11,6 @@ from ._util import Tensor, method, wrap
 __all__ = ["bincount", "bucketize", "histc", "histogram", "searchsorted"]
 
 _histogram = _rt.make("histogram", ("hist", "bin_edges"))
-_TN = _dtype.KERNEL_NAMES
 
 
 def _as_tensor(v, like: Tensor) -> Tensor:
@@ -130,7 +129,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
     dt = input.dtype
     if not dt.is_floating_point:
         raise NotImplementedError(f'"histogram_{input._device.type}" not implemented for '
-                                  f"'{_TN[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for dimension 0")
     dev = input._device
@@ -166,7 +165,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
     dt = input.dtype
     if not dt.is_floating_point:
         raise NotImplementedError(f'"histogram_{input._device.type}" not implemented for '
-                                  f"'{_TN[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     dev = input._device
     be = dev._be
     xp = be.xp
@@ -232,7 +231,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     dt = input.dtype
     if dt.is_floating_point or dt.is_complex or dt is _dtype.bool:
         raise NotImplementedError(f'"bincount_{input._device.type}" not implemented for '
-                                  f"'{_TN[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     dev = input._device

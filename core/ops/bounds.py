@@ -10,8 +10,6 @@ from __future__ import annotations
 from .. import _dtype
 from ._util import GRAD, Tensor, broadcast_fail, cast, method, prep2, record, same_device, wrap
 from .elementwise import _binary, _tensor_other, inplace, into
-from .inplace import _NAMES
-from .linalg import _KN
 from .selection import where
 
 __all__ = ["clamp", "clip", "clamp_min", "clamp_max", "clamp_", "clip_", "clamp_min_",
@@ -198,8 +196,8 @@ fmin = _extremum("fmin", _fmin, "FminBackward0", _whole(lambda x, o: x <= o))
 # --- lerp -------------------------------------------------------------------------------------
 def _lerp_check(input, t, what):
     if t.dtype is not input.dtype:
-        raise RuntimeError(f"expected dtype {_KN[input.dtype.name]} for `{what}` but got "
-                           f"dtype {_KN[t.dtype.name]}")
+        raise RuntimeError(f"expected dtype {input.dtype.c_name} for `{what}` but got "
+                           f"dtype {t.dtype.c_name}")
 
 
 @method("lerp")
@@ -216,7 +214,7 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
     dt = input.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise NotImplementedError(f'"lerp_kernel_{"tensor" if tw else "scalar"}" not '
-                                  f"implemented for '{_NAMES[dt.name]}'")
+                                  f"implemented for '{dt.scalar_name}'")
     dev = same_device(input, end)
     s, e = input._data, end._data if end._device is dev else end.to(dev)._data
     w = weight

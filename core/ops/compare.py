@@ -13,7 +13,6 @@ import operator
 from .. import _dtype
 from ._util import Tensor, broadcast_fail, method, operand, prep2, wrap
 from .elementwise import _tensor_other, inplace, into, lhs_scalar, not_implemented
-from .inplace import _NAMES
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
            "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
@@ -213,8 +212,8 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     elementwise. Both tensors must have the same dtype, as in PyTorch."""
     _tensor_other("isclose", other)
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"{_NAMES[input.dtype.name]} did not match "
-                           f"{_NAMES[other.dtype.name]}")
+        raise RuntimeError(f"{input.dtype.scalar_name} did not match "
+                           f"{other.dtype.scalar_name}")
     if rtol < 0:
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:

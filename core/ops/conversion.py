@@ -106,13 +106,12 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=No
 @method("type")
 def type_(self: Tensor, dtype=None, non_blocking: bool = False):
     """Mirrors ``Tensor.type``: the legacy type name, or a cast."""
-    from .._tensor import _type_string, _TYPE_NAMES
+    from .._tensor import _type_string
     if dtype is None:
         return _type_string(self)
     if isinstance(dtype, str):
         name = dtype.rsplit(".", 1)[-1]
-        inv = {v: k for k, v in _TYPE_NAMES.items()}
-        dtype = _dtype._BY_NAME[inv[name]]
+        dtype = next(d for d in _dtype.ALL if d.legacy_name == name)
     return to(self, dtype)
 
 

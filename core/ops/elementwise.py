@@ -16,7 +16,7 @@ import warnings
 from .. import _dtype
 from .._creation import full, zeros_like
 from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, reflected, wrap
-from .inplace import _NAMES, can_cast, run_inplace
+from .inplace import can_cast, run_inplace
 from .selection import where
 
 __all__ = ["floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "round",
@@ -53,8 +53,8 @@ def into(out: Tensor, res: Tensor, name: str) -> Tensor:
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
                            "automatic differentiation, but one of the arguments requires grad.")
     if res.dtype is not out.dtype and not can_cast(res.dtype, out.dtype):
-        raise RuntimeError(f"result type {_NAMES[res.dtype.name]} can't be cast to the desired "
-                           f"output type {_NAMES[out.dtype.name]}")
+        raise RuntimeError(f"result type {res.dtype.scalar_name} can't be cast to the desired "
+                           f"output type {out.dtype.scalar_name}")
     be = out._device._be
     data = res._data if res.dtype is out.dtype else be.astype(res._data, out.dtype)
     if out._data.shape != data.shape:
@@ -86,7 +86,7 @@ def not_implemented(kernel: str, dt, dev) -> NotImplementedError:
     if dev.type == "cuda":
         kernel = _CUDA_KERNELS.get(kernel, kernel.removesuffix("_vml"))
     return NotImplementedError(f'"{kernel}_{dev.type}" not implemented for '
-                               f"'{_NAMES[dt.name]}'")
+                               f"'{dt.scalar_name}'")
 
 
 def _zero(g, x, y):

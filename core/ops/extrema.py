@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .reduction import _KN, _restore, np_alias, red_axes, tie_share
+from .reduction import _restore, np_alias, red_axes, tie_share
 from .sorting import _as_1d, check_axes, picked
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin"]
@@ -29,7 +29,7 @@ def extreme(xp, name: str, data, **kw):
 
 def _no_complex(kernel: str, input: Tensor) -> None:
     if input.dtype.is_complex:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_KN[input.dtype.name]}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.scalar_name}\'')
 
 
 def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,

@@ -48,8 +48,7 @@ def _rng(self: Tensor, generator):
 
 def _need_float(self: Tensor, fn: str):
     if not (self.dtype.is_floating_point or self.dtype.is_complex):
-        from .._creation import _KERNEL_NAMES
-        raise RuntimeError(f'"{fn}" not implemented for \'{_KERNEL_NAMES[self.dtype.name]}\'')
+        raise RuntimeError(f'"{fn}" not implemented for \'{self.dtype.scalar_name}\'')
 
 
 @method("uniform_")

@@ -26,9 +26,6 @@ from .shape import view_of
 __all__ = ["index_put", "take"]
 
 _INDEX_INTS = frozenset((_dtype.int64, _dtype.int32, _dtype.int16, _dtype.int8))
-_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 class _Spec:
@@ -526,8 +523,8 @@ def _assign(self: Tensor, spec: _Spec, value, accumulate: bool) -> Tensor:
     if (v is not None and spec.adv and not accumulate and value.dtype is not self.dtype
             and not (v.numel() == 1 and _single_mask(spec))):
         raise RuntimeError("Index put requires the source and destination dtypes match, got "
-                           f"{_NAMES[self.dtype.name]} for the destination and "
-                           f"{_NAMES[value.dtype.name]} for the source.")
+                           f"{self.dtype.scalar_name} for the destination and "
+                           f"{value.dtype.scalar_name} for the source.")
     if spec.perm is not None and v is not None and v.ndim:
         vd = be.xp.permute_dims(_broadcast_value(self, spec, v), spec.inv)
     if tracked:
@@ -665,8 +662,8 @@ def index_put_(input: Tensor, indices, values: Tensor, accumulate: bool = False)
                             f"{type(t).__name__}")
     if values.dtype is not input.dtype:
         raise RuntimeError("Index put requires the source and destination dtypes match, got "
-                           f"{_NAMES[input.dtype.name]} for the destination and "
-                           f"{_NAMES[values.dtype.name]} for the source.")
+                           f"{input.dtype.scalar_name} for the destination and "
+                           f"{values.dtype.scalar_name} for the source.")
     spec = _parse(input, tuple(indices))
     return _assign(input, spec, values, accumulate)
 
@@ -676,7 +673,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """Mirrors ``torch.take``: ``input`` read as 1-D at ``index`` (negative counts back)."""
     if index.dtype is not _dtype.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
-                           f"{_NAMES[index.dtype.name]}")
+                           f"{index.dtype.scalar_name}")
     n = input.numel()
     idx = _on(input, index)._data
     be = input._device._be

@@ -17,9 +17,6 @@ _LEAF_ERR = ("a leaf Variable that requires grad is being used in an in-place op
 _VIEW_LEAF_ERR = ("a view of a leaf Variable that requires grad is being used in an in-place "
                   "operation.")
 
-_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def can_cast(frm, to) -> bool:
@@ -32,8 +29,8 @@ def can_cast(frm, to) -> bool:
 
 def check_inplace(self: Tensor, result_dtype) -> None:
     if result_dtype is not self.dtype and not can_cast(result_dtype, self.dtype):
-        raise RuntimeError(f"result type {_NAMES[result_dtype.name]} can't be cast to the "
-                           f"desired output type {_NAMES[self.dtype.name]}")
+        raise RuntimeError(f"result type {result_dtype.scalar_name} can't be cast to the "
+                           f"desired output type {self.dtype.scalar_name}")
     if GRAD.enabled and self._requires_grad and self._grad_fn is None:
         base = self._base
         raise RuntimeError(_VIEW_LEAF_ERR if base is not None and base._requires_grad

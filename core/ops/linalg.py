@@ -6,21 +6,15 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, reflected, same_device, wrap
-from .inplace import _NAMES
 from .shape import broadcast_shapes, expand_target, permute, reshape, squeeze, unsqueeze
 
 __all__ = ["addbmm", "addmm", "addmv", "baddbmm", "bmm", "dot", "ger", "inner", "kron", "matmul",
            "mm", "mv", "outer", "tensordot", "vdot"]
 
-# C++ scalar names PyTorch's mm/baddbmm messages print
-_KN = {"float32": "float", "float64": "double", "float16": "c10::Half",
-       "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
-       "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
-       "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 
 def _tn(t: Tensor) -> str:
-    return _NAMES[t.dtype.name]
+    return t.dtype.scalar_name
 
 
 def _no_bool(t: Tensor, kernel: str) -> None:
@@ -38,7 +32,7 @@ def _prod(xs) -> int:
 def _mm_dtype(a: Tensor, b: Tensor) -> None:
     if a.dtype is not b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{_KN[a.dtype.name]} != {_KN[b.dtype.name]}")
+                           f"{a.dtype.c_name} != {b.dtype.c_name}")
 
 
 def _mm_shapes(sa, sb) -> None:
@@ -190,7 +184,7 @@ def _matmul_dtype_error(a: Tensor, b: Tensor, kernel: str) -> Exception:
                             f"{_tn(a)}, and {_tn(b)}")
     if kernel == "mm":
         return RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                            f"{_KN[a.dtype.name]} != {_KN[b.dtype.name]}")
+                            f"{a.dtype.c_name} != {b.dtype.c_name}")
     return RuntimeError(f"expected scalar type {_tn(a)} but found {_tn(b)}")
 
 
@@ -463,8 +457,8 @@ def _batch_checks(input: Tensor, b1: Tensor, b2: Tensor) -> None:
     if input.dtype is not b1.dtype or input.dtype is not b2.dtype:
         if input.dtype is b1.dtype:
             raise RuntimeError(f"expected scalar type {_tn(b1)} but found {_tn(b2)}")
-        raise RuntimeError(f"Input dtypes must be the same, got: input {_KN[input.dtype.name]}, "
-                           f"batch1: {_KN[b1.dtype.name]}, batch2: {_KN[b2.dtype.name]}")
+        raise RuntimeError(f"Input dtypes must be the same, got: input {input.dtype.c_name}, "
+                           f"batch1: {b1.dtype.c_name}, batch2: {b2.dtype.c_name}")
     _no_bool(b1, "bmm")
 
 

@@ -319,9 +319,8 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
     if isinstance(repeats, Tensor):
         if repeats.dtype.is_floating_point or repeats.dtype.is_complex or \
                 repeats.dtype is _dtype.bool:
-            from .inplace import _NAMES
             raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
-                                      f"'{_NAMES[repeats.dtype.name]}'")
+                                      f"'{repeats.dtype.scalar_name}'")
         counts = [int(c) for c in repeats.reshape(-1).tolist()]
         if len(counts) == 1:
             repeats = counts[0]

@@ -16,9 +16,6 @@ from .shape import expand, reshape
 __all__ = ["sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
            "norm", "all", "any", "count_nonzero", "sum_to_size"]
 
-_KN = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-       "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half",
-       "bfloat16": "BFloat16", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def _sum_dtype(dt):
@@ -120,7 +117,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **np_kw)
     dt = dtype or input.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {_KN[dt.name]}")
+                           f"floating point or complex dtype. Got: {dt.scalar_name}")
     shape = input._data.shape
     axes = red_axes(dim, len(shape))
     be = input._device._be
@@ -174,7 +171,7 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
         dim, keepdim = np_alias("nanmean", np_kw, dim, keepdim)
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
-                           f"but got {_KN[input.dtype.name]}")
+                           f"but got {input.dtype.scalar_name}")
     xp = input._device._be.xp
     axes = red_axes(dim, input.ndim)
     cnt = count_true(xp, xp.logical_not(xp.isnan(input._data)), axes, keepdim)
@@ -370,7 +367,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
     dt = input.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_KN[dt.name]}")
+                           f"input. Got {dt.scalar_name}")
     p = float(p)
     shape = input._data.shape
     axes = red_axes(dim, len(shape))

@@ -21,7 +21,7 @@ def _check(input: Tensor, num_samples: int, replacement: bool, xp, p) -> None:
     dt = input.dtype
     if not dt.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
-                           f"{_dtype.KERNEL_NAMES[dt.name]}")
+                           f"{dt.scalar_name}")
     if input.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if num_samples <= 0:

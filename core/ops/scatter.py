@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .indexing import _NAMES, _Spec, _bounds, _fill, _index, _numel, _on, _put
+from .indexing import _Spec, _bounds, _fill, _index, _numel, _on, _put
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
            "index_fill", "take_along_dim"]
@@ -346,10 +346,10 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     ``index`` (duplicates accumulate)."""
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
         raise RuntimeError("index_add_(): Expected dtype int32/int64 for index but got: "
-                           f"{_NAMES[index.dtype.name]}")
+                           f"{index.dtype.scalar_name}")
     if index.ndim > 1:
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: "
-                         f"{index.ndim} with type: {_NAMES[index.dtype.name]} and size: "
+                         f"{index.ndim} with type: {index.dtype.scalar_name} and size: "
                          f"{list(index.shape)}")
     nd = max(input.ndim, 1)
     dim = wrap_dim(dim, nd)
@@ -365,8 +365,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
                            f"specified dimension. Got self.shape = {list(input.shape)} "
                            f"source.shape = {list(source.shape)}")
     if source.dtype is not input.dtype:
-        raise RuntimeError(f"index_add_(): self ({_NAMES[input.dtype.name]}) and source "
-                           f"({_NAMES[source.dtype.name]}) must have the same scalar type")
+        raise RuntimeError(f"index_add_(): self ({input.dtype.scalar_name}) and source "
+                           f"({source.dtype.scalar_name}) must have the same scalar type")
     be = input._device._be
     idx = _as1d(_on(input, index))
     _bounds(be, idx._data, xs[dim], dim, 0, RuntimeError)
@@ -441,7 +441,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
     against each other outside ``dim`` (flattened when ``dim`` is None)."""
     if indices.dtype is not _dtype.int64:
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{_NAMES[indices.dtype.name]}")
+                           f"{indices.dtype.scalar_name}")
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     if input.ndim != indices.ndim:

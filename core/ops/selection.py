@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, same_device, wrap
-from .indexing import _NAMES, _Spec, _fill, _index, _put
+from .indexing import _Spec, _fill, _index, _put
 
 __all__ = ["where", "masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere"]
 
@@ -45,10 +45,6 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     return res
 
 
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
-            "int8": "signed char", "uint8": "unsigned char", "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>"}
 
 
 def _mask_of(mask: Tensor, input: Tensor, op: str, name: str) -> Tensor:
@@ -73,7 +69,7 @@ def _expand_pair(input: Tensor, mask: Tensor):
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """Mirrors ``torch.masked_fill``: ``value`` (a number or a 0-d tensor, cast to input's
     dtype) where ``mask`` is True."""
-    mask = _mask_of(mask, input, "masked_fill_", _C_NAMES.get(mask.dtype.name, mask.dtype.name))
+    mask = _mask_of(mask, input, "masked_fill_", mask.dtype.c_name)
     vt = isinstance(value, Tensor)
     if vt:
         if value.ndim:
@@ -127,10 +123,10 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """Mirrors ``torch.masked_scatter``: where ``mask`` is True, the next values of
     ``source`` (read in order) replace input's."""
-    mask = _mask_of(mask, input, "masked_scatter_", _NAMES[mask.dtype.name])
+    mask = _mask_of(mask, input, "masked_scatter_", mask.dtype.scalar_name)
     if source.dtype is not input.dtype:
         raise RuntimeError("masked_scatter: expected self and source to have same dtypes but got"
-                           f"{_NAMES[input.dtype.name]} and {_NAMES[source.dtype.name]}")
+                           f"{input.dtype.scalar_name} and {source.dtype.scalar_name}")
     x, m = _expand_pair(input, mask)
     be = input._device._be
     spec = _Spec((m._data,), True, ndim=1)

@@ -177,9 +177,8 @@ def _view_dtype(input: Tensor, dt) -> Tensor:
     old, new = input.dtype.itemsize, dt.itemsize
     shape = input._data.shape
     if old != new and (not shape or (shape[-1] * old) % new):
-        from .inplace import _NAMES
         raise RuntimeError(f"self.size(-1) must be divisible by {new // old if new > old else 1}"
-                           f" to view {_NAMES[input.dtype.name]} as {_NAMES[dt.name]} "
+                           f" to view {input.dtype.scalar_name} as {dt.scalar_name} "
                            f"(different element sizes), but got {shape[-1] if shape else 0}")
     out = view_of(input, input._device._be.view_dtype(input._data, dt))
     out.dtype = dt

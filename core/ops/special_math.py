@@ -145,7 +145,7 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
     a, b, dt, dev = prep2(input, other)
     if dt.is_complex:
         raise NotImplementedError(f'"{name}_{dev.type}" not implemented for '
-                                  f"'{_dtype.KERNEL_NAMES[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     fdt = float_dtype_for(dt)
     be = dev._be
     xp = be.xp
