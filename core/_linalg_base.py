@@ -25,8 +25,6 @@ class LinAlgError(RuntimeError):
     positive-definite input."""
 
 
-
-
 # --- checks ---------------------------------------------------------------------------------
 
 def _at_least_2d(A: Tensor, fn: str, name: str = "A") -> None:
@@ -246,17 +244,3 @@ def _no_grad():
 
 
 # --- out= -----------------------------------------------------------------------------------
-
-def _out(res: Tensor, out):
-    if out is None:
-        return res
-    from .ops.joining import _into
-    return _into(out, res)
-
-
-def _out_tuple(res, out):
-    if out is None:
-        return res
-    for o, r in zip(out, res):
-        _out(r, o)
-    return type(res)(tuple(out))

@@ -23,7 +23,7 @@ class Tensor:
     constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (float32)."""
 
     __slots__ = ("_data", "dtype", "_device", "_grad_fn", "_requires_grad", "grad", "_vc",
-                 "_out_nr", "_accum", "_base", "__dict__", "__weakref__")
+                 "_out_nr", "_accum", "_base", "_view_src", "__dict__", "__weakref__")
     # numpy defers to a Tensor's reflected operators (np.float64(2) * t is a Tensor), as
     # for torch.Tensor
     __array_priority__ = 1000
@@ -229,8 +229,8 @@ class Tensor:
         out._vc = self._vc
         out._base = self if self._base is None else self._base
         if not self._device._be.mutable:  # no shared buffer: writes through out reach self
-            from .ops.shape import ALIAS
-            out.__dict__["_view_src"] = (self, ALIAS)
+            from .ops._views import ALIAS
+            out._view_src = (self, ALIAS)
         return out
 
     def detach_(self) -> "Tensor":
@@ -434,6 +434,7 @@ def wrap(data: Any, dtype: _DType, device) -> Tensor:
     t._out_nr = 0
     t._accum = None
     t._base = None
+    t._view_src = None
     return t
 
 
@@ -444,8 +445,6 @@ def _wrap_dim(dim: int, ndim: int) -> int:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {dim})")
     return dim + n if dim < 0 else dim
-
-
 
 
 def _type_string(t: Tensor) -> str:

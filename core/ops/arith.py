@@ -6,6 +6,7 @@ gradients back to each input's shape.
 """
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
 from ._util import (GRAD, Tensor, broadcast_fail, float_dtype_for, method, prep2, record,
                     reflected, wrap)
@@ -24,8 +25,9 @@ def _inputs(x, y):
     return (x, y) if isinstance(y, Tensor) else (x,)
 
 
+@takes_out
 @method("add", "__add__")
-def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
+def add(input: Tensor, other, *, alpha=1) -> Tensor:
     """Mirrors ``torch.add``: ``input + alpha * other``."""
     if not isinstance(input, Tensor):
         input, other = other, input  # scalar + tensor (reflected)
@@ -69,8 +71,9 @@ def _no_bool_sub(x, y) -> None:
                            "`logical_not()` operator instead.")
 
 
+@takes_out
 @method("sub", "subtract", "__sub__")
-def sub(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
+def sub(input: Tensor, other, *, alpha=1) -> Tensor:
     """Mirrors ``torch.sub``: ``input - alpha * other``."""
     if not isinstance(input, Tensor):
         return rsub(other, input, alpha=alpha)
@@ -112,8 +115,9 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     return res
 
 
+@takes_out
 @method("mul", "multiply", "__mul__")
-def mul(input: Tensor, other, *, out=None) -> Tensor:
+def mul(input: Tensor, other) -> Tensor:
     """Mirrors ``torch.mul``."""
     if not isinstance(input, Tensor):
         input, other = other, input
@@ -140,8 +144,9 @@ def mul(input: Tensor, other, *, out=None) -> Tensor:
 multiply = mul
 
 
+@takes_out
 @method("div", "divide", "true_divide", "__truediv__")
-def div(input: Tensor, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
+def div(input: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
     """Mirrors ``torch.div``; ``rounding_mode`` None (true division), "trunc" or "floor"."""
     if not isinstance(input, Tensor):
         from .._creation import tensor
@@ -214,8 +219,9 @@ def _rtruediv(input: Tensor, other) -> Tensor:
     return mul(reciprocal(input), other)
 
 
+@takes_out
 @method("neg", "negative", "__neg__")
-def neg(input: Tensor, *, out=None) -> Tensor:
+def neg(input: Tensor) -> Tensor:
     """Mirrors ``torch.neg``."""
     if input.dtype is _dtype.bool:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
@@ -235,8 +241,9 @@ def _pos(input: Tensor) -> Tensor:
     return input
 
 
+@takes_out
 @method("pow", "__pow__")
-def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001
+def pow(input, exponent) -> Tensor:  # noqa: A001
     """Mirrors ``torch.pow`` (tensor or scalar base and exponent)."""
     if not isinstance(input, Tensor):
         return _rpow(exponent, input)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import operator
 
+from ._register import takes_out
 from .. import _dtype
 from ._util import Tensor, broadcast_fail, method, operand, prep2, wrap
-from .elementwise import _tensor_other, inplace, into, lhs_scalar, not_implemented
+from .elementwise import _tensor_other, inplace, lhs_scalar, not_implemented
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
            "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
@@ -27,7 +28,8 @@ _operand = operand
 
 
 def _compare(name, pyop, operator_name, aliases):
-    def op(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input: Tensor, other) -> Tensor:
         if not isinstance(input, Tensor) or not _operand(other):
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
                             f"({type(input).__name__}, {type(other).__name__})")
@@ -44,7 +46,7 @@ def _compare(name, pyop, operator_name, aliases):
             be = dev._be
             res = wrap(pyop(be.astype(a, _dtype.int8), int(b) if not hasattr(b, "shape")
                             else be.astype(b, _dtype.int8)), _dtype.bool, dev)
-        return res if out is None else into(out, res, name)
+        return res
 
     def dunder(self, other):
         if not _operand(other):
@@ -73,7 +75,8 @@ def _truth(a, dt):
 
 
 def _logical(name, kernel):
-    def op(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input: Tensor, other: Tensor) -> Tensor:
         _tensor_other(name, other)
         a, b, dt, dev = prep2(input, other)
         try:
@@ -81,7 +84,7 @@ def _logical(name, kernel):
         except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
             broadcast_fail(a, b)
             raise
-        return res if out is None else into(out, res, name)
+        return res
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}``: a bool tensor, any input dtype (nonzero is true)."
     method(name)(op)
@@ -94,13 +97,14 @@ logical_or = _logical("logical_or", lambda xp, a, b: xp.logical_or(a, b))
 logical_xor = _logical("logical_xor", lambda xp, a, b: xp.logical_xor(a, b))
 
 
+@takes_out
 @method("logical_not")
-def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+def logical_not(input: Tensor) -> Tensor:
     """Mirrors ``torch.logical_not``: a bool tensor (nonzero is true)."""
     a = input._data
     res = wrap(input._device._be.xp.logical_not(a) if input.dtype is _dtype.bool else a == 0,
                _dtype.bool, input._device)
-    return res if out is None else into(out, res, "logical_not")
+    return res
 
 
 inplace(logical_not, "logical_not_")
@@ -109,7 +113,8 @@ inplace(logical_not, "logical_not_")
 # --- bitwise ----------------------------------------------------------------------------------
 def _bitwise(name, kernel, err_name, ops, bool_ok=True):
     """A bitwise op and its operators: ``ops`` = (operator, reflected, in-place) names."""
-    def op(input, other, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input, other) -> Tensor:
         if not isinstance(input, Tensor):
             input = lhs_scalar(input, other)
         a, b, dt, dev = prep2(input, other)
@@ -120,7 +125,7 @@ def _bitwise(name, kernel, err_name, ops, bool_ok=True):
         except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
             broadcast_fail(a, b)
             raise
-        return res if out is None else into(out, res, name)
+        return res
 
     def dunder(self, other):
         return op(self, other) if _operand(other) else NotImplemented
@@ -149,8 +154,9 @@ bitwise_right_shift = _bitwise("bitwise_right_shift", "bitwise_right_shift", "rs
                                ("__rshift__", "__rrshift__", "__irshift__"), bool_ok=False)
 
 
+@takes_out
 @method("bitwise_not")
-def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+def bitwise_not(input: Tensor) -> Tensor:
     """Mirrors ``torch.bitwise_not`` (``~``): logical not on bool, two's complement on ints."""
     dt, dev = input.dtype, input._device
     if dt.is_floating_point or dt.is_complex:
@@ -158,7 +164,7 @@ def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     xp = dev._be.xp
     a = input._data
     res = wrap(xp.logical_not(a) if dt is _dtype.bool else xp.bitwise_invert(a), dt, dev)
-    return res if out is None else into(out, res, "bitwise_not")
+    return res
 
 
 inplace(bitwise_not, "bitwise_not_")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import _dtype
 from .._device import device as _Device
 from ._util import GRAD, Tensor, method, record, wrap
+from ._views import check_write, propagate
 
 __all__ = ["to", "clone", "transfer"]
 
@@ -154,6 +155,8 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         return run_inplace(self, lambda s, o: _copy_fn(s, o), src)
     from .inplace import check_inplace
     check_inplace(self, self.dtype)
+    if self._view_src is not None:
+        check_write(self, False)
     data = transfer(src._data, src._device, self._device) if src._device is not self._device \
         else src._data
     be = self._device._be
@@ -164,10 +167,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     else:
         self._data = be.xp.broadcast_to(data, self._data.shape) \
             if data.shape != self._data.shape else data
-        view_src = self.__dict__.get("_view_src")
-        if view_src is not None:  # immutable: the bases take the new values too
-            from .indexing import _write_back
-            _write_back(self, view_src, False)
+        propagate(self, False)  # immutable: the bases take the new values too
     self._bump()
     return self
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import builtins
 import math
-import warnings
 
+from ._register import takes_out
 from .. import _dtype
 from .._creation import full, zeros_like
 from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, reflected, wrap
-from .inplace import can_cast, run_inplace
+from .inplace import run_inplace
 from .selection import where
 
 __all__ = ["floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "round",
@@ -44,35 +44,6 @@ def inplace(fn, *names, export=False):
     if export:
         _export(m, *(n for n in names if not n.startswith("__")))
     return m
-
-
-def into(out: Tensor, res: Tensor, name: str) -> Tensor:
-    """Write an op's result into its ``out=`` tensor, as PyTorch does (same checks, same
-    resize warning)."""
-    if GRAD.enabled and (res._requires_grad or out._requires_grad):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
-                           "automatic differentiation, but one of the arguments requires grad.")
-    if res.dtype is not out.dtype and not can_cast(res.dtype, out.dtype):
-        raise RuntimeError(f"result type {res.dtype.scalar_name} can't be cast to the desired "
-                           f"output type {out.dtype.scalar_name}")
-    be = out._device._be
-    data = res._data if res.dtype is out.dtype else be.astype(res._data, out.dtype)
-    if out._data.shape != data.shape:
-        if out.numel():
-            warnings.warn(
-                f"An output with one or more elements was resized since it had shape "
-                f"{list(out.shape)}, which does not match the required output shape "
-                f"{list(res.shape)}. This behavior is deprecated, and in a future PyTorch "
-                "release outputs will not be resized unless they have zero elements. You can "
-                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
-                "with t.resize_(0).", UserWarning, stacklevel=3)
-        out._data = data
-    elif be.mutable:
-        out._data[...] = data
-    else:
-        out._data = data
-    out._bump()
-    return out
 
 
 # PyTorch's CUDA kernels are named apart from its CPU ones: no "_vml" (MKL's vector maths),
@@ -127,7 +98,8 @@ def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, ali
     kern = (lambda be, a: getattr(be.xp, kernel)(a)) if isinstance(kernel, str) else kernel
     node = node or name.capitalize() + "Backward0"
 
-    def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input: Tensor) -> Tensor:
         dt = input.dtype
         data = input._data
         dev = input._device
@@ -137,7 +109,7 @@ def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, ali
                 dt = dt.to_real()
             if data is None:
                 res = wrap(dev._be.copy(input._data), input.dtype, dev)
-                return res if out is None else into(out, res, name)
+                return res
         res = wrap(kern(dev._be, data), dt, dev)
         if GRAD.enabled and input._requires_grad:
             if uses == "y":
@@ -150,7 +122,7 @@ def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, ali
                        saved=(input, res))
             else:
                 record(res, node, (input,), lambda g: (deriv(g, None, None),))
-        return res if out is None else into(out, res, name)
+        return res
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}``." + (f" {doc}" if doc else "")
@@ -274,12 +246,13 @@ unary("frac", lambda be, a: a - be.xp.trunc(a), lambda g, x, y: g, "",
       errors=_errs("frac", "bool", "int"))
 
 
+@takes_out
 @method("round")
-def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:  # noqa: A001
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Mirrors ``torch.round``: half to even, at ``decimals`` places (negative: tens,
     hundreds...). Zero gradient, as in PyTorch."""
     if decimals == 0:
-        return _round0(input, out=out)
+        return _round0(input)
     dt, dev = input.dtype, input._device
     if not dt.is_floating_point:
         raise not_implemented("round", dt, dev)
@@ -289,25 +262,27 @@ def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Ten
     res = wrap(data, dt, dev)
     if GRAD.enabled and input._requires_grad:
         record(res, "RoundBackward1", (input,), lambda g: (zeros_like(g),))
-    return res if out is None else into(out, res, "round")
+    return res
 
 
 round_ = inplace(round, "round_")
 
 
 # --- functions with parameters ----------------------------------------------------------------
+@takes_out
 @method("square")
-def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+def square(input: Tensor) -> Tensor:
     """Mirrors ``torch.square`` (``input ** 2``: bool becomes int64, as in PyTorch)."""
     res = input ** 2
-    return res if out is None else into(out, res, "square")
+    return res
 
 
 square_ = inplace(square, "square_")
 
 
+@takes_out
 @method("logit")
-def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None) -> Tensor:
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """Mirrors ``torch.logit``: ``log(p / (1 - p))``, with p clamped to [eps, 1 - eps] when
     ``eps`` is given (the gradient is then 0 outside that range, as in PyTorch)."""
     dt, dev = input.dtype, input._device
@@ -325,7 +300,7 @@ def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None)
                 return (d,)
             return (where((input < eps).logical_or(input > 1 - eps), 0.0, d),)
         record(res, "LogitBackward0", (input,), fn, saved=(input,))
-    return res if out is None else into(out, res, "logit")
+    return res
 
 
 logit_ = inplace(logit, "logit_")
@@ -342,7 +317,7 @@ def conj(input: Tensor) -> Tensor:
 
 
 def _part(input: Tensor, which: str) -> Tensor:
-    from .shape import view_of
+    from ._views import view_of
     data = getattr(input._data, which, None)
     if data is None:  # a backend whose arrays have no .real/.imag views
         data = getattr(input._device._be.xp, which)(input._data)
@@ -413,8 +388,9 @@ def _not_differentiable(name):
     return fn
 
 
+@takes_out
 @method("floor_divide", "__floordiv__")
-def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+def floor_divide(input: Tensor, other) -> Tensor:
     """Mirrors ``torch.floor_divide`` (``//``): rounds toward minus infinity. Like PyTorch it
     has no derivative (backward raises)."""
     a, b, dt, dev = prep2(input, other)
@@ -425,7 +401,7 @@ def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         ins = (input, other) if isinstance(other, Tensor) else (input,)
         record(res, "NotImplemented", ins, _not_differentiable("floor_divide"))
-    return res if out is None else into(out, res, "floor_divide")
+    return res
 
 
 def _rfloordiv(input: Tensor, other) -> Tensor:
@@ -434,7 +410,8 @@ def _rfloordiv(input: Tensor, other) -> Tensor:
 
 def _mod_op(name, kernel, node, rounding):
     """remainder / fmod: kernel(xp, a, b, dt); d/d(other) = -g * div(input, other, rounding)."""
-    def op(input, other, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input, other) -> Tensor:
         if not isinstance(input, Tensor):
             input = lhs_scalar(input, other)
         a, b, dt, dev = prep2(input, other)
@@ -454,7 +431,7 @@ def _mod_op(name, kernel, node, rounding):
                     record(res, node + "1", (input, other), lambda g: (g, None))
                 else:
                     record(res, node + "0", (input,), lambda g: (g,))
-        return res if out is None else into(out, res, name)
+        return res
     op.__name__ = op.__qualname__ = name
     return op
 
@@ -484,8 +461,9 @@ def _tensor_other(name, other):
                         f"{type(other).__name__}")
 
 
+@takes_out
 @method("atan2", "arctan2")
-def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+def atan2(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.atan2``: the angle of (other, input); integers compute in the
     default float dtype."""
     _tensor_other("atan2", other)
@@ -500,14 +478,15 @@ def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
             return (d * other if input._requires_grad else None,
                     d * -input if other._requires_grad else None)
         record(res, "Atan2Backward0", (input, other), fn, saved=(input, other))
-    return res if out is None else into(out, res, "atan2")
+    return res
 
 
 arctan2 = atan2
 
 
+@takes_out
 @method("hypot")
-def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+def hypot(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.hypot``: ``sqrt(input² + other²)`` without overflow (floats only)."""
     _tensor_other("hypot", other)
     a, b, dt, dev = prep2(input, other)
@@ -518,7 +497,7 @@ def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
         record(res, "HypotBackward0", (input, other), lambda g: (
             g * input / res if input._requires_grad else None,
             g * other / res if other._requires_grad else None), saved=(input, other, res))
-    return res if out is None else into(out, res, "hypot")
+    return res
 
 
 for _f, _names in ((floor_divide, ("floor_divide_", "__ifloordiv__")),

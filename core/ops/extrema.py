@@ -6,6 +6,7 @@ full ``max()``, ``amax``/``amin`` and ``aminmax`` share it evenly among tied ext
 """
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 from .reduction import _restore, np_alias, red_axes, tie_share
@@ -91,8 +92,9 @@ def _dispatch(name: str, input: Tensor, dim, keepdim: bool, other):
     return _along(name, input, dim, keepdim)
 
 
+@takes_out
 @method("max")
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None,  # noqa: A001
         **np_kw):
     """Mirrors ``torch.max``: ``max(x)`` the largest element; ``max(x, dim, keepdim)`` the
     ``(values, indices)`` along ``dim`` (first index among ties); ``max(x, other)`` the
@@ -102,8 +104,9 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,
     return _dispatch("max", input, dim, keepdim, other)
 
 
+@takes_out
 @method("min")
-def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None,  # noqa: A001
         **np_kw):
     """Mirrors ``torch.min`` (see ``max``)."""
     if np_kw:

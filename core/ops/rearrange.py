@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .shape import (PartView, _as_shape, _infer_shape, mark_view, permute, reshape,
-                    transpose, view_of)
+from ._views import PartView, mark_view, view_of
+from .shape import _as_shape, _infer_shape, permute, reshape, transpose
 
 __all__ = ["diag", "diag_embed", "diagonal", "flip", "fliplr", "flipud", "moveaxis", "movedim",
            "narrow", "repeat_interleave", "roll", "rot90", "select", "tile", "trace", "tril",

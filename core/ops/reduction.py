@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import warnings
 
+from ._register import takes_out
 from .. import _dtype
 from ._util import GRAD, Tensor, dims, method, record, wrap
 from .shape import expand, reshape
 
 __all__ = ["sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
            "norm", "all", "any", "count_nonzero", "sum_to_size"]
-
 
 
 def _sum_dtype(dt):
@@ -343,8 +343,9 @@ def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
 
 # --- norm ---------------------------------------------------------------------------------
 
+@takes_out
 @method("norm")
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False,
          dtype=None) -> Tensor:
     """Mirrors ``torch.norm``: the vector p-norm over ``dim`` (all elements by default);
     ``p`` a number, ``inf``, ``-inf`` or ``"fro"`` (= 2). ``"nuc"`` goes to

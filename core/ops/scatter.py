@@ -9,6 +9,7 @@ index_add) written with these same ops, so they are differentiable again.
 """
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 from .indexing import _Spec, _bounds, _fill, _index, _numel, _on, _put
@@ -47,9 +48,9 @@ def _as1d(t: Tensor) -> Tensor:
     return t.reshape(1) if t.ndim == 0 else t
 
 
+@takes_out
 @method("gather")
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
-           out=None) -> Tensor:
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """Mirrors ``torch.gather``: ``out[i][j] = input[index[i][j]][j]`` (dim 0)."""
     _check_index_dtype(index, "gather")
     nd = max(input.ndim, 1)
@@ -307,8 +308,9 @@ def _vector_index(index: Tensor, op: str) -> Tensor:
     return index.reshape(1) if index.ndim == 0 else index
 
 
+@takes_out
 @method("index_select")
-def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """Mirrors ``torch.index_select``: the slices of ``input`` along ``dim`` at ``index``
     (which must be non-negative, as in PyTorch)."""
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
@@ -339,9 +341,9 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     return res
 
 
+@takes_out
 @method("index_add")
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1,
-              out=None) -> Tensor:
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """Mirrors ``torch.index_add``: ``input`` with ``alpha * source`` added along ``dim`` at
     ``index`` (duplicates accumulate)."""
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
@@ -434,9 +436,9 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     return res
 
 
+@takes_out
 @method("take_along_dim")
-def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
-                   out=None) -> Tensor:
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """Mirrors ``torch.take_along_dim``: gather with ``input`` and ``indices`` broadcast
     against each other outside ``dim`` (flattened when ``dim`` is None)."""
     if indices.dtype is not _dtype.int64:

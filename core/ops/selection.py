@@ -2,6 +2,7 @@
 argwhere. Masks are bool tensors broadcast against the input, as in PyTorch."""
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
 from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, same_device, wrap
 from .indexing import _Spec, _fill, _index, _put
@@ -43,8 +44,6 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
         ins = (input, other) if isinstance(other, Tensor) else (input,)
         record(res, "WhereBackward0", ins, fn)
     return res
-
-
 
 
 def _mask_of(mask: Tensor, input: Tensor, op: str, name: str) -> Tensor:
@@ -108,8 +107,9 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     return run_inplace(self, masked_fill, mask, value)
 
 
+@takes_out
 @method("masked_select")
-def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """Mirrors ``torch.masked_select``: the 1-D tensor of input's values where ``mask``
     (broadcast against it) is True."""
     if mask.dtype is not _dtype.bool:
@@ -157,8 +157,9 @@ def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     return run_inplace(self, masked_scatter, mask, source)
 
 
+@takes_out
 @method("nonzero")
-def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
+def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Mirrors ``torch.nonzero``: an int64 ``[n, ndim]`` tensor of the indices of non-zero
     elements, or (``as_tuple=True``) one 1-D tensor per dimension."""
     be = input._device._be

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 
+from ._register import takes_out
 from .. import _dtype
 from .. import _special_kernels as K
 from ._util import GRAD, Tensor, float_dtype_for, method, prep2, record, wrap
-from .elementwise import _binary, _errs, inplace, into, lhs_scalar, unary
+from .elementwise import _binary, _errs, inplace, lhs_scalar, unary
 
 __all__ = ["digamma", "i0", "i0_", "lgamma", "mvlgamma", "polygamma", "sinc", "sinc_", "xlogy",
            "xlogy_"]
@@ -33,14 +34,15 @@ def _publish(fn, name: str, *, method_too: bool = True):
     return fn
 
 
-def polygamma(n: int, input: Tensor, *, out: Tensor | None = None) -> Tensor:
+@takes_out
+def polygamma(n: int, input: Tensor) -> Tensor:
     """Mirrors ``torch.polygamma``: the n-th derivative of digamma, through the Hurwitz
     zeta for n >= 1: ``(-1)^(n+1) n! zeta(n+1, x)``."""
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     if n == 0:
-        return digamma(input, out=out)
-    return _polygamma_n(n)(input, out=out)
+        return digamma(input)
+    return _polygamma_n(n)(input)
 
 
 _POLY_CACHE: dict = {}
@@ -111,8 +113,9 @@ sinc = _publish(special_unary("sinc", _sinc_kernel, _sinc_grad,
                               doc="sin(pi x) / (pi x), 1 at 0."), "sinc")
 
 
+@takes_out
 @method("mvlgamma")
-def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
+def mvlgamma(input: Tensor, p: int) -> Tensor:
     """Mirrors ``torch.mvlgamma``: the multivariate log-gamma of dimension p,
     ``p(p-1)/4 log(pi) + sum_i lgamma(x - i/2)`` (composed, so differentiable)."""
     if p < 1:
@@ -123,7 +126,7 @@ def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
     for i in range(1, p):
         res = res + lgamma(input - i / 2)
     res = res + p * (p - 1) / 4 * math.log(_PI)
-    return res if out is None else into(out, res, "mvlgamma")
+    return res
 
 
 def _mvlgamma_(self: Tensor, p: int) -> Tensor:
@@ -135,7 +138,7 @@ Tensor.mvlgamma_ = _mvlgamma_
 
 
 # --- x * log(y) with 0 * log(0) = 0 ------------------------------------------------------------
-def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
+def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other):
     """``input * log(other)`` (``log1p`` for xlog1py), 0 where input is 0 unless other is
     NaN; either operand may be a Python number; integers compute in the default float
     dtype. Gradients (PyTorch's): ``g * log(y)`` (0 where x = 0 and y = 0) and ``g * x / y``
@@ -172,7 +175,7 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
             return gx, (g * input / dy if other._requires_grad else None)
         ins = (input, other) if oth_t else (input,)
         record(res, node, ins, back, saved=ins)
-    return res if out is None else into(out, res, name)
+    return res
 
 
 def _log(t):
@@ -181,11 +184,12 @@ def _log(t):
     return math.log(t) if t > 0 else -math.inf if t == 0 else math.nan
 
 
+@takes_out
 @method("xlogy")
-def xlogy(input, other, *, out: Tensor | None = None) -> Tensor:
+def xlogy(input, other) -> Tensor:
     """Mirrors ``torch.xlogy``: ``input * log(other)``, 0 where input is 0 (NaN other
     still gives NaN)."""
-    return x_log_y("xlogy", "XlogyBackward0", "log", _log, input, other, out)
+    return x_log_y("xlogy", "XlogyBackward0", "log", _log, input, other)
 
 
 xlogy_ = inplace(xlogy, "xlogy_")

@@ -8,7 +8,6 @@ from ..._tensor import Tensor, wrap
 __all__ = ["const", "reduce_loss", "check_reduction", "legacy_reduction", "dtype_name"]
 
 
-
 def dtype_name(dt) -> str:
     """PyTorch's scalar type name ("Float", "Long") used in its error messages."""
     return dt.scalar_name
