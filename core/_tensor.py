@@ -49,11 +49,13 @@ class Tensor:
         return len(self._data.shape)
 
     def dim(self) -> int:
+        """Mirrors ``Tensor.dim`` (also ``ndimension``): the number of dimensions."""
         return len(self._data.shape)
 
     ndimension = dim
 
     def numel(self) -> int:
+        """Mirrors ``Tensor.numel`` (also ``nelement``): the number of elements."""
         n = 1
         for s in self._data.shape:
             n *= s
@@ -62,6 +64,7 @@ class Tensor:
     nelement = numel
 
     def element_size(self) -> int:
+        """Mirrors ``Tensor.element_size``: bytes per element."""
         return self.dtype.itemsize
 
     @property
@@ -85,6 +88,7 @@ class Tensor:
         return self._device.type == "cpu"
 
     def get_device(self) -> int:
+        """Mirrors ``Tensor.get_device``: the device index, -1 on the CPU."""
         return -1 if self._device.index is None else self._device.index
 
     def pin_memory(self, device=None) -> "Tensor":
@@ -94,13 +98,16 @@ class Tensor:
         return pin_memory(self)
 
     def is_pinned(self, device=None) -> bool:
+        """Mirrors ``Tensor.is_pinned``: False (ember does not pin host memory)."""
         from .accelerator import is_pinned
         return is_pinned(self)
 
     def is_floating_point(self) -> bool:
+        """Mirrors ``Tensor.is_floating_point``."""
         return self.dtype.is_floating_point
 
     def is_complex(self) -> bool:
+        """Mirrors ``Tensor.is_complex``."""
         return self.dtype.is_complex
 
     def stride(self, dim: int | None = None):
@@ -123,6 +130,7 @@ class Tensor:
         return out[_wrap_dim(dim, len(shape))]
 
     def is_contiguous(self, memory_format=None) -> bool:
+        """Mirrors ``Tensor.is_contiguous``."""
         flags = getattr(self._data, "flags", None)
         return True if flags is None else bool(flags["C_CONTIGUOUS"])
 
@@ -234,6 +242,7 @@ class Tensor:
         return out
 
     def detach_(self) -> "Tensor":
+        """Mirrors ``Tensor.detach_``: this tensor leaves the graph, in place."""
         self._grad_fn = None
         self._requires_grad = False
         return self

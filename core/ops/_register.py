@@ -31,7 +31,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import STATE as GRAD
 
 __all__ = ["MEMBERS", "attach", "method", "inplace", "reflected", "operator", "export",
-           "apply2", "binary", "write_out", "outable", "finalize", "can_cast", "takes_out"]
+           "apply2", "broadcast_fail", "binary", "write_out", "outable", "finalize", "can_cast", "takes_out"]
 
 # Tensor member name -> what the kit attached (function, property); the stub is made from it
 MEMBERS: dict[str, Any] = {}
@@ -123,15 +123,23 @@ def operator(name: str, fn: Callable, *, reflect: str | None = None,
 
 
 # --- running a kernel over two operands ------------------------------------------------------
+def broadcast_fail(*operands) -> None:
+    """Raise PyTorch's error ("The size of tensor a (3) must match the size of tensor b (4)
+    at non-singleton dimension 1") if the operands' shapes do not broadcast; return if they
+    do. For the few hot ops that keep their own ``try`` around a backend expression (a
+    call through :func:`apply2` costs a Python frame per op): call it from the ``except``."""
+    from .shape import broadcast_shapes
+    broadcast_shapes(*(tuple(getattr(x, "shape", ())) for x in operands))
+
+
 def apply2(kernel: Callable, a, b, *more):
     """``kernel(a, b, *more)`` over backend arrays (or scalars), with PyTorch's error when
     the shapes do not broadcast ("The size of tensor a (3) must match ...") instead of the
     backend's (numpy raises ValueError, JAX TypeError). Other errors propagate unchanged."""
     try:
         return kernel(a, b, *more)
-    except (ValueError, TypeError):
-        from .shape import broadcast_shapes
-        broadcast_shapes(*(tuple(getattr(x, "shape", ())) for x in (a, b) + more))
+    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
+        broadcast_fail(a, b, *more)
         raise
 
 

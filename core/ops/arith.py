@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from ._register import takes_out
 from .. import _dtype
-from ._util import (GRAD, Tensor, broadcast_fail, float_dtype_for, method, prep2, record,
+from ._register import attach, broadcast_fail, inplace
+from ._util import (GRAD, Tensor, float_dtype_for, method, prep2, record,
                     reflected, wrap)
-from .inplace import run_inplace
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg",
            "negative", "pow", "rsub"]
@@ -301,30 +301,19 @@ def _rpow(input: Tensor, base) -> Tensor:
     return res
 
 
-def _inplace_method(name, fn):
-    def m(self, other, **kw):
-        return run_inplace(self, fn, other, **kw)
-    m.__name__ = name
-    m.__doc__ = f"In-place form of ``{fn.__name__}`` (``Tensor.{name}``)."
-    setattr(Tensor, name, m)
-    return m
-
-
 for _n, _f in (("add_", add), ("__iadd__", add), ("sub_", sub), ("subtract_", sub),
                ("__isub__", sub), ("mul_", mul), ("multiply_", mul), ("__imul__", mul),
                ("div_", div), ("divide_", div), ("true_divide_", div), ("__itruediv__", div),
                ("pow_", pow), ("__ipow__", pow)):
-    _inplace_method(_n, _f)
+    inplace(_f, _n)
 
 
-@method("neg_", "negative_")
-def _neg_(self):
-    return run_inplace(self, neg)
+inplace(neg, "neg_", "negative_")
 
 
 # reflected operators: a Python sequence on the left keeps its own meaning ([1, 2] * t)
-Tensor.__radd__ = reflected(add)
-Tensor.__rmul__ = reflected(mul)
-Tensor.__rsub__ = reflected(rsub)
-Tensor.__rtruediv__ = reflected(_rtruediv)
-Tensor.__rpow__ = reflected(_rpow)
+attach("__radd__", reflected(add))
+attach("__rmul__", reflected(mul))
+attach("__rsub__", reflected(rsub))
+attach("__rtruediv__", reflected(_rtruediv))
+attach("__rpow__", reflected(_rpow))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from ._register import takes_out
 from .. import _dtype
-from ._util import GRAD, Tensor, broadcast_fail, cast, method, prep2, record, same_device, wrap
-from .elementwise import _binary, _tensor_other, inplace
+from ._register import apply2, broadcast_fail, inplace
+from ._util import GRAD, Tensor, cast, method, prep2, record, same_device, wrap
+from .elementwise import _tensor_other
 from .selection import where
 
 __all__ = ["clamp", "clip", "clamp_min", "clamp_max", "clamp_", "clip_", "clamp_min_",
@@ -141,7 +142,7 @@ def _extremum(name, kernel, node, masks):
         a, b, dt, dev = prep2(input, other)
         if dt.is_complex:
             raise RuntimeError(f"{name} not implemented for complex tensors.")
-        res = wrap(_binary(lambda a, b: kernel(dev._be.xp, a, b), a, b), dt, dev)
+        res = wrap(apply2(lambda a, b: kernel(dev._be.xp, a, b), a, b), dt, dev)
         if GRAD.enabled and (input._requires_grad or other._requires_grad):
             def fn(g):
                 sx, so = masks(input, other, g)
@@ -227,16 +228,13 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     if tw:
         same_device(input, weight)
         w = cast(weight if weight._device is dev else weight.to(dev), dt)
-    try:
-        d = e - s
-        if tw:
-            xp = dev._be.xp
-            data = xp.where(xp.abs(w) < 0.5, s + w * d, e - d * (1 - w))
-        else:
-            data = s + w * d if abs(w) < 0.5 else e - d * (1 - w)
-    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-        broadcast_fail(s, e, w)
-        raise
+    if tw:
+        xp = dev._be.xp
+        data = apply2(lambda s, e, w: xp.where(xp.abs(w) < 0.5, s + w * (e - s),
+                                               e - (e - s) * (1 - w)), s, e, w)
+    else:
+        data = apply2(lambda s, e: s + w * (e - s) if abs(w) < 0.5 else e - (e - s) * (1 - w),
+                      s, e)
     res = wrap(data, dt, dev)
     if GRAD.enabled and (input._requires_grad or end._requires_grad or
                          (tw and weight._requires_grad)):

@@ -12,8 +12,9 @@ import operator
 
 from ._register import takes_out
 from .. import _dtype
-from ._util import Tensor, broadcast_fail, method, operand, prep2, wrap
-from .elementwise import _tensor_other, inplace, lhs_scalar, not_implemented
+from ._register import apply2, attach, broadcast_fail, inplace
+from ._util import Tensor, method, operand, prep2, wrap
+from .elementwise import _tensor_other, lhs_scalar, not_implemented
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
            "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
@@ -37,9 +38,8 @@ def _compare(name, pyop, operator_name, aliases):
         if dt.is_complex and pyop is not operator.eq and pyop is not operator.ne:
             raise not_implemented(name, dt, dev)
         try:
-            res = wrap(pyop(a, b), _dtype.bool, dev)
-        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-            broadcast_fail(a, b)
+            res = wrap(apply2(pyop, a, b), _dtype.bool, dev)
+        except TypeError:
             if dt is not _dtype.bool:
                 raise
             # the array API standard does not order booleans: compare them as 0/1
@@ -56,7 +56,7 @@ def _compare(name, pyop, operator_name, aliases):
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}`` (``{operator_name}``): a bool tensor."
     method(name, *aliases)(op)
-    setattr(Tensor, f"__{name}__", dunder)
+    attach(f"__{name}__", dunder)
     inplace(op, *(n + "_" for n in (name,) + aliases))
     return op
 
@@ -79,11 +79,9 @@ def _logical(name, kernel):
     def op(input: Tensor, other: Tensor) -> Tensor:
         _tensor_other(name, other)
         a, b, dt, dev = prep2(input, other)
-        try:
-            res = wrap(kernel(dev._be.xp, _truth(a, dt), _truth(b, dt)), _dtype.bool, dev)
-        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-            broadcast_fail(a, b)
-            raise
+        xp = dev._be.xp
+        res = wrap(apply2(lambda p, q: kernel(xp, p, q), _truth(a, dt), _truth(b, dt)),
+                   _dtype.bool, dev)
         return res
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}``: a bool tensor, any input dtype (nonzero is true)."
@@ -120,11 +118,7 @@ def _bitwise(name, kernel, err_name, ops, bool_ok=True):
         a, b, dt, dev = prep2(input, other)
         if dt.is_floating_point or dt.is_complex or (dt is _dtype.bool and not bool_ok):
             raise not_implemented(err_name, dt, dev)
-        try:
-            res = wrap(getattr(dev._be.xp, kernel)(a, b), dt, dev)
-        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-            broadcast_fail(a, b)
-            raise
+        res = wrap(apply2(getattr(dev._be.xp, kernel), a, b), dt, dev)
         return res
 
     def dunder(self, other):
@@ -136,8 +130,8 @@ def _bitwise(name, kernel, err_name, ops, bool_ok=True):
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}`` (``{ops[0]}``): bool and integer tensors only."
     method(name)(op)
-    setattr(Tensor, ops[0], dunder)
-    setattr(Tensor, ops[1], reflected)
+    attach(ops[0], dunder)
+    attach(ops[1], reflected)
     inplace(op, name + "_", ops[2])
     return op
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from .._device import device as _Device
+from ._register import attach
 from ._util import GRAD, Tensor, method, record, wrap
 from ._views import check_write, propagate
 
@@ -78,7 +79,7 @@ def _cast(name, dt):
         return to(self, dt)
     m.__name__ = name
     m.__doc__ = f"Mirrors ``Tensor.{name}()``: ``self.to({dt!r})``."
-    setattr(Tensor, name, m)
+    attach(name, m)
 
 
 for _name, _dt in (("float", _dtype.float32), ("double", _dtype.float64),
@@ -91,6 +92,7 @@ for _name, _dt in (("float", _dtype.float32), ("double", _dtype.float64),
 
 @method("cpu")
 def cpu(self: Tensor, memory_format=None) -> Tensor:
+    """Mirrors ``Tensor.cpu``: self when already on the CPU, else a copy there."""
     return to(self, "cpu")
 
 
@@ -118,6 +120,7 @@ def type_(self: Tensor, dtype=None, non_blocking: bool = False):
 
 @method("type_as")
 def type_as(self: Tensor, other: Tensor) -> Tensor:
+    """Mirrors ``Tensor.type_as``: self cast to other's dtype."""
     return to(self, other.dtype)
 
 

@@ -15,8 +15,8 @@ import math
 from ._register import takes_out
 from .. import _dtype
 from .._creation import full, zeros_like
-from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, reflected, wrap
-from .inplace import run_inplace
+from ._register import apply2, attach, export, inplace
+from ._util import GRAD, Tensor, method, prep2, record, reflected, wrap
 from .selection import where
 
 __all__ = ["floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "round",
@@ -24,26 +24,6 @@ __all__ = ["floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "ro
            "positive"]  # and every op unary() defines
 
 FLOAT, SAME, ROUND = "float", "same", "round"  # what a bool/int input becomes (see unary)
-
-
-def _export(fn, *names):
-    g = globals()
-    for n in names:
-        g[n] = fn
-        __all__.append(n)
-
-
-def inplace(fn, *names, export=False):
-    """``Tensor.<name>`` (and with ``export``, ``ember.<name>``) running fn in place."""
-    def m(self, *args, **kwargs):
-        return run_inplace(self, fn, *args, **kwargs)
-    m.__name__ = names[0]
-    m.__doc__ = f"In-place form of ``{fn.__name__}`` (mirrors ``Tensor.{names[0]}``)."
-    for n in names:
-        setattr(Tensor, n, m)
-    if export:
-        _export(m, *(n for n in names if not n.startswith("__")))
-    return m
 
 
 # PyTorch's CUDA kernels are named apart from its CPU ones: no "_vml" (MKL's vector maths),
@@ -129,8 +109,8 @@ def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, ali
     if not public:
         return op
     method(name, *aliases)(op)
-    _export(op, name, *aliases)
-    inplace(op, *(n + "_" for n in (name,) + aliases), export=True)
+    export(globals(), op, name, *aliases)
+    inplace(op, *(n + "_" for n in (name,) + aliases), export_to=globals())
     return op
 
 
@@ -223,7 +203,7 @@ _abs_op = unary("abs", _abs, lambda g, x, y: g * x.sign(), ints=SAME, aliases=("
              errors={"bool": lambda t: None if t._device.type == "cuda"  # CUDA's takes bool
                      else not_implemented("abs", t.dtype, t._device)},
              real_out=True, doc="abs'(0) = 0, as in PyTorch.")
-Tensor.__abs__ = _abs_op
+attach("__abs__", _abs_op)
 unary("sign", _sign, _zero, "", ints=SAME, errors={"complex": NotImplementedError(
     "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
     "torch.sgn instead.")})
@@ -340,8 +320,8 @@ def imag(input: Tensor) -> Tensor:
     return _part(input, "imag")
 
 
-Tensor.real = property(real)
-Tensor.imag = property(imag)
+attach("real", property(real))
+attach("imag", property(imag))
 
 
 @method("positive")
@@ -356,15 +336,6 @@ def positive(input: Tensor) -> Tensor:
 def lhs_scalar(value, other: Tensor) -> Tensor:
     """A Python number on the left of an operator (``2 // t``) as a 0-dim tensor."""
     return full((), value, dtype=_dtype.result_dtype((), (value,)), device=other._device)
-
-
-def _binary(kernel, a, b):
-    """kernel(a, b), with PyTorch's error when the shapes do not broadcast."""
-    try:
-        return kernel(a, b)
-    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-        broadcast_fail(a, b)
-        raise
 
 
 def _check_int_zero(b, dt, xp):
@@ -397,7 +368,7 @@ def floor_divide(input: Tensor, other) -> Tensor:
     if dt is _dtype.bool or dt.is_complex:
         raise not_implemented("div_floor", dt, dev)
     _check_int_zero(b, dt, dev._be.xp)
-    res = wrap(_binary(lambda a, b: a // b, a, b), dt, dev)
+    res = wrap(apply2(lambda a, b: a // b, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         ins = (input, other) if isinstance(other, Tensor) else (input,)
         record(res, "NotImplemented", ins, _not_differentiable("floor_divide"))
@@ -419,7 +390,7 @@ def _mod_op(name, kernel, node, rounding):
             raise not_implemented(name, dt, dev)
         xp = dev._be.xp
         _check_int_zero(b, dt, xp)
-        res = wrap(_binary(lambda a, b: kernel(xp, a, b, dt), a, b), dt, dev)
+        res = wrap(apply2(lambda a, b: kernel(xp, a, b, dt), a, b), dt, dev)
         if GRAD.enabled:
             ra, rb = input._requires_grad, getattr(other, "_requires_grad", False)
             if rb:
@@ -471,7 +442,7 @@ def atan2(input: Tensor, other: Tensor) -> Tensor:
     if not dt.is_floating_point:
         dt = _dtype.get_default_dtype()
         a, b = dev._be.astype(a, dt), dev._be.astype(b, dt)
-    res = wrap(_binary(dev._be.xp.atan2, a, b), dt, dev)
+    res = wrap(apply2(dev._be.xp.atan2, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         def fn(g):
             d = g / (input * input + other * other)
@@ -492,7 +463,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     a, b, dt, dev = prep2(input, other)
     if not dt.is_floating_point:
         raise not_implemented("hypot", dt, dev)
-    res = wrap(_binary(dev._be.xp.hypot, a, b), dt, dev)
+    res = wrap(apply2(dev._be.xp.hypot, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         record(res, "HypotBackward0", (input, other), lambda g: (
             g * input / res if input._requires_grad else None,
@@ -506,5 +477,5 @@ for _f, _names in ((floor_divide, ("floor_divide_", "__ifloordiv__")),
     inplace(_f, *_names)
 
 
-Tensor.__rfloordiv__ = reflected(_rfloordiv)  # [1, 2] // t: Python's own TypeError
-Tensor.__rmod__ = reflected(_rmod)
+attach("__rfloordiv__", reflected(_rfloordiv))  # [1, 2] // t: Python's own TypeError
+attach("__rmod__", reflected(_rmod))

@@ -3,9 +3,9 @@ hand-written optimizers. Composed from the differentiable ops, so autograd comes
 from __future__ import annotations
 
 from ._register import takes_out
+from ._register import inplace
 from ._util import Tensor, method
 from .arith import add, div, mul
-from .inplace import run_inplace
 
 __all__ = ["addcmul", "addcdiv"]
 
@@ -34,11 +34,5 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
     return add(input, mul(q, value) if value != 1 else q)
 
 
-@method("addcmul_")
-def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    return run_inplace(self, addcmul, tensor1, tensor2, value=value)
-
-
-@method("addcdiv_")
-def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    return run_inplace(self, addcdiv, tensor1, tensor2, value=value)
+addcmul_ = inplace(addcmul, "addcmul_")
+addcdiv_ = inplace(addcdiv, "addcdiv_")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ._register import takes_out
 from .. import _dtype
+from ._register import attach
 from ._util import GRAD, Tensor, method, record, reflected, same_device, wrap
 from .shape import broadcast_shapes, expand_target, permute, reshape, squeeze, unsqueeze
 
@@ -492,4 +493,4 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
                               reduce_batch=True)
 
 
-Tensor.__rmatmul__ = reflected(_rmatmul)
+attach("__rmatmul__", reflected(_rmatmul))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._register import takes_out
 from .. import _dtype
+from ._register import inplace
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 from .indexing import _Spec, _bounds, _fill, _index, _numel, _on, _put
 
@@ -466,16 +467,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 
 # --- in-place forms ---------------------------------------------------------------------------
 
-def _inplace(name, fn):
-    def m(self, *args, **kwargs):
-        from .inplace import run_inplace
-        return run_inplace(self, fn, *args, **kwargs)
-    m.__name__ = name
-    m.__doc__ = f"In-place form of ``{fn.__name__}`` (``Tensor.{name}``)."
-    setattr(Tensor, name, m)
-
-
 for _n, _f in (("scatter_", scatter), ("scatter_add_", scatter_add),
                ("scatter_reduce_", scatter_reduce), ("index_add_", index_add),
                ("index_fill_", index_fill)):
-    _inplace(_n, _f)
+    inplace(_f, _n)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ._register import takes_out
 from .. import _dtype
-from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, same_device, wrap
+from ._register import apply2
+from ._util import GRAD, Tensor, method, prep2, record, same_device, wrap
 from .indexing import _Spec, _fill, _index, _put
 
 __all__ = ["where", "masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere"]
@@ -28,11 +29,7 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     if condition.dtype is not _dtype.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {condition.dtype.name.capitalize()}")
-    try:
-        res = wrap(dev._be.xp.where(cond, a, b), dt, dev)
-    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-        broadcast_fail(cond, a, b)
-        raise
+    res = wrap(apply2(dev._be.xp.where, cond, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         zero = 0
 

@@ -10,8 +10,9 @@ import math
 from ._register import takes_out
 from .. import _dtype
 from .. import _special_kernels as K
+from ._register import apply2, inplace
 from ._util import GRAD, Tensor, float_dtype_for, method, prep2, record, wrap
-from .elementwise import _binary, _errs, inplace, lhs_scalar, unary
+from .elementwise import _errs, lhs_scalar, unary
 
 __all__ = ["digamma", "i0", "i0_", "lgamma", "mvlgamma", "polygamma", "sinc", "sinc_", "xlogy",
            "xlogy_"]
@@ -71,15 +72,11 @@ digamma = _publish(special_unary("digamma", lambda be, a: K.digamma(be.xp, a),
 
 @method("polygamma")
 def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    """Mirrors ``Tensor.polygamma(n)``: ``torch.polygamma(n, self)``."""
     return polygamma(n, self)
 
 
-def _polygamma_(self: Tensor, n: int) -> Tensor:
-    from .inplace import run_inplace
-    return run_inplace(self, lambda t: polygamma(n, t))
-
-
-Tensor.polygamma_ = _polygamma_
+inplace(_polygamma_method, "polygamma_")
 i0 = _publish(special_unary("i0", lambda be, a: K.bessel_i(be.xp, a, 0, False),
                             lambda g, x, y: g * _i1(x), doc="Modified Bessel function I0."),
               "i0")
@@ -129,12 +126,10 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
     return res
 
 
-def _mvlgamma_(self: Tensor, p: int) -> Tensor:
-    from .inplace import run_inplace
-    return run_inplace(self, lambda t: mvlgamma(t, p))
 
 
-Tensor.mvlgamma_ = _mvlgamma_
+
+inplace(mvlgamma, "mvlgamma_")
 
 
 # --- x * log(y) with 0 * log(0) = 0 ------------------------------------------------------------
@@ -159,7 +154,7 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other):
     def kern(a, b):
         b = b if hasattr(b, "shape") else xp.asarray(b, dtype=a.dtype)
         return xp.where((a == 0) & ~xp.isnan(b), 0.0, a * getattr(xp, log_kernel)(b))
-    res = wrap(xp.astype(_binary(kern, a, b), be.native_dtype(fdt)), fdt, dev)
+    res = wrap(xp.astype(apply2(kern, a, b), be.native_dtype(fdt)), fdt, dev)
     oth_t = isinstance(other, Tensor)
     if GRAD.enabled and (input._requires_grad or (oth_t and other._requires_grad)):
         def back(g):
