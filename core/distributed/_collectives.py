@@ -1,0 +1,535 @@
+"""The collectives and point-to-point operations, with ``torch.distributed``'s signatures.
+
+Each one checks its arguments, has the ranks agree on shapes (see ``_mpi``), starts MPI's
+non-blocking form on host buffers, and returns a :class:`Work` (``async_op=True``) or waits
+for it. ``src``/``dst`` are global ranks as in PyTorch (``group_src``/``group_dst`` are
+ranks within ``group``). A rank outside ``group`` returns at once, as in PyTorch.
+CUDA tensors of an ``"nccl"`` group go through NCCL (``_nccl``); all others through MPI.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _state
+from ._host import Host, check_list, check_tensor, finish_reduce, reduce_buffer
+from ._types import ReduceOp, Work
+
+__all__ = ["all_reduce", "broadcast", "reduce", "all_gather", "all_gather_into_tensor",
+           "reduce_scatter", "reduce_scatter_tensor", "gather", "scatter", "all_to_all_single",
+           "barrier", "monitored_barrier", "send", "recv", "isend", "irecv", "P2POp",
+           "batch_isend_irecv", "broadcast_object_list", "all_gather_object", "gather_object",
+           "scatter_object_list"]
+
+
+def _pg(group):
+    if group is _state.GroupMember.NON_GROUP_MEMBER:
+        return None
+    pg = _state._resolve(group)
+    return pg if pg._comm is not None else None
+
+
+def _root(pg, rank, group_rank, name: str) -> int:
+    """A group rank from PyTorch's global ``src``/``dst`` or ``group_src``/``group_dst``."""
+    if group_rank is not None:
+        if rank is not None:
+            raise ValueError(f"Can not specify both {name} and group_{name}")
+        r = int(group_rank)
+    else:
+        r = pg._ranks.index(int(rank or 0)) if int(rank or 0) in pg._ranks else -1
+    if not 0 <= r < pg.size():
+        raise ValueError(f"Invalid {name} rank {rank if group_rank is None else group_rank}: "
+                         f"not part of the group (ranks {pg._ranks})")
+    return r
+
+
+def _work(comm, reqs, finish, async_op: bool, what: str):
+    reqs = reqs if isinstance(reqs, list) else [reqs]
+    w = Work(lambda: comm.poll(reqs), lambda dl: comm.wait(reqs, dl, what), finish,
+             comm.timeout)
+    if async_op:
+        return w
+    w.wait()
+    return None
+
+
+def _nccl_for(pg, t):
+    if pg._cuda_nccl and t.device.type == "cuda":
+        return pg.nccl(t.device.index or 0)
+    return None
+
+
+def _sig(t) -> tuple:
+    return tuple(t.shape), t.dtype.name
+
+
+# --- collectives ----------------------------------------------------------------------
+
+def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
+    """Mirrors ``torch.distributed.all_reduce`` (in place; AVG divides the sum)."""
+    check_tensor(tensor)
+    pg = _pg(group)
+    if pg is None:
+        return None
+    comm = pg._comm
+    comm.check("all_reduce", None, op=op, dtype_name=tensor.dtype.name, shape=tensor.shape)
+    nc = _nccl_for(pg, tensor)
+    if nc is not None:
+        return nc.all_reduce(tensor, op, async_op)
+    h = Host(tensor)
+    work = reduce_buffer(h.arr, op, tensor.dtype.name)
+
+    def finish():
+        finish_reduce(h.arr, work, op, pg.size())
+        h.store()
+    return _work(comm, comm.iallreduce(work, op), finish, async_op, "all_reduce")
+
+
+def broadcast(tensor, src: int | None = None, group=None, async_op: bool = False,
+              group_src: int | None = None):
+    """Mirrors ``torch.distributed.broadcast``."""
+    check_tensor(tensor)
+    pg = _pg(group)
+    if pg is None:
+        return None
+    root = _root(pg, src, group_src, "src")
+    comm = pg._comm
+    comm.check("broadcast", None, root=root, dtype_name=tensor.dtype.name, shape=tensor.shape)
+    nc = _nccl_for(pg, tensor)
+    if nc is not None:
+        return nc.broadcast(tensor, root, async_op)
+    h = Host(tensor)
+    return _work(comm, comm.ibcast(h.arr, root),
+                 None if comm.rank == root else h.store, async_op, "broadcast")
+
+
+def reduce(tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM, group=None,
+           async_op: bool = False, group_dst: int | None = None):
+    """Mirrors ``torch.distributed.reduce``: the result lands on ``dst`` only."""
+    check_tensor(tensor)
+    pg = _pg(group)
+    if pg is None:
+        return None
+    root = _root(pg, dst, group_dst, "dst")
+    comm = pg._comm
+    comm.check("reduce", None, root=root, op=op, dtype_name=tensor.dtype.name,
+               shape=tensor.shape)
+    h = Host(tensor)
+    work = reduce_buffer(h.arr, op, tensor.dtype.name)
+    if comm.rank != root and work is h.arr:
+        work = work.copy()  # MPI reads it; this rank's tensor keeps its values
+
+    def finish():
+        if comm.rank == root:
+            finish_reduce(h.arr, work, op, pg.size())
+            h.store()
+    return _work(comm, comm.ireduce(work, op, root), finish, async_op, "reduce")
+
+
+def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
+    """Mirrors ``torch.distributed.all_gather``: ``tensor_list[i]`` gets rank i's tensor."""
+    check_list(tensor_list, "tensor_list")
+    check_tensor(tensor)
+    pg = _pg(group)
+    if pg is None:
+        return None
+    comm = pg._comm
+    if len(tensor_list) != pg.size():
+        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors, the group "
+                         f"has {pg.size()} ranks")
+    for t in tensor_list:
+        if _sig(t) != _sig(tensor):
+            raise RuntimeError(f"all_gather: every tensor in tensor_list must have the input's "
+                               f"shape and dtype ({list(tensor.shape)}, {tensor.dtype}), got "
+                               f"{list(t.shape)}, {t.dtype}")
+    comm.check("all_gather", None, dtype_name=tensor.dtype.name, shape=tensor.shape)
+    send = Host(tensor).arr
+    recv = np.empty((pg.size(),) + send.shape, dtype=send.dtype)
+
+    def finish():
+        for i, t in enumerate(tensor_list):
+            Host(t).store(recv[i])
+    return _work(comm, comm.iallgather(send, recv), finish, async_op, "all_gather")
+
+
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
+    """Mirrors ``torch.distributed.all_gather_into_tensor``: ranks' inputs concatenated
+    (or stacked) into ``output_tensor``."""
+    check_tensor(output_tensor, "output_tensor")
+    check_tensor(input_tensor, "input_tensor")
+    pg = _pg(group)
+    if pg is None:
+        return None
+    comm = pg._comm
+    if output_tensor.numel() != pg.size() * input_tensor.numel():
+        raise ValueError("output tensor size must be equal to world_size times input tensor "
+                         "size")
+    if output_tensor.dtype is not input_tensor.dtype:
+        raise ValueError("output tensor must have the same type as input tensor")
+    comm.check("all_gather", None, dtype_name=input_tensor.dtype.name,
+               shape=input_tensor.shape)
+    nc = _nccl_for(pg, input_tensor)
+    if nc is not None:
+        return nc.all_gather_into_tensor(output_tensor, input_tensor, async_op)
+    send = Host(input_tensor).arr
+    out = Host(output_tensor)
+    return _work(comm, comm.iallgather(send, out.arr), out.store, async_op,
+                 "all_gather_into_tensor")
+
+
+def reduce_scatter(output, input_list, op: ReduceOp = ReduceOp.SUM, group=None,
+                   async_op: bool = False):
+    """Mirrors ``torch.distributed.reduce_scatter``: rank i gets the reduction of every
+    rank's ``input_list[i]``."""
+    check_tensor(output, "output")
+    check_list(input_list, "input_list")
+    pg = _pg(group)
+    if pg is None:
+        return None
+    if len(input_list) != pg.size():
+        raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors, the group "
+                         f"has {pg.size()} ranks")
+    for t in input_list:
+        if _sig(t) != _sig(output):
+            raise RuntimeError("reduce_scatter: every tensor in input_list must have the "
+                               "output's shape and dtype")
+    send = np.stack([Host(t).arr for t in input_list]) if input_list else None
+    return _reduce_scatter(pg, output, send, op, async_op)
+
+
+def reduce_scatter_tensor(output, input, op: ReduceOp = ReduceOp.SUM, group=None,
+                          async_op: bool = False):
+    """Mirrors ``torch.distributed.reduce_scatter_tensor``: ``input`` is the ranks' chunks
+    concatenated."""
+    check_tensor(output, "output")
+    check_tensor(input, "input")
+    pg = _pg(group)
+    if pg is None:
+        return None
+    if input.numel() != pg.size() * output.numel():
+        raise ValueError("input tensor must be the same size as output size times world size")
+    nc = _nccl_for(pg, input)
+    if nc is not None:
+        pg._comm.check("reduce_scatter", None, op=op, dtype_name=output.dtype.name,
+                       shape=output.shape)
+        return nc.reduce_scatter_tensor(output, input, op, async_op)
+    return _reduce_scatter(pg, output, Host(input).arr, op, async_op)
+
+
+def _reduce_scatter(pg, output, send, op, async_op):
+    comm = pg._comm
+    comm.check("reduce_scatter", None, op=op, dtype_name=output.dtype.name, shape=output.shape)
+    out = Host(output)
+    send = reduce_buffer(np.ascontiguousarray(send).reshape(-1), op, output.dtype.name)
+    recv = reduce_buffer(out.arr, op, output.dtype.name)
+    if recv is out.arr:
+        recv = recv.reshape(-1)
+
+    def finish():
+        finish_reduce(out.arr.reshape(-1), recv, op, pg.size())
+        out.store()
+    return _work(comm, comm.ireduce_scatter(send, recv, op), finish, async_op,
+                 "reduce_scatter")
+
+
+def gather(tensor, gather_list=None, dst: int | None = None, group=None,
+           async_op: bool = False, group_dst: int | None = None):
+    """Mirrors ``torch.distributed.gather``: ``gather_list`` (on ``dst`` only) gets each
+    rank's tensor."""
+    check_tensor(tensor)
+    pg = _pg(group)
+    if pg is None:
+        return None
+    root = _root(pg, dst, group_dst, "dst")
+    comm = pg._comm
+    me_root = comm.rank == root
+    if me_root:
+        if gather_list is None or len(gather_list) != pg.size():
+            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
+        check_list(gather_list, "gather_list")
+    elif gather_list:
+        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
+                         "ranks.")
+    comm.check("gather", None, root=root, dtype_name=tensor.dtype.name, shape=tensor.shape)
+    send = Host(tensor).arr
+    recv = np.empty((pg.size(),) + send.shape, dtype=send.dtype) if me_root else None
+
+    def finish():
+        if me_root:
+            for i, t in enumerate(gather_list):
+                Host(t).store(recv[i])
+    return _work(comm, comm.igather(send, recv, root), finish, async_op, "gather")
+
+
+def scatter(tensor, scatter_list=None, src: int | None = None, group=None,
+            async_op: bool = False, group_src: int | None = None):
+    """Mirrors ``torch.distributed.scatter``: rank i's ``tensor`` gets ``scatter_list[i]``
+    of ``src``."""
+    check_tensor(tensor)
+    pg = _pg(group)
+    if pg is None:
+        return None
+    root = _root(pg, src, group_src, "src")
+    comm = pg._comm
+    me_root = comm.rank == root
+    if me_root:
+        if scatter_list is None or len(scatter_list) != pg.size():
+            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
+        check_list(scatter_list, "scatter_list")
+        for t in scatter_list:
+            if _sig(t) != _sig(tensor):
+                raise RuntimeError("scatter: every tensor in scatter_list must have the "
+                                   "output tensor's shape and dtype")
+    elif scatter_list:
+        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    comm.check("scatter", None, root=root, dtype_name=tensor.dtype.name, shape=tensor.shape)
+    out = Host(tensor)
+    send = np.stack([Host(t).arr for t in scatter_list]) if me_root else None
+    return _work(comm, comm.iscatter(send, out.arr, root), out.store, async_op, "scatter")
+
+
+def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None,
+                      group=None, async_op: bool = False):
+    """Mirrors ``torch.distributed.all_to_all_single`` for even splits (split sizes
+    other than None are refused)."""
+    check_tensor(output, "output")
+    check_tensor(input, "input")
+    if output_split_sizes is not None or input_split_sizes is not None:
+        raise NotImplementedError("ember.distributed.all_to_all_single: uneven splits are not "
+                                  "supported")
+    pg = _pg(group)
+    if pg is None:
+        return None
+    comm = pg._comm
+    if input.numel() != output.numel() or input.shape[0] % pg.size():
+        raise ValueError("all_to_all_single: input and output must have the same size, its "
+                         "first dimension divisible by the world size")
+    comm.check("all_to_all", None, dtype_name=input.dtype.name, shape=input.shape)
+    out = Host(output)
+    return _work(comm, comm.ialltoall(Host(input).arr, out.arr), out.store, async_op,
+                 "all_to_all_single")
+
+
+def barrier(group=None, async_op: bool = False, device_ids=None):
+    """Mirrors ``torch.distributed.barrier``."""
+    pg = _pg(group)
+    if pg is None:
+        return None
+    comm = pg._comm
+    return _work(comm, comm.ibarrier(), None, async_op, "barrier")
+
+
+def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False):
+    """Mirrors ``torch.distributed.monitored_barrier``: a barrier with its own timeout."""
+    from ._types import _seconds
+    pg = _pg(group)
+    if pg is None:
+        return None
+    import time
+    comm = pg._comm
+    t = comm.timeout if timeout is None else _seconds(timeout)
+    comm.wait([comm.ibarrier()], time.monotonic() + t, "monitored_barrier")
+    return None
+
+
+# --- point to point -------------------------------------------------------------------
+
+def _peer(pg, rank, group_rank, name):
+    r = _root(pg, rank, group_rank, name)
+    if r == pg._comm.rank:
+        raise ValueError("Invalid destination rank: should not be the same as the rank of "
+                         "the current process." if name == "dst" else
+                         "Invalid source rank: should not be the same as the rank of the "
+                         "current process.")
+    return r
+
+
+def isend(tensor, dst: int | None = None, group=None, tag: int = 0,
+          group_dst: int | None = None):
+    """Mirrors ``torch.distributed.isend``."""
+    check_tensor(tensor)
+    pg = _pg(group)
+    if pg is None:
+        return None
+    comm = pg._comm
+    r = _peer(pg, dst, group_dst, "dst")
+    buf = Host(tensor).arr.copy()  # the caller may change the tensor before it is sent
+    return _work(comm, comm.isend(buf, r, tag), None, True, "send")
+
+
+def send(tensor, dst: int | None = None, group=None, tag: int = 0,
+         group_dst: int | None = None) -> None:
+    w = isend(tensor, dst, group, tag, group_dst)
+    if w is not None:
+        w.wait()
+
+
+def irecv(tensor, src: int | None = None, group=None, tag: int = 0,
+          group_src: int | None = None):
+    """Mirrors ``torch.distributed.irecv`` (``src=None``: any rank). Its Work's
+    ``result()`` is the sender's global rank."""
+    check_tensor(tensor)
+    pg = _pg(group)
+    if pg is None:
+        return None
+    comm = pg._comm
+    r = None if src is None and group_src is None else _peer(pg, src, group_src, "src")
+    out = Host(tensor)
+    from . import _mpi
+    status = _mpi.mpi().Status()
+    req = comm.irecv(out.arr, r, tag)
+    nbytes = out.arr.nbytes
+
+    def poll():
+        return comm.poll_status(req, status)
+
+    def wait(deadline):
+        comm.wait_status(req, status, deadline, "recv")
+
+    def finish():
+        got = status.Get_count(_mpi.mpi().BYTE)
+        if got != nbytes:
+            raise RuntimeError(f"recv: the tensor sent has {got} bytes, the receiving tensor "
+                               f"{nbytes} ({list(tensor.shape)}, {tensor.dtype})")
+        out.store()
+        return pg._ranks[status.Get_source()]
+    return Work(poll, wait, finish, comm.timeout)
+
+
+def recv(tensor, src: int | None = None, group=None, tag: int = 0,
+         group_src: int | None = None) -> int:
+    """Mirrors ``torch.distributed.recv``: returns the sender's rank."""
+    w = irecv(tensor, src, group, tag, group_src)
+    return -1 if w is None else w.result()
+
+
+class P2POp:
+    """Mirrors ``torch.distributed.P2POp`` for :func:`batch_isend_irecv`."""
+
+    def __init__(self, op, tensor, peer: int | None = None, group=None, tag: int = 0,
+                 group_peer: int | None = None) -> None:
+        if op not in (isend, irecv):
+            raise ValueError("Invalid ``op``. Expected ``op`` to be of type ``torch.distributed"
+                             ".isend`` or ``torch.distributed.irecv``.")
+        self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
+        self.group_peer = group_peer
+
+
+def batch_isend_irecv(p2p_op_list: list) -> list:
+    """Mirrors ``torch.distributed.batch_isend_irecv``: starts them all, returns Works."""
+    if not p2p_op_list or not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
+                         "``torch.distributed.P2POp``.")
+    return [p.op(p.tensor, p.peer, p.group, p.tag, p.group_peer) for p in p2p_op_list]
+
+
+# --- objects (pickled through the DataLoader's transport: tensors as host arrays) ------
+
+def _dump(obj) -> np.ndarray:
+    from ..utils.data._transport import dumps
+    return np.frombuffer(dumps(obj, None), dtype=np.uint8)
+
+
+def _load(buf: np.ndarray):
+    # peers are ranks of the same job (as PyTorch, objects are pickled): not for untrusted
+    from ..utils.data._transport import loads
+    return loads(buf.tobytes())
+
+
+def broadcast_object_list(object_list: list, src: int | None = None, group=None,
+                          device=None, group_src: int | None = None) -> None:
+    """Mirrors ``torch.distributed.broadcast_object_list``: ``object_list`` on every rank
+    becomes ``src``'s (same length everywhere)."""
+    pg = _pg(group)
+    if pg is None:
+        return
+    root = _root(pg, src, group_src, "src")
+    comm = pg._comm
+    n = len(object_list)
+    comm.check("object", None, root=root, shape=(n,))
+    me_root = comm.rank == root
+    frames = [_dump(o) for o in object_list] if me_root else []
+    sizes = np.array([f.size for f in frames] if me_root else [0] * n, dtype=np.int64)
+    comm.run(comm.ibcast(sizes, root), "broadcast_object_list")
+    data = np.concatenate(frames) if me_root and n else np.empty(int(sizes.sum()), np.uint8)
+    comm.run(comm.ibcast(data, root), "broadcast_object_list")
+    if not me_root:
+        off = 0
+        for i, k in enumerate(sizes.tolist()):
+            object_list[i] = _load(data[off:off + k])
+            off += k
+
+
+def _gather_frames(comm, frame: np.ndarray, root: int | None, what: str):
+    """Every rank's frame (all ranks, or only ``root``): a list of byte arrays or None."""
+    size = np.array([frame.size], dtype=np.int64)
+    sizes = np.empty(comm.size, dtype=np.int64)
+    comm.run(comm.iallgather(size, sizes), what)
+    counts = sizes.tolist()
+    total = int(sizes.sum())
+    if root is None:
+        data = np.empty(total, dtype=np.uint8)
+        comm.run(comm.iallgatherv(frame, data, counts), what)
+    else:
+        data = np.empty(total, dtype=np.uint8) if comm.rank == root else None
+        comm.run(comm.igatherv(frame, data, counts, root), what)
+        if data is None:
+            return None
+    out, off = [], 0
+    for k in counts:
+        out.append(data[off:off + k])
+        off += k
+    return out
+
+
+def all_gather_object(object_list: list, obj, group=None) -> None:
+    """Mirrors ``torch.distributed.all_gather_object``: ``object_list[i]`` = rank i's obj."""
+    pg = _pg(group)
+    if pg is None:
+        return
+    comm = pg._comm
+    comm.check("object", None)
+    for i, f in enumerate(_gather_frames(comm, _dump(obj), None, "all_gather_object")):
+        object_list[i] = _load(f)
+
+
+def gather_object(obj, object_gather_list=None, dst: int | None = None, group=None,
+                  group_dst: int | None = None) -> None:
+    """Mirrors ``torch.distributed.gather_object``."""
+    pg = _pg(group)
+    if pg is None:
+        return
+    root = _root(pg, dst, group_dst, "dst")
+    comm = pg._comm
+    comm.check("object", None, root=root)
+    frames = _gather_frames(comm, _dump(obj), root, "gather_object")
+    if frames is not None:
+        if object_gather_list is None:
+            raise ValueError("Argument ``object_gather_list`` must be specified on destination "
+                             "rank.")
+        for i, f in enumerate(frames):
+            object_gather_list[i] = _load(f)
+
+
+def scatter_object_list(scatter_object_output_list: list, scatter_object_input_list=None,
+                        src: int | None = None, group=None,
+                        group_src: int | None = None) -> None:
+    """Mirrors ``torch.distributed.scatter_object_list``: element 0 of the output list
+    becomes ``scatter_object_input_list[rank]`` of ``src``."""
+    pg = _pg(group)
+    if pg is None:
+        return
+    root = _root(pg, src, group_src, "src")
+    comm = pg._comm
+    if not isinstance(scatter_object_output_list, list) or not scatter_object_output_list:
+        raise ValueError("Expected argument scatter_object_output_list to be a list of size at "
+                         "least 1.")
+    comm.check("object", None, root=root)
+    if comm.rank == root:
+        if scatter_object_input_list is None or len(scatter_object_input_list) != pg.size():
+            raise ValueError("scatter_object_list: scatter_object_input_list must hold one "
+                             "object per rank on the source rank")
+        objs = list(scatter_object_input_list)
+    else:
+        objs = [None] * pg.size()
+    broadcast_object_list(objs, group_src=root, group=pg)
+    scatter_object_output_list[0] = objs[comm.rank]

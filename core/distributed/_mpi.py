@@ -1,0 +1,248 @@
+"""The MPI engine under ``ember.distributed``: one mpi4py communicator per process group,
+every operation on contiguous numpy buffers.
+
+Timeouts. mpi4py's blocking calls wait forever when a peer dies or hangs, so every
+operation here is MPI's non-blocking form (``Iallreduce``, ``Ibcast``, ``Isend`` ...) and
+the caller polls it with ``Request.Testall`` until the process group's deadline: a tight
+spin for the first milliseconds (latency matters for small messages; ``MPI_Wait`` would
+spin too), then short sleeps so a long wait does not burn a core. Past the deadline the
+operation raises ``DistBackendError`` on the ranks still alive. MPI cannot cancel a
+collective, so the communicator is then poisoned: later operations raise at once, and at
+exit the process calls ``MPI_Abort`` instead of ``MPI_Finalize`` (which would wait for the
+ranks that are gone), so ``mpirun`` ends the whole job and no rank is left behind.
+
+Agreement. Before each collective the ranks exchange a short signature (operation, root,
+reduction, dtype, shape) with one small ``Iallgather``; when they differ every rank raises
+the same ``RuntimeError`` naming what each rank passed, instead of MPI truncating,
+hanging or returning garbage.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import time
+import zlib
+
+import numpy as np
+
+from ._types import DistBackendError, ReduceOp
+
+_SPIN_S = 0.005        # busy-poll this long before sleeping between polls
+_SLEEP_MAX_S = 0.002
+_SIG_LEN = 12
+_KINDS = ("all_reduce", "broadcast", "reduce", "all_gather", "gather", "scatter",
+          "reduce_scatter", "barrier", "all_to_all", "object")
+_DTYPES = ("float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64",
+           "uint8", "uint16", "uint32", "uint64", "bool", "complex64", "complex128")
+_FAILED: list = []     # set once an operation timed out or MPI reported an error
+
+
+def mpi():
+    """mpi4py's ``MPI`` module, imported on first use (it initialises MPI)."""
+    from mpi4py import MPI
+    return MPI
+
+
+def world():
+    return mpi().COMM_WORLD
+
+
+def _abort_at_exit() -> None:
+    if _FAILED:
+        # MPI_Finalize would block on the dead or hung ranks: end the job instead
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except Exception:  # noqa: BLE001 - closed streams at exit
+                pass
+        world().Abort(1)
+
+
+atexit.register(_abort_at_exit)
+
+
+def _op(MPI, op: ReduceOp, is_bool: bool):
+    if is_bool:  # PyTorch's bool reductions: sum/max are "any", product/min are "all"
+        return {ReduceOp.SUM: MPI.LOR, ReduceOp.AVG: MPI.LOR, ReduceOp.MAX: MPI.LOR,
+                ReduceOp.BOR: MPI.LOR, ReduceOp.PRODUCT: MPI.LAND, ReduceOp.MIN: MPI.LAND,
+                ReduceOp.BAND: MPI.LAND, ReduceOp.BXOR: MPI.LXOR}[op]
+    return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
+            ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
+            ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}[op]
+
+
+class MpiComm:
+    """An mpi4py intracommunicator with deadline-bounded operations."""
+
+    def __init__(self, comm, timeout: float) -> None:
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.timeout = timeout
+
+    # --- waiting -----------------------------------------------------------------------
+    def poll(self, reqs) -> bool:
+        try:
+            return bool(mpi().Request.Testall(reqs))
+        except Exception as e:  # mpi4py raises MPI.Exception (errors return, not abort)
+            _FAILED.append(e)
+            raise DistBackendError(f"ember.distributed: MPI error on rank "
+                                   f"{world().Get_rank()}: {e}") from None
+
+    def poll_status(self, req, status) -> bool:
+        """One receive's completion, filling ``status`` (its source and size)."""
+        try:
+            return bool(req.Test(status))
+        except Exception as e:  # noqa: BLE001 - truncation: the sender's tensor is bigger
+            raise DistBackendError(f"ember.distributed: recv on rank {world().Get_rank()} "
+                                   f"failed (was the tensor sent bigger than the receiving "
+                                   f"one?): {e}") from None
+
+    def wait_status(self, req, status, deadline: float, what: str) -> None:
+        self.wait([req], deadline, what, poll=lambda: self.poll_status(req, status))
+
+    def wait(self, reqs, deadline: float, what: str, poll=None) -> None:
+        if _FAILED:
+            raise _poisoned()
+        start = time.monotonic()
+        sleep = 0.00005
+        done = poll if poll is not None else (lambda: self.poll(reqs))
+        while not done():
+            now = time.monotonic()
+            if now > deadline:
+                _FAILED.append(what)
+                raise DistBackendError(
+                    f"ember.distributed: {what} on rank {world().Get_rank()} timed out after "
+                    f"{now - start:.1f} s (the process group's timeout): another rank died, "
+                    f"hung, or did not make the same call. The process group cannot be used "
+                    f"any more; this process ends the MPI job when it exits.")
+            if now - start > _SPIN_S:
+                time.sleep(sleep)
+                sleep = min(sleep * 2, _SLEEP_MAX_S)
+
+    def deadline(self) -> float:
+        return time.monotonic() + self.timeout
+
+    def run(self, reqs, what: str) -> None:
+        self.wait(reqs if isinstance(reqs, list) else [reqs], self.deadline(), what)
+
+    # --- agreement ---------------------------------------------------------------------
+    def check(self, kind: str, arr: np.ndarray | None, root: int = -1,
+              op: ReduceOp | None = None, dtype_name: str = "", shape=None) -> None:
+        """Raise the same error on every rank unless all passed the same signature."""
+        if self.size == 1:
+            return
+        shape = tuple(arr.shape if shape is None else shape) if arr is not None or shape \
+            else ()
+        row = np.zeros(_SIG_LEN, dtype=np.int64)
+        row[0] = _KINDS.index(kind)
+        row[1] = root
+        row[2] = -1 if op is None else op.value
+        row[3] = _DTYPES.index(dtype_name) if dtype_name in _DTYPES else \
+            len(_DTYPES) + zlib.crc32(dtype_name.encode())
+        row[4] = len(shape)
+        row[5] = zlib.crc32(repr(shape).encode())
+        row[6:6 + min(len(shape), 6)] = shape[:6]
+        table = np.empty((self.size, _SIG_LEN), dtype=np.int64)
+        self.run(self.comm.Iallgather(row, table), f"{kind} (agreeing on shapes)")
+        if (table == row).all():
+            return
+        raise RuntimeError(_mismatch(kind, table, dtype_name))
+
+    # --- operations on numpy buffers (contiguous) ----------------------------------------
+    def iallreduce(self, buf: np.ndarray, op: ReduceOp):
+        MPI = mpi()
+        return self.comm.Iallreduce(MPI.IN_PLACE, buf, _op(MPI, op, buf.dtype == np.bool_))
+
+    def ireduce(self, buf: np.ndarray, op: ReduceOp, root: int):
+        MPI = mpi()
+        mop = _op(MPI, op, buf.dtype == np.bool_)
+        if self.rank == root:
+            return self.comm.Ireduce(MPI.IN_PLACE, buf, mop, root)
+        return self.comm.Ireduce(buf, None, mop, root)
+
+    def ibcast(self, buf: np.ndarray, root: int):
+        return self.comm.Ibcast(_bytes(buf), root)
+
+    def iallgather(self, send: np.ndarray, recv: np.ndarray):
+        return self.comm.Iallgather(_bytes(send), _bytes(recv))
+
+    def iallgatherv(self, send: np.ndarray, recv: np.ndarray, counts):
+        return self.comm.Iallgatherv(_bytes(send), [_bytes(recv), list(counts)])
+
+    def igather(self, send: np.ndarray, recv: np.ndarray | None, root: int):
+        return self.comm.Igather(_bytes(send), None if recv is None else _bytes(recv), root)
+
+    def igatherv(self, send: np.ndarray, recv: np.ndarray | None, counts, root: int):
+        spec = None if recv is None else [_bytes(recv), list(counts)]
+        return self.comm.Igatherv(_bytes(send), spec, root)
+
+    def iscatter(self, send: np.ndarray | None, recv: np.ndarray, root: int):
+        return self.comm.Iscatter(None if send is None else _bytes(send), _bytes(recv), root)
+
+    def ireduce_scatter(self, send: np.ndarray, recv: np.ndarray, op: ReduceOp):
+        MPI = mpi()
+        return self.comm.Ireduce_scatter_block(send, recv, _op(MPI, op, send.dtype == np.bool_))
+
+    def ialltoall(self, send: np.ndarray, recv: np.ndarray):
+        return self.comm.Ialltoall(_bytes(send), _bytes(recv))
+
+    def ibarrier(self):
+        return self.comm.Ibarrier()
+
+    def isend(self, buf: np.ndarray, dst: int, tag: int):
+        return self.comm.Isend(_bytes(buf), dst, tag)
+
+    def irecv(self, buf: np.ndarray, src: int | None, tag: int):
+        MPI = mpi()
+        return self.comm.Irecv(_bytes(buf), MPI.ANY_SOURCE if src is None else src, tag)
+
+    def free(self) -> None:
+        if self.comm is not None and self.comm != mpi().COMM_WORLD:
+            try:
+                self.comm.Free()
+            except Exception:  # noqa: BLE001 - a poisoned communicator may refuse
+                pass
+        self.comm = None
+
+
+def _bytes(a: np.ndarray) -> np.ndarray:
+    """Data movement is type-blind: every dtype (bfloat16 and bool included) moves as
+    bytes, so only reductions need an MPI datatype."""
+    return a.reshape(-1).view(np.uint8)
+
+
+def _poisoned() -> DistBackendError:
+    return DistBackendError("ember.distributed: an earlier operation failed or timed out "
+                            f"({_FAILED[0]}); the process group cannot be used any more")
+
+
+def _mismatch(kind: str, table: np.ndarray, dtype_name: str) -> str:
+    def describe(row) -> str:  # "float64 [4, 3] root=0"
+        nd = int(row[4])
+        dims = [int(d) for d in row[6:6 + min(nd, 6)]] + (["..."] if nd > 6 else [])
+        extra = f" root={int(row[1])}" if row[1] >= 0 else ""
+        extra += f" op={ReduceOp(int(row[2])).name}" if row[2] >= 0 else ""
+        if row[0] != table[0][0]:
+            return f"{_KINDS[int(row[0])]}"
+        code = int(row[3])
+        name = _DTYPES[code] if code < len(_DTYPES) else "other"
+        return f"{name} {dims}{extra}"
+    dtypes_differ = len(set(table[:, 3].tolist())) > 1
+    parts = []
+    for r, row in enumerate(table):
+        d = describe(row)
+        parts.append(f"rank {r}: {d}")
+    what = "the dtype" if dtypes_differ else "the arguments"
+    if len(set(table[:, 0].tolist())) > 1:
+        what = "the operation (ranks called different collectives)"
+    return (f"ember.distributed.{kind}: the ranks disagree on {what}; every rank must pass "
+            f"tensors of the same shape and dtype (and the same src/dst/op): "
+            + "; ".join(parts))
+
+
+def launched_by_mpirun() -> bool:
+    """Whether this process was started by an MPI launcher (Open MPI, MPICH, Slurm PMI)."""
+    return any(k in os.environ for k in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK",
+                                         "MPI_LOCALNRANKS"))
