@@ -38,7 +38,7 @@ def init_reductions() -> None:
         family = f"ember-mp-{uuid.uuid4().hex[:12]}-"
         os.environ[_ENV] = family
         atexit.register(_transport.remove_files, family)
-    from ..._tensor import Tensor
-    from ...nn.parameter import Parameter
+    from .._tensor import Tensor
+    from ..nn.parameter import Parameter
     for cls in (Tensor, Parameter):
         ForkingPickler.register(cls, _reduce)
