@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _state
+from . import _mpi, _state
 from ._host import Host, check_list, check_tensor, finish_reduce, reduce_buffer
 from ._types import ReduceOp, Work
 
@@ -42,7 +42,15 @@ def _root(pg, rank, group_rank, name: str) -> int:
     return r
 
 
-def _work(comm, reqs, finish, async_op: bool, what: str):
+def _work(comm, start, finish, async_op: bool, what: str, blocking=None, nbytes: int = 0):
+    """Run an operation: ``start()`` begins MPI's non-blocking form (its requests); a
+    synchronous call on a big buffer runs ``blocking()`` instead (see ``_mpi``)."""
+    if not async_op and blocking is not None and nbytes >= _mpi.BLOCKING_MIN_BYTES:
+        comm.call_blocking(blocking, what)
+        if finish is not None:
+            finish()
+        return None
+    reqs = start()
     reqs = reqs if isinstance(reqs, list) else [reqs]
     w = Work(lambda: comm.poll(reqs), lambda dl: comm.wait(reqs, dl, what), finish,
              comm.timeout)
@@ -81,7 +89,8 @@ def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool =
     def finish():
         finish_reduce(h.arr, work, op, pg.size())
         h.store()
-    return _work(comm, comm.iallreduce(work, op), finish, async_op, "all_reduce")
+    return _work(comm, lambda: comm.iallreduce(work, op), finish, async_op, "all_reduce",
+                 lambda: comm.allreduce(work, op), work.nbytes)
 
 
 def broadcast(tensor, src: int | None = None, group=None, async_op: bool = False,
@@ -98,8 +107,9 @@ def broadcast(tensor, src: int | None = None, group=None, async_op: bool = False
     if nc is not None:
         return nc.broadcast(tensor, root, async_op)
     h = Host(tensor)
-    return _work(comm, comm.ibcast(h.arr, root),
-                 None if comm.rank == root else h.store, async_op, "broadcast")
+    return _work(comm, lambda: comm.ibcast(h.arr, root),
+                 None if comm.rank == root else h.store, async_op, "broadcast",
+                 lambda: comm.bcast(h.arr, root), h.arr.nbytes)
 
 
 def reduce(tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM, group=None,
@@ -122,7 +132,8 @@ def reduce(tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM, group=No
         if comm.rank == root:
             finish_reduce(h.arr, work, op, pg.size())
             h.store()
-    return _work(comm, comm.ireduce(work, op, root), finish, async_op, "reduce")
+    return _work(comm, lambda: comm.ireduce(work, op, root), finish, async_op, "reduce",
+                 lambda: comm.reduce_(work, op, root), work.nbytes)
 
 
 def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
@@ -148,7 +159,8 @@ def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
     def finish():
         for i, t in enumerate(tensor_list):
             Host(t).store(recv[i])
-    return _work(comm, comm.iallgather(send, recv), finish, async_op, "all_gather")
+    return _work(comm, lambda: comm.iallgather(send, recv), finish, async_op, "all_gather",
+                 lambda: comm.allgather(send, recv), recv.nbytes)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
@@ -172,8 +184,9 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
         return nc.all_gather_into_tensor(output_tensor, input_tensor, async_op)
     send = Host(input_tensor).arr
     out = Host(output_tensor)
-    return _work(comm, comm.iallgather(send, out.arr), out.store, async_op,
-                 "all_gather_into_tensor")
+    return _work(comm, lambda: comm.iallgather(send, out.arr), out.store, async_op,
+                 "all_gather_into_tensor", lambda: comm.allgather(send, out.arr),
+                 out.arr.nbytes)
 
 
 def reduce_scatter(output, input_list, op: ReduceOp = ReduceOp.SUM, group=None,
@@ -227,8 +240,8 @@ def _reduce_scatter(pg, output, send, op, async_op):
     def finish():
         finish_reduce(out.arr.reshape(-1), recv, op, pg.size())
         out.store()
-    return _work(comm, comm.ireduce_scatter(send, recv, op), finish, async_op,
-                 "reduce_scatter")
+    return _work(comm, lambda: comm.ireduce_scatter(send, recv, op), finish, async_op,
+                 "reduce_scatter", lambda: comm.reduce_scatter(send, recv, op), send.nbytes)
 
 
 def gather(tensor, gather_list=None, dst: int | None = None, group=None,
@@ -257,7 +270,7 @@ def gather(tensor, gather_list=None, dst: int | None = None, group=None,
         if me_root:
             for i, t in enumerate(gather_list):
                 Host(t).store(recv[i])
-    return _work(comm, comm.igather(send, recv, root), finish, async_op, "gather")
+    return _work(comm, lambda: comm.igather(send, recv, root), finish, async_op, "gather")
 
 
 def scatter(tensor, scatter_list=None, src: int | None = None, group=None,
@@ -284,7 +297,8 @@ def scatter(tensor, scatter_list=None, src: int | None = None, group=None,
     comm.check("scatter", None, root=root, dtype_name=tensor.dtype.name, shape=tensor.shape)
     out = Host(tensor)
     send = np.stack([Host(t).arr for t in scatter_list]) if me_root else None
-    return _work(comm, comm.iscatter(send, out.arr, root), out.store, async_op, "scatter")
+    return _work(comm, lambda: comm.iscatter(send, out.arr, root), out.store, async_op,
+                 "scatter")
 
 
 def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None,
@@ -305,7 +319,8 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
                          "first dimension divisible by the world size")
     comm.check("all_to_all", None, dtype_name=input.dtype.name, shape=input.shape)
     out = Host(output)
-    return _work(comm, comm.ialltoall(Host(input).arr, out.arr), out.store, async_op,
+    src = Host(input).arr
+    return _work(comm, lambda: comm.ialltoall(src, out.arr), out.store, async_op,
                  "all_to_all_single")
 
 
@@ -315,7 +330,7 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
     if pg is None:
         return None
     comm = pg._comm
-    return _work(comm, comm.ibarrier(), None, async_op, "barrier")
+    return _work(comm, comm.ibarrier, None, async_op, "barrier")
 
 
 def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False):
@@ -353,7 +368,7 @@ def isend(tensor, dst: int | None = None, group=None, tag: int = 0,
     comm = pg._comm
     r = _peer(pg, dst, group_dst, "dst")
     buf = Host(tensor).arr.copy()  # the caller may change the tensor before it is sent
-    return _work(comm, comm.isend(buf, r, tag), None, True, "send")
+    return _work(comm, lambda: comm.isend(buf, r, tag), None, True, "send")
 
 
 def send(tensor, dst: int | None = None, group=None, tag: int = 0,

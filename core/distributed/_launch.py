@@ -61,7 +61,6 @@ def mpirun_command(nproc: int, rank_argv: list[str], mpirun: str | None = None) 
     if _is_open_mpi(mpirun):
         cmd += ["--oversubscribe",  # more ranks than cores is allowed, as torchrun allows
                 "--mca", "btl", "self,vader,tcp",
-                "--mca", "btl_vader_single_copy_mechanism", "none",
                 "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-run-as-root")

@@ -22,8 +22,7 @@ def need_mpi() -> None:
 
 # loopback only, root allowed (CI containers), more ranks than cores
 MPIRUN = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--mca", "btl", "self,vader,tcp",
-          "--mca", "btl_vader_single_copy_mechanism", "none", "--mca", "btl_tcp_if_include",
-          "lo", "--mca", "oob_tcp_if_include", "lo"]
+          "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo"]
 
 
 def env() -> dict:

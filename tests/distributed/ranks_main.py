@@ -90,6 +90,14 @@ def _():
     base = t(x_of(rank))
     dist.all_reduce(base.t())
     np.testing.assert_allclose(base.numpy(), ALL.sum(0))
+    # >= 64 KiB: MPI's blocking forms on the helper thread
+    big = torch.arange(40_000, dtype=torch.float64) * (rank + 1)
+    dist.all_reduce(big)
+    assert big[-1].item() == 39_999 * n * (n + 1) / 2
+    dist.broadcast(big, src=n - 1)
+    g = torch.zeros(n * 40_000, dtype=torch.float64)
+    dist.all_gather_into_tensor(g, torch.full((40_000,), float(rank), dtype=torch.float64))
+    assert g.view(n, -1)[:, 7].tolist() == [float(r) for r in range(n)]
     w = dist.all_reduce(x := t(x_of(rank)), async_op=True)
     w.wait()
     assert w.is_completed()

@@ -48,11 +48,12 @@ def test_killed_rank_makes_survivors_raise_within_the_timeout():
     assert not survivors(marker)
 
 
-def test_hung_rank_survivor_raises_and_the_job_ends():
+@pytest.mark.parametrize("mode", ["hang", "hang_big"])
+def test_hung_rank_survivor_raises_and_the_job_ends(mode):
     # rank 1 sleeps 120 s; rank 0 raises after 3 s and aborts the job at exit, so mpirun
     # ends rank 1 too: the whole launch is far shorter than the hang
     marker = uuid.uuid4().hex
-    rc, out, secs = launch(MPIRUN + ["-n", "2", sys.executable, "ranks_fault.py", "hang",
+    rc, out, secs = launch(MPIRUN + ["-n", "2", sys.executable, "ranks_fault.py", mode,
                                      marker], timeout=90)
     assert re.search(r"RAISED 0 [\d.]+ DistBackendError", out), out
     assert rc != 0
