@@ -83,9 +83,13 @@ def _():
     xb = torch.tensor([rank == 0, False, True])
     dist.all_reduce(xb, op=dist.ReduceOp.MAX)
     assert xb.tolist() == [True, False, True]
-    xh = t(x_of(rank)).half()
-    dist.all_reduce(xh)
-    np.testing.assert_allclose(xh.float().numpy(), ALL.sum(0), rtol=1e-3)
+    try:
+        xh = t(x_of(rank)).half()
+    except TypeError:  # a backend without float16 (the array-API-strict one)
+        xh = None
+    if xh is not None:
+        dist.all_reduce(xh)
+        np.testing.assert_allclose(xh.float().numpy(), ALL.sum(0), rtol=1e-3)
     # a non-contiguous view is written back through the view
     base = t(x_of(rank))
     dist.all_reduce(base.t())
