@@ -8,7 +8,8 @@ every rank runs, taking turns so all see the same load:
   over all ranks;
 - all-reduce of float32 buffers of 1-64 MiB: ``ember.distributed.all_reduce`` vs
   ``comm.Allreduce`` of mpi4py on a numpy array vs PyTorch gloo: bus bandwidth
-  (2 (n-1)/n x bytes / time; algorithm bandwidth bytes / time with one rank).
+  (2 (n-1)/n x bytes / time; algorithm bandwidth bytes / time with one rank), the best of
+  several runs (the one least disturbed by other work on the machine).
 
     python benchmarks/ddp_scaling.py [--steps 30] [--batch 64] [--ranks 1 2] [--no-torch]
 """
@@ -24,11 +25,6 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES_MIB = (1, 4, 16, 64)
-
-
-def _median(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
 
 
 def _mlp_ember(args, ember):
@@ -123,7 +119,7 @@ def rank_job(args) -> None:
                 fn()
                 times[k].append(time.perf_counter() - t0)
         factor = 2 * (n - 1) / n if n > 1 else 1.0
-        out["allreduce"][mib] = {k: factor * mib * 2**20 / _median(v) / 1e6
+        out["allreduce"][mib] = {k: factor * mib * 2**20 / min(v) / 1e6
                                  for k, v in times.items()}
     if rank == 0:
         print("RESULT " + json.dumps(out), flush=True)
@@ -181,7 +177,7 @@ def main() -> None:
             rows.append([res["ranks"], mib, f"{bw['ember']:.0f}", f"{bw['mpi4py']:.0f}",
                          f"{bw['torch']:.0f}" if "torch" in bw else "-",
                          f"{bw['ember'] / bw['mpi4py']:.2f}"])
-    print("\nall_reduce float32, bus bandwidth MB/s (median)")
+    print("\nall_reduce float32, bus bandwidth MB/s (best of the runs)")
     print(table(["ranks", "MiB", "ember", "mpi4py", "torch gloo", "ember/mpi4py"], rows))
 
 

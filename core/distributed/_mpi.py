@@ -90,11 +90,13 @@ class _Caller:
                 box.append(e)
             done.set()
 
-    def call(self, fn, timeout: float) -> tuple[bool, list]:
+    def submit(self, fn) -> tuple[threading.Event, list]:
+        """Queue ``fn``; jobs run one at a time in submission order."""
         box: list = []
         done = threading.Event()
         self.jobs.put((fn, box, done))
-        return done.wait(timeout), box
+        return done, box
+
 
 
 _CALLER: list = []
@@ -159,24 +161,33 @@ class MpiComm:
                 time.sleep(sleep)
                 sleep = min(sleep * 2, _SLEEP_MAX_S)
 
-    def call_blocking(self, fn, what: str) -> None:
-        """``fn()`` (a blocking MPI call) on the helper thread, bounded by the timeout."""
+    def submit(self, fn):
+        """Start ``fn()`` (a blocking MPI call) on the helper thread; wait for the handle
+        with :meth:`wait_submitted`. Calls run in submission order, so ranks that submit
+        the same collectives in the same order match."""
         if _FAILED:
             raise _poisoned()
         if not _CALLER:
             _CALLER.append(_Caller())
-        ok, box = _CALLER[0].call(fn, self.timeout)
-        if not ok:
-            _FAILED.append(what)
-            raise DistBackendError(
-                f"ember.distributed: {what} on rank {world().Get_rank()} timed out after "
-                f"{self.timeout:.1f} s (the process group's timeout): another rank died, "
-                f"hung, or did not make the same call. The process group cannot be used any "
-                f"more; this process ends the MPI job when it exits.")
-        if box:
-            _FAILED.append(box[0])
-            raise DistBackendError(f"ember.distributed: MPI error on rank "
-                                   f"{world().Get_rank()}: {box[0]}") from None
+        return _CALLER[0].submit(fn)
+
+    def wait_submitted(self, handles, deadline: float, what: str) -> None:
+        for done, box in handles:
+            if not done.wait(max(0.0, deadline - time.monotonic())):
+                _FAILED.append(what)
+                raise DistBackendError(
+                    f"ember.distributed: {what} on rank {world().Get_rank()} timed out after "
+                    f"{self.timeout:.1f} s (the process group's timeout): another rank died, "
+                    f"hung, or did not make the same call. The process group cannot be used "
+                    f"any more; this process ends the MPI job when it exits.")
+            if box:
+                _FAILED.append(box[0])
+                raise DistBackendError(f"ember.distributed: MPI error on rank "
+                                       f"{world().Get_rank()}: {box[0]}") from None
+
+    def call_blocking(self, fn, what: str) -> None:
+        """``fn()`` (a blocking MPI call) on the helper thread, bounded by the timeout."""
+        self.wait_submitted([self.submit(fn)], self.deadline(), what)
 
     def deadline(self) -> float:
         return time.monotonic() + self.timeout

@@ -9,9 +9,10 @@ How it works, as in PyTorch's reducer:
   roughly backwards), the first bucket capped at 1 MiB (or ``bucket_cap_mb`` if smaller),
   the others at ``bucket_cap_mb`` (25 MiB); each bucket owns one flat host buffer;
 - a post-accumulate-grad hook on each parameter copies its fresh ``.grad`` into its bucket;
-  when a bucket is full its all-reduce (MPI ``Iallreduce``) starts at once, while backward
-  goes on, buckets starting in index order on every rank so the collectives match; each hook
-  also polls the requests in flight to drive MPI's progress;
+  when a bucket is full its all-reduce starts at once on ember.distributed's MPI helper
+  thread (MPI's blocking ``Allreduce``, which releases the GIL, so it runs while backward
+  goes on here; Open MPI's non-blocking all-reduce is several times slower on big
+  buffers), buckets starting in index order on every rank so the collectives match;
 - when the last bucket has started, the reducer waits for all of them (bounded by the
   process group's timeout), divides by the world size and writes the averages into each
   ``.grad``;
@@ -201,9 +202,6 @@ class DistributedDataParallel(Module):
         self._started = True
         b.flat[b.offsets[k]:b.offsets[k + 1]] = Host(p.grad).arr.reshape(-1)
         self._mark(b)
-        live = [x.req for x in self._buckets[:self._next] if x.req is not None]
-        if live:
-            self._comm.poll(live)  # progress for the ones in flight
 
     def _mark(self, b: _Bucket) -> None:
         b.pending -= 1
@@ -213,9 +211,12 @@ class DistributedDataParallel(Module):
                                "parameter outside the `forward` function; 2) Reused parameters "
                                "in multiple reentrant backward passes.")
         from ...distributed._types import ReduceOp
+        comm = self._comm
         while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
             nb = self._buckets[self._next]
-            nb.req = self._comm.iallreduce(nb.flat, ReduceOp.SUM)
+            # MPI's blocking all-reduce on the helper thread: it runs while backward goes on
+            # here (mpi4py releases the GIL), in bucket order on every rank
+            nb.req = comm.submit(lambda flat=nb.flat: comm.allreduce(flat, ReduceOp.SUM))
             self._next += 1
         if self._next == len(self._buckets) and self._started:
             self._finish()
@@ -224,11 +225,12 @@ class DistributedDataParallel(Module):
         from ...distributed._host import Host
         from ...distributed._types import ReduceOp
         comm = self._comm
-        reqs = [b.req for b in self._buckets]
+        handles = [b.req for b in self._buckets]
         used = self._used.copy()
         if self.find_unused_parameters:
-            reqs.append(comm.iallreduce(used, ReduceOp.MAX))
-        comm.wait(reqs, comm.deadline(), "DistributedDataParallel gradient all-reduce")
+            handles.append(comm.submit(lambda: comm.allreduce(used, ReduceOp.MAX)))
+        comm.wait_submitted(handles, comm.deadline(),
+                            "DistributedDataParallel gradient all-reduce")
         n = self.process_group.size()
         where = {id(p): j for j, p in enumerate(self._params)}
         for b in self._buckets:
