@@ -165,3 +165,22 @@ def test_run_nproc_without_mpirun_says_how_to_install(tmp_path):
     assert r.returncode == 2, r.stderr
     assert "apt-get install openmpi-bin libopenmpi-dev" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_torchrun_world_without_mpirun_says_how_to_launch():
+    pytest.importorskip("mpi4py")
+    code = ("import ember.distributed as d\n"
+            "try:\n    d.init_process_group('gloo')\n"
+            "except RuntimeError as e:\n    print('ERR', e)\n"
+            "d.init_process_group('mpi', world_size=1)\n"
+            "print('OK', d.get_rank(), d.get_world_size(), d.is_initialized())\n")
+    env = dict(os.environ, WORLD_SIZE="2", RANK="0", OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert "ERR init_process_group: world_size is 2 but MPI sees one process" in r.stdout, \
+        r.stdout + r.stderr
+    assert "ember run --nproc 2" in r.stdout
+    # an explicit world_size wins over the environment, as in PyTorch: a world of one
+    assert "OK 0 1 True" in r.stdout, r.stdout + r.stderr
