@@ -17,11 +17,12 @@ served by MPI. Deliberate differences from PyTorch:
 
 Nothing here imports mpi4py or CuPy until a process group is created.
 """
-from ._collectives import (P2POp, all_gather, all_gather_into_tensor, all_gather_object,
-                           all_reduce, all_to_all_single, barrier, batch_isend_irecv,
-                           broadcast, broadcast_object_list, gather, gather_object, irecv,
-                           isend, monitored_barrier, recv, reduce, reduce_scatter,
-                           reduce_scatter_tensor, scatter, scatter_object_list, send)
+from ._collectives import (all_gather, all_gather_into_tensor, all_reduce, all_to_all_single,
+                           barrier, broadcast, gather, monitored_barrier, reduce,
+                           reduce_scatter, reduce_scatter_tensor, scatter)
+from ._objects import (all_gather_object, broadcast_object_list, gather_object,
+                       scatter_object_list)
+from ._p2p import P2POp, batch_isend_irecv, irecv, isend, recv, send
 from ._state import (GroupMember, ProcessGroup, destroy_process_group, get_backend,
                      get_global_rank, get_group_rank, get_process_group_ranks, get_rank,
                      get_world_size, group, init_process_group, is_available,
