@@ -254,6 +254,16 @@ class Tensor:
         node, nr = _graph._edge(self)
         return node._add_pre_hook(nr, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Mirrors ``Tensor.register_post_accumulate_grad_hook``: ``hook(tensor)`` runs after
+        a backward pass has accumulated this leaf's ``.grad``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        return _graph._edge(self)[0]._add_post_hook(hook)
+
     def retain_grad(self) -> None:
         """Mirrors ``Tensor.retain_grad``: keep a non-leaf's gradient in ``.grad``."""
         if not self._requires_grad:
