@@ -1274,6 +1274,10 @@ class Tensor:
     def register_hook(self, hook) -> Any:
         """Mirrors ``Tensor.register_hook``: ``hook(grad)`` may return a replacement."""
         ...
+    def register_post_accumulate_grad_hook(self, hook) -> Any:
+        """Mirrors ``Tensor.register_post_accumulate_grad_hook``: ``hook(tensor)`` runs after
+        a backward pass has accumulated this leaf's ``.grad``."""
+        ...
     def relu(self) -> Tensor:
         """Mirrors ``torch.relu``. The gradient at 0 is 0, as in PyTorch."""
         ...
