@@ -57,11 +57,21 @@ class Backend:
         return getattr(self.xp, "__version__", "?") if self.xp is not None else "?"
 
     def load(self) -> None:
-        """Import the library and set ``self.xp``. Called once, on first use."""
+        """Import the library and set ``self.xp``. Called once, on first use; the registry
+        then builds the dtype tables (:meth:`_build_dtype_tables`) from ``xp``."""
         raise NotImplementedError
 
+    def __getattr__(self, name: str):
+        # the dtype tables, built on first use after load() set xp (load itself may need
+        # them, before the registry builds them)
+        if name in ("_to_native", "_from_native") and self.__dict__.get("xp") is not None:
+            self._build_dtype_tables()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _build_dtype_tables(self) -> None:
-        """Map ember dtypes to the namespace's dtype objects, skipping ones it lacks."""
+        """Map ember dtypes to the namespace's dtype objects, skipping ones it lacks. The
+        registry calls it right after :meth:`load`; a backend need not."""
         self._to_native: dict = {}
         self._from_native: dict = {}
         for d in _dtype.ALL:
@@ -94,6 +104,28 @@ class Backend:
 
     def synchronize(self, index: int | None = None) -> None:
         """Wait for queued work to finish (a no-op on synchronous backends)."""
+
+    def index_of(self, x: Any) -> int | None:
+        """The device index array ``x`` lives on, or None where the backend does not tell
+        devices apart (one device per type: the default)."""
+        return None
+
+    def place(self, x: Any, index: int | None) -> Any:
+        """Array ``x`` (just made by ``xp`` on the current device) on device ``index``
+        (None: where it is). The default moves it through the host when :meth:`index_of`
+        says it is elsewhere; a multi-device backend overrides it with a device copy."""
+        if index is None:
+            return x
+        at = self.index_of(x)
+        if at is None or at == index:
+            return x
+        return self.from_numpy(self.to_numpy(x), index)
+
+    def from_backend(self, x: Any, src: "Backend", index: int | None) -> Any | None:
+        """Array ``x`` of backend ``src`` as one of this backend's on device ``index``
+        without a host round trip (DLPack, a shared device), or None to let the frontend go
+        through the host (``src.to_numpy`` then :meth:`from_numpy`): the default."""
+        return None
 
     # What ``ember.cuda`` / ``ember.accelerator`` ask of an accelerator backend; the defaults
     # suit a backend with one device and no memory pool of its own.

@@ -202,6 +202,7 @@ def _load(be: Backend) -> str | None:
         if be.xp is None:
             try:
                 be.load()
+                be._build_dtype_tables()
             except Exception as e:  # noqa: BLE001
                 be.xp = None
                 return f"failed to load: {type(e).__name__}: {e}"
