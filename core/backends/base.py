@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .. import _dtype
+from ._indexing import getitem as _generic_getitem, host_key as _host_key
+from ._indexing import scalar_like as _scalar_like, setitem as _generic_setitem
 
 __all__ = ["Backend"]
 
@@ -247,8 +249,7 @@ class Backend:
         """``x[key]`` for a key the namespace refused (the frontend indexes directly and asks
         here only then). Generic default: the key rewritten in the array API standard's
         form (a view still), else computed on the host (``ember.backends._indexing``)."""
-        from ._indexing import getitem
-        return getitem(self, x, key)
+        return _generic_getitem(self, x, key)
 
     def setitem(self, x: Any, key: Any, value: Any) -> Any:
         """``x[key] = value``; returns the updated array (a new one on immutable backends).
@@ -256,13 +257,11 @@ class Backend:
         try:
             x[key] = value
         except IndexError:
-            from ._indexing import setitem
-            return setitem(self, x, key, value)
+            return _generic_setitem(self, x, key, value)
         except TypeError:  # the standard casts no Python float into ints (nor int into bool)
             if hasattr(value, "shape"):
                 raise
-            from ._indexing import scalar_like
-            return self.setitem(x, key, scalar_like(self, x, value))
+            return self.setitem(x, key, _scalar_like(self, x, value))
         return x
 
     def index_add(self, x: Any, key: Any, values: Any) -> Any:
@@ -403,15 +402,6 @@ def lerp_(a, b, w: float):
         a += w * (b - a)
         return a
     return b - (b - a) * (1 - w)
-
-
-def _host_key(be: Backend, key: Any) -> Any:
-    """An index key with device arrays moved to numpy (for host-side generic kernels)."""
-    if isinstance(key, tuple):
-        return tuple(_host_key(be, k) for k in key)
-    if key is None or isinstance(key, (int, slice, type(Ellipsis))):
-        return key
-    return be.to_numpy(key)
 
 
 def _np_name(d: "_dtype.dtype"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._register import takes_out
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .reduction import _restore, np_alias, red_axes, tie_share
+from .reduction import _restore, _share, np_alias, record_shared, red_axes
 from .sorting import _as_1d, check_axes, picked
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin"]
@@ -31,31 +31,6 @@ def extreme(xp, name: str, data, **kw):
 def _no_complex(kernel: str, input: Tensor) -> None:
     if input.dtype.is_complex:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.scalar_name}\'')
-
-
-def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
-                  ) -> None:
-    """Give ``res`` (an extreme of ``input`` over ``axes``) PyTorch's gradient for it: shared
-    evenly among the elements equal to it (NaN counting as equal to a NaN result)."""
-    shape = input._data.shape
-
-    def fn(g):
-        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes),)
-    record(res, name, (input,), fn, saved=(input, res))
-
-
-def _share(input: Tensor, res: Tensor, axes: tuple) -> Tensor:
-    xp = input._device._be.xp
-    x = input._data
-    v = res._data
-    if not axes:
-        v = xp.reshape(v, x.shape)
-    else:
-        v = xp.reshape(v, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
-    hit = x == v
-    if input.dtype.is_floating_point:
-        hit = hit | (xp.isnan(x) & xp.isnan(v))
-    return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
 
 
 def _all(name: str, input: Tensor) -> Tensor:

@@ -56,6 +56,32 @@ def tie_share(xp, hit, axes, dtype):
     return h / xp.sum(h, axis=axes, keepdims=True)
 
 
+def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
+                  ) -> None:
+    """Give ``res`` (an extreme of ``input`` over ``axes``: max, amax, median ...) PyTorch's
+    gradient for it: shared evenly among the elements equal to it (NaN counting as equal to a
+    NaN result)."""
+    shape = input._data.shape
+
+    def fn(g):
+        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes),)
+    record(res, name, (input,), fn, saved=(input, res))
+
+
+def _share(input: Tensor, res: Tensor, axes: tuple) -> Tensor:
+    xp = input._device._be.xp
+    x = input._data
+    v = res._data
+    if not axes:
+        v = xp.reshape(v, x.shape)
+    else:
+        v = xp.reshape(v, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    hit = x == v
+    if input.dtype.is_floating_point:
+        hit = hit | (xp.isnan(x) & xp.isnan(v))
+    return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
+
+
 def _count(shape, axes) -> int:
     n = 1
     for ax in axes:
