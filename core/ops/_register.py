@@ -275,11 +275,10 @@ def _signature_with_out(fn) -> inspect.Signature | None:
     except (TypeError, ValueError):
         return None
     ps = list(sig.parameters.values())
-    if any(p.kind is p.VAR_KEYWORD for p in ps):
-        return sig
     out = inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None,
                             annotation="Tensor | None")
-    return sig.replace(parameters=ps + [out])
+    at = len(ps) - (1 if ps and ps[-1].kind is ps[-1].VAR_KEYWORD else 0)
+    return sig.replace(parameters=ps[:at] + [out] + ps[at:])
 
 
 def _is_factory(fn) -> bool:
@@ -290,30 +289,89 @@ def _is_factory(fn) -> bool:
     return "dtype" in ps and "device" in ps
 
 
+def _factory_out(out, kwargs: dict) -> dict:
+    """A factory called with ``out=``: builds in out's dtype, on its device, unless told."""
+    if isinstance(out, Tensor):
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = out.dtype
+        if kwargs.get("device") is None:
+            kwargs["device"] = out._device
+    return kwargs
+
+
+def _forwarding(fn) -> tuple[str, str, dict] | None:
+    """(parameter list, call arguments, defaults) to write a wrapper with fn's own signature
+    (plus ``out``), or None where fn's signature cannot be read."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    P = inspect.Parameter
+    params, call, defaults, star, kw = [], [], {}, False, None
+    for p in sig.parameters.values():
+        d = ""
+        if p.default is not P.empty:
+            defaults[p.name] = p.default
+            d = f"=_d[{p.name!r}]"
+        if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
+            params.append(p.name + d)
+            call.append(p.name)
+        elif p.kind is P.VAR_POSITIONAL:
+            params.append("*" + p.name)
+            call.append("*" + p.name)
+            star = True
+        elif p.kind is P.KEYWORD_ONLY:
+            if not star:
+                params.append("*")
+                star = True
+            params.append(p.name + d)
+            call.append(f"{p.name}={p.name}")
+        else:
+            kw = p.name
+    if not star:
+        params.append("*")
+    params.append("out=None")
+    if kw:
+        params.append("**" + kw)
+        call.append("**" + kw)
+    return ", ".join(params), ", ".join(call), defaults
+
+
 def outable(fn: Callable, name: str | None = None) -> Callable:
     """``fn`` with PyTorch's ``out=`` (see :func:`write_out`); ``fn`` itself never receives
     ``out``. A factory (a function taking ``dtype`` and ``device``) builds its result in
-    ``out``'s dtype and on its device unless they are given, as PyTorch's do. The wrapper
-    keeps fn's name and docstring; its signature is fn's plus ``out``."""
+    ``out``'s dtype and on its device unless they are given, as PyTorch's do.
+
+    The wrapper is written with fn's own parameters (not ``*args, **kwargs``), so the call
+    without ``out`` costs one plain Python call; it keeps fn's name, docstring, and its
+    signature plus ``out``."""
     name = name or fn.__name__
     resize = getattr(fn, "__out__", "warn")
-    if _is_factory(fn):
-        if resize == "warn":
-            resize = "silent"  # PyTorch's factories resize their out without a word
+    factory = _is_factory(fn)
+    if factory and resize == "warn":
+        resize = "silent"  # PyTorch's factories resize their out without a word
+    fwd = _forwarding(fn)
+    if fwd is None or (factory and "dtype" not in fwd[1]):
         def call(*args, out=None, **kwargs):
             if out is None:
                 return fn(*args, **kwargs)
-            if isinstance(out, Tensor):
-                if kwargs.get("dtype") is None:
-                    kwargs["dtype"] = out.dtype
-                if kwargs.get("device") is None:
-                    kwargs["device"] = out._device
+            if factory:
+                kwargs = _factory_out(out, kwargs)
             return _write_outs(out, fn(*args, **kwargs), name, resize)
     else:
-        def call(*args, out=None, **kwargs):
-            if out is None:
-                return fn(*args, **kwargs)
-            return _write_outs(out, fn(*args, **kwargs), name, resize)
+        params, args, defaults = fwd
+        if factory:
+            args = args.replace("dtype=dtype", "dtype=dtype if dtype is not None or out is None "
+                                "else out.dtype").replace(
+                "device=device", "device=device if device is not None or out is None "
+                "else out._device")
+        src = (f"def {fn.__name__}({params}):\n"
+               f"    if out is None:\n        return _fn({fwd[1]})\n"
+               f"    return _write(out, _fn({args}), _name, _resize)\n")
+        env = {"_fn": fn, "_d": defaults, "_write": _write_outs, "_name": name,
+               "_resize": resize}
+        exec(compile(src, f"<out= wrapper of {name}>", "exec"), env)  # noqa: S102
+        call = env[fn.__name__]
     functools.update_wrapper(call, fn)
     del call.__wrapped__  # inspect would follow it to fn's signature, which has no out
     call.__signature__ = _signature_with_out(fn)
