@@ -47,6 +47,14 @@ def unsupported_global(full_path: str) -> pickle.UnpicklingError:
         "this global if you trust this class/function.")
 
 
+def _py3_name(module: str, name: str) -> tuple:
+    """Protocol 2 writes Python 2 names (``__builtin__.set``); map them as torch's reader
+    does."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
 class Unpickler:
     def __init__(self, data: bytes, allowed: dict, persistent_load, unsupported: dict):
         self._f = io.BytesIO(data)
@@ -75,11 +83,7 @@ class Unpickler:
         return b[:-1]
 
     def find_class(self, module: str, name: str):
-        # protocol 2 writes Python 2 names (``__builtin__.set``), as torch's reader maps them
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        elif module in _compat_pickle.IMPORT_MAPPING:
-            module = _compat_pickle.IMPORT_MAPPING[module]
+        module, name = _py3_name(module, name)
         full = f"{module}.{name}"
         if module.split(".")[0] in _safe_globals.BLOCKED_MODULES:
             raise pickle.UnpicklingError(f"Trying to load unsupported GLOBAL {full} whose "
@@ -118,8 +122,7 @@ class Unpickler:
             if not isinstance(state, dict) or not all(type(k) is str for k in state):
                 raise pickle.UnpicklingError("invalid state for an OrderedDict")
             inst.__dict__.update(state)
-        elif hasattr(inst, "__setstate__") and \
-                getattr(type(inst), "__setstate__", None) is not object.__setstate__:
+        elif getattr(inst, "__setstate__", None) is not None:
             inst.__setstate__(state)
         else:
             slotstate = None
@@ -332,7 +335,7 @@ def globals_in(data: bytes) -> list:
     out, strings = [], []
     for op, arg, _ in pickletools.genops(data):
         if op.name == "GLOBAL":
-            out.append(arg.replace(" ", "."))
+            out.append(".".join(_py3_name(*arg.split(" ", 1))))
         elif op.name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
             strings.append(arg)
         elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
