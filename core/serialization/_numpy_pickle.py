@@ -99,7 +99,15 @@ def scalar(dt, raw=None):
     return np.frombuffer(raw, dt, count=1)[0]
 
 
+def empty_bytes(*args):
+    """``bytes()``: how protocol 2 writes ``b""`` (the data of an empty array)."""
+    if args:
+        raise Refused("builtins.bytes is loaded only as the empty bytes object")
+    return b""
+
+
 ALLOWED = {
+    "builtins.bytes": empty_bytes,
     "numpy.core.multiarray._reconstruct": reconstruct,
     "numpy._core.multiarray._reconstruct": reconstruct,
     "numpy.ndarray": NDARRAY,

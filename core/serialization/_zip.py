@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 ALIGNMENT = 64            # torch 2.x's ``.storage_alignment``
 _ZIP64_LIMIT = 0xFFFFFFFF  # sizes/offsets at or above this go into a ZIP64 extra field
+_FFFF = 0xFFFFFFFF  # what a 32-bit field then holds
 _MAX_DEFLATE_RATIO = 1032  # deflate cannot expand data by more than this
 
 
@@ -51,7 +52,7 @@ class Writer:
         head = 30 + len(fname) + len(extra)
         pad = -(offset + head + 4) % ALIGNMENT  # 4: the padding field's own header
         extra += struct.pack("<HH", 0x4246, pad) + b"Z" * pad  # "FB": torch's padding field
-        small = _ZIP64_LIMIT if big else size
+        small = _FFFF if big else size
         self._write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 45 if big else 20, 0, 0, 0, 0x21,
                                 crc, small, small, len(fname), len(extra)))
         self._write(fname)
@@ -65,7 +66,7 @@ class Writer:
         for fname, crc, size, offset in self.entries:
             big = size >= _ZIP64_LIMIT or offset >= _ZIP64_LIMIT
             extra = struct.pack("<HHQQQ", 1, 24, size, size, offset) if big else b""
-            s, o = (_ZIP64_LIMIT, _ZIP64_LIMIT) if big else (size, offset)
+            s, o = (_FFFF, _FFFF) if big else (size, offset)
             self._write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45 if big else 20,
                                     45 if big else 20, 0, 0, 0, 0x21, crc, s, s, len(fname),
                                     len(extra), 0, 0, 0, 0, o))
@@ -77,7 +78,7 @@ class Writer:
             self._write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, n, n,
                                     cd_size, start))
             self._write(struct.pack("<IIQI", 0x07064B50, 0, end64, 1))
-            n16, size32, start32 = 0xFFFF, _ZIP64_LIMIT, _ZIP64_LIMIT
+            n16, size32, start32 = min(n, 0xFFFF), _FFFF, _FFFF
         else:
             n16, size32, start32 = n, cd_size, start
         self._write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n16, n16, size32, start32, 0))
