@@ -229,7 +229,6 @@ class Context:
         """PyTorch's default weights-only allow-list, as ember objects, plus numeric numpy
         arrays and scalars. Keys are the names the pickle uses."""
         from .. import _dtype
-        from .._size import Size
         from .._tensor import Tensor
         from ..nn import Parameter
         from . import _numpy_pickle
@@ -237,7 +236,7 @@ class Context:
             "collections.OrderedDict": OrderedDict,
             "collections.Counter": Counter,
             "torch.nn.parameter.Parameter": Parameter,
-            "torch.Size": Size,
+            "torch.Size": _checked_size,
             "torch.Tensor": Tensor,
             "torch.device": _checked_device,
             "_codecs.encode": _latin1_encode,
@@ -304,6 +303,14 @@ def _wrap_host(view):
     arr, dt = from_ndarray(view)
     dev = resolve_device("cpu")
     return wrap(dev._be.from_numpy(arr, None), dt, dev)
+
+
+def _checked_size(*args):
+    """``torch.Size(ints)`` from a file."""
+    from .._size import Size
+    if len(args) > 1:
+        raise FormatError("torch.Size takes one sequence")
+    return Size(_ints(args[0], "torch.Size") if args else ())
 
 
 def _checked_device(*args):

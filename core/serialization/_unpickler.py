@@ -24,7 +24,12 @@ from struct import unpack
 from . import _numpy_pickle, _safe_globals
 
 
-class Truncated(ValueError):
+class Malformed(ValueError):
+    """The pickle is not one a pickler writes (the caller raises a CheckpointError);
+    refusals of what it asks for are ``pickle.UnpicklingError``, as in PyTorch."""
+
+
+class Truncated(Malformed):
     """The pickle ends in the middle of an opcode."""
 
 
@@ -120,7 +125,7 @@ class Unpickler:
                 f"{type(inst).__module__}.{type(inst).__qualname__}")
         if type(inst) in (OrderedDict, Counter):
             if not isinstance(state, dict) or not all(type(k) is str for k in state):
-                raise pickle.UnpicklingError("invalid state for an OrderedDict")
+                raise Malformed("invalid state for an OrderedDict")
             inst.__dict__.update(state)
         elif getattr(inst, "__setstate__", None) is not None:
             inst.__setstate__(state)
@@ -165,7 +170,7 @@ class Unpickler:
             elif op == P.STACK_GLOBAL[0]:
                 name, module = stack.pop(), stack.pop()
                 if type(name) is not str or type(module) is not str:
-                    raise pickle.UnpicklingError("STACK_GLOBAL requires str")
+                    raise Malformed("STACK_GLOBAL requires str")
                 stack.append(self.find_class(module, name))
             elif op == P.REDUCE[0]:
                 args = stack.pop()
@@ -242,7 +247,7 @@ class Unpickler:
             elif op == P.ADDITEMS[0]:
                 items = pop_mark()
                 if type(stack[-1]) is not set:
-                    raise pickle.UnpicklingError("Can only add items to sets")
+                    raise Malformed("Can only add items to sets")
                 stack[-1].update(items)
             elif op == P.FROZENSET[0]:
                 items = pop_mark()
@@ -265,7 +270,7 @@ class Unpickler:
             elif op == P.LONG4[0]:
                 n = unpack("<i", read(4))[0]
                 if n < 0:
-                    raise pickle.UnpicklingError("LONG pickle has negative byte count")
+                    raise Malformed("LONG pickle has negative byte count")
                 stack.append(pickle.decode_long(read(n)))
             elif op == P.BINFLOAT[0]:
                 stack.append(unpack(">d", read(8))[0])
@@ -280,7 +285,7 @@ class Unpickler:
             elif op == P.BINSTRING[0]:
                 n = unpack("<i", read(4))[0]
                 if n < 0:
-                    raise pickle.UnpicklingError("BINSTRING pickle has negative byte count")
+                    raise Malformed("BINSTRING pickle has negative byte count")
                 stack.append(read(n).decode("ascii"))
             elif op == P.SHORT_BINBYTES[0]:
                 stack.append(read(read(1)[0]))
@@ -300,7 +305,7 @@ class Unpickler:
             elif op == P.LONG_BINGET[0]:
                 stack.append(self._get(unpack("<I", read(4))[0]))
             else:
-                raise pickle.UnpicklingError(f"Unsupported operand {op}")
+                raise Malformed(f"Unsupported operand {op}")
 
     def _put(self, i: int, obj) -> None:
         self.memo[i] = obj
@@ -311,18 +316,18 @@ class Unpickler:
         try:
             return self.memo[i]
         except KeyError:
-            raise pickle.UnpicklingError(f"Memo value not found at index {i}") from None
+            raise Malformed(f"Memo value not found at index {i}") from None
 
     @staticmethod
     def _list(obj):
         if type(obj) is not list:
-            raise pickle.UnpicklingError(f"Can only append to lists, but got {type(obj)}")
+            raise Malformed(f"Can only append to lists, but got {type(obj)}")
         return obj
 
     @staticmethod
     def _dict(obj):
         if type(obj) not in (dict, OrderedDict, Counter):
-            raise pickle.UnpicklingError(
+            raise Malformed(
                 "Can only SETITEM for dict, collections.OrderedDict, collections.Counter, "
                 f"but got {type(obj)}")
         return obj
