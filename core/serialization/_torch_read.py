@@ -240,7 +240,7 @@ class Context:
             "torch.Tensor": Tensor,
             "torch.device": _checked_device,
             "_codecs.encode": _latin1_encode,
-            "builtins.bytearray": bytearray,
+            "builtins.bytearray": _checked_bytearray,
             "builtins.set": set,
             "builtins.complex": complex,
             "torch._utils._rebuild_tensor": self.rebuild_tensor,
@@ -303,6 +303,18 @@ def _wrap_host(view):
     arr, dt = from_ndarray(view)
     dev = resolve_device("cpu")
     return wrap(dev._be.from_numpy(arr, None), dt, dev)
+
+
+def _checked_bytearray(*args):
+    """``bytearray(...)`` as protocol 2 writes one (from its latin1 string or bytes), never
+    ``bytearray(n)``: a file must not size an allocation."""
+    if not args:
+        return bytearray()
+    if type(args[0]) is str and len(args) == 2 and args[1] in ("latin-1", "latin1"):
+        return bytearray(args[0], "latin-1")
+    if type(args[0]) is bytes and len(args) == 1:
+        return bytearray(args[0])
+    raise FormatError("bytearray is loaded only from its bytes")
 
 
 def _checked_size(*args):

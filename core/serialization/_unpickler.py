@@ -70,7 +70,11 @@ class Unpickler:
         user_values = list(self._user.values())
         self._classes = {id(c): c for c in (OrderedDict, Counter, *user_values)
                          if isinstance(c, type)}
-        self._callables = {id(v): v for v in (*allowed.values(), *user_values)}
+        from .._tensor import Tensor
+        # torch.Tensor is allowed as a type (``_rebuild_from_type_v2``'s argument), never
+        # called: ``Tensor(2**40)`` would let a file size an allocation
+        self._callables = {id(v): v for v in (*allowed.values(), *user_values)
+                           if v is not Tensor}
         self.memo: dict = {}
         self._made: dict = {}  # id -> object this unpickler created (BUILD targets)
         self._pending: dict = {}  # id(placeholder) -> memo keys holding it
