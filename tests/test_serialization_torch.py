@@ -332,3 +332,19 @@ def test_storages_are_64_byte_aligned_for_mapping():
     for name in z.namelist():
         if "/data/" in name:
             assert r.data_offset(name) % 64 == 0
+
+
+def test_deflated_archives_and_dtypes_ember_lacks(torch, tmp_path):
+    """Archives zipped by other tools (deflated records) load, mapped or not; a dtype ember
+    does not have is refused by name, not as an unknown global to allow."""
+    src = zipfile.ZipFile(io.BytesIO(_ebytes({"w": ember.arange(5.0)})))
+    p = tmp_path / "deflated.pt"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+    for mm in (False, True):
+        assert ember.load(p, mmap=mm)["w"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    buf = io.BytesIO()
+    torch.save({"u": torch.tensor([1], dtype=torch.uint16)}, buf)
+    with pytest.raises(pickle.UnpicklingError, match="ember has no such dtype"):
+        ember.load(io.BytesIO(buf.getvalue()))

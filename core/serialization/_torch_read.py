@@ -137,7 +137,7 @@ class Context:
         if name not in self.reader.infos:
             raise FormatError(f"storage {key!r} is missing from the archive")
         size = self.reader.size(name)  # checked against the file before allocating
-        if self.mm is not None:
+        if self.mm is not None and self.reader.info(name).compress_type == 0:  # stored
             start = self.reader.data_offset(name)
             arr = np.frombuffer(self.mm, np.uint8, count=size, offset=start)
         else:
@@ -270,6 +270,10 @@ UNSUPPORTED = {
     "torch._utils._rebuild_meta_tensor_no_storage": "meta tensors",
     "torch._utils._rebuild_wrapper_subclass": "tensor subclasses",
     "torch._utils._rebuild_device_tensor_from_numpy": "device tensors pickled via numpy",
+    **{f"torch.{n}": f"tensors of dtype torch.{n} (ember has no such dtype)" for n in (
+        "uint16", "uint32", "uint64", "complex32", "float8_e4m3fn", "float8_e5m2",
+        "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "quint8", "qint8", "qint32",
+        "quint4x2", "quint2x4")},
 }
 
 
