@@ -267,7 +267,7 @@ def _load_safetensors(src: _Source, map_location):
                               f"(zip) checkpoint: {e}") from None
     make = _make_tensor(map_location)
     if "ember" not in meta:  # a plain safetensors file: its flat dict of tensors
-        return OrderedDict((k, make(v, {"dtype": _dtype_name(v)})) for k, v in arrays.items())
+        return OrderedDict((k, make(v, {"dtype": v.dtype.name})) for k, v in arrays.items())
     try:
         header = _safetensors.parse_json(meta["ember"].encode("utf-8"))
         if not isinstance(header, dict) or header.get("format") != _legacy.FORMAT or \
@@ -280,10 +280,6 @@ def _load_safetensors(src: _Source, map_location):
     except (_safetensors.FormatError, _torch_read.FormatError, *_MALFORMED) as e:
         raise CheckpointError(f"ember.load: {src.name}: corrupt ember checkpoint header: "
                               f"{str(e)[:300]}") from None
-
-
-def _dtype_name(arr) -> str:
-    return arr.dtype.name
 
 
 def _make_tensor(map_location):

@@ -28,6 +28,7 @@ class FormatError(ValueError):
 
 
 def np_dtype(name: str):
+    """The numpy dtype for one of ember's dtype names (bfloat16 through ml_dtypes)."""
     import numpy as np
     if name == "bfloat16":
         import ml_dtypes

@@ -16,20 +16,15 @@ import pickle
 from collections import Counter, OrderedDict
 
 from . import _zip
+from ._safetensors import np_dtype
+from ._torch_write import STORAGE_TYPES
 
 MAX_DIMS = 64
 # caffe2/serialize/versions.h: the archive versions PyTorch reads
 _MIN_VERSION, _MAX_VERSION = 1, 10
 
-_LEGACY_STORAGES = {
-    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
-    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
-    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
-    "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
-    "ComplexDoubleStorage": "complex128",
-}
-DTYPES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "uint8",
-          "int8", "int16", "int32", "int64", "bool")
+_LEGACY_STORAGES = {name: dt for dt, name in STORAGE_TYPES.items()}  # FloatStorage: float32
+DTYPES = tuple(STORAGE_TYPES)  # the dtypes ember and PyTorch checkpoints share
 
 
 class FormatError(ValueError):
@@ -58,11 +53,7 @@ class _Storage:
 
 
 def _np_dtype(name: str):
-    import numpy as np
-    if name == "bfloat16":
-        import ml_dtypes
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(name).newbyteorder("<")
+    return np_dtype(name).newbyteorder("<")
 
 
 def _int(v, what: str) -> int:
