@@ -217,7 +217,7 @@ def load(f: PathOrFile, map_location: MapLocation = None, pickle_module: Any = N
 
 def _load_zip(src: _Source, map_location, pickle_module, weights_only: bool, load_args):
     try:
-        ctx = _torch_read.Context(_zip.Reader(src.fh, src.length), map_location, _place,
+        ctx = _torch_read.Context(_zip.Reader(src.fh, src.length), map_location, _Placer(),
                                   src.mm)
         data = ctx.pickle_bytes()
     except _MALFORMED as e:
@@ -306,6 +306,21 @@ def _make_tensor(map_location):
 
 # --- map_location ----------------------------------------------------------------------------
 
+class _Placer:
+    """``_place`` for one load: each saved location is resolved to a device once."""
+
+    def __init__(self):
+        self._devs: dict = {}
+
+    def __call__(self, t, loc: str, map_location):
+        if _callable_location(map_location):
+            return _place(t, loc, map_location)
+        dev = self._devs.get(loc)
+        if dev is None:
+            dev = self._devs[loc] = _destination(loc, map_location)
+        return t if dev is t._device else t.to(dev)
+
+
 def _target(loc: str, map_location):
     """The device a tensor saved on ``loc`` goes to, per PyTorch's map_location rules."""
     if map_location is None:
@@ -317,27 +332,42 @@ def _target(loc: str, map_location):
 
 def _place(t, loc: str, map_location):
     """Move a CPU tensor read from a file to where map_location says."""
+    if _callable_location(map_location):
+        _check_location(loc)
+        got = map_location(t, loc)
+        if got is not None:
+            return got
+        map_location = None
+    dev = _destination(loc, map_location)
+    return t if dev is t._device else t.to(dev)
+
+
+def _callable_location(map_location) -> bool:
+    from .._device import device
+    return callable(map_location) and not isinstance(map_location, (dict, str, device))
+
+
+def _check_location(loc: str) -> None:
     from .._device import device
     try:
         device(loc)
     except (RuntimeError, ValueError, TypeError) as e:
         raise _torch_read.FormatError(f"unknown device {loc[:40]!r} in checkpoint "
                                       f"({e})") from None
-    if callable(map_location) and not isinstance(map_location, (dict, str, device)):
-        got = map_location(t, loc)
-        if got is not None:
-            return got
-        map_location = None
+
+
+def _destination(loc: str, map_location):
+    """The ember device for a tensor saved on ``loc`` (``map_location`` not a callable)."""
+    _check_location(loc)
     dest = _target(loc, map_location)
     from .._creation import resolve_device
     try:
-        dev = resolve_device(dest)
+        return resolve_device(dest)
     except RuntimeError as e:
         raise RuntimeError(f"Attempting to deserialize object on device '{dest}' but it is not "
                            f"available here ({e}). If you are running on a CPU-only machine, "
                            "please use ember.load with map_location='cpu' to map your storages "
                            "to the CPU.") from None
-    return t if dev is t._device else t.to(dev)
 
 
 def load_safetensors(f: PathOrFile, device="cpu") -> "OrderedDict":
@@ -356,7 +386,7 @@ def get_unsafe_globals_in_checkpoint(f: PathOrFile) -> list:
         if not src.head(4).startswith(b"PK\x03\x04"):
             raise ValueError("Expected input to be a checkpoint returned by torch.save")
         try:
-            ctx = _torch_read.Context(_zip.Reader(src.fh, src.length), None, _place)
+            ctx = _torch_read.Context(_zip.Reader(src.fh, src.length), None, _Placer())
             names = _unpickler.globals_in(ctx.pickle_bytes())
         except _MALFORMED as e:
             raise CheckpointError(f"ember.load: {src.name}: corrupt PyTorch zip checkpoint: "

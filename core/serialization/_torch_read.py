@@ -63,6 +63,12 @@ def _int(v, what: str) -> int:
 
 
 def _ints(v, what: str) -> tuple:
+    if type(v) is tuple and len(v) <= MAX_DIMS:  # the common case, checked quickly
+        for x in v:
+            if type(x) is not int:
+                break
+        else:
+            return v
     if not isinstance(v, tuple) and type(v) is not list:
         raise FormatError(f"{what} must be a tuple of ints, not {type(v).__name__}")
     if len(v) > MAX_DIMS:
@@ -83,6 +89,8 @@ class Context:
         self.prefix = pkl[0][:-len("data.pkl")]  # "archive/" or ""
         self._check_records()
         self._raw: dict = {}
+        from .._creation import resolve_device
+        self._cpu = resolve_device("cpu")
 
     def _check_records(self) -> None:
         r, p = self.reader, self.prefix
@@ -177,7 +185,7 @@ class Context:
                 writeable=arr.flags.writeable)
         else:
             view = np.empty(size, arr.dtype)
-        t = self._place(_wrap_host(view), storage.location, self.map_location)
+        t = self._place(_wrap_host(view, self._cpu), storage.location, self.map_location)
         if _bool(requires_grad):
             t.requires_grad_(True)
         return t
@@ -290,13 +298,14 @@ def _set_state(t, state):
     return t
 
 
-def _wrap_host(view):
+def _wrap_host(view, dev=None):
     """A CPU tensor over the numpy array ``view`` (shared where the backend can alias)."""
-    from .._creation import resolve_device
     from .._from_data import from_ndarray
     from .._tensor import wrap
+    if dev is None:
+        from .._creation import resolve_device
+        dev = resolve_device("cpu")
     arr, dt = from_ndarray(view)
-    dev = resolve_device("cpu")
     return wrap(dev._be.from_numpy(arr, None), dt, dev)
 
 

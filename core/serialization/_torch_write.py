@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pickle
 import secrets
+import struct
 from collections import OrderedDict
 from typing import BinaryIO
 
@@ -114,6 +115,68 @@ class _Pickler(pickle._Pickler):
         return None
 
     # --- tensors ------------------------------------------------------------------------
+    def save(self, obj, save_persistent_id=True):
+        t = type(obj)
+        if t is self._Tensor or t is self._Parameter:  # the common case, written directly
+            got = self.memo.get(id(obj))
+            if got is not None:
+                self.write(self.get(got[0]))
+            else:
+                self._write_tensor(obj, t is self._Parameter)
+            return
+        super().save(obj, save_persistent_id)
+
+    def _write_tensor(self, t, param: bool) -> None:
+        """The opcodes ``save_reduce`` would write for ``_reduce_tensor(t)``, without the
+        generic machinery (a state_dict is mostly this)."""
+        P, w = pickle, self.write
+        storage, offset, stride = self._storage(t)
+        rg = bool(t.requires_grad)
+        if param:
+            self._global(_REBUILD_PARAM)
+            w(P.MARK)
+        self._global(_REBUILD_V2)
+        w(P.MARK + P.MARK)
+        self._str("storage")
+        self._global(_STORAGE_GLOBALS[storage.dtype])
+        self._str(storage.key)
+        self._str(storage.location)
+        self._int(storage.array.size)
+        w(P.TUPLE + P.BINPERSID)
+        self._int(offset)
+        for dims in (t.shape, stride):
+            w(P.MARK)
+            for n in dims:
+                self._int(n)
+            w(P.TUPLE)
+        w(P.NEWTRUE if rg and not param else P.NEWFALSE)
+        self._global(OrderedDict)
+        w(P.EMPTY_TUPLE + P.REDUCE + P.TUPLE + P.REDUCE)
+        if param:
+            w(P.NEWTRUE if rg else P.NEWFALSE)
+            self._global(OrderedDict)
+            w(P.EMPTY_TUPLE + P.REDUCE + P.TUPLE + P.REDUCE)
+        self.memoize(t)
+
+    def _global(self, obj) -> None:
+        got = self.memo.get(id(obj))
+        if got is not None:
+            self.write(self.get(got[0]))
+        else:
+            self.save_global(obj)
+
+    def _str(self, s: str) -> None:
+        raw = s.encode("utf-8")
+        self.write(pickle.BINUNICODE + struct.pack("<I", len(raw)) + raw)
+
+    def _int(self, n: int) -> None:
+        if 0 <= n < 256:
+            self.write(pickle.BININT1 + bytes((n,)))
+        elif -0x80000000 <= n < 0x80000000:
+            self.write(pickle.BININT + struct.pack("<i", n))
+        else:
+            self.save_long(n)
+
     def _reduce_tensor(self, t):
         storage, offset, stride = self._storage(t)
         args = (storage, offset, tuple(t.shape), stride)

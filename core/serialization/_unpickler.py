@@ -80,7 +80,7 @@ class Unpickler:
         self._pending: dict = {}  # id(placeholder) -> memo keys holding it
 
     def read(self, n: int) -> bytes:
-        b = self._f.read(n)
+        b = self._f.read(n)  # never more than is there: a declared length allocates nothing
         if len(b) != n:
             raise Truncated(f"pickle data was truncated (wanted {n} bytes, {len(b)} left)")
         return b
@@ -145,171 +145,181 @@ class Unpickler:
         return inst
 
     def load(self):
-        """The object the pickle describes (opcodes after CPython's ``pickle.py``)."""
-        P = pickle
-        stack: list = []
-        metastack: list = []
-        read, memo = self.read, self.memo
-
-        def pop_mark():
-            nonlocal stack
-            items = stack
-            stack = metastack.pop()
-            return items
-
+        """The object the pickle describes (opcodes after CPython's ``pickle.py``: a
+        dispatch table of the opcodes a checkpoint uses; any other is refused)."""
+        self.stack, self.metastack = [], []
+        dispatch, f = self._dispatch(), self._f
         while True:
-            key = self._f.read(1)
+            key = f.read(1)
             if not key:
                 raise Truncated("pickle data ended without STOP")
-            op = key[0]
-            if op == P.PROTO[0]:
-                read(1)
-            elif op == P.FRAME[0]:
-                read(8)
-            elif op == P.STOP[0]:
-                return stack.pop()
-            elif op == P.GLOBAL[0]:
-                module = self.readline().decode("utf-8")
-                stack.append(self.find_class(module, self.readline().decode("utf-8")))
-            elif op == P.STACK_GLOBAL[0]:
-                name, module = stack.pop(), stack.pop()
-                if type(name) is not str or type(module) is not str:
-                    raise Malformed("STACK_GLOBAL requires str")
-                stack.append(self.find_class(module, name))
-            elif op == P.REDUCE[0]:
-                args = stack.pop()
-                stack[-1] = self._call(stack[-1], args)
-            elif op == P.NEWOBJ[0]:
-                args = stack.pop()
-                cls = stack.pop()
-                from ..nn import Parameter
-                if cls is Parameter:
-                    stack.append(Parameter(*args))
-                elif id(cls) in self._classes and type(args) is tuple:
-                    obj = cls.__new__(cls, *args)
-                    self._made[id(obj)] = obj
-                    stack.append(obj)
-                else:
-                    raise pickle.UnpicklingError(
-                        "Can only create new object for nn.Parameter or classes allowlisted "
-                        f"via `add_safe_globals` but got {cls}")
-            elif op == P.BUILD[0]:
-                state = stack.pop()
-                stack[-1] = self._build(stack[-1], state)
-            elif op == P.BINPERSID[0]:
-                stack.append(self._persistent_load(stack.pop()))
-            # containers
-            elif op == P.MARK[0]:
-                metastack.append(stack)
-                stack = []
-            elif op == P.POP[0]:
-                if stack:
-                    stack.pop()
-                else:
-                    pop_mark()
-            elif op == P.POP_MARK[0]:
-                pop_mark()
-            elif op == P.DUP[0]:
-                stack.append(stack[-1])
-            elif op == P.EMPTY_TUPLE[0]:
-                stack.append(())
-            elif op == P.TUPLE[0]:
-                items = pop_mark()
-                stack.append(tuple(items))
-            elif op == P.TUPLE1[0]:
-                stack[-1] = (stack[-1],)
-            elif op == P.TUPLE2[0]:
-                stack[-2:] = [(stack[-2], stack[-1])]
-            elif op == P.TUPLE3[0]:
-                stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
-            elif op == P.EMPTY_LIST[0]:
-                stack.append([])
-            elif op == P.LIST[0]:
-                items = pop_mark()
-                stack.append(items)
-            elif op == P.APPEND[0]:
-                item = stack.pop()
-                self._list(stack[-1]).append(item)
-            elif op == P.APPENDS[0]:
-                items = pop_mark()
-                self._list(stack[-1]).extend(items)
-            elif op == P.EMPTY_DICT[0]:
-                stack.append({})
-            elif op == P.DICT[0]:
-                items = pop_mark()
-                stack.append({items[i]: items[i + 1] for i in range(0, len(items), 2)})
-            elif op == P.SETITEM[0]:
-                v, k = stack.pop(), stack.pop()
-                self._dict(stack[-1])[k] = v
-            elif op == P.SETITEMS[0]:
-                items = pop_mark()
-                d = self._dict(stack[-1])
-                for i in range(0, len(items) - 1, 2):
-                    d[items[i]] = items[i + 1]
-            elif op == P.EMPTY_SET[0]:
-                stack.append(set())
-            elif op == P.ADDITEMS[0]:
-                items = pop_mark()
-                if type(stack[-1]) is not set:
-                    raise Malformed("Can only add items to sets")
-                stack[-1].update(items)
-            elif op == P.FROZENSET[0]:
-                items = pop_mark()
-                stack.append(frozenset(items))
-            # scalars
-            elif op == P.NONE[0]:
-                stack.append(None)
-            elif op == P.NEWTRUE[0]:
-                stack.append(True)
-            elif op == P.NEWFALSE[0]:
-                stack.append(False)
-            elif op == P.BININT[0]:
-                stack.append(unpack("<i", read(4))[0])
-            elif op == P.BININT1[0]:
-                stack.append(read(1)[0])
-            elif op == P.BININT2[0]:
-                stack.append(unpack("<H", read(2))[0])
-            elif op == P.LONG1[0]:
-                stack.append(pickle.decode_long(read(read(1)[0])))
-            elif op == P.LONG4[0]:
-                n = unpack("<i", read(4))[0]
-                if n < 0:
-                    raise Malformed("LONG pickle has negative byte count")
-                stack.append(pickle.decode_long(read(n)))
-            elif op == P.BINFLOAT[0]:
-                stack.append(unpack(">d", read(8))[0])
-            elif op == P.BINUNICODE[0]:
-                stack.append(str(read(unpack("<I", read(4))[0]), "utf-8", "surrogatepass"))
-            elif op == P.SHORT_BINUNICODE[0]:
-                stack.append(str(read(read(1)[0]), "utf-8", "surrogatepass"))
-            elif op == P.BINUNICODE8[0]:
-                stack.append(str(read(unpack("<Q", read(8))[0]), "utf-8", "surrogatepass"))
-            elif op == P.SHORT_BINSTRING[0]:
-                stack.append(read(read(1)[0]).decode("ascii"))
-            elif op == P.BINSTRING[0]:
-                n = unpack("<i", read(4))[0]
-                if n < 0:
-                    raise Malformed("BINSTRING pickle has negative byte count")
-                stack.append(read(n).decode("ascii"))
-            elif op == P.SHORT_BINBYTES[0]:
-                stack.append(read(read(1)[0]))
-            elif op == P.BINBYTES[0]:
-                stack.append(read(unpack("<I", read(4))[0]))
-            elif op == P.BINBYTES8[0]:
-                stack.append(read(unpack("<Q", read(8))[0]))
-            # memo
-            elif op == P.BINPUT[0]:
-                self._put(read(1)[0], stack[-1])
-            elif op == P.LONG_BINPUT[0]:
-                self._put(unpack("<I", read(4))[0], stack[-1])
-            elif op == P.MEMOIZE[0]:
-                self._put(len(memo), stack[-1])
-            elif op == P.BINGET[0]:
-                stack.append(self._get(read(1)[0]))
-            elif op == P.LONG_BINGET[0]:
-                stack.append(self._get(unpack("<I", read(4))[0]))
+            handler = dispatch.get(key[0])
+            if handler is None:
+                raise Malformed(f"Unsupported operand {key[0]}")
+            if handler():
+                return self.stack.pop()
+
+    def _pop_mark(self) -> list:
+        items = self.stack
+        self.stack = self.metastack.pop()
+        return items
+
+    def _dispatch(self) -> dict:
+        P, read = pickle, self.read
+
+        def push(v):
+            self.stack.append(v)
+
+        def op_global():
+            module = self.readline().decode("utf-8")
+            push(self.find_class(module, self.readline().decode("utf-8")))
+
+        def op_stack_global():
+            name, module = self.stack.pop(), self.stack.pop()
+            if type(name) is not str or type(module) is not str:
+                raise Malformed("STACK_GLOBAL requires str")
+            push(self.find_class(module, name))
+
+        def op_reduce():
+            args = self.stack.pop()
+            self.stack[-1] = self._call(self.stack[-1], args)
+
+        def op_newobj():
+            args = self.stack.pop()
+            cls = self.stack.pop()
+            from ..nn import Parameter
+            if cls is Parameter:
+                push(Parameter(*args))
+            elif id(cls) in self._classes and type(args) is tuple:
+                obj = cls.__new__(cls, *args)
+                self._made[id(obj)] = obj
+                push(obj)
             else:
-                raise Malformed(f"Unsupported operand {op}")
+                raise pickle.UnpicklingError(
+                    "Can only create new object for nn.Parameter or classes allowlisted "
+                    f"via `add_safe_globals` but got {cls}")
+
+        def op_build():
+            state = self.stack.pop()
+            self.stack[-1] = self._build(self.stack[-1], state)
+
+        def op_mark():
+            self.metastack.append(self.stack)
+            self.stack = []
+
+        def op_pop():
+            if self.stack:
+                self.stack.pop()
+            else:
+                self._pop_mark()
+
+        def op_tuple2():
+            st = self.stack
+            st[-2:] = [(st[-2], st[-1])]
+
+        def op_tuple3():
+            st = self.stack
+            st[-3:] = [(st[-3], st[-2], st[-1])]
+
+        def op_append():
+            item = self.stack.pop()
+            self._list(self.stack[-1]).append(item)
+
+        def op_appends():
+            items = self._pop_mark()
+            self._list(self.stack[-1]).extend(items)
+
+        def op_dict():
+            items = self._pop_mark()
+            push({items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)})
+
+        def op_setitem():
+            v, k = self.stack.pop(), self.stack.pop()
+            self._dict(self.stack[-1])[k] = v
+
+        def op_setitems():
+            items = self._pop_mark()
+            d = self._dict(self.stack[-1])
+            for i in range(0, len(items) - 1, 2):
+                d[items[i]] = items[i + 1]
+
+        def op_additems():
+            items = self._pop_mark()
+            if type(self.stack[-1]) is not set:
+                raise Malformed("Can only add items to sets")
+            self.stack[-1].update(items)
+
+        def op_tuple1():
+            self.stack[-1] = (self.stack[-1],)
+
+        def counted(fmt: str, size: int):
+            def n():
+                v = unpack(fmt, read(size))[0]
+                if v < 0:
+                    raise Malformed("negative byte count in pickle")
+                return v
+            return n
+        n4, n8, n4s = counted("<I", 4), counted("<Q", 8), counted("<i", 4)
+
+        def text(data: bytes) -> str:
+            return str(data, "utf-8", "surrogatepass")
+
+        def stop():
+            return True
+
+        return {
+            P.PROTO[0]: lambda: read(1) and None,
+            P.FRAME[0]: lambda: read(8) and None,
+            P.STOP[0]: stop,
+            P.GLOBAL[0]: op_global,
+            P.STACK_GLOBAL[0]: op_stack_global,
+            P.REDUCE[0]: op_reduce,
+            P.NEWOBJ[0]: op_newobj,
+            P.BUILD[0]: op_build,
+            P.BINPERSID[0]: lambda: push(self._persistent_load(self.stack.pop())),
+            P.MARK[0]: op_mark,
+            P.POP[0]: op_pop,
+            P.POP_MARK[0]: lambda: self._pop_mark() and None,
+            P.DUP[0]: lambda: push(self.stack[-1]),
+            P.EMPTY_TUPLE[0]: lambda: push(()),
+            P.TUPLE[0]: lambda: push(tuple(self._pop_mark())),
+            P.TUPLE1[0]: op_tuple1,
+            P.TUPLE2[0]: op_tuple2,
+            P.TUPLE3[0]: op_tuple3,
+            P.EMPTY_LIST[0]: lambda: push([]),
+            P.LIST[0]: lambda: push(self._pop_mark()),
+            P.APPEND[0]: op_append,
+            P.APPENDS[0]: op_appends,
+            P.EMPTY_DICT[0]: lambda: push({}),
+            P.DICT[0]: op_dict,
+            P.SETITEM[0]: op_setitem,
+            P.SETITEMS[0]: op_setitems,
+            P.EMPTY_SET[0]: lambda: push(set()),
+            P.ADDITEMS[0]: op_additems,
+            P.FROZENSET[0]: lambda: push(frozenset(self._pop_mark())),
+            P.NONE[0]: lambda: push(None),
+            P.NEWTRUE[0]: lambda: push(True),
+            P.NEWFALSE[0]: lambda: push(False),
+            P.BININT[0]: lambda: push(unpack("<i", read(4))[0]),
+            P.BININT1[0]: lambda: push(read(1)[0]),
+            P.BININT2[0]: lambda: push(unpack("<H", read(2))[0]),
+            P.LONG1[0]: lambda: push(pickle.decode_long(read(read(1)[0]))),
+            P.LONG4[0]: lambda: push(pickle.decode_long(read(n4s()))),
+            P.BINFLOAT[0]: lambda: push(unpack(">d", read(8))[0]),
+            P.BINUNICODE[0]: lambda: push(text(read(n4()))),
+            P.SHORT_BINUNICODE[0]: lambda: push(text(read(read(1)[0]))),
+            P.BINUNICODE8[0]: lambda: push(text(read(n8()))),
+            P.SHORT_BINSTRING[0]: lambda: push(read(read(1)[0]).decode("ascii")),
+            P.BINSTRING[0]: lambda: push(read(n4s()).decode("ascii")),
+            P.SHORT_BINBYTES[0]: lambda: push(read(read(1)[0])),
+            P.BINBYTES[0]: lambda: push(read(n4())),
+            P.BINBYTES8[0]: lambda: push(read(n8())),
+            P.BINPUT[0]: lambda: self._put(read(1)[0], self.stack[-1]),
+            P.LONG_BINPUT[0]: lambda: self._put(n4(), self.stack[-1]),
+            P.MEMOIZE[0]: lambda: self._put(len(self.memo), self.stack[-1]),
+            P.BINGET[0]: lambda: push(self._get(read(1)[0])),
+            P.LONG_BINGET[0]: lambda: push(self._get(n4())),
+        }
 
     def _put(self, i: int, obj) -> None:
         self.memo[i] = obj
