@@ -11,7 +11,10 @@ per library, after a small warm-up load: the rise of the resident set (its high-
 ``VmHWM``, reset through ``/proc/self/clear_refs``, minus the RSS before the load), so
 whatever each allocates counts, numpy's and torch's alike (Linux only).
 
-    python benchmarks/checkpoint_io.py [--mib 100] [--repeat 3] [--dir /tmp]
+A second pair of rows times a state_dict of ``--small`` tiny tensors (8x8), where the
+pickle, not the bytes, is the cost.
+
+    python benchmarks/checkpoint_io.py [--mib 100] [--small 5000] [--repeat 3] [--dir /tmp]
 """
 from __future__ import annotations
 
@@ -96,6 +99,7 @@ def peak_rise(lib: str, path: str, small: str) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mib", type=int, default=100)
+    ap.add_argument("--small", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir", default=tempfile.gettempdir())
     args = ap.parse_args()
@@ -139,6 +143,22 @@ def main() -> int:
             rows.append([case, "ms", f"{t[e] * 1e3:.1f}", "-" if tv is None else
                          f"{tv * 1e3:.1f}", ratio(t[e], tv),
                          "<= 1.3x" if case in ("save to an open file", "load") else ""])
+        if torch is not None and args.small:
+            import io
+            es = {f"m{i}.w": ember.ones(8, 8) for i in range(args.small)}
+            ts = {f"m{i}.w": torch.ones(8, 8) for i in range(args.small)}
+            eb, tb = io.BytesIO(), io.BytesIO()
+            ember.save(es, eb)
+            torch.save(ts, tb)
+            small = _best({"es": lambda: ember.save(es, io.BytesIO()),
+                           "ts": lambda: torch.save(ts, io.BytesIO()),
+                           "el": lambda: ember.load(io.BytesIO(eb.getvalue())),
+                           "tl": lambda: torch.load(io.BytesIO(tb.getvalue()),
+                                                    weights_only=True)}, args.repeat)
+            for case, e, tt in ((f"save {args.small} small tensors", "es", "ts"),
+                                (f"load {args.small} small tensors", "el", "tl")):
+                rows.append([case, "ms", f"{small[e] * 1e3:.1f}", f"{small[tt] * 1e3:.1f}",
+                             ratio(small[e], small[tt]), ""])
         # cross-compatibility: each opens the other's file
         if torch is not None:
             assert torch.load(ep, weights_only=True).keys() == tsd.keys()
