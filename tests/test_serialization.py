@@ -45,6 +45,7 @@ def _np(t):
 
 @pytest.mark.parametrize("dt", DTYPES)
 def test_round_trip_every_dtype_and_shape(tmp_path, device, dt):
+    need_dtype("cpu", getattr(ember, dt))  # values are compared on the CPU
     rng = np.random.default_rng(0)
     tensors = [ember.tensor(_values(dt, s, rng), device=device) for s in SHAPES]
     path = tmp_path / "t.pt"

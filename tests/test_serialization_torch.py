@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import ember
+from capabilities import need_dtype, supports
 from ember import nn, serialization
 from ember.serialization import _zip
 
@@ -50,8 +51,8 @@ def _tnp(t):
 
 
 def _aliasing() -> bool:
-    """Whether the backend serving "cpu" shares buffers between views (numpy: yes)."""
-    return ember.zeros(1)._device._be.mutable
+    """Whether the backend serving "cpu" holds numpy arrays, whose views share buffers."""
+    return isinstance(ember.zeros(1)._data, np.ndarray)
 
 
 def _ebytes(obj) -> bytes:
@@ -62,11 +63,12 @@ def _ebytes(obj) -> bytes:
 
 def test_every_dtype_opens_in_torch_weights_only(torch):
     rng = np.random.default_rng(0)
+    dtypes = [dt for dt in DTYPES if supports("cpu", getattr(ember, dt))]
     obj = {dt: [ember.tensor(_values(dt, s, rng)) for s in [(), (0,), (3,), (2, 3)]]
-           for dt in DTYPES}
+           for dt in dtypes}
     back = torch.load(io.BytesIO(_ebytes(obj)), weights_only=True)
-    assert list(back) == DTYPES
-    for dt in DTYPES:
+    assert list(back) == dtypes
+    for dt in dtypes:
         for e, t in zip(obj[dt], back[dt]):
             assert t.dtype == getattr(torch, dt) and tuple(t.shape) == tuple(e.shape)
             got = _tnp(t)
@@ -154,6 +156,7 @@ def test_torch_save_views_share_storage_after_ember_load(torch):
 
 def test_old_ember_checkpoints_still_load():
     """A file written by ember's previous (safetensors-based) format, kept in fixtures."""
+    need_dtype("cpu", ember.bfloat16)
     back = ember.load(FIXTURES / "ember_v1_checkpoint.ember")
     m = back["model"]
     assert type(m) is OrderedDict and list(m) == ["w", "b", "h", "c", "i"]

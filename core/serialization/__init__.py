@@ -307,7 +307,8 @@ def _make_tensor(map_location):
 # --- map_location ----------------------------------------------------------------------------
 
 class _Placer:
-    """``_place`` for one load: each saved location is resolved to a device once."""
+    """Tensors for one load: each saved location is resolved to a device once, and a
+    tensor is made on its device directly from the host array (no CPU tensor first)."""
 
     def __init__(self):
         self._devs: dict = {}
@@ -315,10 +316,19 @@ class _Placer:
     def __call__(self, t, loc: str, map_location):
         if _callable_location(map_location):
             return _place(t, loc, map_location)
+        dev = self._dev(loc, map_location)
+        return t if dev is t._device else t.to(dev)
+
+    def make(self, arr, loc: str, map_location):
+        if _callable_location(map_location):
+            return _place(_torch_read._wrap_host(arr), loc, map_location)
+        return _torch_read._wrap_host(arr, self._dev(loc, map_location))
+
+    def _dev(self, loc: str, map_location):
         dev = self._devs.get(loc)
         if dev is None:
             dev = self._devs[loc] = _destination(loc, map_location)
-        return t if dev is t._device else t.to(dev)
+        return dev
 
 
 def _target(loc: str, map_location):

@@ -89,8 +89,6 @@ class Context:
         self.prefix = pkl[0][:-len("data.pkl")]  # "archive/" or ""
         self._check_records()
         self._raw: dict = {}
-        from .._creation import resolve_device
-        self._cpu = resolve_device("cpu")
 
     def _check_records(self) -> None:
         r, p = self.reader, self.prefix
@@ -185,7 +183,7 @@ class Context:
                 writeable=arr.flags.writeable)
         else:
             view = np.empty(size, arr.dtype)
-        t = self._place(_wrap_host(view, self._cpu), storage.location, self.map_location)
+        t = self._place.make(view, storage.location, self.map_location)
         if _bool(requires_grad):
             t.requires_grad_(True)
         return t
@@ -299,14 +297,15 @@ def _set_state(t, state):
 
 
 def _wrap_host(view, dev=None):
-    """A CPU tensor over the numpy array ``view`` (shared where the backend can alias)."""
+    """A tensor on ``dev`` (default the CPU) over the numpy array ``view``: sharing its
+    memory where the backend can."""
     from .._from_data import from_ndarray
     from .._tensor import wrap
     if dev is None:
         from .._creation import resolve_device
         dev = resolve_device("cpu")
     arr, dt = from_ndarray(view)
-    return wrap(dev._be.from_numpy(arr, None), dt, dev)
+    return wrap(dev._be.from_numpy(arr, dev.index), dt, dev)
 
 
 def _checked_bytearray(*args):
