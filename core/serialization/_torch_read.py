@@ -354,7 +354,6 @@ def full_unpickler(base, data: bytes, ctx: Context):
     """For ``weights_only=False``: the caller trusts the file; any global is imported, with
     torch's tensor machinery mapped to ember's and ``torch.x`` names to ``ember.x``."""
     import io
-    import sys
     allowed = ctx.allowed_globals()
 
     class Unpickler(base):
@@ -362,8 +361,7 @@ def full_unpickler(base, data: bytes, ctx: Context):
             got = allowed.get(f"{module}.{name}")
             if got is not None:
                 return got
-            if (module == "torch" or module.startswith("torch.")) and \
-                    sys.modules.get("torch") is None:
+            if module == "torch" or module.startswith("torch."):  # ember's, even beside torch
                 module = "ember" + module[len("torch"):]
             return super().find_class(module, name)
 
