@@ -305,6 +305,10 @@ def _wrap_host(view, dev=None):
         from .._creation import resolve_device
         dev = resolve_device("cpu")
     arr, dt = from_ndarray(view)
+    if not dev._be.supports_dtype(dt):  # a valid file this device cannot hold: not corrupt
+        raise RuntimeError(f"ember.load: the {dev._be.name} backend serving '{dev}' has no "
+                           f"{dt.name}; load the checkpoint with map_location to a device "
+                           "that has it")
     return wrap(dev._be.from_numpy(arr, dev.index), dt, dev)
 
 
