@@ -50,7 +50,7 @@ def __getattr__(name):
 
 
 def save(obj, f, *args, **kwargs) -> None:
-    """Mirrors ``torch.save``; see :mod:`ember.serialization` (safe, atomic, data only)."""
+    """Mirrors ``torch.save``: PyTorch's zip format, atomic; see :mod:`ember.serialization`."""
     from .serialization import save as _save
     _save(obj, f, *args, **kwargs)
 

@@ -461,22 +461,29 @@ class Generator:
         return self._state[1]
 
     def get_state(self) -> Tensor:
-        """The state as a uint8 tensor (pickled backend state), for ``set_state``."""
-        import pickle
+        """Mirrors ``Generator.get_state``: a uint8 tensor in the fixed layout of
+        ``ember._random_state`` (no pickle)."""
         import numpy as np
+        from ._random_state import encode_state
         st = None if self._state is None else self._state[1]
-        blob = pickle.dumps((self._seed, getattr(st, "bit_generator", st).state
-                             if hasattr(st, "bit_generator") else None))
-        return from_numpy(np.frombuffer(blob, dtype=np.uint8).copy())
+        return from_numpy(np.frombuffer(encode_state(self._seed, st), dtype=np.uint8).copy())
 
-    def set_state(self, state: Tensor) -> "Generator":
-        import pickle
-        seed, bg = pickle.loads(bytes(state.numpy().tobytes()))  # noqa: S301 - our own blob
+    def set_state(self, new_state: Tensor) -> "Generator":
+        """Mirrors ``Generator.set_state``: restore a ``get_state`` tensor; a wrong size or
+        content raises PyTorch's RuntimeError, a wrong type its TypeError."""
+        from ._random_state import check_size, decode_state
+        if not isinstance(new_state, Tensor) or new_state.dtype is not _dtype.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        check_size(new_state.numel())  # before touching a byte of it
+        seed, kind, payload = decode_state(new_state.detach().cpu().numpy().tobytes())
         self.manual_seed(seed)
-        if bg is not None:
-            be = resolve_device(self.device)._be
-            rng = self.rng(be)
-            rng.bit_generator.state = bg
+        if payload is not None:
+            rng = self.rng(resolve_device(self.device)._be)
+            bg = getattr(rng, "bit_generator", None)
+            if bg is None or (kind == 1) != isinstance(getattr(bg, "state", None), dict):
+                raise RuntimeError("Invalid RNG state: it was saved from another backend's "
+                                   "generator")
+            bg.state = payload
         return self
 
 
