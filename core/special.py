@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .ops._register import takes_out
+from .ops._register import takes_out as _takes_out
 from . import _special_kernels as K
 from .ops._register import finalize as _finalize
 from ._tensor import Tensor
@@ -36,7 +36,7 @@ polygamma, multigammaln, i0, sinc, xlogy = (_sm.polygamma, _sm.mvlgamma, _sm.i0,
                                             _sm.xlogy)
 
 
-@takes_out
+@_takes_out
 def round(input: Tensor) -> Tensor:
     """Mirrors ``torch.special.round`` (``torch.round``)."""
     return _ew.round(input)
@@ -54,7 +54,7 @@ def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     return _log_softmax(input, dim, dtype=dtype)
 
 
-@takes_out
+@_takes_out
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """Mirrors ``torch.special.logsumexp``."""
     from .ops.softmax import logsumexp as _lse
@@ -119,7 +119,7 @@ log_ndtr = _sm.special_unary("log_ndtr", _log_ndtr_kernel,
                              doc="log of the standard normal CDF, accurate far into the tails.")
 
 
-@takes_out
+@_takes_out
 def xlog1py(input, other) -> Tensor:
     """Mirrors ``torch.special.xlog1py``: ``input * log1p(other)``, 0 where input is 0."""
     def log1p_fn(t):
@@ -129,7 +129,7 @@ def xlog1py(input, other) -> Tensor:
     return _sm.x_log_y("xlog1py", "SpecialXlog1PyBackward0", "log1p", log1p_fn, input, other)
 
 
-@takes_out
+@_takes_out
 def zeta(input, other) -> Tensor:
     """Mirrors ``torch.special.zeta``: the Hurwitz zeta ``sum_k (other + k)^-input``.
     Differentiable in ``other`` (``-input zeta(input + 1, other)``) only, as in PyTorch."""

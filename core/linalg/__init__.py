@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from ..ops._register import takes_out
+from ..ops._register import takes_out as _takes_out
 from .. import _dtype
 from ._base import (LinAlgError, _at_least_2d, _device, _eye_like, _kernel, _prod,
                            _square, _w)
@@ -53,7 +53,7 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
 
 # --- norms ----------------------------------------------------------------------------------
 
-@takes_out
+@_takes_out
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mirrors ``torch.linalg.vector_norm``: ``ord`` any number, ``inf`` or ``-inf``; all
     elements (flattened) when ``dim`` is None."""
@@ -85,7 +85,7 @@ def _matrix_dims(A: Tensor, dim, fn: str = "linalg.matrix_norm") -> tuple:
     return d0, d1
 
 
-@takes_out
+@_takes_out
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mirrors ``torch.linalg.matrix_norm``: ``ord`` "fro", "nuc", ±inf, ±1, ±2 over the two
     dims ``dim``. Built from vector norms, sums, max/min and singular values, so gradients
@@ -119,7 +119,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     return r
 
 
-@takes_out
+@_takes_out
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *,
          dtype=None) -> Tensor:
     """Mirrors ``torch.linalg.norm``: a vector norm for 1 dim (or a flattened input when
@@ -135,7 +135,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *,
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
-@takes_out
+@_takes_out
 def cond(A: Tensor, p=None) -> Tensor:
     """Mirrors ``torch.linalg.cond``: ``S_max / S_min`` for p None/2 (``S_min / S_max``
     for -2); otherwise ``norm(A, p) * norm(inv(A), p)`` (square A)."""
@@ -152,7 +152,7 @@ def cond(A: Tensor, p=None) -> Tensor:
 
 # --- products and composites ----------------------------------------------------------------
 
-@takes_out
+@_takes_out
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.linalg.matmul`` (``torch.matmul``)."""
     return _mm(input, other)
@@ -163,7 +163,7 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     return A.diagonal(offset, dim1, dim2)
 
 
-@takes_out
+@_takes_out
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """Mirrors ``torch.linalg.vecdot``: ``sum(conj(x) * y, dim)``."""
     if x.dtype is not y.dtype:
@@ -173,7 +173,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     return (x.conj() * y).sum(dim)
 
 
-@takes_out
+@_takes_out
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """Mirrors ``torch.linalg.cross``: the 3-vector cross product along ``dim`` (operands
     broadcast). Gradients: ``other x g`` and ``g x input``."""
@@ -209,7 +209,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     return res
 
 
-@takes_out
+@_takes_out
 def multi_dot(tensors) -> Tensor:
     """Mirrors ``torch.linalg.multi_dot``: a chain of matrix products (the first operand may
     be a row vector, the last a column vector), multiplied in the cheapest order."""
@@ -280,7 +280,7 @@ def _chain(mats, split, i: int, j: int) -> Tensor:
     return _chain(mats, split, i, k).mm(_chain(mats, split, k + 1, j))
 
 
-@takes_out
+@_takes_out
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """Mirrors ``torch.linalg.matrix_power``: repeated squaring with matmul (inverse first
     for n < 0; the identity for n = 0, any dtype), so gradients come from matmul's."""
@@ -371,7 +371,7 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
     return cat([one, reps.cumprod(-1)], dim=-1)
 
 
-@takes_out
+@_takes_out
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """Mirrors ``torch.linalg.tensorinv``: the inverse of A viewed as a matrix of
     ``prod(shape[:ind]) x prod(shape[ind:])``."""
@@ -384,7 +384,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     return _inv(A.reshape(_prod(rows), _prod(cols))).reshape(cols + rows)
 
 
-@takes_out
+@_takes_out
 def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
     """Mirrors ``torch.linalg.tensorsolve``: X with ``tensordot(A, X, X.ndim) = B``."""
     if dims is not None:

@@ -383,15 +383,16 @@ def finalize(ns: dict, prefix: str = "") -> None:
     """Give every public function of a namespace (a module's globals) declared with
     :func:`takes_out` PyTorch's ``out=``: called at the end of each public module
     (``ember``, ``ember.linalg``, ``ember.special``, ``ember.nn.functional``). Idempotent.
-    ``prefix`` names the op in errors as PyTorch does (``linalg.inv``)."""
-    done: dict[int, Callable] = {}
+    ``prefix`` names the op in errors as PyTorch does (``linalg.inv``). One op exported
+    under several names or from several namespaces gets one wrapper (``ember.special.expit
+    is ember.sigmoid``, as in torch)."""
     for n in list(ns.get("__all__", [k for k in ns if not k.startswith("_")])):
         fn = ns.get(n)
         if not getattr(fn, "__out__", False) or hasattr(fn, "__wrapped_op__"):
             continue
-        w = done.get(id(fn))
+        w = fn.__dict__.get("__out_wrapper__")
         if w is None:
-            w = done[id(fn)] = outable(fn, prefix + n)
+            w = fn.__out_wrapper__ = outable(fn, prefix + n)
         ns[n] = w
 
 
