@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from math import nan
 from ember import Tensor
@@ -39,7 +37,6 @@ class Bernoulli(ExponentialFamily):
         validate_args (bool, optional): whether to validate arguments, None by default
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
@@ -57,13 +54,11 @@ class Bernoulli(ExponentialFamily):
             )
         if probs is not None:
             is_scalar = isinstance(probs, _Number)
-            # pyrefly: ignore [read-only]
             (self.probs,) = broadcast_all(probs)
         else:
             if logits is None:
                 raise AssertionError("logits is unexpectedly None")
             is_scalar = isinstance(logits, _Number)
-            # pyrefly: ignore [read-only]
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
         if is_scalar:
@@ -114,7 +109,7 @@ class Bernoulli(ExponentialFamily):
     def param_shape(self) -> ember.Size:
         return self._param.size()
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
             return ember.bernoulli(self.probs.expand(shape))
@@ -141,6 +136,5 @@ class Bernoulli(ExponentialFamily):
     def _natural_params(self) -> tuple[Tensor]:
         return (ember.logit(self.probs),)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
         return ember.log1p(ember.exp(x))

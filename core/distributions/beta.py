@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from ember import Tensor
 from ember.distributions import constraints
@@ -30,7 +28,6 @@ class Beta(ExponentialFamily):
             (often referred to as beta)
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "concentration1": constraints.positive,
         "concentration0": constraints.positive,
@@ -113,6 +110,5 @@ class Beta(ExponentialFamily):
     def _natural_params(self) -> tuple[Tensor, Tensor]:
         return (self.concentration1, self.concentration0)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x, y):
         return ember.lgamma(x) + ember.lgamma(y) - ember.lgamma(x + y)

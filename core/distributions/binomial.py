@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from . import _samplers
 from ember import Tensor
@@ -45,7 +43,6 @@ class Binomial(Distribution):
         logits (Tensor): Event log-odds
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "total_count": constraints.nonnegative_integer,
         "probs": constraints.unit_interval,
@@ -67,7 +64,6 @@ class Binomial(Distribution):
         if probs is not None:
             (
                 self.total_count,
-                # pyrefly: ignore [read-only]
                 self.probs,
             ) = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)
@@ -76,7 +72,6 @@ class Binomial(Distribution):
                 raise AssertionError("logits is unexpectedly None")
             (
                 self.total_count,
-                # pyrefly: ignore [read-only]
                 self.logits,
             ) = broadcast_all(total_count, logits)
             self.total_count = self.total_count.type_as(self.logits)
@@ -103,7 +98,6 @@ class Binomial(Distribution):
         return self._param.new(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
-    # pyrefly: ignore [bad-override]
     def support(self):
         return constraints.integer_interval(0, self.total_count)
 
@@ -131,7 +125,7 @@ class Binomial(Distribution):
     def param_shape(self) -> ember.Size:
         return self._param.size()
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
             return _samplers.binomial(

@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs
 import math
 
 import ember
@@ -31,7 +30,6 @@ class Cauchy(Distribution):
         scale (float or Tensor): half width at half maximum.
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
@@ -74,7 +72,7 @@ class Cauchy(Distribution):
             self._extended_shape(), inf, dtype=self.loc.dtype, device=self.loc.device
         )
 
-    def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         # Tensor.cauchy_'s inverse-CDF draw: tan(pi (u - 1/2))
         u = ember.rand(tuple(shape), dtype=self.loc.dtype, device=self.loc.device)

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 from ember import Tensor
 from ember.distributions import constraints
 from ember.distributions.gamma import Gamma

@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs
 r"""
 PyTorch provides two global :class:`ConstraintRegistry` objects that link
 :class:`~ember.distributions.constraints.Constraint` objects to

@@ -1,9 +1,3 @@
-# mypy: allow-untyped-defs
-
-from collections.abc import Callable
-from typing import Any
-
-
 r"""
 The following constraints are implemented:
 
@@ -37,6 +31,8 @@ The following constraints are implemented:
 - ``constraints.symmetric``
 - ``constraints.unit_interval``
 """
+from collections.abc import Callable
+from typing import Any
 
 import ember
 

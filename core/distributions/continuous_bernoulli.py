@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs
 import math
 
 import ember
@@ -46,7 +45,6 @@ class ContinuousBernoulli(ExponentialFamily):
     https://arxiv.org/abs/1907.06845
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     _mean_carrier_measure = 0
@@ -65,20 +63,17 @@ class ContinuousBernoulli(ExponentialFamily):
             )
         if probs is not None:
             is_scalar = isinstance(probs, _Number)
-            # pyrefly: ignore [read-only]
             (self.probs,) = broadcast_all(probs)
             # validate 'probs' here if necessary as it is later clamped for numerical stability
             # close to 0 and 1, later on; otherwise the clamped 'probs' would always pass
             if validate_args is not None:
                 if not self.arg_constraints["probs"].check(self.probs).all():
                     raise ValueError("The parameter probs has invalid values")
-            # pyrefly: ignore [read-only]
             self.probs = clamp_probs(self.probs)
         else:
             if logits is None:
                 raise AssertionError("logits is unexpectedly None")
             is_scalar = isinstance(logits, _Number)
-            # pyrefly: ignore [read-only]
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
         if is_scalar:
@@ -173,13 +168,13 @@ class ContinuousBernoulli(ExponentialFamily):
     def param_shape(self) -> ember.Size:
         return self._param.size()
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         u = ember.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
         with ember.no_grad():
             return self.icdf(u)
 
-    def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         u = ember.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
         return self.icdf(u)
@@ -234,7 +229,6 @@ class ContinuousBernoulli(ExponentialFamily):
     def _natural_params(self) -> tuple[Tensor]:
         return (self.logits,)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
         """computes the log normalizing constant as a function of the natural parameter"""
         out_unst_reg = ember.max(

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from ember import Tensor
 from . import _samplers
@@ -34,7 +32,6 @@ class Dirichlet(ExponentialFamily):
             (often referred to as alpha)
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "concentration": constraints.independent(constraints.positive, 1)
     }
@@ -52,7 +49,6 @@ class Dirichlet(ExponentialFamily):
             )
         self.concentration = concentration
         batch_shape, event_shape = concentration.shape[:-1], concentration.shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -116,6 +112,5 @@ class Dirichlet(ExponentialFamily):
     def _natural_params(self) -> tuple[Tensor]:
         return (self.concentration,)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
         return x.lgamma().sum(-1) - ember.lgamma(x.sum(-1))

@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs
 import warnings
 
 import ember
@@ -9,6 +8,8 @@ from ._types import _size
 
 
 __all__ = ["Distribution"]
+
+_NO_SHAPE = ember.Size()
 
 
 class Distribution:
@@ -44,8 +45,8 @@ class Distribution:
 
     def __init__(
         self,
-        batch_shape: ember.Size = ember.Size(),
-        event_shape: ember.Size = ember.Size(),
+        batch_shape: ember.Size = _NO_SHAPE,
+        event_shape: ember.Size = _NO_SHAPE,
         validate_args: bool | None = None,
     ) -> None:
         self._batch_shape = batch_shape
@@ -163,7 +164,7 @@ class Distribution:
         """
         return self.variance.sqrt()
 
-    def sample(self, sample_shape: _size = ember.Size()) -> Tensor:
+    def sample(self, sample_shape: _size = ()) -> Tensor:
         """
         Generates a sample_shape shaped sample or sample_shape shaped batch of
         samples if the distribution parameters are batched.
@@ -171,7 +172,7 @@ class Distribution:
         with ember.no_grad():
             return self.rsample(sample_shape)
 
-    def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         """
         Generates a sample_shape shaped reparameterized sample or sample_shape
         shaped batch of reparameterized samples if the distribution parameters
@@ -260,7 +261,7 @@ class Distribution:
         """
         return ember.exp(self.entropy())
 
-    def _extended_shape(self, sample_shape: _size = ember.Size()) -> ember.Size:
+    def _extended_shape(self, sample_shape: _size = ()) -> ember.Size:
         """
         Returns the size of the sample returned by the distribution, given
         a `sample_shape`. Note, that the batch and event shapes of a distribution

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from . import _samplers
 from ember import Tensor
@@ -34,7 +32,6 @@ class Gamma(ExponentialFamily):
             (often referred to as beta), rate = 1 / scale
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "concentration": constraints.positive,
         "rate": constraints.positive,
@@ -77,7 +74,7 @@ class Gamma(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         value = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(
             shape
@@ -110,7 +107,6 @@ class Gamma(ExponentialFamily):
     def _natural_params(self) -> tuple[Tensor, Tensor]:
         return (self.concentration - 1, -self.rate)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x, y):
         return ember.lgamma(x + 1) + (x + 1) * ember.log(-y.reciprocal())
 

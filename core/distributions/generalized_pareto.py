@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs
 import math
 from numbers import Number, Real
 
@@ -35,7 +34,6 @@ class GeneralizedPareto(Distribution):
         concentration (float or Tensor): Concentration parameter of the distribution
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "loc": constraints.real,
         "scale": constraints.positive,
@@ -67,7 +65,7 @@ class GeneralizedPareto(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape=ember.Size()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         u = ember.rand(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.icdf(u)
@@ -143,7 +141,6 @@ class GeneralizedPareto(Distribution):
         return self.loc
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
-    # pyrefly: ignore [bad-override]
     def support(self):
         lower = self.loc
         upper = ember.where(

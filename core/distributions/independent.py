@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs
 from typing import Generic, TypeVar
 
 import ember
@@ -65,7 +64,6 @@ class Independent(Distribution, Generic[D]):
         event_shape = shape[len(shape) - event_dim :]
         self.base_dist = base_distribution
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -92,7 +90,6 @@ class Independent(Distribution, Generic[D]):
         return self.base_dist.has_enumerate_support
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def support(self):
         result = self.base_dist.support
         if self.reinterpreted_batch_ndims:
@@ -111,10 +108,10 @@ class Independent(Distribution, Generic[D]):
     def variance(self) -> Tensor:
         return self.base_dist.variance
 
-    def sample(self, sample_shape=ember.Size()) -> Tensor:
+    def sample(self, sample_shape=()) -> Tensor:
         return self.base_dist.sample(sample_shape)
 
-    def rsample(self, sample_shape: _size = ember.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         return self.base_dist.rsample(sample_shape)
 
     def log_prob(self, value):

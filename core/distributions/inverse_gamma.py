@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import math
 
 import ember
@@ -39,10 +37,8 @@ class InverseGamma(TransformedDistribution):
         "concentration": constraints.positive,
         "rate": constraints.positive,
     }
-    # pyrefly: ignore [bad-override]
     support = constraints.positive
     has_rsample = True
-    # pyrefly: ignore [bad-override]
     base_dist: Gamma
 
     def __init__(

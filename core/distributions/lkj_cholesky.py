@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs
 """
 This closely follows the implementation in NumPyro (https://github.com/pyro-ppl/numpyro).
 
@@ -59,7 +58,6 @@ class LKJCholesky(Distribution):
     Journal of Multivariate Analysis. 100. 10.1016/j.jmva.2009.04.008
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"concentration": constraints.positive}
     support = constraints.corr_cholesky
 
@@ -102,7 +100,7 @@ class LKJCholesky(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=()):
         # This uses the Onion method, but there are a few differences from [1] Sec. 3.2:
         # - This vectorizes the for loop and also works for heterogeneous eta.
         # - Same algorithm generalizes to n=1.

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 from ember import Tensor
 from ember.distributions import constraints
 from ember.distributions.normal import Normal
@@ -31,10 +29,8 @@ class LogNormal(TransformedDistribution):
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    # pyrefly: ignore [bad-override]
     support = constraints.positive
     has_rsample = True
-    # pyrefly: ignore [bad-override]
     base_dist: Normal
 
     def __init__(

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 from ember import Tensor
 from ember.distributions import constraints, Independent
 from ember.distributions.normal import Normal
@@ -35,10 +33,8 @@ class LogisticNormal(TransformedDistribution):
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    # pyrefly: ignore [bad-override]
     support = constraints.simplex
     has_rsample = True
-    # pyrefly: ignore [bad-override]
     base_dist: Independent[Normal]
 
     def __init__(

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from ember import Tensor
 from ember.distributions import Categorical, constraints
@@ -102,7 +100,6 @@ class MixtureSameFamily(Distribution):
         event_shape = self._component_distribution.event_shape
         self._event_ndims = len(event_shape)
         super().__init__(
-            # pyrefly: ignore [bad-argument-type]
             batch_shape=cdbs,
             event_shape=event_shape,
             validate_args=validate_args,
@@ -126,7 +123,6 @@ class MixtureSameFamily(Distribution):
         return new
 
     @constraints.dependent_property
-    # pyrefly: ignore [bad-override]
     def support(self):
         return MixtureSameFamilyConstraint(self._component_distribution.support)
 
@@ -175,7 +171,7 @@ class MixtureSameFamily(Distribution):
         )  # [B, k]
         return ember.logsumexp(log_prob_x + log_mix_prob, dim=-1)  # [S, B]
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=()):
         with ember.no_grad():
             sample_len = len(sample_shape)
             batch_len = len(self.batch_shape)

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from math import inf
 from ember import Tensor
@@ -50,7 +48,6 @@ class Multinomial(Distribution):
         logits (Tensor): event log probabilities (unnormalized)
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     total_count: int
 
@@ -76,7 +73,6 @@ class Multinomial(Distribution):
         self._binomial = Binomial(total_count=total_count, probs=self.probs)
         batch_shape = self._categorical.batch_shape
         event_shape = self._categorical.param_shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -94,7 +90,6 @@ class Multinomial(Distribution):
         return self._categorical._new(*args, **kwargs)
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
-    # pyrefly: ignore [bad-override]
     def support(self):
         return constraints.multinomial(self.total_count)
 
@@ -110,7 +105,7 @@ class Multinomial(Distribution):
     def param_shape(self) -> ember.Size:
         return self._categorical.param_shape
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=()):
         sample_shape = ember.Size(sample_shape)
         samples = self._categorical.sample(
             ember.Size((self.total_count,)) + sample_shape

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from . import _samplers
 import ember.nn.functional as F
@@ -33,7 +31,6 @@ class NegativeBinomial(Distribution):
         logits (Tensor): Event log-odds for probabilities of success
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {
         "total_count": constraints.greater_than_eq(0),
         "probs": constraints.half_open_interval(0.0, 1.0),
@@ -55,7 +52,6 @@ class NegativeBinomial(Distribution):
         if probs is not None:
             (
                 self.total_count,
-                # pyrefly: ignore [read-only]
                 self.probs,
             ) = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)
@@ -64,7 +60,6 @@ class NegativeBinomial(Distribution):
                 raise AssertionError("logits is unexpectedly None")
             (
                 self.total_count,
-                # pyrefly: ignore [read-only]
                 self.logits,
             ) = broadcast_all(total_count, logits)
             self.total_count = self.total_count.type_as(self.logits)
@@ -123,7 +118,7 @@ class NegativeBinomial(Distribution):
             validate_args=False,
         )
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=()):
         with ember.no_grad():
             rate = self._gamma.sample(sample_shape=sample_shape)
             return _samplers.poisson(rate)

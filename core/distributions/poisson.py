@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from . import _samplers
 from ember import Tensor
@@ -32,7 +30,6 @@ class Poisson(ExponentialFamily):
         rate (Number, Tensor): the rate parameter
     """
 
-    # pyrefly: ignore [bad-override]
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
 
@@ -68,7 +65,7 @@ class Poisson(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def sample(self, sample_shape=ember.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with ember.no_grad():
             return _samplers.poisson(self.rate.expand(shape))
@@ -83,6 +80,5 @@ class Poisson(ExponentialFamily):
     def _natural_params(self) -> tuple[Tensor]:
         return (ember.log(self.rate),)
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x):
         return ember.exp(x)

@@ -1,5 +1,3 @@
-# mypy: allow-untyped-defs
-
 import ember
 from ember import Tensor
 from ember.distributions import constraints
@@ -34,7 +32,6 @@ class Weibull(TransformedDistribution):
         "scale": constraints.positive,
         "concentration": constraints.positive,
     }
-    # pyrefly: ignore [bad-override]
     support = constraints.positive
 
     def __init__(
@@ -52,7 +49,6 @@ class Weibull(TransformedDistribution):
             PowerTransform(exponent=self.concentration_reciprocal),
             AffineTransform(loc=0, scale=self.scale),
         ]
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(base_dist, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

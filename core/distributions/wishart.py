@@ -1,4 +1,3 @@
-# mypy: allow-untyped-defs
 import math
 import warnings
 
@@ -120,13 +119,10 @@ class Wishart(ExponentialFamily):
             )
 
         if scale_tril is not None:
-            # pyrefly: ignore [read-only]
             self.scale_tril = param.expand(batch_shape + (-1, -1))
         elif covariance_matrix is not None:
-            # pyrefly: ignore [read-only]
             self.covariance_matrix = param.expand(batch_shape + (-1, -1))
         elif precision_matrix is not None:
-            # pyrefly: ignore [read-only]
             self.precision_matrix = param.expand(batch_shape + (-1, -1))
 
         if self.df.lt(event_shape[-1]).any():
@@ -135,7 +131,6 @@ class Wishart(ExponentialFamily):
                 stacklevel=2,
             )
 
-        # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
 
@@ -232,7 +227,7 @@ class Wishart(ExponentialFamily):
             V.pow(2) + ember.einsum("...i,...j->...ij", diag_V, diag_V)
         )
 
-    def _bartlett_sampling(self, sample_shape=ember.Size()):
+    def _bartlett_sampling(self, sample_shape=()):
         p = self._event_shape[-1]  # has singleton shape
 
         # Implemented Sampling using Bartlett decomposition
@@ -250,7 +245,7 @@ class Wishart(ExponentialFamily):
         return chol @ chol.transpose(-2, -1)
 
     def rsample(
-        self, sample_shape: _size = ember.Size(), max_try_correction=None
+        self, sample_shape: _size = (), max_try_correction=None
     ) -> Tensor:
         r"""
         .. warning::
@@ -344,7 +339,6 @@ class Wishart(ExponentialFamily):
         p = self._event_shape[-1]  # has singleton shape
         return -self.precision_matrix / 2, (nu - p - 1) / 2
 
-    # pyrefly: ignore [bad-override]
     def _log_normalizer(self, x, y):
         p = self._event_shape[-1]
         return (y + (p + 1) / 2) * (
