@@ -386,10 +386,19 @@ def poisson(input: Tensor, generator=None) -> Tensor:
 
 
 # --- binomial -----------------------------------------------------------------------------------
+# log(k!) minus its Stirling approximation, exactly for k <= 9
+_TAIL = tuple(math.lgamma(k + 1) - ((k + 0.5) * math.log(k + 1) - (k + 1)
+                                    + 0.5 * math.log(2 * math.pi)) for k in range(10))
+
+
 def _stirling_tail(xp, k):
-    """log(k!) minus its Stirling approximation."""
-    return K.lgamma(xp, k + 1) - ((k + 0.5) * xp.log(k + 1) - (k + 1)
-                                   + 0.5 * math.log(2 * math.pi))
+    """log(k!) minus its Stirling approximation: PyTorch's table below 10, its series above
+    (an lgamma per proposal would cost more than the rest of the sampler)."""
+    kp1 = k + 1
+    series = (1 / 12 - (1 / 360 - 1 / 1260 / (kp1 * kp1)) / (kp1 * kp1)) / kp1
+    idx = xp.reshape(xp.astype(xp.clip(k, 0, 9), xp.int64), (-1,))  # take wants 1-d
+    table = xp.reshape(xp.take(xp.asarray(_TAIL, dtype=k.dtype), idx), k.shape)
+    return xp.where(k <= 9, table, series)
 
 
 def _binomial_arr(xp, draws: _Draws, n, p):
@@ -422,6 +431,9 @@ def _binomial_arr(xp, draws: _Draws, n, p):
         r = pb / (1 - pb)
         alpha = (2.83 + 5.1 / b) * std
         m = xp.floor((nb + 1) * pb)
+        with _quiet():  # the part of the bound that does not depend on the proposal
+            upper_m = ((m + 0.5) * xp.log((m + 1) / (r * (nb - m + 1)))
+                       + _stirling_tail(xp, m) + _stirling_tail(xp, nb - m))
         done = ~big
         while not _all(xp, done):
             uu = draws.uniform() - 0.5
@@ -433,10 +445,8 @@ def _binomial_arr(xp, draws: _Draws, n, p):
                 quick = inside & (us >= 0.07) & (v <= v_r)
                 ks = xp.clip(k, xp.zeros_like(nb), nb)
                 lv = xp.log(v * alpha / (a / (us * us) + b))
-                upper = ((m + 0.5) * xp.log((m + 1) / (r * (nb - m + 1)))
-                         + (nb + 1) * xp.log((nb - m + 1) / (nb - ks + 1))
+                upper = (upper_m + (nb + 1) * xp.log((nb - m + 1) / (nb - ks + 1))
                          + (ks + 0.5) * xp.log(r * (nb - ks + 1) / (ks + 1))
-                         + _stirling_tail(xp, m) + _stirling_tail(xp, nb - m)
                          - _stirling_tail(xp, ks) - _stirling_tail(xp, nb - ks))
             ok = quick | (inside & (lv <= upper))
             take = ok & ~done
