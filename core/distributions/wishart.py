@@ -257,42 +257,32 @@ class Wishart(ExponentialFamily):
         """
 
         if max_try_correction is None:
-            max_try_correction = 3 if False else 10
+            max_try_correction = 10
 
         sample_shape = ember.Size(sample_shape)
         sample = self._bartlett_sampling(sample_shape)
 
         # Below part is to improve numerical stability temporarily and should be removed in the future
-        is_singular = self.support.check(sample)
+        # (PyTorch 2.13 reads `self.support.check(sample)` here, so it warns "Singular sample
+        # detected" and redraws for every valid sample; ember redraws the invalid ones only)
+        is_singular = ~self.support.check(sample)
         if self._batch_shape:
             is_singular = is_singular.amax(self._batch_dims)
 
-        if False:
-            # Less optimized version for JIT
+        # redraw singular samples whole (PyTorch's tracing path: no masked writes, so it
+        # works the same on immutable backends)
+        if is_singular.any():
+            warnings.warn("Singular sample detected.", stacklevel=2)
             for _ in range(max_try_correction):
                 sample_new = self._bartlett_sampling(sample_shape)
-                sample = ember.where(is_singular, sample_new, sample)
-
+                mask = is_singular.reshape(is_singular.shape + (1,) * (sample.ndim
+                                                                       - is_singular.ndim))
+                sample = ember.where(mask, sample_new, sample)
                 is_singular = ~self.support.check(sample)
                 if self._batch_shape:
                     is_singular = is_singular.amax(self._batch_dims)
-
-        else:
-            # More optimized version with data-dependent control flow.
-            if is_singular.any():
-                warnings.warn("Singular sample detected.", stacklevel=2)
-
-                for _ in range(max_try_correction):
-                    sample_new = self._bartlett_sampling(is_singular[is_singular].shape)
-                    sample[is_singular] = sample_new
-
-                    is_singular_new = ~self.support.check(sample_new)
-                    if self._batch_shape:
-                        is_singular_new = is_singular_new.amax(self._batch_dims)
-                    is_singular[is_singular.clone()] = is_singular_new
-
-                    if not is_singular.any():
-                        break
+                if not is_singular.any():
+                    break
 
         return sample
 

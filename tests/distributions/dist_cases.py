@@ -122,6 +122,26 @@ CASES = {
             D.Normal(p["loc"], p["scale"]),
             [D.transforms.ExpTransform(), D.transforms.AffineTransform(1.0, 2.0)]),
         {"loc": _a(0.1, -0.5), "scale": _a(0.4, 0.6)}, _a(1.5, 4.0), heavy=True),
+    # beyond issue 12's list: the rest of torch.distributions
+    "Pareto": Case(lambda D, p: D.Pareto(p["scale"], p["alpha"]),
+                   {"scale": _a(0.5, 1.0), "alpha": _a(5.0, 6.0)}, _a(1.0, 2.0)),
+    "Weibull": Case(lambda D, p: D.Weibull(p["scale"], p["conc"]),
+                    {"scale": _a(0.5, 1.0), "conc": _a(2.0, 3.0)}, _a(1.0, 2.0)),
+    "Kumaraswamy": Case(lambda D, p: D.Kumaraswamy(p["a"], p["b"]),
+                        {"a": _a(0.5, 1.0), "b": _a(2.0, 3.0)}, _a(0.3, 0.6)),
+    "FisherSnedecor": Case(lambda D, p: D.FisherSnedecor(p["df1"], p["df2"]),
+                           {"df1": _a(3.0, 5.0), "df2": _a(12.0, 15.0)}, _a(0.3, 1.6)),
+    "InverseGamma": Case(lambda D, p: D.InverseGamma(p["conc"], p["rate"]),
+                         {"conc": _a(6.0, 7.0), "rate": _a(6.0, 9.0)}, _a(0.3, 1.6)),
+    "LogisticNormal": Case(lambda D, p: D.LogisticNormal(p["loc"], p["scale"]),
+                           {"loc": _a(0.1, 0.2), "scale": _a(1.0, 2.0)}, _a(0.3, 0.5, 0.2),
+                           moments=False),
+    "Wishart": Case(lambda D, p: D.Wishart(p["df"], covariance_matrix=p["cov"]),
+                    {"df": _a(4.0), "cov": _a([2.0, 0.5], [0.5, 1.0])},
+                    _a([1.0, 0.2], [0.2, 2.0]), moments=False),
+    "LKJCholesky": Case(lambda D, p: D.LKJCholesky(3, p["conc"]), {"conc": _a(2.0)},
+                        np.linalg.cholesky(np.array([[1, 0.3, 0.1], [0.3, 1, 0.2],
+                                                     [0.1, 0.2, 1.0]])), moments=False),
 }
 
 # families whose rsample is a deterministic function of parameter-free noise (so the
