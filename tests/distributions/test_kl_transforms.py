@@ -261,6 +261,9 @@ BAD = {
     "Mixture_batch": lambda D, t: D.MixtureSameFamily(D.Categorical(t([[0.5, 0.5]])),
                                                       D.Normal(t([0.0, 1.0, 2.0]),
                                                                t([1.0, 1.0, 1.0]))),
+    "Mixture_notcat": lambda D, t: D.MixtureSameFamily(D.Normal(t([0.0]), t([1.0])),
+                                                       D.Normal(t([0.0]), t([1.0]))),
+    "broadcast_all": lambda D, t: D.Normal("a", t([1.0])),
     "expand_bad": lambda D, t: D.Normal(t([0.0, 1.0]), t([1.0, 1.0])).expand((3,)),
 }
 
