@@ -31,7 +31,7 @@ from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import STATE as GRAD
 from ..autograd.graph import record
 
-__all__ = ["binomial", "gammainc", "poisson"]
+__all__ = ["binomial", "gammainc", "gammaincc", "poisson"]
 
 _F64 = _dtype.float64
 
@@ -468,9 +468,10 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
 
 
 # --- the regularized lower incomplete gamma ------------------------------------------------------
-def _gammainc_arr(xp, a, x):
-    """P(a, x): the power series below x = a + 1, Lentz's continued fraction for Q above
-    (Numerical Recipes' split), a fixed number of terms so it vectorises."""
+def _gammainc_arr(xp, a, x, upper=False):
+    """P(a, x) (Q(a, x) = 1 - P with ``upper``): the power series for P below x = a + 1,
+    Lentz's continued fraction for Q above (Numerical Recipes' split), each complement taken
+    from the other, a fixed number of terms so it vectorises."""
     with _quiet():
         lg = K.lgamma(xp, a)
         use_series = x < a + 1
@@ -500,29 +501,45 @@ def _gammainc_arr(xp, a, x):
             c = xp.where(xp.abs(c) < tiny, tiny, c)
             d = 1 / d
             h = h * d * c
-        cf = 1 - xp.exp(logpre) * h
-        r = xp.where(use_series, series, cf)
-    r = xp.where(x <= 0, 0.0, r)
-    r = xp.where(xp.isinf(x) & (x > 0), 1.0, r)
+        q_cf = xp.exp(logpre) * h
+        r = xp.where(use_series, 1 - series, q_cf) if upper else \
+            xp.where(use_series, series, 1 - q_cf)
+    r = xp.where(x <= 0, float(upper), r)
+    r = xp.where(xp.isinf(x) & (x > 0), float(not upper), r)
     return xp.where(xp.isnan(a) | xp.isnan(x) | (a <= 0), xp.nan, r)
 
 
 def gammainc(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.special.gammainc``: the regularized lower incomplete gamma
     ``P(input, other)``. Differentiable in ``other`` only, as in PyTorch."""
+    return _gammainc(input, other, False)
+
+
+def gammaincc(input: Tensor, other: Tensor) -> Tensor:
+    """Mirrors ``torch.special.gammaincc``: the regularized upper incomplete gamma
+    ``Q(input, other) = 1 - P(input, other)``. Differentiable in ``other`` only."""
+    return _gammainc(input, other, True)
+
+
+def _gammainc(input: Tensor, other: Tensor, upper: bool) -> Tensor:
     from ..ops.shape import broadcast_tensors
     a, x = broadcast_tensors(input, other)
     xp = a._device._be.xp
-    res = _out(_gammainc_arr(xp, _f64(a), _f64(x)), a if a.dtype.is_floating_point else x)
+    res = _out(_gammainc_arr(xp, _f64(a), _f64(x), upper),
+               a if a.dtype.is_floating_point else x)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         def back(g):
             if input._requires_grad:
                 raise NotImplementedError("the derivative for 'input' is not implemented.")
             from ..ops.special_math import lgamma
             ad, xd = a.detach(), x.detach()
-            dens = ((ad - 1) * xd.log() - xd - lgamma(ad)).exp()
-            return None, _unbroadcast(g * dens, other.shape)
-        record(res, "SpecialGammaincBackward0", (input, other), back)
+            from ..ops.selection import where
+            pos = xd > 0  # the density is 0 at x = 0 for a > 1 (log(0) would warn)
+            dens = where(pos, ((ad - 1) * where(pos, xd, 1.0).log() - xd - lgamma(ad)).exp(),
+                         0.0)
+            return None, _unbroadcast(g * (-dens if upper else dens), other.shape)
+        record(res, "SpecialGammainccBackward0" if upper else "SpecialGammaincBackward0",
+               (input, other), back)
     return res
 
 
