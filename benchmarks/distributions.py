@@ -4,13 +4,17 @@ ember writes over the backend's array namespace (gamma, Dirichlet, Poisson, bino
 10^5 draws. PyTorch runs with 2 threads; each figure is the best of ``--repeat`` rounds, the
 libraries taking turns.
 
-    python benchmarks/distributions.py [--repeat 5]
+    python benchmarks/distributions.py [--repeat 5] [--cpu-time]
+
+``--cpu-time`` counts this process's CPU seconds (all threads) instead of wall time, steadier
+on a loaded machine.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import load_torch, race, ratio, table  # noqa: E402
@@ -54,7 +58,9 @@ def cases(lib):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--cpu-time", action="store_true")
     args = ap.parse_args()
+    timer = time.process_time if args.cpu_time else time.perf_counter
     import ember
     torch = load_torch()
     ec = cases(ember)
@@ -64,7 +70,7 @@ def main() -> None:
         runs = {"ember": fn}
         if name in tc:
             runs["torch"] = tc[name][0]
-        best = race(runs, number, args.repeat)
+        best = race(runs, number, args.repeat, timer=timer)
         rows.append([name, f"{best['ember']:.0f}",
                      f"{best['torch']:.0f}" if "torch" in best else "-",
                      ratio(best["ember"], best.get("torch"))])
