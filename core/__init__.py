@@ -37,7 +37,8 @@ short = int16
 
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
 _LAZY = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
-         "serialization", "special", "random", "distributed", "multiprocessing"}
+         "serialization", "special", "random", "distributed", "multiprocessing",
+         "distributions"}
 
 
 def __getattr__(name):
