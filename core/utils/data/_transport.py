@@ -3,13 +3,20 @@
 Each message is pickled with protocol 5 and a pickler that turns every ember Tensor into
 ``(host array, dtype, device, requires_grad)``: values only, never the autograd graph (a
 non-leaf tensor that requires grad is refused, with PyTorch's error). Array buffers of at
-least :data:`SHM_MIN_BYTES` go out of band into one file in ``/dev/shm`` (one copy in the
-sender, none in the receiver, which maps the file and unlinks it at once); smaller ones and
-everything else travel inline through the pipe. The pipe therefore only ever carries small
-frames, so a sender never sits blocked on a full pipe while the other side waits on it.
+least :data:`SHM_MIN_BYTES` go out of band into one shared-memory segment (one copy in the
+sender, none in the receiver, which maps it); smaller ones and everything else travel
+inline through the connection. The connection therefore only ever carries small frames, so a
+sender never sits blocked on a full pipe while the other side waits on it.
 
-File names carry a per-loader prefix, so a loader that shuts down (or a worker that sees
-its parent die) can remove whatever files were written but never read.
+A segment has no name: it is a ``memfd_create`` file (or, where that is missing, a
+``/dev/shm`` file unlinked the moment it is opened), and its descriptor travels with the
+frame over the Unix socket (``SCM_RIGHTS``), as PyTorch's ``file_descriptor`` sharing
+strategy does. So a kill of any process at any moment -- the OOM killer taking the main
+process with batches in flight -- leaves nothing in /dev/shm: the kernel frees a segment
+when the last descriptor or mapping of it goes, including one still queued in a socket of a
+dead process. Connections that cannot carry descriptors (not a Unix socket) get everything
+inline. The ``prefix`` still names fallback files for the instant between open and unlink,
+so a loader that shuts down can remove one left by a worker killed in that instant.
 """
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ import itertools
 import mmap
 import os
 import pickle
+import socket
+import stat
 from typing import Any
 
 from ..._tensor import Tensor
@@ -33,7 +42,9 @@ _FRAME_MAX = 256 * 1024
 _ALIGN = 64
 _SHM_DIR = "/dev/shm"
 _INLINE, _SHARED = b"I", b"S"  # a frame's first byte: pickle follows / shm file reference
-_HAVE_SHM = os.path.isdir(_SHM_DIR) and os.access(_SHM_DIR, os.W_OK)
+_HAVE_MEMFD = hasattr(os, "memfd_create")
+_HAVE_SHM = hasattr(socket, "send_fds") and (
+    _HAVE_MEMFD or (os.path.isdir(_SHM_DIR) and os.access(_SHM_DIR, os.W_OK)))
 _counter = itertools.count()
 
 
@@ -62,10 +73,20 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
-def _write_file(name: str, chunks: list, size: int) -> list[tuple[int, int]]:
-    """Write ``chunks`` (byte buffers) into a new /dev/shm file; their (offset, length)."""
+def _segment(name: str) -> int:
+    """A descriptor of a new, nameless shared-memory file."""
+    if _HAVE_MEMFD:
+        return os.memfd_create(name, os.MFD_CLOEXEC)
     path = os.path.join(_SHM_DIR, name)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    _unlink(path)  # from here on only descriptors and mappings keep it alive
+    return fd
+
+
+def _write_segment(name: str, chunks: list, size: int) -> tuple[int, list[tuple[int, int]]]:
+    """Write ``chunks`` (byte buffers) into a new segment: its descriptor (the caller closes
+    it) and each chunk's (offset, length)."""
+    fd = _segment(name)
     spans = []
     try:
         os.ftruncate(fd, size)
@@ -80,10 +101,8 @@ def _write_file(name: str, chunks: list, size: int) -> list[tuple[int, int]]:
             off += (n + _ALIGN - 1) // _ALIGN * _ALIGN
     except BaseException:
         os.close(fd)
-        _unlink(path)
         raise
-    os.close(fd)
-    return spans
+    return fd, spans
 
 
 def _unlink(path: str) -> None:
@@ -93,9 +112,11 @@ def _unlink(path: str) -> None:
         pass
 
 
-def dumps(obj: Any, prefix: str | None) -> bytes:
-    """A frame for ``obj``: big buffers go to a /dev/shm file named ``prefix + n`` when
-    ``prefix`` is given and shared memory is usable, else everything is inline."""
+def dumps(obj: Any, prefix: str | None) -> tuple[bytes, int | None]:
+    """A frame for ``obj``, and the descriptor of the segment holding its big buffers (None
+    when everything is inline). Big buffers go to a segment (named ``prefix + n`` where a
+    name is seen at all) when ``prefix`` is given and shared memory is usable. The caller
+    sends the descriptor after the frame and closes it."""
     use_shm = prefix is not None and _HAVE_SHM
     big: list = []
 
@@ -109,53 +130,100 @@ def dumps(obj: Any, prefix: str | None) -> bytes:
     out.write(_INLINE)
     _Pickler(out, protocol=5, buffer_callback=keep_inline).dump(obj)
     if not big and (out.tell() < _FRAME_MAX or not use_shm):
-        return out.getvalue()
+        return out.getvalue(), None
     payload = out.getbuffer()[1:]
     chunks = [payload] + [b.raw() for b in big]
     size = sum((memoryview(c).nbytes + _ALIGN - 1) // _ALIGN * _ALIGN for c in chunks)
     name = f"{prefix}{next(_counter)}"
     try:
-        spans = _write_file(name, chunks, size)
-    except OSError:  # /dev/shm full or unusable: the pipe still works
+        fd, spans = _write_segment(name, chunks, size)
+    except OSError:  # shared memory full or unusable: the connection still works
         del payload
         out = io.BytesIO()
         out.write(_INLINE)
         _Pickler(out, protocol=5).dump(obj)
-        return out.getvalue()
+        return out.getvalue(), None
     del payload
-    return _SHARED + pickle.dumps((name, spans), protocol=5)
+    return _SHARED + pickle.dumps(spans, protocol=5), fd
 
 
-def loads(frame: bytes) -> Any:
-    """The object in a frame from :func:`dumps` (its shared-memory file is unlinked)."""
+def loads(frame: bytes, fd: int | None = None) -> Any:
+    """The object in a frame from :func:`dumps`; ``fd``: the segment's descriptor for a
+    shared-memory frame (closed here once mapped)."""
     body = memoryview(frame)[1:]
     if frame[:1] == _INLINE:
         return pickle.loads(body)
-    name, spans = pickle.loads(body)
-    path = os.path.join(_SHM_DIR, name)
-    fd = os.open(path, os.O_RDWR)
+    spans = pickle.loads(body)
+    if fd is None:
+        raise ValueError("a shared-memory frame arrived without its descriptor")
     try:
         mm = mmap.mmap(fd, 0)
     finally:
         os.close(fd)
-        _unlink(path)
     view = memoryview(mm)
     (off, n), rest = spans[0], spans[1:]
     # arrays built on these views keep the mapping alive; it is unmapped when they die
     return pickle.loads(view[off:off + n], buffers=[view[o:o + k] for o, k in rest])
 
 
+def _passes_fds(conn) -> bool:
+    """Whether ``conn`` is a Unix socket (``multiprocessing.Pipe(duplex=True)``)."""
+    try:
+        return stat.S_ISSOCK(os.fstat(conn.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _as_socket(conn) -> socket.socket:
+    # a socket object over the connection's own descriptor; the caller detaches it (closing
+    # it would close the connection)
+    return socket.socket(fileno=conn.fileno())
+
+
 def send(conn, obj: Any, prefix: str | None) -> None:
-    conn.send_bytes(dumps(obj, prefix))
+    """Send ``obj`` over ``conn``: the frame, then (shared-memory frames) one byte carrying
+    the segment's descriptor."""
+    if prefix is not None and not _passes_fds(conn):
+        prefix = None
+    frame, fd = dumps(obj, prefix)
+    if fd is None:
+        conn.send_bytes(frame)
+        return
+    try:
+        conn.send_bytes(frame)
+        sock = _as_socket(conn)
+        try:
+            socket.send_fds(sock, [b"F"], [fd])
+        finally:
+            sock.detach()
+    finally:
+        os.close(fd)  # the receiver (or, if it died, nobody) holds the segment now
+
+
+def _recv_fd(conn) -> int:
+    sock = _as_socket(conn)
+    try:
+        data, fds, _flags, _addr = socket.recv_fds(sock, 1, 4)
+    finally:
+        sock.detach()
+    for extra in fds[1:]:
+        os.close(extra)
+    if data != b"F" or not fds:
+        for fd in fds[:1]:
+            os.close(fd)
+        raise EOFError("the sender went away before passing its shared-memory segment")
+    return fds[0]
 
 
 def recv(conn) -> Any:
-    return loads(conn.recv_bytes())
+    frame = conn.recv_bytes()
+    return loads(frame, _recv_fd(conn) if frame[:1] == _SHARED else None)
 
 
 def remove_files(prefix: str) -> None:
-    """Delete every shared-memory file whose name starts with ``prefix`` (written, never
-    read: a loader shut down with batches in flight, or a worker killed mid-send)."""
+    """Delete every /dev/shm file whose name starts with ``prefix`` (only the fallback
+    without ``memfd_create`` names files, and only between open and unlink: a worker killed
+    in that instant)."""
     if not _HAVE_SHM:
         return
     try:
