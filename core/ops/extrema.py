@@ -33,17 +33,19 @@ def _no_complex(kernel: str, input: Tensor) -> None:
 
 
 def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
-                  ) -> None:
+                  nan_equal: bool = False) -> None:
     """Give ``res`` (an extreme of ``input`` over ``axes``) PyTorch's gradient for it: shared
-    evenly among the elements equal to it (NaN counting as equal to a NaN result)."""
+    evenly among the elements equal to it. As in PyTorch, a NaN counts as equal to a NaN
+    result only for the full ``max()``/``min()`` (``nan_equal``); amax/amin/aminmax compare
+    with ``==``, so a slice whose extreme is NaN gets 0/0 = NaN everywhere."""
     shape = input._data.shape
 
     def fn(g):
-        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes),)
+        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes, nan_equal),)
     record(res, name, (input,), fn, saved=(input, res))
 
 
-def _share(input: Tensor, res: Tensor, axes: tuple) -> Tensor:
+def _share(input: Tensor, res: Tensor, axes: tuple, nan_equal: bool = False) -> Tensor:
     xp = input._device._be.xp
     x = input._data
     v = res._data
@@ -52,7 +54,7 @@ def _share(input: Tensor, res: Tensor, axes: tuple) -> Tensor:
     else:
         v = xp.reshape(v, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
     hit = x == v
-    if input.dtype.is_floating_point:
+    if nan_equal and input.dtype.is_floating_point:
         hit = hit | (xp.isnan(x) & xp.isnan(v))
     return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
 
@@ -65,7 +67,7 @@ def _all(name: str, input: Tensor) -> Tensor:
     res = wrap(extreme(xp, name, input._data), input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
         record_shared(res, input, tuple(range(input.ndim)), False,
-                      "MaxBackward1" if name == "max" else "MinBackward1")
+                      "MaxBackward1" if name == "max" else "MinBackward1", nan_equal=True)
     return res
 
 
