@@ -1,0 +1,101 @@
+"""Logical strides for backends whose arrays have none (JAX, array_api_strict, ...).
+
+PyTorch code asks ``t.stride()``, ``t.is_contiguous()`` and relies on ``t.view(...)``
+raising where the strides forbid it. numpy and CuPy arrays carry real strides, and ember
+reads them. A backend without strides used to report every array C-contiguous, so on JAX
+``t.t().is_contiguous()`` was True and ``t.t().view(-1)`` worked. Here the strides PyTorch
+would have are derived from how the tensor was made: each view remembers its source and
+how it views it (``_view_src``, set by ``ops.shape.mark_view`` for permute, transpose,
+reshape/view, detach), so the strides follow that chain from a C-contiguous array. A hop
+this module does not know (an indexing view, a diagonal) restarts from C-contiguous
+strides, the old behaviour. Nothing here runs on numpy/CuPy, nor on any op's hot path: only
+when strides are asked for, or a view is taken, on a stride-less backend.
+
+Not tracked (yet): ops that are not views keep C-contiguous strides, where PyTorch's
+elementwise ops and ``clone()`` give a transposed input's layout to their result.
+"""
+from __future__ import annotations
+
+__all__ = ["contiguous_strides", "logical_strides", "is_contiguous", "view_strides"]
+
+
+def contiguous_strides(shape: tuple) -> tuple:
+    """Strides of a C-contiguous tensor of ``shape`` (PyTorch's: a 0-sized dim counts 1)."""
+    acc, rev = 1, []
+    for n in reversed(shape):
+        rev.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(rev))
+
+
+def logical_strides(t) -> tuple:
+    """The strides ``t`` has in PyTorch, from the chain of views that made it."""
+    shape = tuple(t._data.shape)
+    src = t.__dict__.get("_view_src")
+    if src is None:
+        return contiguous_strides(shape)
+    from .ops import shape as _shape  # the view kinds (ops import this package's Tensor)
+    base, how = src
+    base_shape = tuple(base._data.shape)
+    bs = base.stride()
+    if how is _shape.ALIAS or how is _shape._SAME:
+        return bs if base_shape == shape else contiguous_strides(shape)
+    if isinstance(how, tuple) and how:
+        kind = how[0]
+        if kind is _shape._permute_full:
+            order = how[1]
+        elif kind is _shape._transpose_full:
+            order = how[3]
+        elif kind is _shape._reshape_full:
+            return view_strides(base_shape, bs, shape) or contiguous_strides(shape)
+        else:
+            order = None
+        if order is not None and len(order) == len(bs):
+            return tuple(bs[i] for i in order)
+    return contiguous_strides(shape)
+
+
+def is_contiguous(shape: tuple, strides: tuple) -> bool:
+    """PyTorch's rule: dims of size 1 do not count; an empty tensor is contiguous."""
+    expected = 1
+    for n, s in zip(reversed(shape), reversed(strides)):
+        if n == 0:
+            return True
+        if n != 1:
+            if s != expected:
+                return False
+            expected *= n
+    return True
+
+
+def view_strides(old: tuple, strides: tuple, new: tuple) -> tuple | None:
+    """The strides a view of shape ``new`` of a tensor (``old``, ``strides``) has, or None
+    when no strides express it: ATen's ``computeStride`` (what decides whether ``view``
+    works or raises)."""
+    numel = 1
+    for n in old:
+        numel *= n
+    if numel == 0:
+        return tuple(strides) if tuple(old) == tuple(new) else contiguous_strides(new)
+    if not old:
+        return contiguous_strides(new)
+    out = [0] * len(new)
+    view_d = len(new) - 1
+    chunk_base_stride = strides[-1]
+    tensor_numel = view_numel = 1
+    for tensor_d in range(len(old) - 1, -1, -1):
+        tensor_numel *= old[tensor_d]
+        if tensor_d == 0 or (old[tensor_d - 1] != 1 and
+                             strides[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or new[view_d] == 1):
+                out[view_d] = view_numel * chunk_base_stride
+                view_numel *= new[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if tensor_d > 0:
+                chunk_base_stride = strides[tensor_d - 1]
+                tensor_numel = view_numel = 1
+    if view_d != -1:
+        return None
+    return tuple(out)
