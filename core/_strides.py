@@ -29,15 +29,37 @@ def contiguous_strides(shape: tuple) -> tuple:
 
 
 def logical_strides(t) -> tuple:
-    """The strides ``t`` has in PyTorch, from the chain of views that made it."""
-    shape = tuple(t._data.shape)
-    src = t.__dict__.get("_view_src")
-    if src is None:
-        return contiguous_strides(shape)
+    """The strides ``t`` has in PyTorch, from the chain of views that made it. Each view
+    remembers its result (with the shape it was for), so a chain is walked once; the walk is
+    a loop, so a chain of any length is fine."""
+    chain = []
+    node = t
+    while True:
+        d = node.__dict__
+        src = d.get("_view_src")
+        shape = tuple(node._data.shape)
+        if src is None:
+            st = contiguous_strides(shape)
+            break
+        seen = d.get("_lstrides")
+        if seen is not None and seen[0] == shape:
+            st = seen[1]
+            break
+        chain.append((node, shape, src[1]))
+        base = src[0]
+        if getattr(base._data, "strides", None) is not None:  # (a stride-ful base)
+            st = base.stride()
+            break
+        node = base
+    for node, shape, how in reversed(chain):
+        st = _through(how, st, tuple(node.__dict__["_view_src"][0]._data.shape), shape)
+        node.__dict__["_lstrides"] = (shape, st)
+    return st
+
+
+def _through(how, bs: tuple, base_shape: tuple, shape: tuple) -> tuple:
+    """The strides of a view made by ``how`` of a base with strides ``bs``."""
     from .ops import shape as _shape  # the view kinds (ops import this package's Tensor)
-    base, how = src
-    base_shape = tuple(base._data.shape)
-    bs = base.stride()
     if how is _shape.ALIAS or how is _shape._SAME:
         return bs if base_shape == shape else contiguous_strides(shape)
     if isinstance(how, tuple) and how:
@@ -50,7 +72,7 @@ def logical_strides(t) -> tuple:
             return view_strides(base_shape, bs, shape) or contiguous_strides(shape)
         else:
             order = None
-        if order is not None and len(order) == len(bs):
+        if order is not None and len(order) == len(bs) == len(shape):
             return tuple(bs[i] for i in order)
     return contiguous_strides(shape)
 

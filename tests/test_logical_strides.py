@@ -85,3 +85,12 @@ def test_view_strides_follow_aten_compute_stride(torch, old, strides, new):
     except RuntimeError:
         want = None
     assert _strides.view_strides(old, strides, new) == want
+
+
+def test_a_long_chain_of_views_is_walked_once_without_recursion(device):
+    x = ember.arange(6.0, device=device).reshape(2, 3)
+    for _ in range(3001):
+        x = x.t()
+    assert x.shape == (3, 2) and x.stride() == (1, 3) and not x.is_contiguous()
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.view(6)
