@@ -101,7 +101,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
     else:
         axes = red_axes(dim, len(shape))
         res = wrap(xp.sum(_cast_in(input, dt), axis=axes, keepdims=keepdim), dt, input._device)
-    if GRAD.enabled and input._requires_grad:  # (axes None: g is 0-d, _restore expands it)
+    if input._requires_grad and GRAD.enabled:  # (axes None: g is 0-d, _restore expands it)
         record(res, "SumBackward1" if dim is not None else "SumBackward0", (input,),
                lambda g: (_restore(g, shape, axes, keepdim),))
     return res

@@ -156,7 +156,7 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
             raise RuntimeError(_NOT_VIEWABLE)
         else:
             res, name = wrap(data, input.dtype, input._device), "UnsafeViewBackward0"
-    if GRAD.enabled and input._requires_grad:
+    if input._requires_grad and GRAD.enabled:
         record(res, name, (input,), lambda g: (reshape(g, old),))
     return res
 
