@@ -9,6 +9,7 @@ import builtins
 import math
 from typing import Any
 
+from .ops._register import takes_out
 from . import _dtype, _settings
 from ._device import device as _Device
 from ._from_data import checked_scalar, from_ndarray, host_array, host_cast, tp_name
@@ -210,26 +211,6 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=Fals
                 requires_grad=requires_grad)
 
 
-def _to_out(res: Tensor, out: Tensor | None) -> Tensor:
-    """``out=``: the result written into ``out`` (in place when the shapes agree, else
-    ``out`` is resized to it), as PyTorch's factories do."""
-    if out is None:
-        return res
-    if not isinstance(out, Tensor):
-        raise TypeError(f"argument 'out' must be Tensor, not {tp_name(out)}")
-    with _no_grad():
-        if out._data.shape == res._data.shape and out._device == res._device:
-            out.copy_(res)
-        else:
-            out._data, out._device = res._data, res._device
-            out._bump()
-    return out
-
-
-def _out_dtype(dtype, out, default):
-    return dtype or (out.dtype if isinstance(out, Tensor) else default)
-
-
 # --- filled ---------------------------------------------------------------------------------
 
 def _filled(shape, value, dtype, dev) -> Tensor:
@@ -247,32 +228,34 @@ def _filled(shape, value, dtype, dev) -> Tensor:
     return wrap(data, dtype, dev)
 
 
-def _filled_factory(fn, value, size, kw, out, dtype, device, requires_grad) -> Tensor:
+def _filled_factory(fn, value, size, kw, dtype, device, requires_grad) -> Tensor:
     """zeros/ones/empty: the size arguments (``size=`` as a keyword too), ``out=``."""
     shape = _sized(size, fn, kw.pop("size", None))
     _no_extra(kw, fn)
-    dt = _out_dtype(dtype, out, _dtype.get_default_dtype())
-    return _to_out(_finish(_filled(shape, value, dt, resolve_device(device)), requires_grad),
-                   out)
+    dt = dtype or _dtype.get_default_dtype()
+    return _finish(_filled(shape, value, dt, resolve_device(device)), requires_grad)
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def zeros(*size, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.zeros(*size)`` (``size=`` works as a keyword too)."""
-    return _filled_factory("zeros", 0, size, kw, out, dtype, device, requires_grad)
+    return _filled_factory("zeros", 0, size, kw, dtype, device, requires_grad)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def ones(*size, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.ones(*size)``."""
-    return _filled_factory("ones", 1, size, kw, out, dtype, device, requires_grad)
+    return _filled_factory("ones", 1, size, kw, dtype, device, requires_grad)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def empty(*size, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None, **kw) -> Tensor:
     """Mirrors ``torch.empty`` (ember fills with zeros: uninitialised memory buys little
     in Python and makes results irreproducible)."""
-    return _filled_factory("empty", 0, size, kw, out, dtype, device, requires_grad)
+    return _filled_factory("empty", 0, size, kw, dtype, device, requires_grad)
 
 
 def _no_extra(kw: dict, fn: str) -> None:
@@ -308,7 +291,8 @@ def _fill_dtype(value):
                     f"{tp_name(value)}")
 
 
-def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def full(size, fill_value, *, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.full``: the dtype is inferred from ``fill_value`` when not given
     (bool → bool, int → int64, float → the default dtype); values that don't fit raise
@@ -318,10 +302,9 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
                         f"{tp_name(size)}")
     shape = _shape((size,), "full")
     dt, value = _fill_dtype(fill_value)
-    dt = _out_dtype(dtype, out, dt)
+    dt = dtype or dt
     value = checked_scalar(value, dt)
-    return _to_out(_finish(_filled(shape, value, dt, resolve_device(device)), requires_grad),
-                   out)
+    return _finish(_filled(shape, value, dt, resolve_device(device)), requires_grad)
 
 
 def _like(t, dtype, device):
@@ -358,15 +341,30 @@ def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None
 
 # --- ranges ---------------------------------------------------------------------------------
 
-def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+def _arange_resized(out_shape: tuple, shape: tuple) -> str | None:
+    """The warning PyTorch's arange gives when it resizes a non-empty ``out``."""
+    n = 1
+    for s in out_shape:
+        n *= s
+    if n == shape[0]:
+        return None
+    return (f"The number of elements in the out tensor of shape {list(out_shape)} is {n} which "
+            f"does not match the computed number of elements {shape[0]}. Note that this may "
+            f"occur as a result of rounding error. The out tensor will be resized to a tensor "
+            f"of shape ({shape[0]},).")
+
+
+@takes_out(resize=_arange_resized)
+def arange(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
            requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.arange``: int64 when every argument is an integer, else the default
     float dtype; lengths and values computed as PyTorch's kernel does."""
-    arr, dt = arange_values(start, end, step, _out_dtype(dtype, out, None))
-    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+    arr, dt = arange_values(start, end, step, dtype)
+    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
 
 
-def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
           requires_grad=False) -> Tensor:  # noqa: A001 - PyTorch's name
     """Mirrors the deprecated ``torch.range``: includes ``end``; default float dtype."""
     import warnings
@@ -374,22 +372,24 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
                   "its behavior is inconsistent with Python's range builtin. Instead, use "
                   "torch.arange, which produces values in [start, end).", UserWarning,
                   stacklevel=2)
-    arr, dt = range_values(start, end, step, _out_dtype(dtype, out, _dtype.get_default_dtype()))
-    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+    arr, dt = range_values(start, end, step, dtype or _dtype.get_default_dtype())
+    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
 
 
-def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.linspace`` (values rounded as PyTorch's kernel rounds them)."""
-    arr, dt = linspace_values(start, end, steps, _out_dtype(dtype, out, None))
-    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+    arr, dt = linspace_values(start, end, steps, dtype)
+    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
+@takes_out
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None,
              device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.logspace``: ``base ** linspace(start, end, steps)``."""
-    arr, dt = logspace_values(start, end, steps, base, _out_dtype(dtype, out, None))
-    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+    arr, dt = logspace_values(start, end, steps, base, dtype)
+    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
 
 
 def _int_arg(fn: str, name: str, pos: int, v) -> int:
@@ -400,7 +400,8 @@ def _int_arg(fn: str, name: str, pos: int, v) -> int:
     return i
 
 
-def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
         requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.eye``."""
     n = _int_arg("eye", "n", 1, n)
@@ -409,9 +410,9 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
         if v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     dev = resolve_device(device)
-    dt = _out_dtype(dtype, out, _dtype.get_default_dtype())
+    dt = dtype or _dtype.get_default_dtype()
     data = dev._be.xp.eye(n, m, dtype=dev._be.native_dtype(dt))
-    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
+    return _finish(wrap(data, dt, dev), requires_grad)
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
@@ -521,9 +522,6 @@ def _float_dtype(dtype, fn):
     return dt
 
 
-_KERNEL_NAMES = _dtype.KERNEL_NAMES  # the old name, still imported elsewhere
-
-
 def _draw(kind: str, shape: tuple, dt, dev, generator, a: float, b: float):
     """A backend array of uniform [a, b) or normal(a, b) draws. Complex dtypes draw real
     and imaginary parts separately (a complex normal splits the variance between them,
@@ -540,32 +538,33 @@ def _draw(kind: str, shape: tuple, dt, dev, generator, a: float, b: float):
     return be.astype(parts[..., 0], dt) + be.astype(parts[..., 1], dt) * 1j
 
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def rand(*size, generator=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.rand``: uniform on [0, 1)."""
     shape = _sized(size, "rand", kw.pop("size", None))
     _no_extra(kw, "rand")
-    dt = _float_dtype(_out_dtype(dtype, out, None), "check_uniform_bounds")
+    dt = _float_dtype(dtype, "check_uniform_bounds")
     dev = resolve_device(device)
     res = wrap(_draw("uniform", shape, dt, dev, generator, 0.0, 1.0), dt, dev)
-    return _to_out(_finish(res, requires_grad), out)
+    return _finish(res, requires_grad)
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def randn(*size, generator=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.randn``: standard normal."""
     shape = _sized(size, "randn", kw.pop("size", None))
     _no_extra(kw, "randn")
-    dt = _float_dtype(_out_dtype(dtype, out, None), "normal_kernel_cpu")
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     dev = resolve_device(device)
     res = wrap(_draw("normal", shape, dt, dev, generator, 0.0, 1.0), dt, dev)
-    return _to_out(_finish(res, requires_grad), out)
+    return _finish(res, requires_grad)
 
 
 # The C++ names PyTorch's random_ range errors use.
-_RANDOM_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
-                 "int32": "int", "int64": "long", "bool": "bool", "float32": "float",
-                 "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
+# where random_'s range errors name the type otherwise than dtype.c_name
+_RANDOM_NAMES = {"int16": "short", "int64": "long"}
 
 
 def _random_bounds(low: int, high: int, dt) -> None:
@@ -581,14 +580,15 @@ def _random_bounds(low: int, high: int, dt) -> None:
         bits = 8 * dt.itemsize
         lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if dt.is_signed else \
             (0, (1 << bits) - 1)
-    name = _RANDOM_NAMES[dt.name]
+    name = _RANDOM_NAMES.get(dt.name, dt.c_name)
     if not lo <= low <= hi:
         raise RuntimeError(f"from is out of bounds for {name}")
     if not lo <= high - 1 <= hi:
         raise RuntimeError(f"to - 1 is out of bounds for {name}")
 
 
-def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+@takes_out
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, layout=None,
             device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.randint(low=0, high, size)``: int64 unless ``dtype`` says otherwise."""
     if size is None:
@@ -612,26 +612,27 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     for v in (low, high):
         if not -(1 << 63) <= v < (1 << 63):
             raise ValueError("Overflow when unpacking long long")
-    dt = _out_dtype(dtype, out, _dtype.int64)
+    dt = dtype or _dtype.int64
     _random_bounds(low, high, dt)
     dev = resolve_device(device)
     data = dev._be.random_integers(_generator_for(dev, generator), _shape((size,), "randint"),
                                    dt, low, high, dev.index)
-    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
+    return _finish(wrap(data, dt, dev), requires_grad)
 
 
-def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.randperm``: a random permutation of ``0 .. n-1``."""
     n = _int_arg("randperm", "n", 1, n)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    dt = _out_dtype(dtype, out, _dtype.int64)
+    dt = dtype or _dtype.int64
     if n and not (dt.is_floating_point or dt.is_complex):
         checked_scalar(n - 1, dt)
     dev = resolve_device(device)
     data = dev._be.random_permutation(_generator_for(dev, generator), n, dt, dev.index)
-    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
+    return _finish(wrap(data, dt, dev), requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -665,7 +666,8 @@ def _check_std(std) -> None:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
+@takes_out
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
            layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.normal``: tensor or float ``mean``/``std`` (broadcast together), or
     floats with ``size``."""
@@ -682,18 +684,19 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         _float_dtype(dt, "normal_kernel_cpu")
         z = randn(tuple(shape), generator=generator, dtype=dt, device=ref.device)
         with _no_grad():
-            return _to_out(z * std + mean, out)
+            return z * std + mean
     if size is None:
         raise TypeError("normal() missing required argument 'size'")
     _check_std(std)
-    dt = _float_dtype(_out_dtype(dtype, out, None), "normal_kernel_cpu")
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     dev = resolve_device(device)
     res = wrap(_draw("normal", _shape((size,), "normal"), dt, dev, generator, float(mean),
                      float(std)), dt, dev)
-    return _to_out(_finish(res, requires_grad), out)
+    return _finish(res, requires_grad)
 
 
-def bernoulli(input: Tensor, p: float | None = None, *, generator=None, out=None) -> Tensor:
+@takes_out(resize="silent")
+def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
     """Mirrors ``torch.bernoulli``: 1 with probability ``input`` (or ``p``)."""
     dev = input._device
     u = rand(input.shape, generator=generator, dtype=input.dtype, device=dev)

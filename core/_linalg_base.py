@@ -25,9 +25,6 @@ class LinAlgError(RuntimeError):
     positive-definite input."""
 
 
-_TN = _dtype.KERNEL_NAMES  # Float, Double, Long, ...
-
-
 # --- checks ---------------------------------------------------------------------------------
 
 def _at_least_2d(A: Tensor, fn: str, name: str = "A") -> None:
@@ -49,19 +46,19 @@ def _floating(A: Tensor, fn: str, kernel: str | None = None, low_msg: bool = Fal
     dt = A.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got "
-                           f"{_TN[dt.name]}")
+                           f"{dt.scalar_name}")
     if dt in (_dtype.float16, _dtype.bfloat16):
         if low_msg:
-            raise RuntimeError(f"{fn}: Low precision dtypes not supported. Got {_TN[dt.name]}")
+            raise RuntimeError(f"{fn}: Low precision dtypes not supported. Got {dt.scalar_name}")
         if kernel:
             raise NotImplementedError(f'"{kernel}_{A._device.type}" not implemented for '
-                                      f"'{_TN[dt.name]}'")
+                                      f"'{dt.scalar_name}'")
 
 
 def _same_dtype(A: Tensor, B: Tensor, fn: str) -> None:
     if A.dtype is not B.dtype:
         raise RuntimeError(f"{fn}: Expected A and B to have the same dtype, but found A of type "
-                           f"{_TN[A.dtype.name]} and B of type {_TN[B.dtype.name]} instead")
+                           f"{A.dtype.scalar_name} and B of type {B.dtype.scalar_name} instead")
 
 
 def _device(*ts: Tensor):
@@ -247,17 +244,3 @@ def _no_grad():
 
 
 # --- out= -----------------------------------------------------------------------------------
-
-def _out(res: Tensor, out):
-    if out is None:
-        return res
-    from .ops.joining import _into
-    return _into(out, res)
-
-
-def _out_tuple(res, out):
-    if out is None:
-        return res
-    for o, r in zip(out, res):
-        _out(r, o)
-    return type(res)(tuple(out))

@@ -2,12 +2,13 @@
 them (pinv, matrix_rank, lstsq), each backward beside its forward (PyTorch's formulas)."""
 from __future__ import annotations
 
+from .ops._register import takes_out
 from . import _dtype
-from ._linalg_base import (_TN, LinAlgError, _at_least_2d, _device, _diag, _eye_like, _floating,
+from ._linalg_base import (LinAlgError, _at_least_2d, _device, _diag, _eye_like, _floating,
                            _hermitian_from, _info_tensor, _infos, _kernel, _kernel_or_raise,
                            _linalg_cholesky_ex, _linalg_eig, _linalg_eigh, _linalg_lstsq,
                            _linalg_qr, _linalg_svd, _nan_where_failed, _no_grad, _not_pd_error,
-                           _out, _out_tuple, _prod, _real_dtype, _square, _w, _where)
+                           _prod, _real_dtype, _square, _w, _where)
 from ._linalg_solve import _solve, solve_triangular
 from ._tensor import Tensor
 from .autograd.grad_mode import STATE as GRAD
@@ -36,12 +37,14 @@ def _cholesky(A: Tensor, upper: bool, fn: str = "linalg.cholesky") -> Tensor:
     return res
 
 
-def cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
+@takes_out
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """Mirrors ``torch.linalg.cholesky``: ``A = L L^H`` from A's lower triangle."""
-    return _out(_cholesky(A, upper), out)
+    return _cholesky(A, upper)
 
 
-def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out=None):
+@takes_out
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """Mirrors ``torch.linalg.cholesky_ex``: (L, info)."""
     try:
         L = _cholesky(A, upper)
@@ -57,7 +60,8 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, o
     return _linalg_cholesky_ex((L, _info_tensor(infos, A)))
 
 
-def qr(A: Tensor, mode: str = "reduced", *, out=None):
+@takes_out
+def qr(A: Tensor, mode: str = "reduced"):
     """Mirrors ``torch.linalg.qr``: modes ``"reduced"``, ``"complete"`` and ``"r"`` (Q
     empty). Differentiable for ``reduced`` and for ``complete`` with m <= n, as in PyTorch."""
     if mode not in ("reduced", "complete", "r"):
@@ -88,7 +92,7 @@ def qr(A: Tensor, mode: str = "reduced", *, out=None):
                 return (_qr_backward(gQ, gR, Q, R),)
         record((Q, R), "LinalgQrBackward0", (A,), back, saved=(Q, R))
         Q._grad_fn._materialize = False
-    return _out_tuple(_linalg_qr((Q, R)), out)
+    return _linalg_qr((Q, R))
 
 
 def _qr_backward(gQ, gR, Q: Tensor, R: Tensor) -> Tensor:
@@ -169,7 +173,8 @@ def _svd_backward(gU, gS, gVh, U: Tensor, S: Tensor, Vh: Tensor) -> Tensor:
     return U @ (ret @ Vh)
 
 
-def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
+@takes_out
+def svd(A: Tensor, full_matrices: bool = True, *, driver=None):
     """Mirrors ``torch.linalg.svd``: (U, S, Vh) with ``A = U diag(S) Vh``. The gradient
     (PyTorch's svd_backward) needs distinct singular values and a loss that does not
     depend on the singular vectors' signs/phases; with ``full_matrices`` the extra columns
@@ -194,18 +199,19 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
             return (_svd_backward(gU, gS, gVh, U, S, Vh),)
         record((U, S, Vh), "LinalgSvdBackward0", (A,), back, saved=(U, S, Vh))
         U._grad_fn._materialize = False
-    return _out_tuple(_linalg_svd((U, S, Vh)), out)
+    return _linalg_svd((U, S, Vh))
 
 
-def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
+@takes_out
+def svdvals(A: Tensor, *, driver=None) -> Tensor:
     """Mirrors ``torch.linalg.svdvals``: the singular values, descending. Gradient:
     ``U diag(g) Vh``."""
     _at_least_2d(A, "linalg.svd")
     _floating(A, "linalg.svd", "linalg_svd")
     if not (GRAD.enabled and A._requires_grad):
         dev = A._device
-        return _out(_w(_kernel(dev, "svdvals", A._data), _real_dtype(A.dtype), dev), out)
-    return _out(svd(A, full_matrices=False, driver=driver)[1], out)
+        return _w(_kernel(dev, "svdvals", A._data), _real_dtype(A.dtype), dev)
+    return svd(A, full_matrices=False, driver=driver)[1]
 
 
 def _eigh_arrays(A: Tensor, UPLO: str, vectors: bool):
@@ -215,7 +221,7 @@ def _eigh_arrays(A: Tensor, UPLO: str, vectors: bool):
     dt = A.dtype
     if not (dt.is_floating_point or dt.is_complex) or dt in (_dtype.float16, _dtype.bfloat16):
         raise NotImplementedError(f'"linalg_eigh_{A._device.type}" not implemented for '
-                                  f"'{_TN[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     dev = A._device
     H = _hermitian_from(A.detach(), UPLO == "U")
     if vectors:
@@ -224,7 +230,8 @@ def _eigh_arrays(A: Tensor, UPLO: str, vectors: bool):
     return _w(_kernel(dev, "eigvalsh", H._data), _real_dtype(dt), dev), None
 
 
-def eigh(A: Tensor, UPLO: str = "L", *, out=None):
+@takes_out
+def eigh(A: Tensor, UPLO: str = "L"):
     """Mirrors ``torch.linalg.eigh``: (eigenvalues ascending, eigenvectors) of the
     Hermitian matrix A's ``UPLO`` triangle describes. Gradient as PyTorch's
     linalg_eig_backward (distinct eigenvalues; sign/phase-invariant losses)."""
@@ -233,14 +240,15 @@ def eigh(A: Tensor, UPLO: str = "L", *, out=None):
         record((L, V), "LinalgEighBackward0", (A,),
                lambda gL, gV: (_eig_backward(gL, gV, L, V, True),), saved=(L, V))
         L._grad_fn._materialize = False
-    return _out_tuple(_linalg_eigh((L, V)), out)
+    return _linalg_eigh((L, V))
 
 
-def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
+@takes_out
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """Mirrors ``torch.linalg.eigvalsh``. Gradient: ``V diag(g) V^H``."""
     if GRAD.enabled and A._requires_grad:
-        return _out(eigh(A, UPLO)[0], out)
-    return _out(_eigh_arrays(A, UPLO, False)[0], out)
+        return eigh(A, UPLO)[0]
+    return _eigh_arrays(A, UPLO, False)[0]
 
 
 def _eig_backward(gL, gV, L: Tensor, V: Tensor, hermitian: bool) -> Tensor:
@@ -286,7 +294,8 @@ def _real_grad(gA: Tensor, A: Tensor) -> Tensor:
     return gA.real if not A.dtype.is_complex and gA.dtype.is_complex else gA
 
 
-def eig(A: Tensor, *, out=None):
+@takes_out
+def eig(A: Tensor):
     """Mirrors ``torch.linalg.eig``: complex (eigenvalues, eigenvectors), eigenvectors of
     unit norm. Gradient: PyTorch's linalg_eig_backward (distinct eigenvalues; losses that
     do not depend on the eigenvectors' phases)."""
@@ -296,14 +305,15 @@ def eig(A: Tensor, *, out=None):
                lambda gL, gV: (_real_grad(_eig_backward(gL, gV, L, V, False), A),),
                saved=(L, V))
         L._grad_fn._materialize = False
-    return _out_tuple(_linalg_eig((L, V)), out)
+    return _linalg_eig((L, V))
 
 
-def eigvals(A: Tensor, *, out=None) -> Tensor:
+@takes_out
+def eigvals(A: Tensor) -> Tensor:
     """Mirrors ``torch.linalg.eigvals`` (complex). Gradient: ``V^{-H} diag(g) V^H``."""
     if GRAD.enabled and A._requires_grad:
-        return _out(eig(A)[0], out)
-    return _out(_eig_arrays(A, False)[0], out)
+        return eig(A)[0]
+    return _eig_arrays(A, False)[0]
 
 
 # --- pseudo-inverse, least squares, rank ----------------------------------------------------
@@ -323,14 +333,15 @@ def _tolerances(S: Tensor, atol, rtol, m: int, n: int, dt):
     return tol
 
 
-def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+@takes_out
+def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     """Mirrors ``torch.linalg.pinv`` (singular values below ``max(atol, rtol * S_max)``
     dropped). Gradient: the Golub-Pereyra formula for a constant rank (PyTorch's
     pinv_backward)."""
     dt = A.dtype
     if A.ndim < 2 or not (dt.is_floating_point or dt.is_complex) or dt in (
             _dtype.float16, _dtype.bfloat16):
-        raise RuntimeError(f"linalg.pinv({_TN[dt.name]}{{{list(A.shape)}}}): expected a tensor "
+        raise RuntimeError(f"linalg.pinv({dt.scalar_name}{{{list(A.shape)}}}): expected a tensor "
                            "with 2 or more dimensions of float, double, cfloat or cdouble types")
     m, n = A.shape[-2:]
     Ad = A.detach()
@@ -350,7 +361,7 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out=None) 
     if GRAD.enabled and A._requires_grad:
         record(P, "LinalgPinvBackward0", (A,), lambda g: (_pinv_backward(g, P, A),),
                saved=(P, A))
-    return _out(P, out)
+    return P
 
 
 def _pinv_backward(g: Tensor, P: Tensor, A: Tensor) -> Tensor:
@@ -361,8 +372,8 @@ def _pinv_backward(g: Tensor, P: Tensor, A: Tensor) -> Tensor:
     return (-(Ph @ g @ Ph) + (gh - AP @ gh) @ (P @ Ph) + (Ph @ P) @ (gh - gh @ PA))
 
 
-def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
-                out=None) -> Tensor:
+@takes_out
+def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol=None) -> Tensor:
     """Mirrors ``torch.linalg.matrix_rank``: how many singular values (eigenvalue moduli when
     ``hermitian``) exceed ``max(atol, rtol * S_max)`` (``tol`` is the old name of atol)."""
     if not (A.dtype.is_floating_point or A.dtype.is_complex) or A.dtype in (
@@ -375,7 +386,7 @@ def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol
     with _no_grad():
         S = eigvalsh(A.detach()).abs() if hermitian else svdvals(A.detach())
         tol_ = _tolerances(S, atol, rtol, m, n, A.dtype)
-        return _out((S > tol_).sum(-1), out)
+        return (S > tol_).sum(-1)
 
 
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
@@ -399,8 +410,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
             raise RuntimeError("This function doesn't handle types other than float and double")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"{fn}: Expected input and other to have the same dtype, but got "
-                           f"input's dtype {_TN[A.dtype.name]} and other's dtype "
-                           f"{_TN[B.dtype.name]}")
+                           f"input's dtype {A.dtype.scalar_name} and other's dtype "
+                           f"{B.dtype.scalar_name}")
     _at_least_2d(A, fn, "input")
     vec = B.ndim == A.ndim - 1
     Bm = B.unsqueeze(-1) if vec else B

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
-from ._linalg_base import (_TN, LinAlgError, _at_least_2d, _device, _eye_like, _floating,
+from .ops._register import takes_out
+from ._linalg_base import (LinAlgError, _at_least_2d, _device, _eye_like, _floating,
                            _info_tensor, _infos, _is_linalg_error, _kernel, _kernel_or_raise,
                            _linalg_inv_ex, _linalg_slogdet, _linalg_solve_ex, _nan_where_failed,
-                           _out, _out_tuple, _prod, _real_dtype, _same_dtype, _singular_error,
+                           _prod, _real_dtype, _same_dtype, _singular_error,
                            _square, _w, _where)
 from ._tensor import Tensor, wrap
 from .autograd.grad_mode import STATE as GRAD
@@ -27,12 +28,14 @@ def _inv(A: Tensor, fn: str = "linalg.inv") -> Tensor:
     return res
 
 
-def inv(A: Tensor, *, out=None) -> Tensor:
+@takes_out
+def inv(A: Tensor) -> Tensor:
     """Mirrors ``torch.linalg.inv``. Gradient: ``-A^{-H} g A^{-H}``."""
-    return _out(_inv(A), out)
+    return _inv(A)
 
 
-def inv_ex(A: Tensor, *, check_errors: bool = False, out=None):
+@takes_out
+def inv_ex(A: Tensor, *, check_errors: bool = False):
     """Mirrors ``torch.linalg.inv_ex``: (inverse, info); singular matrices give info > 0
     (and a NaN inverse) instead of an error unless ``check_errors``."""
     try:
@@ -54,7 +57,8 @@ def _inv_each(A: Tensor, infos) -> Tensor:
     return _inv(_where(bad, _eye_like(A), A.detach()))
 
 
-def det(A: Tensor, *, out=None) -> Tensor:
+@takes_out
+def det(A: Tensor) -> Tensor:
     """Mirrors ``torch.linalg.det``. Gradient ``g det(A) A^{-H}`` (invertible A)."""
     _square(A, "linalg.det")
     _floating(A, "linalg.det", "lu")
@@ -68,7 +72,7 @@ def det(A: Tensor, *, out=None) -> Tensor:
             except LinAlgError:
                 return (_adjugate_h(A) * g.unsqueeze(-1).unsqueeze(-1),)
         record(res, "LinalgDetBackward0", (A,), back, saved=(A, res))
-    return _out(res, out)
+    return res
 
 
 def _adjugate_h(A: Tensor) -> Tensor:
@@ -86,7 +90,8 @@ def _adjugate_h(A: Tensor) -> Tensor:
     return phase.unsqueeze(-1).unsqueeze(-1) * ((U * adjS.unsqueeze(-2)) @ Vh)
 
 
-def slogdet(A: Tensor, *, out=None):
+@takes_out
+def slogdet(A: Tensor):
     """Mirrors ``torch.linalg.slogdet``: (sign, log|det|). Gradient of logabsdet:
     ``g A^{-H}`` (the sign is piecewise constant for real inputs)."""
     _square(A, "linalg.slogdet")
@@ -109,7 +114,7 @@ def slogdet(A: Tensor, *, out=None):
                         else None,)
         record((sign, logabs), "LinalgSlogdetBackward0", (A,), back, saved=(A, sign))
         sign._grad_fn._materialize = False
-    return _out_tuple(_linalg_slogdet((sign, logabs)), out)
+    return _linalg_slogdet((sign, logabs))
 
 
 # --- solving --------------------------------------------------------------------------------
@@ -174,13 +179,15 @@ def _solve(A: Tensor, B: Tensor, left: bool, fn: str = "linalg.solve") -> Tensor
     return X
 
 
-def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
+@takes_out
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """Mirrors ``torch.linalg.solve``: X with ``A X = B`` (``X A = B`` when not
     ``left``); batches broadcast. Gradients: ``gB = A^{-H} g``, ``gA = -gB X^H``."""
-    return _out(_solve(A, B, left), out)
+    return _solve(A, B, left)
 
 
-def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out=None):
+@takes_out
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
     """Mirrors ``torch.linalg.solve_ex``: (result, info)."""
     try:
         X = _solve(A, B, left)
@@ -208,8 +215,9 @@ def _triangular_mask(A: Tensor, upper: bool, unitriangular: bool) -> Tensor:
 _REQUIRED = object()
 
 
+@takes_out
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: bool = True,
-                     unitriangular: bool = False, out=None) -> Tensor:
+                     unitriangular: bool = False) -> Tensor:
     """Mirrors ``torch.linalg.solve_triangular``: only A's chosen triangle is read (its
     diagonal taken as ones when ``unitriangular``). The kernel is the backend's general
     ``solve`` on that triangle (the array API has no triangular solver). Gradients:
@@ -224,7 +232,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: boo
     _floating(A, fn, "triangular_solve")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"{fn}: Expected A and B to have the same dtype, but found A of "
-                           f"type {_TN[A.dtype.name]} and B of type {_TN[B.dtype.name]} instead")
+                           f"type {A.dtype.scalar_name} and B of type {B.dtype.scalar_name} instead")
     dev = _device(A, B)
     T = _triangular_mask(A.detach(), upper, unitriangular)
     xp = dev._be.xp
@@ -251,7 +259,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: boo
                     gA.tril(-1 if unitriangular else 0)
             return gA, gB
         record(X, "LinalgSolveTriangularBackward0", (A, B), back, saved=(A, X))
-    return _out(X, out)
+    return X
 
 
 def _host_triangular(dev, a, b, upper: bool):

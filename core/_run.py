@@ -116,6 +116,9 @@ def add_parser(sub) -> None:
     p.add_argument("--provider", action="append", default=[], metavar="TYPE=BACKEND",
                    help="serve a device type with a given backend, e.g. cpu=jax so the "
                         "script's 'cpu' runs on JAX (repeatable; as EMBER_PROVIDERS)")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="start N ranks of the script on this machine through mpirun "
+                        "(ember.distributed; see the README's distributed section)")
     p.add_argument("script", help="path of the PyTorch script")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
     p.set_defaults(func=run)
@@ -135,6 +138,12 @@ def run(args: argparse.Namespace) -> int:
         _choose_device(check_device(args.device))
     if not os.path.isfile(args.script):
         raise UsageError(f"no such script: {args.script}")
+    from .distributed import _launch
+    if args.nproc is not None:
+        if args.nproc < 1:
+            raise UsageError(f"--nproc {args.nproc}: expected a number of ranks >= 1")
+        return _launch.launch(args.nproc, _launch.rank_argv(args))
+    _launch.export_rank_env()  # under mpirun: torchrun's RANK, WORLD_SIZE, LOCAL_RANK...
     try:
         run_script(args.script, args.args)
     except Exception as e:  # noqa: BLE001 - the script's own error, shown as python would

@@ -5,10 +5,10 @@ raising where the strides forbid it. numpy and CuPy arrays carry real strides, a
 reads them. A backend without strides used to report every array C-contiguous, so on JAX
 ``t.t().is_contiguous()`` was True and ``t.t().view(-1)`` worked. Here the strides PyTorch
 would have are derived from how the tensor was made: each view remembers its source and
-how it views it (``_view_src``, set by ``ops.shape.mark_view`` for permute, transpose,
-reshape/view, detach), so the strides follow that chain from a C-contiguous array. A hop
-this module does not know (an indexing view, a diagonal) restarts from C-contiguous
-strides, the old behaviour. Nothing here runs on numpy/CuPy, nor on any op's hot path: only
+how it views it (``Tensor._view_src``, see ``ops._views``: permute, transpose,
+reshape/view, detach, expand, ``t[i]``), so the strides follow that chain from a
+C-contiguous array. A hop this module does not know (an indexing view with a key, a
+diagonal) restarts from C-contiguous strides, the old behaviour. Nothing here runs on numpy/CuPy, nor on any op's hot path: only
 when strides are asked for, or a view is taken, on a stride-less backend.
 
 Not tracked (yet): ops that are not views keep C-contiguous strides, where PyTorch's
@@ -35,13 +35,12 @@ def logical_strides(t) -> tuple:
     chain = []
     node = t
     while True:
-        d = node.__dict__
-        src = d.get("_view_src")
+        src = node._view_src
         shape = tuple(node._data.shape)
         if src is None:
             st = contiguous_strides(shape)
             break
-        seen = d.get("_lstrides")
+        seen = node.__dict__.get("_lstrides")
         if seen is not None and seen[0] == shape:
             st = seen[1]
             break
@@ -52,16 +51,24 @@ def logical_strides(t) -> tuple:
             break
         node = base
     for node, shape, how in reversed(chain):
-        st = _through(how, st, tuple(node.__dict__["_view_src"][0]._data.shape), shape)
+        st = _through(how, st, tuple(node._view_src[0]._data.shape), shape)
         node.__dict__["_lstrides"] = (shape, st)
     return st
 
 
 def _through(how, bs: tuple, base_shape: tuple, shape: tuple) -> tuple:
     """The strides of a view made by ``how`` of a base with strides ``bs``."""
-    from .ops import shape as _shape  # the view kinds (ops import this package's Tensor)
-    if how is _shape.ALIAS or how is _shape._SAME:
+    from .ops import _views, shape as _shape  # (ops import this package's Tensor)
+    if how is _views.ALIAS or how is _views.SAME:
         return bs if base_shape == shape else contiguous_strides(shape)
+    if how is _views.EXPANDED:  # repeated elements step 0, as PyTorch's expand
+        lead = len(shape) - len(base_shape)
+        if lead >= 0 and len(bs) == len(base_shape):
+            return (0,) * lead + tuple(
+                st if n == base_shape[i] else 0
+                for i, (n, st) in enumerate(zip(shape[lead:], bs)))
+    if type(how) is int and len(bs) == len(shape) + 1:  # t[i]: a select on dim 0
+        return tuple(bs[1:])
     if isinstance(how, tuple) and how:
         kind = how[0]
         if kind is _shape._permute_full:

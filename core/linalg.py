@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import math
 
+from .ops._register import takes_out
 from . import _dtype
-from ._linalg_base import (_TN, LinAlgError, _at_least_2d, _device, _eye_like, _kernel, _out, _prod,
+from ._linalg_base import (LinAlgError, _at_least_2d, _device, _eye_like, _kernel, _prod,
                            _square, _w)
 from ._linalg_decomp import (cholesky, cholesky_ex, eig, eigh, eigvals, eigvalsh, lstsq,
                              matrix_rank, pinv, qr, svd, svdvals)
 from ._linalg_solve import (_inv, _solve, det, inv, inv_ex, slogdet, solve, solve_ex,
                             solve_triangular)
+from .ops._register import finalize as _finalize
 from ._tensor import Tensor, wrap
 from .autograd.grad_mode import STATE as GRAD
 from .autograd.graph import record
@@ -45,8 +47,8 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
 
 # --- norms ----------------------------------------------------------------------------------
 
-def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None,
-                out=None) -> Tensor:
+@takes_out
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mirrors ``torch.linalg.vector_norm``: ``ord`` any number, ``inf`` or ``-inf``; all
     elements (flattened) when ``dim`` is None."""
     if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
@@ -55,14 +57,14 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if dtype is not None:
         if not (dtype.is_floating_point or dtype.is_complex):
             raise RuntimeError(f"linalg.vector_norm: dtype should be floating point or "
-                               f"complex, but got {_TN[dtype.name]}")
+                               f"complex, but got {dtype.scalar_name}")
         xd = x.dtype
         if (xd.is_floating_point or xd.is_complex) and _dtype.promote_types(xd, dtype) is not dtype:
-            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_TN[xd.name]}) "
+            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({xd.scalar_name}) "
                                "should be convertible without narrowing to the specified "
-                               f"dtype ({_TN[dtype.name]})")
+                               f"dtype ({dtype.scalar_name})")
     from .ops.reduction import norm as _norm
-    return _out(_norm(x, ord, dim, keepdim, dtype=dtype), out)
+    return _norm(x, ord, dim, keepdim, dtype=dtype)
 
 
 _MATRIX_ORDS = ("fro", "nuc", math.inf, -math.inf, 1, -1, 2, -2)
@@ -79,8 +81,8 @@ def _matrix_dims(A: Tensor, dim, fn: str = "linalg.matrix_norm") -> tuple:
     return d0, d1
 
 
-def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None,
-                out=None) -> Tensor:
+@takes_out
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mirrors ``torch.linalg.matrix_norm``: ``ord`` "fro", "nuc", ±inf, ±1, ±2 over the two
     dims ``dim``. Built from vector norms, sums, max/min and singular values, so gradients
     follow from theirs."""
@@ -92,28 +94,29 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     dt = A.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got "
-                           f"{_TN[dt.name]}")
+                           f"{dt.scalar_name}")
     if dtype is not None:
         A = A.to(dtype)
     if ord == "fro":
-        return _out(vector_norm(A, 2, (d0, d1), keepdim), out)
+        return vector_norm(A, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
         Am = A.movedim((d0, d1), (-2, -1))
         S = svdvals(Am)
         r = S.sum(-1) if ord == "nuc" else S.amax(-1) if ord == 2 else S.amin(-1)
         if keepdim:
             r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
-        return _out(r, out)
+        return r
     # 1/-1: max/min column sum (over d0); inf/-inf: max/min row sum (over d1)
     sum_dim, red_dim = (d0, d1) if abs(ord) == 1 else (d1, d0)
     s = A.abs().sum(sum_dim, keepdim=True)
     r = s.amax(red_dim, keepdim=True) if ord > 0 else s.amin(red_dim, keepdim=True)
     if not keepdim:
         r = r.squeeze((d0, d1))
-    return _out(r, out)
+    return r
 
 
-def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, out=None,
+@takes_out
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *,
          dtype=None) -> Tensor:
     """Mirrors ``torch.linalg.norm``: a vector norm for 1 dim (or a flattened input when
     ``ord`` is None), a matrix norm for 2 dims (or a 2-D input given ``ord``)."""
@@ -124,31 +127,32 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, out=None,
                            f"1D or 2D. Got {A.ndim}D.")
     if isinstance(ord, str) or (dim is not None and len(dim) == 2 and ord is not None) or (
             dim is None and ord is not None and A.ndim == 2):
-        return matrix_norm(A, ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype,
-                           out=out)
-    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+        return matrix_norm(A, ord, (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
-def cond(A: Tensor, p=None, *, out=None) -> Tensor:
+@takes_out
+def cond(A: Tensor, p=None) -> Tensor:
     """Mirrors ``torch.linalg.cond``: ``S_max / S_min`` for p None/2 (``S_min / S_max``
     for -2); otherwise ``norm(A, p) * norm(inv(A), p)`` (square A)."""
     _at_least_2d(A, "linalg.cond")
     if p is None or p in (2, -2):
         S = svdvals(A)
         r = S.amax(-1) / S.amin(-1) if p != -2 else S.amin(-1) / S.amax(-1)
-        return _out(r, out)
+        return r
     if p not in _MATRIX_ORDS:
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
     _square(A, f"linalg.cond(ord={p})")
-    return _out(matrix_norm(A, p) * matrix_norm(_inv(A), p), out)
+    return matrix_norm(A, p) * matrix_norm(_inv(A), p)
 
 
 # --- products and composites ----------------------------------------------------------------
 
-def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+@takes_out
+def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.linalg.matmul`` (``torch.matmul``)."""
     from .ops.linalg import matmul as _mm
-    return _mm(input, other, out=out)
+    return _mm(input, other)
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
@@ -156,23 +160,25 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     return A.diagonal(offset, dim1, dim2)
 
 
-def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
+@takes_out
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """Mirrors ``torch.linalg.vecdot``: ``sum(conj(x) * y, dim)``."""
     if x.dtype is not y.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found "
-                           f"x of type {_TN[x.dtype.name]} and y of type {_TN[y.dtype.name]} "
+                           f"x of type {x.dtype.scalar_name} and y of type {y.dtype.scalar_name} "
                            "instead")
-    return _out((x.conj() * y).sum(dim), out)
+    return (x.conj() * y).sum(dim)
 
 
-def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
+@takes_out
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """Mirrors ``torch.linalg.cross``: the 3-vector cross product along ``dim`` (operands
     broadcast). Gradients: ``other x g`` and ``g x input``."""
     if input.ndim != other.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"expected scalar type {_TN[input.dtype.name]} but found "
-                           f"{_TN[other.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {input.dtype.scalar_name} but found "
+                           f"{other.dtype.scalar_name}")
     from .ops._util import wrap_dim
     d = wrap_dim(dim, input.ndim)
     if input.shape[d] != 3 or other.shape[d] != 3:
@@ -199,10 +205,11 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
                lambda g: (cross(other.conj(), g, dim=d) if ri else None,
                           cross(g, input.conj(), dim=d) if ro else None),
                saved=(input, other))
-    return _out(res, out)
+    return res
 
 
-def multi_dot(tensors, *, out=None) -> Tensor:
+@takes_out
+def multi_dot(tensors) -> Tensor:
     """Mirrors ``torch.linalg.multi_dot``: a chain of matrix products (the first operand may
     be a row vector, the last a column vector), multiplied in the cheapest order."""
     ts = list(tensors)
@@ -242,12 +249,11 @@ def multi_dot(tensors, *, out=None) -> Tensor:
         res = res.squeeze(0)
     elif last_vec:
         res = res.squeeze(-1)
-    return _out(res, out)
+    return res
 
 
 def _scalar_name(dt) -> str:
-    from .ops.linalg import _KN
-    return _KN[dt.name]
+    return dt.c_name
 
 
 def _chain_order(p: list):
@@ -273,13 +279,14 @@ def _chain(mats, split, i: int, j: int) -> Tensor:
     return _chain(mats, split, i, k).mm(_chain(mats, split, k + 1, j))
 
 
-def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
+@takes_out
+def matrix_power(A: Tensor, n: int) -> Tensor:
     """Mirrors ``torch.linalg.matrix_power``: repeated squaring with matmul (inverse first
     for n < 0; the identity for n = 0, any dtype), so gradients come from matmul's."""
     _square(A, "linalg.matrix_power")
     if n == 0:
         eye = _eye_like(A)
-        return _out(eye.expand(tuple(A.shape)).clone(), out)
+        return eye.expand(tuple(A.shape)).clone()
     base = A
     if n < 0:
         base = _inv(A)
@@ -292,7 +299,7 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
         if not n:
             break
         base = base @ base
-    return _out(result if result is not A else A.clone(), out)
+    return result if result is not A else A.clone()
 
 
 _PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
@@ -331,7 +338,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     dt = A.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"linalg.matrix_exp: Expected a floating point or complex tensor as "
-                           f"input. Got {_TN[dt.name]}")
+                           f"input. Got {dt.scalar_name}")
     dev = A._device
     low = dt in (_dtype.float16, _dtype.bfloat16)
     a = dev._be.astype(A._data, _dtype.float32) if low else A._data
@@ -366,7 +373,8 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
     return cat([one, reps.cumprod(-1)], dim=-1)
 
 
-def tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:
+@takes_out
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """Mirrors ``torch.linalg.tensorinv``: the inverse of A viewed as a matrix of
     ``prod(shape[:ind]) x prod(shape[ind:])``."""
     if ind <= 0:
@@ -375,10 +383,11 @@ def tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:
     if _prod(rows) != _prod(cols):
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
                            f"prod(self.shape[:ind]), but got {_prod(cols)} != {_prod(rows)}")
-    return _out(_inv(A.reshape(_prod(rows), _prod(cols))).reshape(cols + rows), out)
+    return _inv(A.reshape(_prod(rows), _prod(cols))).reshape(cols + rows)
 
 
-def tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
+@takes_out
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
     """Mirrors ``torch.linalg.tensorsolve``: X with ``tensordot(A, X, X.ndim) = B``."""
     if dims is not None:
         from .ops._util import wrap_dim
@@ -392,4 +401,8 @@ def tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
                            f":]) == prod(self.shape[:other.ndim]), but got {_prod(xs)} != "
                            f"{_prod(rows)}")
     X = _solve(A.reshape(_prod(rows), _prod(xs)), B.reshape(_prod(rows)), True)
-    return _out(X.reshape(xs), out)
+    return X.reshape(xs)
+
+
+# out= is honoured in one place: every public function here that declares it (the op kit)
+_finalize(globals(), "linalg.")

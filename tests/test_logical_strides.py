@@ -32,6 +32,13 @@ CASES = [
     ("mT.mT.view(-1)", lambda L, t, x: x.mT.mT.view(-1)),
     ("1x4 t()", lambda L, t, x: L.ones(1, 4, device=t.device).t()),
     ("1x4 t().view(-1)", lambda L, t, x: L.ones(1, 4, device=t.device).t().view(-1)),
+    ("t.t()[0]", lambda L, t, x: t.t()[0]),
+    ("t.t()[1].view(-1)", lambda L, t, x: t.t()[1].view(-1)),
+    ("x.transpose(0, 2)[1]", lambda L, t, x: x.transpose(0, 2)[1]),
+    ("expand", lambda L, t, x: t[:, :1].contiguous().expand(3, 5)),
+    ("expand lead", lambda L, t, x: t.expand(2, 3, 4)),
+    ("expand.view(-1)", lambda L, t, x: t.expand(2, 3, 4).view(-1)),
+    ("expand(1,...).view", lambda L, t, x: t.expand(1, 3, 4).view(12)),
     ("swapaxes.unsqueeze.squeeze", lambda L, t, x: x.swapaxes(1, 2).unsqueeze(0).squeeze(0)),
 ]
 

@@ -123,7 +123,7 @@ def _node_type(name: str) -> type:
 class AccumulateGrad(Node):
     """The node at a leaf: adds the incoming gradient into ``tensor.grad``."""
 
-    __slots__ = ("variable",)
+    __slots__ = ("variable", "_post_hooks")
 
     def __init__(self, tensor):
         t = tensor
@@ -131,6 +131,13 @@ class AccumulateGrad(Node):
         super().__init__("torch::autograd::AccumulateGrad", None, (), (),
                          ((t._data.shape, t.dtype, t._device),))
         self.variable = tensor
+        self._post_hooks = None  # [fn(tensor)] from Tensor.register_post_accumulate_grad_hook
+
+    def _add_post_hook(self, fn):
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(fn)
+        return _Handle(self._post_hooks, fn)
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -298,6 +305,9 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 if type(node) is AccumulateGrad:
                     if accumulate and buf[0] is not None:
                         _accumulate(node.variable, buf[0], create_graph, stored)
+                        if node._post_hooks:  # e.g. DDP's gradient-ready hook
+                            for h in list(node._post_hooks):
+                                h(node.variable)
                     continue
                 if node._saved is None:
                     raise RuntimeError(_FREED)

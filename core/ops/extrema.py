@@ -6,9 +6,10 @@ full ``max()``, ``amax``/``amin`` and ``aminmax`` share it evenly among tied ext
 """
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .reduction import _KN, _restore, np_alias, red_axes, tie_share
+from .reduction import _restore, np_alias, red_axes, tie_share
 from .sorting import _as_1d, check_axes, picked
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin"]
@@ -29,7 +30,7 @@ def extreme(xp, name: str, data, **kw):
 
 def _no_complex(kernel: str, input: Tensor) -> None:
     if input.dtype.is_complex:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_KN[input.dtype.name]}\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.scalar_name}\'')
 
 
 def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
@@ -93,8 +94,9 @@ def _dispatch(name: str, input: Tensor, dim, keepdim: bool, other):
     return _along(name, input, dim, keepdim)
 
 
+@takes_out
 @method("max")
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None,  # noqa: A001
         **np_kw):
     """Mirrors ``torch.max``: ``max(x)`` the largest element; ``max(x, dim, keepdim)`` the
     ``(values, indices)`` along ``dim`` (first index among ties); ``max(x, other)`` the
@@ -104,8 +106,9 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,
     return _dispatch("max", input, dim, keepdim, other)
 
 
+@takes_out
 @method("min")
-def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None,  # noqa: A001
         **np_kw):
     """Mirrors ``torch.min`` (see ``max``)."""
     if np_kw:

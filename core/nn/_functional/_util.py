@@ -7,14 +7,10 @@ from ..._tensor import Tensor, wrap
 
 __all__ = ["const", "reduce_loss", "check_reduction", "legacy_reduction", "dtype_name"]
 
-_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-
 
 def dtype_name(dt) -> str:
     """PyTorch's scalar type name ("Float", "Long") used in its error messages."""
-    return _NAMES[dt.name]
+    return dt.scalar_name
 
 
 def const(arr, dt, like: Tensor) -> Tensor:

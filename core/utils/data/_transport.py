@@ -17,6 +17,10 @@ when the last descriptor or mapping of it goes, including one still queued in a 
 dead process. Connections that cannot carry descriptors (not a Unix socket) get everything
 inline. The ``prefix`` still names fallback files for the instant between open and unlink,
 so a loader that shuts down can remove one left by a worker killed in that instant.
+
+:func:`dumps`/:func:`loads` alone make a self-contained frame for channels that carry bytes
+only (``ember.multiprocessing``'s pickler): there the segment is a named /dev/shm file, as
+in PyTorch's "file_system" strategy, and the receiver unlinks it once mapped.
 """
 from __future__ import annotations
 
@@ -41,10 +45,12 @@ SHM_MIN_BYTES = 256 * 1024
 _FRAME_MAX = 256 * 1024
 _ALIGN = 64
 _SHM_DIR = "/dev/shm"
-_INLINE, _SHARED = b"I", b"S"  # a frame's first byte: pickle follows / shm file reference
+# a frame's first byte: pickle follows / a segment whose descriptor follows the frame / a
+# named /dev/shm file (``dumps``: no connection to carry a descriptor)
+_INLINE, _SHARED, _NAMED = b"I", b"S", b"N"
 _HAVE_MEMFD = hasattr(os, "memfd_create")
-_HAVE_SHM = hasattr(socket, "send_fds") and (
-    _HAVE_MEMFD or (os.path.isdir(_SHM_DIR) and os.access(_SHM_DIR, os.W_OK)))
+_HAVE_DEVSHM = os.path.isdir(_SHM_DIR) and os.access(_SHM_DIR, os.W_OK)
+_HAVE_SHM = hasattr(socket, "send_fds") and (_HAVE_MEMFD or _HAVE_DEVSHM)
 _counter = itertools.count()
 
 
@@ -73,36 +79,51 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
-def _segment(name: str) -> int:
-    """A descriptor of a new, nameless shared-memory file."""
+def _fill(fd: int, chunks: list) -> list[tuple[int, int]]:
+    """Write ``chunks`` (byte buffers) into the file ``fd``, each aligned; their (offset,
+    length)."""
+    size = sum((memoryview(c).nbytes + _ALIGN - 1) // _ALIGN * _ALIGN for c in chunks)
+    os.ftruncate(fd, size)
+    spans, off = [], 0
+    for chunk in chunks:
+        mv = memoryview(chunk).cast("B")
+        n = len(mv)
+        spans.append((off, n))
+        done = 0
+        while done < n:
+            done += os.pwrite(fd, mv[done:], off + done)
+        off += (n + _ALIGN - 1) // _ALIGN * _ALIGN
+    return spans
+
+
+def _write_segment(name: str, chunks: list) -> tuple[int, list[tuple[int, int]]]:
+    """A new nameless segment holding ``chunks``: its descriptor (the caller closes it)
+    and the spans. memfd_create where there is one, else a /dev/shm file unlinked at once
+    (from then on only descriptors and mappings keep it alive)."""
     if _HAVE_MEMFD:
-        return os.memfd_create(name, os.MFD_CLOEXEC)
-    path = os.path.join(_SHM_DIR, name)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
-    _unlink(path)  # from here on only descriptors and mappings keep it alive
-    return fd
-
-
-def _write_segment(name: str, chunks: list, size: int) -> tuple[int, list[tuple[int, int]]]:
-    """Write ``chunks`` (byte buffers) into a new segment: its descriptor (the caller closes
-    it) and each chunk's (offset, length)."""
-    fd = _segment(name)
-    spans = []
+        fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    else:
+        path = os.path.join(_SHM_DIR, name)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        _unlink(path)
     try:
-        os.ftruncate(fd, size)
-        off = 0
-        for chunk in chunks:
-            mv = memoryview(chunk).cast("B")
-            n = len(mv)
-            spans.append((off, n))
-            done = 0
-            while done < n:
-                done += os.pwrite(fd, mv[done:], off + done)
-            off += (n + _ALIGN - 1) // _ALIGN * _ALIGN
+        return fd, _fill(fd, chunks)
     except BaseException:
         os.close(fd)
         raise
-    return fd, spans
+
+
+def _write_named(name: str, chunks: list) -> list[tuple[int, int]]:
+    """Write ``chunks`` into a new /dev/shm file called ``name``; the spans."""
+    path = os.path.join(_SHM_DIR, name)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    try:
+        return _fill(fd, chunks)
+    except BaseException:
+        _unlink(path)
+        raise
+    finally:
+        os.close(fd)
 
 
 def _unlink(path: str) -> None:
@@ -112,12 +133,9 @@ def _unlink(path: str) -> None:
         pass
 
 
-def dumps(obj: Any, prefix: str | None) -> tuple[bytes, int | None]:
-    """A frame for ``obj``, and the descriptor of the segment holding its big buffers (None
-    when everything is inline). Big buffers go to a segment (named ``prefix + n`` where a
-    name is seen at all) when ``prefix`` is given and shared memory is usable. The caller
-    sends the descriptor after the frame and closes it."""
-    use_shm = prefix is not None and _HAVE_SHM
+def _split(obj: Any, use_shm: bool) -> tuple[bytes | None, list | None]:
+    """``(inline frame, None)``, or ``(None, chunks)`` when ``obj`` should go through shared
+    memory: its pickle stream first, then its big out-of-band buffers."""
     big: list = []
 
     def keep_inline(buf: pickle.PickleBuffer) -> bool:
@@ -131,31 +149,65 @@ def dumps(obj: Any, prefix: str | None) -> tuple[bytes, int | None]:
     _Pickler(out, protocol=5, buffer_callback=keep_inline).dump(obj)
     if not big and (out.tell() < _FRAME_MAX or not use_shm):
         return out.getvalue(), None
-    payload = out.getbuffer()[1:]
-    chunks = [payload] + [b.raw() for b in big]
-    size = sum((memoryview(c).nbytes + _ALIGN - 1) // _ALIGN * _ALIGN for c in chunks)
+    return None, [out.getbuffer()[1:]] + [b.raw() for b in big]
+
+
+def _inline(obj: Any) -> bytes:
+    out = io.BytesIO()
+    out.write(_INLINE)
+    _Pickler(out, protocol=5).dump(obj)
+    return out.getvalue()
+
+
+def dumps(obj: Any, prefix: str | None) -> bytes:
+    """A self-contained frame for ``obj``, for a channel that carries bytes only
+    (``ember.multiprocessing``'s pickler; PyTorch's "file_system" strategy): big buffers go
+    to a /dev/shm file named ``prefix + n`` that :func:`loads` maps and unlinks. Whoever
+    sends it must remove files never received (:func:`remove_files`). The DataLoader uses
+    :func:`send`/:func:`recv` instead, which leave no name anywhere."""
+    frame, chunks = _split(obj, prefix is not None and _HAVE_DEVSHM)
+    if chunks is None:
+        return frame
     name = f"{prefix}{next(_counter)}"
     try:
-        fd, spans = _write_segment(name, chunks, size)
+        spans = _write_named(name, chunks)
+    except OSError:  # /dev/shm full or unusable: inline still works
+        del chunks
+        return _inline(obj)
+    return _NAMED + pickle.dumps((name, spans), protocol=5)
+
+
+def _dumps_fd(obj: Any, prefix: str | None) -> tuple[bytes, int | None]:
+    """A frame for ``obj`` and the descriptor of the nameless segment holding its big
+    buffers (None when everything is inline); the caller sends the descriptor after the
+    frame and closes it."""
+    frame, chunks = _split(obj, prefix is not None and _HAVE_SHM)
+    if chunks is None:
+        return frame, None
+    try:
+        fd, spans = _write_segment(f"{prefix}{next(_counter)}", chunks)
     except OSError:  # shared memory full or unusable: the connection still works
-        del payload
-        out = io.BytesIO()
-        out.write(_INLINE)
-        _Pickler(out, protocol=5).dump(obj)
-        return out.getvalue(), None
-    del payload
+        del chunks
+        return _inline(obj), None
     return _SHARED + pickle.dumps(spans, protocol=5), fd
 
 
 def loads(frame: bytes, fd: int | None = None) -> Any:
-    """The object in a frame from :func:`dumps`; ``fd``: the segment's descriptor for a
-    shared-memory frame (closed here once mapped)."""
+    """The object in a frame from :func:`dumps` (its file is unlinked once mapped) or from
+    :func:`send` (``fd``: the segment's descriptor, closed here once mapped)."""
     body = memoryview(frame)[1:]
-    if frame[:1] == _INLINE:
+    kind = frame[:1]
+    if kind == _INLINE:
         return pickle.loads(body)
-    spans = pickle.loads(body)
-    if fd is None:
-        raise ValueError("a shared-memory frame arrived without its descriptor")
+    if kind == _NAMED:
+        name, spans = pickle.loads(body)
+        path = os.path.join(_SHM_DIR, name)
+        fd = os.open(path, os.O_RDWR)
+        _unlink(path)
+    else:
+        spans = pickle.loads(body)
+        if fd is None:
+            raise ValueError("a shared-memory frame arrived without its descriptor")
     try:
         mm = mmap.mmap(fd, 0)
     finally:
@@ -185,7 +237,7 @@ def send(conn, obj: Any, prefix: str | None) -> None:
     the segment's descriptor."""
     if prefix is not None and not _passes_fds(conn):
         prefix = None
-    frame, fd = dumps(obj, prefix)
+    frame, fd = _dumps_fd(obj, prefix)
     if fd is None:
         conn.send_bytes(frame)
         return
@@ -221,9 +273,9 @@ def recv(conn) -> Any:
 
 
 def remove_files(prefix: str) -> None:
-    """Delete every /dev/shm file whose name starts with ``prefix`` (only the fallback
-    without ``memfd_create`` names files, and only between open and unlink: a worker killed
-    in that instant)."""
+    """Delete every /dev/shm file whose name starts with ``prefix``: :func:`dumps`'s files
+    never received, or (:func:`send` without ``memfd_create``) one whose sender was killed
+    between creating and unlinking it."""
     if not _HAVE_SHM:
         return
     try:
