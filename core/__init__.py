@@ -18,7 +18,6 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
 from . import ops  # first: ops imports _creation, which declares its ops with ops' kit
 from ._creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
-del linalg  # noqa: F821 - ops.linalg came with that star import; ember.linalg is torch.linalg's (lazy)
 from ._printing import set_printoptions  # noqa: E402
 from ._random_state import get_rng_state, set_rng_state  # noqa: E402
 from ._settings import *  # noqa: F401,F403,E402 - determinism, threads, compile, ...

@@ -223,7 +223,7 @@ def _filled(shape, value, dtype, dev) -> Tensor:
         data = xp.ones(shape, dtype=nat)
     else:
         data = xp.full(shape, value, dtype=nat)
-    if dev.index is not None and hasattr(be, "place"):
+    if dev.index is not None:
         data = be.place(data, dev.index)
     return wrap(data, dtype, dev)
 

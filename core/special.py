@@ -150,7 +150,7 @@ def zeta(input, other) -> Tensor:
     try:
         data = K.zeta(be.xp, xa, qa)
     except ValueError:
-        from .ops._util import broadcast_fail
+        from .ops._register import broadcast_fail
         broadcast_fail(xa, qa)
         raise
     res = wrap(be.astype(data, dt), dt, dev)

@@ -47,6 +47,7 @@ _FNS = {
     "max()": lambda L, x: x.max(),
     "min()": lambda L, x: x.min(),
     "max(1)": lambda L, x: x.max(1)[0],
+    "median()": lambda L, x: x.median(),
 }
 
 

@@ -265,6 +265,7 @@ def _load(be: Backend) -> str | None:
         if be.xp is None:
             try:
                 be.load()
+                be._build_dtype_tables()
             except _ISOLATED as e:
                 be.xp = None
                 return f"failed to load: {type(e).__name__}: {e}"

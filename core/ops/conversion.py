@@ -16,11 +16,9 @@ def transfer(data, src, dst):
     sbe, dbe = src._be, dst._be
     if sbe is dbe and src.index == dst.index:
         return data
-    mover = getattr(dbe, "from_backend", None)
-    if mover is not None:
-        got = mover(data, sbe, dst.index)
-        if got is not None:
-            return got
+    got = dbe.from_backend(data, sbe, dst.index)
+    if got is not None:
+        return got
     return dbe.from_numpy(sbe.to_numpy(data), dst.index)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._register import takes_out
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .reduction import _restore, np_alias, red_axes, tie_share
+from .reduction import _restore, _share, np_alias, record_shared, red_axes
 from .sorting import _as_1d, check_axes, picked
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin"]
@@ -31,33 +31,6 @@ def extreme(xp, name: str, data, **kw):
 def _no_complex(kernel: str, input: Tensor) -> None:
     if input.dtype.is_complex:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.scalar_name}\'')
-
-
-def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
-                  nan_equal: bool = False) -> None:
-    """Give ``res`` (an extreme of ``input`` over ``axes``) PyTorch's gradient for it: shared
-    evenly among the elements equal to it. As in PyTorch, a NaN counts as equal to a NaN
-    result only for the full ``max()``/``min()`` (``nan_equal``); amax/amin/aminmax compare
-    with ``==``, so a slice whose extreme is NaN gets 0/0 = NaN everywhere."""
-    shape = input._data.shape
-
-    def fn(g):
-        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes, nan_equal),)
-    record(res, name, (input,), fn, saved=(input, res))
-
-
-def _share(input: Tensor, res: Tensor, axes: tuple, nan_equal: bool = False) -> Tensor:
-    xp = input._device._be.xp
-    x = input._data
-    v = res._data
-    if not axes:
-        v = xp.reshape(v, x.shape)
-    else:
-        v = xp.reshape(v, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
-    hit = x == v
-    if nan_equal and input.dtype.is_floating_point:
-        hit = hit | (xp.isnan(x) & xp.isnan(v))
-    return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
 
 
 def _all(name: str, input: Tensor) -> Tensor:
@@ -129,7 +102,7 @@ def _a(name: str, input: Tensor, dim, keepdim: bool) -> Tensor:
                input._device)
     if GRAD.enabled and input._requires_grad:
         record_shared(res, input, axes, keepdim, "AmaxBackward0" if name == "amax"
-                      else "AminBackward0")
+                      else "AminBackward0", nan_equal=False)
     return res
 
 
@@ -170,8 +143,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
     hi = wrap(extreme(xp, "max", input._data, axis=axes, keepdims=keepdim), input.dtype, dev)
     if GRAD.enabled and input._requires_grad:
         def fn(g_lo, g_hi):
-            return (_restore(g_lo, shape, axes, keepdim) * _share(input, lo, axes)
-                    + _restore(g_hi, shape, axes, keepdim) * _share(input, hi, axes),)
+            return (_restore(g_lo, shape, axes, keepdim) * _share(input, lo, axes, False)
+                    + _restore(g_hi, shape, axes, keepdim) * _share(input, hi, axes, False),)
         record((lo, hi), "AminmaxBackward0", (input,), fn, saved=(input, lo, hi))
     return return_types.aminmax((lo, hi))
 

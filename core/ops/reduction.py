@@ -56,6 +56,34 @@ def tie_share(xp, hit, axes, dtype):
     return h / xp.sum(h, axis=axes, keepdims=True)
 
 
+def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
+                  nan_equal: bool = True) -> None:
+    """Give ``res`` (an extreme of ``input`` over ``axes``: max, amax, median ...) PyTorch's
+    gradient for it: shared evenly among the elements equal to it. A NaN counts as equal to
+    a NaN result for the full max()/min()/median() (PyTorch's evenly_distribute_backward);
+    amax/amin/aminmax pass ``nan_equal=False``: PyTorch compares with ``==`` there, so a
+    slice whose extreme is NaN gets 0/0 = NaN everywhere."""
+    shape = input._data.shape
+
+    def fn(g):
+        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes, nan_equal),)
+    record(res, name, (input,), fn, saved=(input, res))
+
+
+def _share(input: Tensor, res: Tensor, axes: tuple, nan_equal: bool = True) -> Tensor:
+    xp = input._device._be.xp
+    x = input._data
+    v = res._data
+    if not axes:
+        v = xp.reshape(v, x.shape)
+    else:
+        v = xp.reshape(v, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    hit = x == v
+    if nan_equal and input.dtype.is_floating_point:
+        hit = hit | (xp.isnan(x) & xp.isnan(v))
+    return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
+
+
 def _count(shape, axes) -> int:
     n = 1
     for ax in axes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ... import _dtype
 from ..._tensor import Tensor, wrap
 
-__all__ = ["const", "reduce_loss", "check_reduction", "legacy_reduction", "dtype_name"]
+__all__ = ["const", "reduce_loss", "check_reduction", "legacy_reduction", "dtype_name",
+           "tuple_arg"]
 
 
 def dtype_name(dt) -> str:
@@ -61,3 +62,18 @@ def is_float(t: Tensor) -> bool:
 
 
 BOOL = _dtype.bool
+
+
+def tuple_arg(v, n: int, name: str) -> tuple:
+    """An int or a length-1/``n`` sequence as an ``n``-tuple (PyTorch's
+    ``expand_param_if_needed``)."""
+    if isinstance(v, int):
+        return (v,) * n
+    v = tuple(v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
+                           f"values to match the convolution dimensions, but got {name}="
+                           f"{list(v)}")
+    return v

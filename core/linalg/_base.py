@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import math
 
-from . import _dtype
-from ._tensor import Tensor, wrap
-from .return_types import make as _make
+from .. import _dtype
+from .._tensor import Tensor, wrap
+from ..return_types import make as _make
+from ..ops._util import same_device
+from .._creation import tensor
+from .._creation import eye
+from ..ops.selection import where
+from ..autograd.grad_mode import no_grad
 
 _linalg_slogdet = _make("linalg_slogdet", ("sign", "logabsdet"))
 _linalg_qr = _make("linalg_qr", ("Q", "R"))
@@ -62,7 +67,6 @@ def _same_dtype(A: Tensor, B: Tensor, fn: str) -> None:
 
 
 def _device(*ts: Tensor):
-    from .ops._util import same_device
     dev = ts[0]._device
     for t in ts[1:]:
         dev = same_device(ts[0], t)
@@ -187,7 +191,6 @@ def _not_pd_error(A: Tensor, fn: str = "linalg.cholesky") -> LinAlgError:
 
 
 def _info_tensor(infos, A: Tensor) -> Tensor:
-    from ._creation import tensor
     return tensor(infos, dtype=_dtype.int32, device=A._device).reshape(tuple(A.shape[:-2]))
 
 
@@ -195,14 +198,12 @@ def _nan_where_failed(res: Tensor, infos) -> Tensor:
     """res with the failed batch elements set to NaN (what the *_ex functions return)."""
     if not any(infos):
         return res
-    from ._creation import tensor
     bad = tensor([bool(v) for v in infos], device=res._device)
     bad = bad.reshape(tuple(res.shape[:-2]) + (1, 1))
     return res.masked_fill(bad, math.nan)
 
 
 def _eye_like(A: Tensor, n: int | None = None) -> Tensor:
-    from ._creation import eye
     return eye(A.shape[-1] if n is None else n, dtype=A.dtype, device=A._device)
 
 
@@ -227,7 +228,6 @@ def _real_dtype(dt):
 
 
 def _where(cond, x, y):
-    from .ops.selection import where
     return where(cond, x, y)
 
 
@@ -239,7 +239,6 @@ def _prod(xs) -> int:
 
 
 def _no_grad():
-    from .autograd.grad_mode import no_grad
     return no_grad()
 
 

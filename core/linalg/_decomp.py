@@ -2,17 +2,20 @@
 them (pinv, matrix_rank, lstsq), each backward beside its forward (PyTorch's formulas)."""
 from __future__ import annotations
 
-from .ops._register import takes_out
-from . import _dtype
-from ._linalg_base import (LinAlgError, _at_least_2d, _device, _diag, _eye_like, _floating,
+from ..ops._register import takes_out
+from .. import _dtype
+from ._base import (LinAlgError, _at_least_2d, _device, _diag, _eye_like, _floating,
                            _hermitian_from, _info_tensor, _infos, _kernel, _kernel_or_raise,
                            _linalg_cholesky_ex, _linalg_eig, _linalg_eigh, _linalg_lstsq,
                            _linalg_qr, _linalg_svd, _nan_where_failed, _no_grad, _not_pd_error,
                            _prod, _real_dtype, _square, _w, _where)
-from ._linalg_solve import _solve, solve_triangular
-from ._tensor import Tensor
-from .autograd.grad_mode import STATE as GRAD
-from .autograd.graph import record
+from ._solve import _solve, solve_triangular
+from .._tensor import Tensor
+from ..autograd.grad_mode import STATE as GRAD
+from ..autograd.graph import record
+from .._creation import tensor
+from .._creation import empty
+from ..ops.joining import cat
 
 # --- factorisations -------------------------------------------------------------------------
 
@@ -53,7 +56,6 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
         if check_errors:
             raise
         infos = _infos(_hermitian_from(A.detach(), False), "cholesky")
-        from ._creation import tensor
         bad = tensor([bool(v) for v in infos], device=A._device).reshape(
             tuple(A.shape[:-2]) + (1, 1))
         L = _nan_where_failed(_cholesky(_where(bad, _eye_like(A), A.detach()), upper), infos)
@@ -73,7 +75,6 @@ def qr(A: Tensor, mode: str = "reduced"):
     q, r = _kernel(dev, "qr", A._data, mode="complete" if mode == "complete" else "reduced")
     Q, R = _w(q, A.dtype, dev), _w(r, A.dtype, dev)
     if mode == "r":
-        from ._creation import empty
         Q = empty(0, dtype=A.dtype, device=dev)
     if GRAD.enabled and A._requires_grad:
         m, n = A.shape[-2:]
@@ -113,7 +114,6 @@ def _qr_backward(gQ, gR, Q: Tensor, R: Tensor) -> Tensor:
         gQ2 = extra if gQ2 is None else gQ2 + extra
     gX = _qr_square_backward(gQ2, gU, Q, U)
     gY = Q @ gV if gV is not None else Q.new_zeros(tuple(Y.shape))
-    from .ops.joining import cat
     return cat([gX, gY], dim=-1)
 
 
@@ -321,7 +321,6 @@ def eigvals(A: Tensor) -> Tensor:
 def _tolerances(S: Tensor, atol, rtol, m: int, n: int, dt):
     """PyTorch's rule: ``max(atol, rtol * S_max)``; rtol defaults to eps * max(m, n) when
     neither is given, to 0 when only atol is."""
-    from ._creation import tensor
     if rtol is None:
         rtol = _dtype.finfo(_real_dtype(dt)).eps * max(m, n) if atol is None else 0.0
     smax = S.amax(-1, keepdim=True) if S.shape[-1] else S.sum(-1, keepdim=True)
@@ -421,7 +420,6 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     dt = A.dtype
     if rcond is None:
         rcond = _dtype.finfo(_real_dtype(dt)).eps * max(m, n)
-    from ._creation import empty
     dev = _device(A, B)
     with _no_grad():
         U, S, Vh = svd(A.detach(), full_matrices=False)

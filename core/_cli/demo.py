@@ -16,7 +16,7 @@ import argparse
 import os
 import time
 
-from ._cli import UsageError, check_device, check_out_dir
+from . import UsageError, check_device, check_out_dir
 
 __all__ = ["add_parser"]
 

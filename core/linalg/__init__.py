@@ -1,7 +1,7 @@
 """``ember.linalg``: mirrors ``torch.linalg``.
 
-The functions live in ``_linalg_solve`` (inverse, determinants, solvers) and
-``_linalg_decomp`` (factorisations, pinv, lstsq); norms and products are here.
+The functions live in ``_solve`` (inverse, determinants, solvers) and
+``_decomp`` (factorisations, pinv, lstsq); norms and products are here.
 
 Kernels call the backend's ``xp.linalg`` (the array API's linalg extension: numpy.linalg,
 cupy.linalg, jax.numpy.linalg and array_api_strict.linalg all have it); a function a
@@ -25,18 +25,24 @@ from __future__ import annotations
 
 import math
 
-from .ops._register import takes_out
-from . import _dtype
-from ._linalg_base import (LinAlgError, _at_least_2d, _device, _eye_like, _kernel, _prod,
+from ..ops._register import takes_out
+from .. import _dtype
+from ._base import (LinAlgError, _at_least_2d, _device, _eye_like, _kernel, _prod,
                            _square, _w)
-from ._linalg_decomp import (cholesky, cholesky_ex, eig, eigh, eigvals, eigvalsh, lstsq,
+from ._decomp import (cholesky, cholesky_ex, eig, eigh, eigvals, eigvalsh, lstsq,
                              matrix_rank, pinv, qr, svd, svdvals)
-from ._linalg_solve import (_inv, _solve, det, inv, inv_ex, slogdet, solve, solve_ex,
+from ._solve import (_inv, _solve, det, inv, inv_ex, slogdet, solve, solve_ex,
                             solve_triangular)
-from .ops._register import finalize as _finalize
-from ._tensor import Tensor, wrap
-from .autograd.grad_mode import STATE as GRAD
-from .autograd.graph import record
+from ..ops._register import finalize as _finalize
+from .._tensor import Tensor, wrap
+from ..autograd.grad_mode import STATE as GRAD
+from ..autograd.graph import record
+from ..ops.reduction import norm as _norm
+from ..ops._util import wrap_dim
+from ..ops.linalg import matmul as _mm
+from ..ops._register import broadcast_fail
+from ..ops.joining import cat
+from .._creation import ones
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig",
            "eigh", "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp",
@@ -63,7 +69,6 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
             raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({xd.scalar_name}) "
                                "should be convertible without narrowing to the specified "
                                f"dtype ({dtype.scalar_name})")
-    from .ops.reduction import norm as _norm
     return _norm(x, ord, dim, keepdim, dtype=dtype)
 
 
@@ -71,7 +76,6 @@ _MATRIX_ORDS = ("fro", "nuc", math.inf, -math.inf, 1, -1, 2, -2)
 
 
 def _matrix_dims(A: Tensor, dim, fn: str = "linalg.matrix_norm") -> tuple:
-    from .ops._util import wrap_dim
     if isinstance(dim, int) or len(tuple(dim)) != 2:
         got = dim if isinstance(dim, int) else " ".join(str(d) for d in dim)
         raise RuntimeError(f"{fn}: dim must be a 2-tuple. Got {got}")
@@ -151,7 +155,6 @@ def cond(A: Tensor, p=None) -> Tensor:
 @takes_out
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.linalg.matmul`` (``torch.matmul``)."""
-    from .ops.linalg import matmul as _mm
     return _mm(input, other)
 
 
@@ -179,7 +182,6 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     if input.dtype is not other.dtype:
         raise RuntimeError(f"expected scalar type {input.dtype.scalar_name} but found "
                            f"{other.dtype.scalar_name}")
-    from .ops._util import wrap_dim
     d = wrap_dim(dim, input.ndim)
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
@@ -195,7 +197,6 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     try:
         data = xp.concat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=d)
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-        from .ops._util import broadcast_fail
         broadcast_fail(a, b)
         raise
     res = wrap(data, input.dtype, dev)
@@ -345,7 +346,6 @@ def matrix_exp(A: Tensor) -> Tensor:
     res = _w(_expm_arrays(dev, a, dt), dt, dev)
     if GRAD.enabled and A._requires_grad:
         def back(g):
-            from .ops.joining import cat
             n = A.shape[-1]
             Ah = A.mH
             top = cat([Ah, g], dim=-1)
@@ -363,8 +363,6 @@ def vander(x: Tensor, N: int | None = None) -> Tensor:
     if N is not None and N <= 1:
         raise RuntimeError("N must be greater than 1.")
     n = x.shape[-1] if N is None else N
-    from ._creation import ones
-    from .ops.joining import cat
     dt = x.dtype if x.dtype is not _dtype.bool else _dtype.int64
     one = ones(tuple(x.shape) + (1,), dtype=dt, device=x._device)
     if n <= 1:  # x has 0 or 1 elements
@@ -390,7 +388,6 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
 def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
     """Mirrors ``torch.linalg.tensorsolve``: X with ``tensordot(A, X, X.ndim) = B``."""
     if dims is not None:
-        from .ops._util import wrap_dim
         d = [wrap_dim(x, A.ndim) for x in dims]
         rest = [i for i in range(A.ndim) if i not in d]
         A = A.permute(*(rest + d))

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 
-from .ops._register import takes_out
-from ._linalg_base import (LinAlgError, _at_least_2d, _device, _eye_like, _floating,
+from ..ops._register import takes_out
+from ._base import (LinAlgError, _at_least_2d, _device, _eye_like, _floating,
                            _info_tensor, _infos, _is_linalg_error, _kernel, _kernel_or_raise,
                            _linalg_inv_ex, _linalg_slogdet, _linalg_solve_ex, _nan_where_failed,
                            _prod, _real_dtype, _same_dtype, _singular_error,
                            _square, _w, _where)
-from ._tensor import Tensor, wrap
-from .autograd.grad_mode import STATE as GRAD
-from .autograd.graph import record
+from .._tensor import Tensor, wrap
+from ..autograd.grad_mode import STATE as GRAD
+from ..autograd.graph import record
+from .._creation import tensor
+from .._creation import ones
+from ..ops.joining import cat
+from ..ops.shape import broadcast_shapes
 
 # --- inverse, determinants ------------------------------------------------------------------
 
@@ -51,7 +55,6 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
 
 def _inv_each(A: Tensor, infos) -> Tensor:
     """A's inverse with the failed matrices replaced by identities first (then NaN)."""
-    from ._creation import tensor
     bad = tensor([bool(v) for v in infos], device=A._device).reshape(
         tuple(A.shape[:-2]) + (1, 1))
     return _inv(_where(bad, _eye_like(A), A.detach()))
@@ -78,11 +81,9 @@ def det(A: Tensor) -> Tensor:
 def _adjugate_h(A: Tensor) -> Tensor:
     """adj(A)^H for a possibly singular A, through the SVD: ``conj(det(U Vh)) U adj(S)
     Vh`` with adj(S)_ii the product of the other singular values."""
-    from ._creation import ones
-    from ._linalg_decomp import svd  # (the decompositions build on this module)
+    from ._decomp import svd  # (the decompositions build on this module)
     U, S, Vh = svd(A, full_matrices=False)
     one = ones(tuple(S.shape[:-1]) + (1,), dtype=S.dtype, device=S._device)
-    from .ops.joining import cat
     before = cat([one, S[..., :-1]], dim=-1).cumprod(-1)
     after = cat([one, S.flip(-1)[..., :-1]], dim=-1).cumprod(-1).flip(-1)
     adjS = (before * after).to(A.dtype)
@@ -128,7 +129,6 @@ def _vector_rhs(A: Tensor, B: Tensor) -> bool:
 def _batched(xp, a, b):
     """A's and B's batch dims broadcast against each other (PyTorch's error where they
     cannot, naming B's first): the standard's solve broadcasts them, CuPy's does not."""
-    from .ops.shape import broadcast_shapes
     batch = tuple(broadcast_shapes(tuple(b.shape[:-2]), tuple(a.shape[:-2])))
     if tuple(a.shape[:-2]) != batch:
         a = xp.broadcast_to(a, batch + tuple(a.shape[-2:]))
@@ -196,7 +196,6 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
         if check_errors:
             raise
         infos = _infos(A, "lu")
-        from ._creation import tensor
         bad = tensor([bool(v) for v in infos], device=A._device).reshape(
             tuple(A.shape[:-2]) + (1, 1))
         X = _solve(_where(bad, _eye_like(A), A.detach()), B.detach(), left)

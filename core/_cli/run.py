@@ -22,7 +22,7 @@ import runpy
 import sys
 from typing import Sequence
 
-from ._cli import UsageError, check_device
+from . import UsageError, check_device
 
 __all__ = ["TorchAlias", "install", "uninstall", "run_script", "add_parser"]
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         _choose_device(check_device(args.device))
     if not os.path.isfile(args.script):
         raise UsageError(f"no such script: {args.script}")
-    from .distributed import _launch
+    from ..distributed import _launch
     if args.nproc is not None:
         if args.nproc < 1:
             raise UsageError(f"--nproc {args.nproc}: expected a number of ranks >= 1")
@@ -187,7 +187,7 @@ _SPAWN_SHIM = '''"""Written by `ember run` for spawned processes: `import torch`
 import sys
 
 import ember
-from ember._run import install
+from ember._cli.run import install
 
 install()
 sys.modules[__name__] = ember
