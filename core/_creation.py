@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from .ops._register import takes_out
-from . import _dtype
+from . import _dtype, _settings
 from ._device import device as _Device
 from ._from_data import checked_scalar, from_ndarray, host_array, host_cast, tp_name
 from ._ranges import arange_values, linspace_values, logspace_values, range_values
@@ -24,21 +24,21 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "asarray", "zeros", "ones", "ful
            "Generator", "default_generator", "get_default_device", "set_default_device",
            "scalar_tensor", "empty_strided", "tril_indices", "triu_indices", "from_dlpack"]
 
-_DEFAULT_DEVICE_STACK: list = []
-_default_device = None
+_THREAD = _settings.THREAD  # the default device is per thread, as in PyTorch
 
 
 def get_default_device():
-    """Mirrors ``torch.get_default_device``."""
-    if _DEFAULT_DEVICE_STACK:
-        return _DEFAULT_DEVICE_STACK[-1]
-    return _default_device if _default_device is not None else _Device("cpu")
+    """Mirrors ``torch.get_default_device`` (this thread's: see ``_settings``)."""
+    th = _THREAD
+    if th.device_stack:
+        return th.device_stack[-1]
+    return th.device if th.device is not None else _Device("cpu")
 
 
 def set_default_device(dev) -> None:
-    """Mirrors ``torch.set_default_device``."""
-    global _default_device
-    _default_device = None if dev is None else _Device(dev)
+    """Mirrors ``torch.set_default_device``: for the calling thread only, as in PyTorch
+    (other threads, and threads started later, keep cpu)."""
+    _THREAD.device = None if dev is None else _Device(dev)
 
 
 _CPU = None
@@ -56,7 +56,8 @@ def resolve_device(dev=None):
     """The canonical device (with its backend attached) a new tensor goes to."""
     global _CPU
     if dev is None:
-        if not _DEFAULT_DEVICE_STACK and _default_device is None:
+        th = _THREAD
+        if not th.device_stack and th.device is None:
             if _CPU is None or _CPU._be is None:
                 _CPU = registry.canonical(_Device("cpu"))
             return _CPU

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _dtype
+from . import _dtype, _strides
 from ._dtype import dtype as _DType
 from ._size import Size
 from .autograd import api as _api, graph as _graph
@@ -113,18 +113,17 @@ class Tensor:
     def stride(self, dim: int | None = None):
         """Mirrors ``Tensor.stride``: elements to step in each dim, read off the backend
         array's own strides where it has them (numpy, CuPy: views share their base's), else
-        those of a C-contiguous array (JAX and other backends without strides)."""
+        the ones PyTorch would have, followed through the views that made the tensor (JAX
+        and other backends without strides: see ``_strides``)."""
         shape = self._data.shape
         st = getattr(self._data, "strides", None)
         if st is not None and self._data.size:  # (an empty array's strides mean nothing)
             size = self._data.itemsize
             out = tuple(s // size for s in st)
+        elif st is not None:
+            out = _strides.contiguous_strides(shape)
         else:
-            acc, rev = 1, []
-            for n in reversed(shape):
-                rev.append(acc)
-                acc *= max(n, 1)
-            out = tuple(reversed(rev))
+            out = _strides.logical_strides(self)
         if dim is None:
             return out
         return out[_wrap_dim(dim, len(shape))]
@@ -132,7 +131,9 @@ class Tensor:
     def is_contiguous(self, memory_format=None) -> bool:
         """Mirrors ``Tensor.is_contiguous``."""
         flags = getattr(self._data, "flags", None)
-        return True if flags is None else bool(flags["C_CONTIGUOUS"])
+        if flags is None:  # a backend without strides: the logical ones
+            return _strides.is_contiguous(self._data.shape, self.stride())
+        return bool(flags["C_CONTIGUOUS"])
 
     @property
     def is_leaf(self) -> bool:

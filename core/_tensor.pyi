@@ -1446,7 +1446,8 @@ class Tensor:
     def stride(self, dim: int | None = ...) -> Any:
         """Mirrors ``Tensor.stride``: elements to step in each dim, read off the backend
         array's own strides where it has them (numpy, CuPy: views share their base's), else
-        those of a C-contiguous array (JAX and other backends without strides)."""
+        the ones PyTorch would have, followed through the views that made the tensor (JAX
+        and other backends without strides: see ``_strides``)."""
         ...
     def sub(self, other, *, alpha=...) -> Tensor:
         """Mirrors ``torch.sub``: ``input - alpha * other``."""

@@ -41,7 +41,7 @@ def add(input: Tensor, other, *, alpha=1) -> Tensor:
         if dt is not _dtype.bool:
             raise
         res = wrap(dev._be.xp.logical_or(a, b), dt, dev)  # the standard has no bool +
-    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+    if (input._requires_grad or getattr(other, "_requires_grad", False)) and GRAD.enabled:
         if isinstance(other, Tensor):
             record(res, "AddBackward0", (input, other),
                    _two if alpha == 1 else (lambda g: (g, g * alpha)))
@@ -86,7 +86,7 @@ def sub(input: Tensor, other, *, alpha=1) -> Tensor:
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
-    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+    if (input._requires_grad or getattr(other, "_requires_grad", False)) and GRAD.enabled:
         if isinstance(other, Tensor):
             record(res, "SubBackward0", (input, other), lambda g: (g, -g if alpha == 1
                                                                    else g * -alpha))
@@ -107,7 +107,7 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(b, a)
         raise
-    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+    if (input._requires_grad or getattr(other, "_requires_grad", False)) and GRAD.enabled:
         if isinstance(other, Tensor):
             record(res, "RsubBackward0", (input, other), lambda g: (g * -alpha, g))
         else:

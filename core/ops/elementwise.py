@@ -158,7 +158,10 @@ def _sigmoid(be, a):
 
 _2_SQRTPI, _SQRTPI_2 = 2 / math.sqrt(math.pi), math.sqrt(math.pi) / 2
 sigmoid = unary("sigmoid", _sigmoid, lambda g, x, y: g * (1 - y) * y, "y")
-relu = unary("relu", lambda be, a: be.xp.maximum(a, 0), lambda g, x, y: g * (y > 0), "y",
+# PyTorch's threshold_backward: zero where y <= 0, else g (so g passes at a NaN, and an
+# infinite g stays 0 where the unit is off)
+relu = unary("relu", lambda be, a: be.xp.maximum(a, 0),
+             lambda g, x, y: g.masked_fill(y <= 0, 0), "y",
              ints=SAME, node="ReluBackward0",
              errors={"bool": RuntimeError("Boolean inputs not supported for relu"),
                      "complex": NotImplementedError("clamp is not supported for complex "

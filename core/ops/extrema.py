@@ -41,7 +41,7 @@ def _all(name: str, input: Tensor) -> Tensor:
     res = wrap(extreme(xp, name, input._data), input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
         record_shared(res, input, tuple(range(input.ndim)), False,
-                      "MaxBackward1" if name == "max" else "MinBackward1")
+                      "MaxBackward1" if name == "max" else "MinBackward1", nan_equal=True)
     return res
 
 
@@ -102,7 +102,7 @@ def _a(name: str, input: Tensor, dim, keepdim: bool) -> Tensor:
                input._device)
     if GRAD.enabled and input._requires_grad:
         record_shared(res, input, axes, keepdim, "AmaxBackward0" if name == "amax"
-                      else "AminBackward0")
+                      else "AminBackward0", nan_equal=False)
     return res
 
 
@@ -143,8 +143,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
     hi = wrap(extreme(xp, "max", input._data, axis=axes, keepdims=keepdim), input.dtype, dev)
     if GRAD.enabled and input._requires_grad:
         def fn(g_lo, g_hi):
-            return (_restore(g_lo, shape, axes, keepdim) * _share(input, lo, axes)
-                    + _restore(g_hi, shape, axes, keepdim) * _share(input, hi, axes),)
+            return (_restore(g_lo, shape, axes, keepdim) * _share(input, lo, axes, False)
+                    + _restore(g_hi, shape, axes, keepdim) * _share(input, hi, axes, False),)
         record((lo, hi), "AminmaxBackward0", (input,), fn, saved=(input, lo, hi))
     return return_types.aminmax((lo, hi))
 

@@ -57,18 +57,20 @@ def tie_share(xp, hit, axes, dtype):
 
 
 def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
-                  ) -> None:
+                  nan_equal: bool = True) -> None:
     """Give ``res`` (an extreme of ``input`` over ``axes``: max, amax, median ...) PyTorch's
-    gradient for it: shared evenly among the elements equal to it (NaN counting as equal to a
-    NaN result)."""
+    gradient for it: shared evenly among the elements equal to it. A NaN counts as equal to
+    a NaN result for the full max()/min()/median() (PyTorch's evenly_distribute_backward);
+    amax/amin/aminmax pass ``nan_equal=False``: PyTorch compares with ``==`` there, so a
+    slice whose extreme is NaN gets 0/0 = NaN everywhere."""
     shape = input._data.shape
 
     def fn(g):
-        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes),)
+        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes, nan_equal),)
     record(res, name, (input,), fn, saved=(input, res))
 
 
-def _share(input: Tensor, res: Tensor, axes: tuple) -> Tensor:
+def _share(input: Tensor, res: Tensor, axes: tuple, nan_equal: bool = True) -> Tensor:
     xp = input._device._be.xp
     x = input._data
     v = res._data
@@ -77,7 +79,7 @@ def _share(input: Tensor, res: Tensor, axes: tuple) -> Tensor:
     else:
         v = xp.reshape(v, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
     hit = x == v
-    if input.dtype.is_floating_point:
+    if nan_equal and input.dtype.is_floating_point:
         hit = hit | (xp.isnan(x) & xp.isnan(v))
     return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
 
@@ -124,7 +126,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
     else:
         axes = red_axes(dim, len(shape))
         res = wrap(xp.sum(_cast_in(input, dt), axis=axes, keepdims=keepdim), dt, input._device)
-    if GRAD.enabled and input._requires_grad:  # (axes None: g is 0-d, _restore expands it)
+    if input._requires_grad and GRAD.enabled:  # (axes None: g is 0-d, _restore expands it)
         record(res, "SumBackward1" if dim is not None else "SumBackward0", (input,),
                lambda g: (_restore(g, shape, axes, keepdim),))
     return res

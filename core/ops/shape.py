@@ -5,7 +5,7 @@ through either is seen by autograd. ``reshape`` copies exactly where PyTorch doe
 view can express the new shape); that copy is a fresh tensor, not a view."""
 from __future__ import annotations
 
-from .. import _dtype
+from .. import _dtype, _strides
 from .._size import Size
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
 from ._views import EXPANDED, SAME, FullView, mark_view, view_of
@@ -79,11 +79,15 @@ def _sizes(args) -> tuple:
     return args
 
 
-def _reshape_data(xp, data, new):
+def _reshape_data(xp, data, new, input=None):
     """(array of the new shape, whether it is a view of ``data``)."""
     flags = getattr(data, "flags", None)
     if flags is not None and flags.c_contiguous:  # numpy/cupy fast path: surely a view
         return data.reshape(new), True
+    if flags is None and input is not None and \
+            _strides.view_strides(data.shape, input.stride(), new) is None:
+        # a backend without strides: PyTorch's logical strides decide (``_strides``)
+        return xp.reshape(data, new), False
     try:
         return xp.reshape(data, new, copy=False), True
     except (ValueError, AttributeError):  # no strides express it (array_api_strict raises
@@ -99,7 +103,7 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
         res = view_of(input, input._data)
         mark_view(res, input, SAME)
     else:
-        data, is_view = _reshape_data(input._device._be.xp, input._data, new)
+        data, is_view = _reshape_data(input._device._be.xp, input._data, new, input)
         if is_view:
             res = view_of(input, data)
             mark_view(res, input, (_reshape_full, new, old, input._device._be.xp))
@@ -107,7 +111,7 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
             raise RuntimeError(_NOT_VIEWABLE)
         else:
             res, name = wrap(data, input.dtype, input._device), "UnsafeViewBackward0"
-    if GRAD.enabled and input._requires_grad:
+    if input._requires_grad and GRAD.enabled:
         record(res, name, (input,), lambda g: (reshape(g, old),))
     return res
 
