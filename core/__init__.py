@@ -37,10 +37,14 @@ short = int16
 
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
 _LAZY = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
-         "serialization", "special", "random"}
+         "serialization", "special", "random", "amp", "cpu", "profiler", "onnx", "jit"}
 
 
 def __getattr__(name):
+    if name == "autocast":  # torch.autocast is torch.amp.autocast
+        from .amp import autocast
+        globals()[name] = autocast
+        return autocast
     if name in _LAZY:
         import importlib
         mod = importlib.import_module(f"{__name__}.{name}")
