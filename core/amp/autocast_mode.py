@@ -58,7 +58,7 @@ def is_autocast_available(device_type: str) -> bool:
         return True
     from ..backends import registry
     try:
-        return device_type in registry.device_types()
+        return device_type in registry.known_types()
     except Exception:  # noqa: BLE001 - a broken plugin means "not available"
         return False
 
@@ -113,7 +113,7 @@ class autocast:
         if enabled and device_type == "cpu" and self.fast_dtype not in (_dtype.bfloat16,
                                                                         _dtype.float16):
             warnings.warn("In CPU autocast, but the target dtype is not supported. Disabling "
-                          "autocast.\nCPU Autocast only supports dtype of torch.bfloat16, "
+                          "autocast.\nCPU Autocast only supports dtypes of torch.bfloat16, "
                           "torch.float16 currently.", UserWarning, stacklevel=2)
             enabled = False
         if enabled and device_type == "cuda" and self.fast_dtype is _dtype.bfloat16:
