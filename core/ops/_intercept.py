@@ -99,38 +99,66 @@ def ops() -> dict:
         return _ops
 
 
-def _rebind_sites(target: dict) -> None:
-    """Bind ``target[v]`` wherever a value ``v`` of ``target`` is bound: on Tensor, and in
-    the globals of the loaded ember modules (their namespaces included)."""
+def _ember_modules() -> list:
+    return [m for n, m in list(sys.modules.items())
+            if m is not None and (n == "ember" or n.startswith("ember."))]
+
+
+def _scan(known: dict) -> list:
+    """Every (owner, attr, original) where an op function or one of its current wrappers
+    is bound: on Tensor, and in the globals of the loaded ember modules (their namespaces
+    included). ``known`` maps each such value to its original."""
     from .._tensor import Tensor
+    out = []
     for k, v in list(Tensor.__dict__.items()):
-        if type(v) is types.FunctionType and v in target:
-            setattr(Tensor, k, target[v])
-    for modname, mod in list(sys.modules.items()):
-        if mod is None or not (modname == "ember" or modname.startswith("ember.")):
-            continue
+        if type(v) is types.FunctionType and v in known:
+            out.append((Tensor, k, known[v]))
+    for mod in _ember_modules():
         d = getattr(mod, "__dict__", None)
         if d is None:
             continue
         for k, v in list(d.items()):
-            if type(v) is types.FunctionType and v in target:
-                d[k] = target[v]
+            if type(v) is types.FunctionType and v in known:
+                out.append((d, k, known[v]))
+    return out
+
+
+_sites: list = []      # the scan's result, reused while no ember module was added
+_n_modules = [-1]
+_chains: dict = {}     # tuple of makers -> {original: chained wrapper}, reused on re-install
+
+
+def _chain(table: dict, makers: list) -> dict:
+    key = tuple(makers)
+    now = _chains.get(key)
+    if now is None:
+        now = {}
+        for fn, name in table.items():
+            w = fn
+            for make in makers:
+                w = make(name, w)
+            now[fn] = w
+        if len(_chains) > 8:
+            _chains.clear()
+        _chains[key] = now
+    return now
 
 
 def _rebind() -> None:
-    global _wrapped
+    global _wrapped, _sites
     table = ops()
-    makers = list(_makers.values())
-    now = {}  # original -> what to bind now
-    for fn, name in table.items():
-        w = fn
-        for make in makers:
-            w = make(name, w)
-        now[fn] = w
-    target = dict(now)
-    for w, fn in _wrapped.items():  # the wrappers bound so far give way too
-        target[w] = now[fn]
-    _rebind_sites(target)
+    now = _chain(table, list(_makers.values()))  # original -> what to bind now
+    n = len(_ember_modules())
+    if n != _n_modules[0]:
+        known = {fn: fn for fn in table}
+        known.update(_wrapped)  # wrappers bound so far lead back to their originals
+        _sites = _scan(known)
+        _n_modules[0] = n
+    for owner, attr, fn in _sites:
+        if type(owner) is dict:
+            owner[attr] = now[fn]
+        else:
+            setattr(owner, attr, now[fn])
     _wrapped = {w: fn for fn, w in now.items() if w is not fn}
 
 
