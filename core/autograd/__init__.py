@@ -16,6 +16,6 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "no_grad", "en
 
 def __getattr__(name):
     if name == "profiler":  # torch.autograd.profiler, loaded on first use
-        from . import profiler
-        return profiler
+        import importlib
+        return importlib.import_module(__name__ + ".profiler")
     raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")
