@@ -97,6 +97,8 @@ def export(model, args, f, *, kwargs: dict | None = None, export_params: bool = 
             model.train(False)
         elif training == TrainingMode.TRAINING:
             model.train(True)
+    import gc
+    before = [o for o in gc.get_objects() if isinstance(o, Tensor)]  # alive until the end
     _exporting[0] = True
     try:
         calls, out = trace(model, args, kwargs)
@@ -105,7 +107,7 @@ def export(model, args, f, *, kwargs: dict | None = None, export_params: bool = 
         if was_training is not None:
             model.train(was_training)
 
-    g = GraphBuilder(opset, param_names)
+    g = GraphBuilder(opset, param_names, {id(t) for t in before})
     inputs = _flatten([a for a in args if isinstance(a, (Tensor, list, tuple))])
     inputs += _flatten([v for v in kwargs.values() if isinstance(v, (Tensor, list, tuple))])
     names_in = list(input_names or [])

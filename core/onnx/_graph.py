@@ -30,8 +30,13 @@ def to_numpy(t: Tensor) -> np.ndarray:
 class GraphBuilder:
     """Nodes, initializers and the tensor -> value-name map of the graph being built."""
 
-    def __init__(self, opset: int, param_names: dict):
+    def __init__(self, opset: int, param_names: dict, preexisting: set | None = None):
         self.opset = opset
+        # ids of the tensors that existed before the traced forward: the only unknown
+        # tensors that may become constants (a tensor made during forward by something the
+        # tracer did not see would be baked in wrongly)
+        self.preexisting = preexisting
+        self.current = None
         self.nodes: list = []
         self.initializers: list = []
         self.values: dict = {}        # id(tensor) -> value name
@@ -69,6 +74,13 @@ class GraphBuilder:
                 return v
             key = id(t)
             pname = self.param_names.get(key)
+            if pname is None and self.preexisting is not None and key not in \
+                    self.preexisting:
+                op = self.current.name if self.current is not None else "?"
+                raise UnsupportedOperatorError(
+                    f"An input of 'aten::{op}' (a tensor of shape {list(t.shape)}) was "
+                    "computed during forward by code the tracer does not see (not an ember "
+                    "op); it cannot be exported.")
             from onnx import numpy_helper
             arr = to_numpy(t)
             name = pname if pname is not None else self.fresh("onnx::Constant")
@@ -94,7 +106,11 @@ class GraphBuilder:
         """Translate one call: its own translation if it has one, else its inner calls."""
         h = handlers.get(call.name)
         if h is not None:
-            h(self, call)
+            prev, self.current = self.current, call
+            try:
+                h(self, call)
+            finally:
+                self.current = prev
             return
         if call.children and _all_bound_after(self, call, handlers):
             return

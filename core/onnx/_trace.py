@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import types
 
 from ..autograd.grad_mode import no_grad
 
@@ -74,10 +75,31 @@ def trace(fn, args: tuple, kwargs: dict | None = None):
         raise RuntimeError("a trace is already being recorded")
     rec = _active[0] = _Recorder()
     _intercept.install(_KEY, _make)
+    patched = _patch_instances(fn)
     try:
         with no_grad():
             out = fn(*args, **(kwargs or {}))
     finally:
+        for d, k, v in patched:
+            d[k] = v
         _active[0] = None
         _intercept.remove(_KEY)
     return rec.calls, out
+
+
+def _patch_instances(model) -> list:
+    """Op functions a module holds as instance attributes (``TransformerEncoderLayer``'s
+    ``activation = F.gelu``) are swapped for their traced wrappers: [(dict, key, old)]."""
+    from ..nn.modules.module import Module
+    from ..ops import _intercept
+    if not isinstance(model, Module):
+        return []
+    table = _intercept.ops()
+    out = []
+    for m in model.modules():
+        d = m.__dict__
+        for k, v in list(d.items()):
+            if type(v) is types.FunctionType and v in table:
+                out.append((d, k, v))
+                d[k] = _intercept.bound(v)
+    return out

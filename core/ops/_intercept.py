@@ -105,24 +105,37 @@ def _ember_modules() -> list:
 
 
 def _scan(known: dict) -> list:
-    """Every (owner, attr, original) where an op function or one of its current wrappers
-    is bound: on Tensor, and in the globals of the loaded ember modules (their namespaces
-    included). ``known`` maps each such value to its original."""
-    from .._tensor import Tensor
+    """Every (owner, attr, original, static) where an op function or one of its current
+    wrappers is bound: the globals of the loaded ember modules (their namespaces included)
+    and the attributes of the classes they define (Tensor's methods and operators, and
+    ``_fn = staticmethod(F.conv2d)``-style class attributes of modules). ``known`` maps
+    each such value to its original."""
     out = []
-    for k, v in list(Tensor.__dict__.items()):
-        if type(v) is types.FunctionType and v in known:
-            out.append((Tensor, k, known[v]))
+    classes = []
     for mod in _ember_modules():
         d = getattr(mod, "__dict__", None)
         if d is None:
             continue
         for k, v in list(d.items()):
+            if type(v) is types.FunctionType:
+                if v in known:
+                    out.append((d, k, known[v], None))
+            elif isinstance(v, type) and v.__module__ == mod.__name__:
+                classes.append(v)
+    for cls in classes:
+        for k, v in list(vars(cls).items()):
             if type(v) is types.FunctionType and v in known:
-                out.append((d, k, known[v]))
+                out.append((cls, k, known[v], None))
+            elif type(v) is staticmethod and type(v.__func__) is types.FunctionType \
+                    and v.__func__ in known:
+                orig = known[v.__func__]
+                # the original staticmethod object, put back when nothing is installed
+                first = _static_orig.setdefault((cls, k), v if v.__func__ is orig else None)
+                out.append((cls, k, orig, first or staticmethod(orig)))
     return out
 
 
+_static_orig: dict = {}  # (class, attr) -> its original staticmethod object
 _sites: list = []      # the scan's result, reused while no ember module was added
 _n_modules = [-1]
 _chains: dict = {}     # tuple of makers -> {original: chained wrapper}, reused on re-install
@@ -154,11 +167,14 @@ def _rebind() -> None:
         known.update(_wrapped)  # wrappers bound so far lead back to their originals
         _sites = _scan(known)
         _n_modules[0] = n
-    for owner, attr, fn in _sites:
+    for owner, attr, fn, static in _sites:
+        new = now[fn]
         if type(owner) is dict:
-            owner[attr] = now[fn]
+            owner[attr] = new
+        elif static is None:
+            setattr(owner, attr, new)
         else:
-            setattr(owner, attr, now[fn])
+            setattr(owner, attr, static if new is fn else staticmethod(new))
     _wrapped = {w: fn for fn, w in now.items() if w is not fn}
 
 
@@ -179,6 +195,16 @@ def remove(key) -> None:
 
 def installed(key) -> bool:
     return key in _makers
+
+
+def bound(fn):
+    """What is bound now in place of the op function ``fn`` (``fn`` itself when nothing is
+    installed or ``fn`` is no op): for code that holds op functions in places the
+    interceptor does not scan (instance attributes such as a layer's ``activation``)."""
+    for w, orig in _wrapped.items():
+        if orig is fn:
+            return w
+    return fn
 
 
 def original(name: str):

@@ -150,6 +150,10 @@ def _make(name: str, fn):
         rec = _current[0]
         if rec is None:
             return fn(*args, **kwargs)
+        stack = getattr(rec.local, "stack", None)
+        if stack and stack[-1].name == label:
+            # F.relu calling ember.relu: one op to the user (PyTorch shows aten::relu once)
+            return fn(*args, **kwargs)
         ev = rec.begin(label, args)
         out = None
         try:
