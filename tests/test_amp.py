@@ -230,3 +230,16 @@ def test_grad_scaler_state_dict_round_trip_and_errors():
     assert off.scale(x) is x and off.state_dict() == {} and off.get_scale() == 1.0
     with pytest.raises(AssertionError, match="growth factor must be > 1.0"):
         ember.amp.GradScaler("cpu", growth_factor=1.0)
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_autocast_caches_weight_casts_within_a_region(cache):
+    from ember.profiler import profile
+    w = ember.nn.Parameter(ember.tensor(A))
+    x = ember.tensor(B)
+    with profile() as prof, ember.autocast("cpu", cache_enabled=cache):
+        F.linear(x, w)
+        F.linear(x, w)
+    casts = sum(e.count for e in prof.key_averages() if e.key == "aten::to")
+    # x is cast for each call; the float32 leaf weight once per region when caching
+    assert casts == (3 if cache else 4)

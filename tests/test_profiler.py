@@ -171,3 +171,14 @@ def test_interceptor_restores_every_binding_exactly():
     assert {"linear", "add", "conv2d"} <= set(calls)
     after = snapshot()
     assert all(after[k] is v for k, v in before.items())
+
+
+def test_with_stack_names_the_callers_line(tmp_path):
+    x = ember.ones(2)
+    with profile(with_stack=True) as prof:
+        x.exp()
+    ev = [e for e in prof.events() if e.name == "aten::exp"][0]
+    assert ev.stack and "test_profiler.py" in ev.stack[0] and "test_with_stack" in ev.stack[0]
+    assert "Source Location" in prof.key_averages(group_by_stack_n=1).table()
+    prof.export_stacks(str(tmp_path / "stacks.txt"))
+    assert "aten::exp" in (tmp_path / "stacks.txt").read_text()
