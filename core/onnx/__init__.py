@@ -98,7 +98,8 @@ def export(model, args, f, *, kwargs: dict | None = None, export_params: bool = 
         elif training == TrainingMode.TRAINING:
             model.train(True)
     import gc
-    before = [o for o in gc.get_objects() if isinstance(o, Tensor)]  # alive until the end
+    # (type(), not isinstance: some objects answer __class__ lazily, with warnings)
+    before = [o for o in gc.get_objects() if issubclass(type(o), Tensor)]  # kept alive
     _exporting[0] = True
     try:
         calls, out = trace(model, args, kwargs)

@@ -136,12 +136,14 @@ def _scan(known: dict) -> list:
 
 
 _static_orig: dict = {}  # (class, attr) -> its original staticmethod object
-_sites: list = []      # the scan's result, reused while no ember module was added
-_n_modules = [-1]
+_sites: dict = {}      # original -> [(owner, attr, static)]: the scan, reused while no
+_n_modules = [-1]      # ember module was added
 _chains: dict = {}     # tuple of makers -> {original: chained wrapper}, reused on re-install
+_bound: dict = {}      # original -> the wrapper bound now (absent: the original itself)
 
 
 def _chain(table: dict, makers: list) -> dict:
+    """{original: wrapper} for the ops the makers wrap (those they leave alone are absent)."""
     key = tuple(makers)
     now = _chains.get(key)
     if now is None:
@@ -150,7 +152,8 @@ def _chain(table: dict, makers: list) -> dict:
             w = fn
             for make in makers:
                 w = make(name, w)
-            now[fn] = w
+            if w is not fn:
+                now[fn] = w
         if len(_chains) > 8:
             _chains.clear()
         _chains[key] = now
@@ -158,24 +161,32 @@ def _chain(table: dict, makers: list) -> dict:
 
 
 def _rebind() -> None:
-    global _wrapped, _sites
+    global _wrapped, _sites, _bound
     table = ops()
-    now = _chain(table, list(_makers.values()))  # original -> what to bind now
-    n = len(_ember_modules())
+    now = _chain(table, list(_makers.values()))
+    n = sum(1 for k in list(sys.modules) if k == "ember" or k.startswith("ember."))
     if n != _n_modules[0]:
         known = {fn: fn for fn in table}
         known.update(_wrapped)  # wrappers bound so far lead back to their originals
-        _sites = _scan(known)
+        _sites = {}
+        for owner, attr, fn, static in _scan(known):
+            _sites.setdefault(fn, []).append((owner, attr, static))
         _n_modules[0] = n
-    for owner, attr, fn, static in _sites:
-        new = now[fn]
-        if type(owner) is dict:
-            owner[attr] = new
-        elif static is None:
-            setattr(owner, attr, new)
-        else:
-            setattr(owner, attr, static if new is fn else staticmethod(new))
-    _wrapped = {w: fn for fn, w in now.items() if w is not fn}
+        changed = set(_sites)
+    else:  # only the ops whose binding changes are touched (setting a class attribute
+        # invalidates type caches: not free)
+        changed = {fn for fn in set(now) | set(_bound) if now.get(fn) is not _bound.get(fn)}
+    for fn in changed:
+        new = now.get(fn, fn)
+        for owner, attr, static in _sites.get(fn, ()):
+            if type(owner) is dict:
+                owner[attr] = new
+            elif static is None:
+                setattr(owner, attr, new)
+            else:
+                setattr(owner, attr, static if new is fn else staticmethod(new))
+    _bound = dict(now)
+    _wrapped = {w: fn for fn, w in now.items()}
 
 
 def install(key, make: Callable) -> None:
@@ -201,10 +212,7 @@ def bound(fn):
     """What is bound now in place of the op function ``fn`` (``fn`` itself when nothing is
     installed or ``fn`` is no op): for code that holds op functions in places the
     interceptor does not scan (instance attributes such as a layer's ``activation``)."""
-    for w, orig in _wrapped.items():
-        if orig is fn:
-            return w
-    return fn
+    return _bound.get(fn, fn)
 
 
 def original(name: str):
