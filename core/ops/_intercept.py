@@ -137,7 +137,7 @@ def _scan(known: dict) -> list:
 
 _static_orig: dict = {}  # (class, attr) -> its original staticmethod object
 _sites: dict = {}      # original -> [(owner, attr, static)]: the scan, reused while no
-_n_modules = [-1]      # ember module was added
+_n_modules = [-1]      # module was imported
 _chains: dict = {}     # tuple of makers -> {original: chained wrapper}, reused on re-install
 _bound: dict = {}      # original -> the wrapper bound now (absent: the original itself)
 
@@ -156,15 +156,15 @@ def _chain(table: dict, makers: list) -> dict:
                 now[fn] = w
         if len(_chains) > 8:
             _chains.clear()
-        _chains[key] = now
+        _chains[key] = now = (now, {w: fn for fn, w in now.items()})
     return now
 
 
 def _rebind() -> None:
     global _wrapped, _sites, _bound
     table = ops()
-    now = _chain(table, list(_makers.values()))
-    n = sum(1 for k in list(sys.modules) if k == "ember" or k.startswith("ember."))
+    now, inverse = _chain(table, list(_makers.values()))
+    n = len(sys.modules)  # a new module may hold op functions: scan again
     if n != _n_modules[0]:
         known = {fn: fn for fn in table}
         known.update(_wrapped)  # wrappers bound so far lead back to their originals
@@ -185,8 +185,7 @@ def _rebind() -> None:
                 setattr(owner, attr, new)
             else:
                 setattr(owner, attr, static if new is fn else staticmethod(new))
-    _bound = dict(now)
-    _wrapped = {w: fn for fn, w in now.items()}
+    _bound, _wrapped = now, inverse
 
 
 def install(key, make: Callable) -> None:
