@@ -196,3 +196,29 @@ def test_dropout_in_training_mode_is_refused():
     with pytest.raises(UnsupportedOperatorError, match="model.eval"):
         ember.onnx.export(m, (ember.ones(1, 2),), io.BytesIO(),
                           training=ember.onnx.TrainingMode.TRAINING)
+
+
+def test_padding_modes_and_key_padding_mask():
+    ember.manual_seed(0)
+
+    class P(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect")
+
+        def forward(self, x):
+            y = nn.functional.pad(self.conv(x), (1, 2), value=0.5)
+            return nn.functional.pad(y, (1, 1, 2, 0), mode="replicate")
+    roundtrip(P(), (ember.randn(1, 2, 5, 5),), (ember.randn(1, 2, 5, 5),))
+
+    class KPM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16,
+                                                                        batch_first=True), 1,
+                                             enable_nested_tensor=False)
+
+        def forward(self, x, mask):
+            return self.enc(x, src_key_padding_mask=mask)
+    mask = ember.tensor([[False, False, True], [False, False, False]])
+    roundtrip(KPM(), (ember.randn(2, 3, 8), mask), (ember.randn(2, 3, 8), mask))

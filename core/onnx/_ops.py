@@ -634,3 +634,33 @@ def _constant(g, call):
                              upper=int(call.name == "triu")))
         return
     g.bind(call.out, g.const(to_numpy(call.out)))
+
+
+@_reg("pad")
+def _pad(g, call):
+    a = call.bound()
+    x = a["input"]
+    pad = list(a["pad"])
+    mode = a.get("mode", "constant")
+    n = x.dim()
+    begins, ends = [0] * n, [0] * n
+    for k in range(len(pad) // 2):  # PyTorch lists (left, right) pairs from the last dim
+        begins[n - 1 - k], ends[n - 1 - k] = int(pad[2 * k]), int(pad[2 * k + 1])
+    onnx_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+                 "circular": "wrap"}.get(mode)
+    if onnx_mode is None or (onnx_mode == "wrap" and g.opset < 19):
+        raise UnsupportedOperatorError(f"Exporting the operator 'aten::pad' with mode "
+                                       f"'{mode}' to ONNX opset version {g.opset} is not "
+                                       "supported.")
+    ins = [g.name(x), g.ints(begins + ends)]
+    if onnx_mode == "constant":
+        ins.append(g.name(float(a.get("value") or 0.0), x))
+    _out(g, call, g.node("Pad", ins, mode=onnx_mode))
+
+
+@_reg("index_select")
+def _index_select(g, call):
+    a = call.bound()
+    x = _first(a)
+    dim = int(a["dim"]) % max(x.dim(), 1)
+    _out(g, call, g.node("Gather", [g.name(x), g.name(a["index"])], axis=dim))
