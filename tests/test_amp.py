@@ -243,3 +243,18 @@ def test_autocast_caches_weight_casts_within_a_region(cache):
     casts = sum(e.count for e in prof.key_averages() if e.key == "aten::to")
     # x is cast for each call; the float32 leaf weight once per region when caching
     assert casts == (3 if cache else 4)
+
+
+def test_autocast_state_functions_at_top_level(torch):
+    assert not ember.is_autocast_enabled("cpu")
+    with ember.autocast("cpu", dtype=ember.float16):
+        assert ember.is_autocast_enabled("cpu") and not ember.is_autocast_enabled()
+        assert ember.get_autocast_dtype("cpu") is ember.float16
+    assert ember.get_autocast_dtype("cpu") is ember.bfloat16
+    assert str(ember.get_autocast_dtype("cuda")) == str(torch.get_autocast_dtype("cuda"))
+    if not ember.cuda.is_available() and not torch.cuda.is_available():
+        with pytest.warns(UserWarning) as ours:
+            ember.autocast("cuda")
+        with pytest.warns(UserWarning) as theirs:
+            torch.autocast("cuda")
+        assert str(ours[0].message) == str(theirs[0].message)

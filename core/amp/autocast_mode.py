@@ -116,11 +116,11 @@ class autocast:
                           "autocast.\nCPU Autocast only supports dtypes of torch.bfloat16, "
                           "torch.float16 currently.", UserWarning, stacklevel=2)
             enabled = False
-        if enabled and device_type == "cuda" and self.fast_dtype is _dtype.bfloat16:
+        if enabled and device_type == "cuda":
             from .. import cuda
             if not cuda.is_available():
-                warnings.warn("User provided device_type of 'cuda', but CUDA is not "
-                              "available. Disabling", UserWarning, stacklevel=2)
+                warnings.warn("CUDA is not available or torch_xla is imported. Disabling "
+                              "autocast.", UserWarning, stacklevel=2)
                 enabled = False
         self._enabled = bool(enabled)
 
