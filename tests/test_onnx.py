@@ -56,7 +56,10 @@ def test_mlp_with_dynamic_batch(device):
 
 
 def test_demo_cnn_with_dynamic_batch():
-    from ember._demo import _digits_cnn
+    try:
+        from ember._cli.demo import _digits_cnn
+    except ImportError:  # before the CLI became a package
+        from ember._demo import _digits_cnn
     ember.manual_seed(0)
     m = _digits_cnn()
     m.train()

@@ -81,6 +81,12 @@ def _collect() -> dict:
         if k in _SKIP or not _is_op_fn(v) or (k.startswith("_") and not k.startswith("__")):
             continue
         seen.setdefault(v, []).append(k)
+    # the op kit's out= wrappers (``__wrapped_op__``) stand in the public namespaces while
+    # modules that import the op directly hold the function inside: both are the op
+    for fn, names in list(seen.items()):
+        inner = getattr(fn, "__wrapped_op__", None)
+        if type(inner) is types.FunctionType:
+            seen.setdefault(inner, []).extend(names)
     out = {}
     for fn, names in seen.items():
         name = fn.__name__ if fn.__name__ in names else names[0]
