@@ -15,13 +15,13 @@ from ._size import Size
 from ._tensor import Tensor
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
+from . import ops  # first: ops imports _creation, which declares its ops with ops' kit
 from ._creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
-del linalg  # noqa: F821 - ops.linalg came with that star import; ember.linalg is torch.linalg's (lazy)
 from ._printing import set_printoptions  # noqa: E402
 from ._random_state import get_rng_state, set_rng_state  # noqa: E402
 from ._settings import *  # noqa: F401,F403,E402 - determinism, threads, compile, ...
-from . import autograd, ops  # noqa: F401,E402
+from . import autograd  # noqa: F401,E402
 
 __version__ = "0.1.0"
 
@@ -37,10 +37,21 @@ short = int16
 
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
 _LAZY = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
-         "serialization", "special", "random", "compiler"}
+         "serialization", "special", "random", "distributed", "multiprocessing",
+         "distributions", "amp", "cpu", "profiler", "onnx", "jit", "compiler"}
+
+
+# torch's autocast state functions, from ember.amp on first use
+_AMP_STATE = {"is_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled",
+              "set_autocast_dtype", "clear_autocast_cache", "is_autocast_cache_enabled",
+              "set_autocast_cache_enabled"}
 
 
 def __getattr__(name):
+    if name == "autocast" or name in _AMP_STATE:  # torch.autocast is torch.amp.autocast
+        from .amp import autocast_mode
+        value = globals()[name] = getattr(autocast_mode, name)
+        return value
     if name in _LAZY:
         import importlib
         mod = importlib.import_module(f"{__name__}.{name}")
@@ -50,7 +61,7 @@ def __getattr__(name):
 
 
 def save(obj, f, *args, **kwargs) -> None:
-    """Mirrors ``torch.save``; see :mod:`ember.serialization` (safe, atomic, data only)."""
+    """Mirrors ``torch.save``: PyTorch's zip format, atomic; see :mod:`ember.serialization`."""
     from .serialization import save as _save
     _save(obj, f, *args, **kwargs)
 
@@ -83,3 +94,9 @@ def is_complex(input: Tensor) -> "bool":
 
 def numel(input: Tensor) -> "int":
     return input.numel()
+
+
+# out= is honoured in one place: every public function here that declares it (the op kit)
+from .ops._register import finalize as _finalize  # noqa: E402
+_finalize(globals())
+del _finalize

@@ -5,8 +5,8 @@ Commands are subparsers; each is a ``_cmd_<name>(args) -> int`` function registe
 
 - ``info``: every backend (device types, version, available or why not), which backend
   serves each device type, and the Python / numpy versions.
-- ``demo``: train and test a CNN on scikit-learn's digits (``ember._demo``).
-- ``run``: run an unmodified PyTorch script with ``torch`` mapped to ember (``ember._run``).
+- ``demo``: train and test a CNN on scikit-learn's digits (``ember._cli.demo``).
+- ``run``: run an unmodified PyTorch script with ``torch`` mapped to ember (``ember._cli.run``).
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import _demo, _run
+    from ._cli import demo as _demo, run as _run
     from ._cli import Parser
     p = Parser(prog="ember", description="ember: the PyTorch programming "
                "model over swappable array backends.")

@@ -9,7 +9,8 @@ import builtins
 import math
 from typing import Any
 
-from . import _dtype
+from .ops._register import takes_out
+from . import _dtype, _settings
 from ._device import device as _Device
 from ._from_data import checked_scalar, from_ndarray, host_array, host_cast, tp_name
 from ._ranges import arange_values, linspace_values, logspace_values, range_values
@@ -23,21 +24,21 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "asarray", "zeros", "ones", "ful
            "Generator", "default_generator", "get_default_device", "set_default_device",
            "scalar_tensor", "empty_strided", "tril_indices", "triu_indices", "from_dlpack"]
 
-_DEFAULT_DEVICE_STACK: list = []
-_default_device = None
+_THREAD = _settings.THREAD  # the default device is per thread, as in PyTorch
 
 
 def get_default_device():
-    """Mirrors ``torch.get_default_device``."""
-    if _DEFAULT_DEVICE_STACK:
-        return _DEFAULT_DEVICE_STACK[-1]
-    return _default_device if _default_device is not None else _Device("cpu")
+    """Mirrors ``torch.get_default_device`` (this thread's: see ``_settings``)."""
+    th = _THREAD
+    if th.device_stack:
+        return th.device_stack[-1]
+    return th.device if th.device is not None else _Device("cpu")
 
 
 def set_default_device(dev) -> None:
-    """Mirrors ``torch.set_default_device``."""
-    global _default_device
-    _default_device = None if dev is None else _Device(dev)
+    """Mirrors ``torch.set_default_device``: for the calling thread only, as in PyTorch
+    (other threads, and threads started later, keep cpu)."""
+    _THREAD.device = None if dev is None else _Device(dev)
 
 
 _CPU = None
@@ -55,7 +56,8 @@ def resolve_device(dev=None):
     """The canonical device (with its backend attached) a new tensor goes to."""
     global _CPU
     if dev is None:
-        if not _DEFAULT_DEVICE_STACK and _default_device is None:
+        th = _THREAD
+        if not th.device_stack and th.device is None:
             if _CPU is None or _CPU._be is None:
                 _CPU = registry.canonical(_Device("cpu"))
             return _CPU
@@ -209,26 +211,6 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=Fals
                 requires_grad=requires_grad)
 
 
-def _to_out(res: Tensor, out: Tensor | None) -> Tensor:
-    """``out=``: the result written into ``out`` (in place when the shapes agree, else
-    ``out`` is resized to it), as PyTorch's factories do."""
-    if out is None:
-        return res
-    if not isinstance(out, Tensor):
-        raise TypeError(f"argument 'out' must be Tensor, not {tp_name(out)}")
-    with _no_grad():
-        if out._data.shape == res._data.shape and out._device == res._device:
-            out.copy_(res)
-        else:
-            out._data, out._device = res._data, res._device
-            out._bump()
-    return out
-
-
-def _out_dtype(dtype, out, default):
-    return dtype or (out.dtype if isinstance(out, Tensor) else default)
-
-
 # --- filled ---------------------------------------------------------------------------------
 
 def _filled(shape, value, dtype, dev) -> Tensor:
@@ -241,37 +223,39 @@ def _filled(shape, value, dtype, dev) -> Tensor:
         data = xp.ones(shape, dtype=nat)
     else:
         data = xp.full(shape, value, dtype=nat)
-    if dev.index is not None and hasattr(be, "place"):
+    if dev.index is not None:
         data = be.place(data, dev.index)
     return wrap(data, dtype, dev)
 
 
-def _filled_factory(fn, value, size, kw, out, dtype, device, requires_grad) -> Tensor:
+def _filled_factory(fn, value, size, kw, dtype, device, requires_grad) -> Tensor:
     """zeros/ones/empty: the size arguments (``size=`` as a keyword too), ``out=``."""
     shape = _sized(size, fn, kw.pop("size", None))
     _no_extra(kw, fn)
-    dt = _out_dtype(dtype, out, _dtype.get_default_dtype())
-    return _to_out(_finish(_filled(shape, value, dt, resolve_device(device)), requires_grad),
-                   out)
+    dt = dtype or _dtype.get_default_dtype()
+    return _finish(_filled(shape, value, dt, resolve_device(device)), requires_grad)
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def zeros(*size, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.zeros(*size)`` (``size=`` works as a keyword too)."""
-    return _filled_factory("zeros", 0, size, kw, out, dtype, device, requires_grad)
+    return _filled_factory("zeros", 0, size, kw, dtype, device, requires_grad)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def ones(*size, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.ones(*size)``."""
-    return _filled_factory("ones", 1, size, kw, out, dtype, device, requires_grad)
+    return _filled_factory("ones", 1, size, kw, dtype, device, requires_grad)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def empty(*size, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None, **kw) -> Tensor:
     """Mirrors ``torch.empty`` (ember fills with zeros: uninitialised memory buys little
     in Python and makes results irreproducible)."""
-    return _filled_factory("empty", 0, size, kw, out, dtype, device, requires_grad)
+    return _filled_factory("empty", 0, size, kw, dtype, device, requires_grad)
 
 
 def _no_extra(kw: dict, fn: str) -> None:
@@ -307,7 +291,8 @@ def _fill_dtype(value):
                     f"{tp_name(value)}")
 
 
-def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def full(size, fill_value, *, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.full``: the dtype is inferred from ``fill_value`` when not given
     (bool → bool, int → int64, float → the default dtype); values that don't fit raise
@@ -317,10 +302,9 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
                         f"{tp_name(size)}")
     shape = _shape((size,), "full")
     dt, value = _fill_dtype(fill_value)
-    dt = _out_dtype(dtype, out, dt)
+    dt = dtype or dt
     value = checked_scalar(value, dt)
-    return _to_out(_finish(_filled(shape, value, dt, resolve_device(device)), requires_grad),
-                   out)
+    return _finish(_filled(shape, value, dt, resolve_device(device)), requires_grad)
 
 
 def _like(t, dtype, device):
@@ -357,15 +341,30 @@ def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None
 
 # --- ranges ---------------------------------------------------------------------------------
 
-def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+def _arange_resized(out_shape: tuple, shape: tuple) -> str | None:
+    """The warning PyTorch's arange gives when it resizes a non-empty ``out``."""
+    n = 1
+    for s in out_shape:
+        n *= s
+    if n == shape[0]:
+        return None
+    return (f"The number of elements in the out tensor of shape {list(out_shape)} is {n} which "
+            f"does not match the computed number of elements {shape[0]}. Note that this may "
+            f"occur as a result of rounding error. The out tensor will be resized to a tensor "
+            f"of shape ({shape[0]},).")
+
+
+@takes_out(resize=_arange_resized)
+def arange(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
            requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.arange``: int64 when every argument is an integer, else the default
     float dtype; lengths and values computed as PyTorch's kernel does."""
-    arr, dt = arange_values(start, end, step, _out_dtype(dtype, out, None))
-    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+    arr, dt = arange_values(start, end, step, dtype)
+    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
 
 
-def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
           requires_grad=False) -> Tensor:  # noqa: A001 - PyTorch's name
     """Mirrors the deprecated ``torch.range``: includes ``end``; default float dtype."""
     import warnings
@@ -373,22 +372,24 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
                   "its behavior is inconsistent with Python's range builtin. Instead, use "
                   "torch.arange, which produces values in [start, end).", UserWarning,
                   stacklevel=2)
-    arr, dt = range_values(start, end, step, _out_dtype(dtype, out, _dtype.get_default_dtype()))
-    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+    arr, dt = range_values(start, end, step, dtype or _dtype.get_default_dtype())
+    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
 
 
-def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.linspace`` (values rounded as PyTorch's kernel rounds them)."""
-    arr, dt = linspace_values(start, end, steps, _out_dtype(dtype, out, None))
-    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+    arr, dt = linspace_values(start, end, steps, dtype)
+    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
+@takes_out
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None,
              device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.logspace``: ``base ** linspace(start, end, steps)``."""
-    arr, dt = logspace_values(start, end, steps, base, _out_dtype(dtype, out, None))
-    return _to_out(_finish(_place(arr, dt, resolve_device(device)), requires_grad), out)
+    arr, dt = logspace_values(start, end, steps, base, dtype)
+    return _finish(_place(arr, dt, resolve_device(device)), requires_grad)
 
 
 def _int_arg(fn: str, name: str, pos: int, v) -> int:
@@ -399,7 +400,8 @@ def _int_arg(fn: str, name: str, pos: int, v) -> int:
     return i
 
 
-def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
         requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.eye``."""
     n = _int_arg("eye", "n", 1, n)
@@ -408,9 +410,9 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
         if v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     dev = resolve_device(device)
-    dt = _out_dtype(dtype, out, _dtype.get_default_dtype())
+    dt = dtype or _dtype.get_default_dtype()
     data = dev._be.xp.eye(n, m, dtype=dev._be.native_dtype(dt))
-    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
+    return _finish(wrap(data, dt, dev), requires_grad)
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
@@ -460,22 +462,29 @@ class Generator:
         return self._state[1]
 
     def get_state(self) -> Tensor:
-        """The state as a uint8 tensor (pickled backend state), for ``set_state``."""
-        import pickle
+        """Mirrors ``Generator.get_state``: a uint8 tensor in the fixed layout of
+        ``ember._random_state`` (no pickle)."""
         import numpy as np
+        from ._random_state import encode_state
         st = None if self._state is None else self._state[1]
-        blob = pickle.dumps((self._seed, getattr(st, "bit_generator", st).state
-                             if hasattr(st, "bit_generator") else None))
-        return from_numpy(np.frombuffer(blob, dtype=np.uint8).copy())
+        return from_numpy(np.frombuffer(encode_state(self._seed, st), dtype=np.uint8).copy())
 
-    def set_state(self, state: Tensor) -> "Generator":
-        import pickle
-        seed, bg = pickle.loads(bytes(state.numpy().tobytes()))  # noqa: S301 - our own blob
+    def set_state(self, new_state: Tensor) -> "Generator":
+        """Mirrors ``Generator.set_state``: restore a ``get_state`` tensor; a wrong size or
+        content raises PyTorch's RuntimeError, a wrong type its TypeError."""
+        from ._random_state import check_size, decode_state
+        if not isinstance(new_state, Tensor) or new_state.dtype is not _dtype.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        check_size(new_state.numel())  # before touching a byte of it
+        seed, kind, payload = decode_state(new_state.detach().cpu().numpy().tobytes())
         self.manual_seed(seed)
-        if bg is not None:
-            be = resolve_device(self.device)._be
-            rng = self.rng(be)
-            rng.bit_generator.state = bg
+        if payload is not None:
+            rng = self.rng(resolve_device(self.device)._be)
+            bg = getattr(rng, "bit_generator", None)
+            if bg is None or (kind == 1) != isinstance(getattr(bg, "state", None), dict):
+                raise RuntimeError("Invalid RNG state: it was saved from another backend's "
+                                   "generator")
+            bg.state = payload
         return self
 
 
@@ -520,9 +529,6 @@ def _float_dtype(dtype, fn):
     return dt
 
 
-_KERNEL_NAMES = _dtype.KERNEL_NAMES  # the old name, still imported elsewhere
-
-
 def _draw(kind: str, shape: tuple, dt, dev, generator, a: float, b: float):
     """A backend array of uniform [a, b) or normal(a, b) draws. Complex dtypes draw real
     and imaginary parts separately (a complex normal splits the variance between them,
@@ -539,32 +545,33 @@ def _draw(kind: str, shape: tuple, dt, dev, generator, a: float, b: float):
     return be.astype(parts[..., 0], dt) + be.astype(parts[..., 1], dt) * 1j
 
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def rand(*size, generator=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.rand``: uniform on [0, 1)."""
     shape = _sized(size, "rand", kw.pop("size", None))
     _no_extra(kw, "rand")
-    dt = _float_dtype(_out_dtype(dtype, out, None), "check_uniform_bounds")
+    dt = _float_dtype(dtype, "check_uniform_bounds")
     dev = resolve_device(device)
     res = wrap(_draw("uniform", shape, dt, dev, generator, 0.0, 1.0), dt, dev)
-    return _to_out(_finish(res, requires_grad), out)
+    return _finish(res, requires_grad)
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def randn(*size, generator=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, **kw) -> Tensor:
     """Mirrors ``torch.randn``: standard normal."""
     shape = _sized(size, "randn", kw.pop("size", None))
     _no_extra(kw, "randn")
-    dt = _float_dtype(_out_dtype(dtype, out, None), "normal_kernel_cpu")
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     dev = resolve_device(device)
     res = wrap(_draw("normal", shape, dt, dev, generator, 0.0, 1.0), dt, dev)
-    return _to_out(_finish(res, requires_grad), out)
+    return _finish(res, requires_grad)
 
 
 # The C++ names PyTorch's random_ range errors use.
-_RANDOM_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short",
-                 "int32": "int", "int64": "long", "bool": "bool", "float32": "float",
-                 "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
+# where random_'s range errors name the type otherwise than dtype.c_name
+_RANDOM_NAMES = {"int16": "short", "int64": "long"}
 
 
 def _random_bounds(low: int, high: int, dt) -> None:
@@ -580,14 +587,15 @@ def _random_bounds(low: int, high: int, dt) -> None:
         bits = 8 * dt.itemsize
         lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if dt.is_signed else \
             (0, (1 << bits) - 1)
-    name = _RANDOM_NAMES[dt.name]
+    name = _RANDOM_NAMES.get(dt.name, dt.c_name)
     if not lo <= low <= hi:
         raise RuntimeError(f"from is out of bounds for {name}")
     if not lo <= high - 1 <= hi:
         raise RuntimeError(f"to - 1 is out of bounds for {name}")
 
 
-def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+@takes_out
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, layout=None,
             device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.randint(low=0, high, size)``: int64 unless ``dtype`` says otherwise."""
     if size is None:
@@ -611,26 +619,27 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     for v in (low, high):
         if not -(1 << 63) <= v < (1 << 63):
             raise ValueError("Overflow when unpacking long long")
-    dt = _out_dtype(dtype, out, _dtype.int64)
+    dt = dtype or _dtype.int64
     _random_bounds(low, high, dt)
     dev = resolve_device(device)
     data = dev._be.random_integers(_generator_for(dev, generator), _shape((size,), "randint"),
                                    dt, low, high, dev.index)
-    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
+    return _finish(wrap(data, dt, dev), requires_grad)
 
 
-def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
+@takes_out
+def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.randperm``: a random permutation of ``0 .. n-1``."""
     n = _int_arg("randperm", "n", 1, n)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    dt = _out_dtype(dtype, out, _dtype.int64)
+    dt = dtype or _dtype.int64
     if n and not (dt.is_floating_point or dt.is_complex):
         checked_scalar(n - 1, dt)
     dev = resolve_device(device)
     data = dev._be.random_permutation(_generator_for(dev, generator), n, dt, dev.index)
-    return _to_out(_finish(wrap(data, dt, dev), requires_grad), out)
+    return _finish(wrap(data, dt, dev), requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -664,7 +673,8 @@ def _check_std(std) -> None:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
+@takes_out
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
            layout=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
     """Mirrors ``torch.normal``: tensor or float ``mean``/``std`` (broadcast together), or
     floats with ``size``."""
@@ -681,18 +691,19 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         _float_dtype(dt, "normal_kernel_cpu")
         z = randn(tuple(shape), generator=generator, dtype=dt, device=ref.device)
         with _no_grad():
-            return _to_out(z * std + mean, out)
+            return z * std + mean
     if size is None:
         raise TypeError("normal() missing required argument 'size'")
     _check_std(std)
-    dt = _float_dtype(_out_dtype(dtype, out, None), "normal_kernel_cpu")
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
     dev = resolve_device(device)
     res = wrap(_draw("normal", _shape((size,), "normal"), dt, dev, generator, float(mean),
                      float(std)), dt, dev)
-    return _to_out(_finish(res, requires_grad), out)
+    return _finish(res, requires_grad)
 
 
-def bernoulli(input: Tensor, p: float | None = None, *, generator=None, out=None) -> Tensor:
+@takes_out(resize="silent")
+def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
     """Mirrors ``torch.bernoulli``: 1 with probability ``input`` (or ``p``)."""
     dev = input._device
     u = rand(input.shape, generator=generator, dtype=input.dtype, device=dev)

@@ -64,15 +64,15 @@ class device:
     def __reduce__(self):
         return device, (str(self),)
 
-    # ``with ember.device("cuda:0"):`` sets the default device, as in PyTorch >= 2.0
+    # ``with ember.device("cuda:0"):`` sets this thread's default device, as in PyTorch
     def __enter__(self):
-        from . import _creation
-        _creation._DEFAULT_DEVICE_STACK.append(self)
+        from ._settings import THREAD
+        THREAD.device_stack.append(self)
         return self
 
     def __exit__(self, *exc):
-        from . import _creation
-        _creation._DEFAULT_DEVICE_STACK.pop()
+        from ._settings import THREAD
+        THREAD.device_stack.pop()
 
 
 _builtins_type = type

@@ -22,10 +22,17 @@ class dtype:
     so output of code written for PyTorch reads the same."""
 
     __slots__ = ("name", "itemsize", "_cat", "is_floating_point", "is_complex", "is_signed",
-                 "_np")
+                 "_np", "scalar_name", "c_name", "legacy_name")
 
-    def __init__(self, name: str, itemsize: int, cat: int, signed: bool, np_name: str):
+    def __init__(self, name: str, itemsize: int, cat: int, signed: bool, np_name: str,
+                 scalar_name: str, c_name: str):
         self.name = name
+        # PyTorch's names for the type, as its messages spell them: the ScalarType
+        # ("not implemented for 'Float'"), the C++ type ("expected ... float"), and the legacy
+        # tensor type ("torch.FloatTensor")
+        self.scalar_name = scalar_name
+        self.c_name = c_name
+        self.legacy_name = scalar_name + "Tensor"
         self.itemsize = itemsize
         self._cat = cat
         self.is_floating_point = cat == _FLOAT
@@ -46,22 +53,22 @@ class dtype:
         """Mirrors ``torch.dtype.to_complex``; ember has no complex32, so float16 gives
         complex64 (PyTorch: complex32)."""
         if self._cat < _FLOAT:
-            raise RuntimeError(f"Unknown Complex ScalarType for {KERNEL_NAMES[self.name]}")
+            raise RuntimeError(f"Unknown Complex ScalarType for {self.scalar_name}")
         return complex128 if self is float64 or self is complex128 else complex64
 
 
-float16 = dtype("float16", 2, _FLOAT, True, "float16")
-bfloat16 = dtype("bfloat16", 2, _FLOAT, True, "bfloat16")
-float32 = dtype("float32", 4, _FLOAT, True, "float32")
-float64 = dtype("float64", 8, _FLOAT, True, "float64")
-complex64 = dtype("complex64", 8, _COMPLEX, True, "complex64")
-complex128 = dtype("complex128", 16, _COMPLEX, True, "complex128")
-uint8 = dtype("uint8", 1, _INT, False, "uint8")
-int8 = dtype("int8", 1, _INT, True, "int8")
-int16 = dtype("int16", 2, _INT, True, "int16")
-int32 = dtype("int32", 4, _INT, True, "int32")
-int64 = dtype("int64", 8, _INT, True, "int64")
-bool = dtype("bool", 1, _BOOL, False, "bool")  # noqa: A001 - PyTorch's name
+float16 = dtype("float16", 2, _FLOAT, True, "float16", "Half", "c10::Half")
+bfloat16 = dtype("bfloat16", 2, _FLOAT, True, "bfloat16", "BFloat16", "c10::BFloat16")
+float32 = dtype("float32", 4, _FLOAT, True, "float32", "Float", "float")
+float64 = dtype("float64", 8, _FLOAT, True, "float64", "Double", "double")
+complex64 = dtype("complex64", 8, _COMPLEX, True, "complex64", "ComplexFloat", "c10::complex<float>")
+complex128 = dtype("complex128", 16, _COMPLEX, True, "complex128", "ComplexDouble", "c10::complex<double>")
+uint8 = dtype("uint8", 1, _INT, False, "uint8", "Byte", "unsigned char")
+int8 = dtype("int8", 1, _INT, True, "int8", "Char", "signed char")
+int16 = dtype("int16", 2, _INT, True, "int16", "Short", "short int")
+int32 = dtype("int32", 4, _INT, True, "int32", "Int", "int")
+int64 = dtype("int64", 8, _INT, True, "int64", "Long", "long int")
+bool = dtype("bool", 1, _BOOL, False, "bool", "Bool", "bool")  # noqa: A001 - PyTorch's name
 
 ALL = (float16, bfloat16, float32, float64, complex64, complex128,
        uint8, int8, int16, int32, int64, bool)
@@ -75,16 +82,9 @@ _BY_NAME.update(ALIASES)
 _BY_NP = {d._np: d for d in ALL}
 
 
-# PyTorch's ScalarType names, as its "not implemented for 'Long'" errors spell them.
-KERNEL_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                "uint8": "Byte", "bool": "Bool", "float32": "Float", "float64": "Double",
-                "float16": "Half", "bfloat16": "BFloat16", "complex64": "ComplexFloat",
-                "complex128": "ComplexDouble"}
-
-
 def not_implemented(kernel: str, dt: dtype) -> NotImplementedError:
     """PyTorch's error for a kernel that has no version for dtype ``dt``."""
-    return NotImplementedError(f'"{kernel}" not implemented for \'{KERNEL_NAMES[dt.name]}\'')
+    return NotImplementedError(f'"{kernel}" not implemented for \'{dt.scalar_name}\'')
 
 
 def _by_name(name: str) -> dtype:

@@ -284,10 +284,8 @@ def host_array(data, dtype=None):
 # --- one Python number into a dtype (fill values, range ends) -----------------------------------
 
 # The C++ type names PyTorch's ``checked_convert`` puts in its overflow message.
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>", "uint8": "uint8_t", "int8": "int8_t",
-            "int16": "int16_t", "int32": "int", "int64": "int64_t", "bool": "bool"}
+# where checked_convert's message names the type otherwise than dtype.c_name
+_C_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int64": "int64_t"}
 _FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e+38,
               "float32": 3.4028234663852886e+38}
 
@@ -299,8 +297,8 @@ def checked_scalar(value, dt):
     values with an imaginary part into a real type. bool takes anything."""
     if dt is _dtype.bool:
         return builtins.bool(value)
-    bad = RuntimeError(f"value cannot be converted to type {_C_NAMES[dt.name]} without "
-                       "overflow")
+    name = _C_NAMES.get(dt.name, dt.c_name)
+    bad = RuntimeError(f"value cannot be converted to type {name} without overflow")
     if isinstance(value, complex):
         if dt.is_complex:
             return value

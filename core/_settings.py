@@ -1,9 +1,17 @@
 """Global switches PyTorch scripts set at the top: determinism, thread counts, matmul
 precision, denormals, ``torch.compile``. ember records each setting and reports it back as
-PyTorch does; what it changes (and what it cannot) is in each docstring."""
+PyTorch does; what it changes (and what it cannot) is in each docstring.
+
+Which settings are per thread follows PyTorch (checked against torch 2.x): grad mode and
+inference mode (``autograd.grad_mode.STATE``), the default device (``set_default_device``
+and ``with ember.device(...)``, held in :data:`THREAD` below) and autocast are per thread,
+and a new thread starts from the defaults (grad on, cpu, no autocast) whatever the thread
+that started it had set; the default dtype (``set_default_dtype``) and the switches in this
+module are process-wide."""
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 
 __all__ = [
@@ -23,6 +31,24 @@ __all__ = [
     "set_warn_always",
     "use_deterministic_algorithms",
 ]
+
+
+class _ThreadState(threading.local):
+    """This thread's default-device and autocast state (``__init__`` runs once per thread,
+    giving every new thread PyTorch's starting values)."""
+
+    def __init__(self) -> None:
+        #: the device ``set_default_device`` chose in this thread, or None (cpu)
+        self.device = None
+        #: ``with ember.device(...)`` blocks open in this thread, innermost last
+        self.device_stack: list = []
+        #: reserved for autocast (``torch.autocast`` state is per thread too): ember has no
+        #: autocast yet; when it comes, its (device_type -> dtype, enabled) state lives here
+        self.autocast = None
+
+
+#: per-thread settings; read as ``THREAD.device`` etc. (one attribute lookup per read)
+THREAD = _ThreadState()
 
 _STATE = {"deterministic": False, "warn_only": False, "threads": None, "interop": None,
           "matmul": "highest", "warn_always": False}

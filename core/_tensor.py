@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _dtype
+from . import _dtype, _strides
 from ._dtype import dtype as _DType
 from ._size import Size
 from .autograd import api as _api, graph as _graph
@@ -23,7 +23,7 @@ class Tensor:
     constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (float32)."""
 
     __slots__ = ("_data", "dtype", "_device", "_grad_fn", "_requires_grad", "grad", "_vc",
-                 "_out_nr", "_accum", "_base", "__dict__", "__weakref__")
+                 "_out_nr", "_accum", "_base", "_view_src", "__dict__", "__weakref__")
     # numpy defers to a Tensor's reflected operators (np.float64(2) * t is a Tensor), as
     # for torch.Tensor
     __array_priority__ = 1000
@@ -49,11 +49,13 @@ class Tensor:
         return len(self._data.shape)
 
     def dim(self) -> int:
+        """Mirrors ``Tensor.dim`` (also ``ndimension``): the number of dimensions."""
         return len(self._data.shape)
 
     ndimension = dim
 
     def numel(self) -> int:
+        """Mirrors ``Tensor.numel`` (also ``nelement``): the number of elements."""
         n = 1
         for s in self._data.shape:
             n *= s
@@ -62,6 +64,7 @@ class Tensor:
     nelement = numel
 
     def element_size(self) -> int:
+        """Mirrors ``Tensor.element_size``: bytes per element."""
         return self.dtype.itemsize
 
     @property
@@ -85,6 +88,7 @@ class Tensor:
         return self._device.type == "cpu"
 
     def get_device(self) -> int:
+        """Mirrors ``Tensor.get_device``: the device index, -1 on the CPU."""
         return -1 if self._device.index is None else self._device.index
 
     def pin_memory(self, device=None) -> "Tensor":
@@ -94,37 +98,42 @@ class Tensor:
         return pin_memory(self)
 
     def is_pinned(self, device=None) -> bool:
+        """Mirrors ``Tensor.is_pinned``: False (ember does not pin host memory)."""
         from .accelerator import is_pinned
         return is_pinned(self)
 
     def is_floating_point(self) -> bool:
+        """Mirrors ``Tensor.is_floating_point``."""
         return self.dtype.is_floating_point
 
     def is_complex(self) -> bool:
+        """Mirrors ``Tensor.is_complex``."""
         return self.dtype.is_complex
 
     def stride(self, dim: int | None = None):
         """Mirrors ``Tensor.stride``: elements to step in each dim, read off the backend
         array's own strides where it has them (numpy, CuPy: views share their base's), else
-        those of a C-contiguous array (JAX and other backends without strides)."""
+        the ones PyTorch would have, followed through the views that made the tensor (JAX
+        and other backends without strides: see ``_strides``)."""
         shape = self._data.shape
         st = getattr(self._data, "strides", None)
         if st is not None and self._data.size:  # (an empty array's strides mean nothing)
             size = self._data.itemsize
             out = tuple(s // size for s in st)
+        elif st is not None:
+            out = _strides.contiguous_strides(shape)
         else:
-            acc, rev = 1, []
-            for n in reversed(shape):
-                rev.append(acc)
-                acc *= max(n, 1)
-            out = tuple(reversed(rev))
+            out = _strides.logical_strides(self)
         if dim is None:
             return out
         return out[_wrap_dim(dim, len(shape))]
 
     def is_contiguous(self, memory_format=None) -> bool:
+        """Mirrors ``Tensor.is_contiguous``."""
         flags = getattr(self._data, "flags", None)
-        return True if flags is None else bool(flags["C_CONTIGUOUS"])
+        if flags is None:  # a backend without strides: the logical ones
+            return _strides.is_contiguous(self._data.shape, self.stride())
+        return bool(flags["C_CONTIGUOUS"])
 
     @property
     def is_leaf(self) -> bool:
@@ -229,11 +238,12 @@ class Tensor:
         out._vc = self._vc
         out._base = self if self._base is None else self._base
         if not self._device._be.mutable:  # no shared buffer: writes through out reach self
-            from .ops.shape import ALIAS
-            out.__dict__["_view_src"] = (self, ALIAS)
+            from .ops._views import ALIAS
+            out._view_src = (self, ALIAS)
         return out
 
     def detach_(self) -> "Tensor":
+        """Mirrors ``Tensor.detach_``: this tensor leaves the graph, in place."""
         self._grad_fn = None
         self._requires_grad = False
         return self
@@ -244,6 +254,16 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         node, nr = _graph._edge(self)
         return node._add_pre_hook(nr, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Mirrors ``Tensor.register_post_accumulate_grad_hook``: ``hook(tensor)`` runs after
+        a backward pass has accumulated this leaf's ``.grad``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        return _graph._edge(self)[0]._add_post_hook(hook)
 
     def retain_grad(self) -> None:
         """Mirrors ``Tensor.retain_grad``: keep a non-leaf's gradient in ``.grad``."""
@@ -434,6 +454,7 @@ def wrap(data: Any, dtype: _DType, device) -> Tensor:
     t._out_nr = 0
     t._accum = None
     t._base = None
+    t._view_src = None
     return t
 
 
@@ -446,14 +467,7 @@ def _wrap_dim(dim: int, ndim: int) -> int:
     return dim + n if dim < 0 else dim
 
 
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
-               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
-               "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
-               "complex128": "ComplexDoubleTensor"}
-
-
 def _type_string(t: Tensor) -> str:
     """``torch.FloatTensor`` / ``torch.cuda.FloatTensor``: PyTorch's legacy type names."""
     prefix = "torch." if t._device.type == "cpu" else f"torch.{t._device.type}."
-    return prefix + _TYPE_NAMES[t.dtype.name]
+    return prefix + t.dtype.legacy_name

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
+from .ops._register import takes_out as _takes_out
 from . import _special_kernels as K
+from .ops._register import finalize as _finalize
 from ._tensor import Tensor
 from .ops import elementwise as _ew
 from .ops import special_math as _sm
-from .ops.elementwise import into as _into
 from .ops.selection import where as _where
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
@@ -35,9 +36,10 @@ polygamma, multigammaln, i0, sinc, xlogy = (_sm.polygamma, _sm.mvlgamma, _sm.i0,
                                             _sm.xlogy)
 
 
-def round(input: Tensor, *, out=None) -> Tensor:
+@_takes_out
+def round(input: Tensor) -> Tensor:
     """Mirrors ``torch.special.round`` (``torch.round``)."""
-    return _ew.round(input, out=out)
+    return _ew.round(input)
 
 
 def softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
@@ -52,11 +54,12 @@ def log_softmax(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     return _log_softmax(input, dim, dtype=dtype)
 
 
-def logsumexp(input: Tensor, dim, keepdim: bool = False, *, out=None) -> Tensor:
+@_takes_out
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """Mirrors ``torch.special.logsumexp``."""
     from .ops.softmax import logsumexp as _lse
     res = _lse(input, dim, keepdim)
-    return res if out is None else _into(out, res, "logsumexp")
+    return res
 
 
 # --- defined here ------------------------------------------------------------------------------
@@ -116,17 +119,18 @@ log_ndtr = _sm.special_unary("log_ndtr", _log_ndtr_kernel,
                              doc="log of the standard normal CDF, accurate far into the tails.")
 
 
-def xlog1py(input, other, *, out=None) -> Tensor:
+@_takes_out
+def xlog1py(input, other) -> Tensor:
     """Mirrors ``torch.special.xlog1py``: ``input * log1p(other)``, 0 where input is 0."""
     def log1p_fn(t):
         if isinstance(t, Tensor):
             return t.log1p()
         return math.log1p(t) if t > -1 else -math.inf if t == -1 else math.nan
-    return _sm.x_log_y("xlog1py", "SpecialXlog1PyBackward0", "log1p", log1p_fn, input, other,
-                       out)
+    return _sm.x_log_y("xlog1py", "SpecialXlog1PyBackward0", "log1p", log1p_fn, input, other)
 
 
-def zeta(input, other, *, out=None) -> Tensor:
+@_takes_out
+def zeta(input, other) -> Tensor:
     """Mirrors ``torch.special.zeta``: the Hurwitz zeta ``sum_k (other + k)^-input``.
     Differentiable in ``other`` (``-input zeta(input + 1, other)``) only, as in PyTorch."""
     from ._creation import tensor as _tensor
@@ -146,7 +150,7 @@ def zeta(input, other, *, out=None) -> Tensor:
     try:
         data = K.zeta(be.xp, xa, qa)
     except ValueError:
-        from .ops._util import broadcast_fail
+        from .ops._register import broadcast_fail
         broadcast_fail(xa, qa)
         raise
     res = wrap(be.astype(data, dt), dt, dev)
@@ -156,4 +160,8 @@ def zeta(input, other, *, out=None) -> Tensor:
                 raise NotImplementedError("the derivative for 'zeta' is not implemented.")
             return None, g * -x * zeta(x + 1, q)
         record(res, "SpecialZetaBackward0", (x, q), back, saved=(x, q))
-    return res if out is None else _into(out, res, "zeta")
+    return res
+
+
+# out= is honoured in one place: every public function here that declares it (the op kit)
+_finalize(globals(), "special_")

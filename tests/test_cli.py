@@ -100,7 +100,7 @@ def test_console_script_and_help():
 def test_cli_is_not_imported_by_import_ember():
     code = ("import sys, ember, ember.nn, ember.optim, ember.utils.data\n"
             "print(sorted(m for m in sys.modules if m in ('ember.__main__', 'ember._cli', "
-            "'ember._demo', 'ember._run', 'sklearn', 'tqdm', 'matplotlib')))")
+            "'ember._cli.demo', 'ember._cli.run', 'sklearn', 'tqdm', 'matplotlib')))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -137,7 +137,7 @@ def test_demo_digits_reaches_97_percent_in_under_a_minute(tmp_path):
     best = max(float(a) for _, _, a in epochs)
     assert f"val acc {best:.4f}  (best so far: saved)" in proc.stdout
     state = ember.load(tmp_path / "digits_cnn.pt")
-    from ember import _demo
+    from ember._cli import demo as _demo
     model = _demo._digits_cnn()
     model.load_state_dict(state)
     assert set(state) == set(model.state_dict())
@@ -322,7 +322,7 @@ def test_run_missing_torch_api_names_it(tmp_path, source, message):
     assert proc.returncode == 1
     assert message in proc.stderr.strip().splitlines()[-1], proc.stderr
     # the traceback starts at the script, as `python script.py` would show it
-    assert 'missing.py", line 2' in proc.stderr and "_run.py" not in proc.stderr
+    assert 'missing.py", line 2' in proc.stderr and "_cli/run.py" not in proc.stderr
 
 
 def test_run_exit_status_and_stdin_args_pass_through(tmp_path):
@@ -374,7 +374,7 @@ print(x.device, x.device._be.name, torch.get_default_device())
 
 
 def test_alias_installs_and_uninstalls_in_process():
-    from ember import _run
+    from ember._cli import run as _run
     before = {n: m for n, m in sys.modules.items() if n == "torch" or n.startswith("torch.")}
     _run.install()
     try:

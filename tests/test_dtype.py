@@ -235,3 +235,19 @@ def test_named_promotion_examples(torch, case):
 def test_result_type_scalars_only(torch):
     for a, b in [(2, 2.5), (True, 2), (True, False), (2, 1j), (2.5, 1j)]:
         assert repr(ember.result_type(a, b)) == repr(torch.result_type(a, b))
+
+
+
+@pytest.mark.parametrize("name", [d.name for d in ember._dtype.ALL])
+def test_dtype_names_match_torch(torch, name):
+    """Each dtype carries PyTorch's names for it: the legacy tensor type ("FloatTensor"),
+    the ScalarType its kernel errors print ("Float"), and the C++ type ("float") that
+    masked_fill_'s mask error prints."""
+    e, t = getattr(ember, name), getattr(torch, name)
+    assert "torch." + e.legacy_name == torch.empty(0, dtype=t).type()
+    assert e.legacy_name == e.scalar_name + "Tensor"
+    if t is torch.bool:
+        return
+    with pytest.raises(RuntimeError) as te:
+        torch.zeros(2).masked_fill_(torch.zeros(2, dtype=t), 1.0)
+    assert str(te.value).endswith(f"dtype {e.c_name}")

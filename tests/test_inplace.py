@@ -159,3 +159,41 @@ def test_grad_requiring_write_through_a_view_reaches_the_base(make, base_grad, d
         return (x.detach().cpu().tolist(), w.grad.cpu().tolist(),
                 leaf.grad.cpu().tolist() if base_grad else None)
     assert run(ember, device) == run(torch, "cpu")
+
+
+@pytest.mark.parametrize("split", [
+    lambda t: t.unbind(0), lambda t: t.split(2, 1), lambda t: t.chunk(2, 0),
+    lambda t: t.split([1, 3], 0)])
+def test_multi_output_views_refuse_inplace_under_autograd_like_torch(split, device, torch):
+    """unbind/split/chunk pieces: PyTorch's error for an in-place write under autograd;
+    without grad the write reaches the base, on every backend."""
+    x = ember.ones(4, 4, device=device, requires_grad=True)
+    tx = torch.ones(4, 4, requires_grad=True)
+    with pytest.raises(RuntimeError) as te:
+        split(tx * 1)[1].add_(1)
+    with pytest.raises(RuntimeError) as ee:
+        split(x * 1)[1].add_(1)
+    assert str(ee.value) == str(te.value)
+    b = ember.zeros(4, 4, device=device)
+    tb = torch.zeros(4, 4)
+    split(b)[1].add_(3)
+    split(tb)[1].add_(3)
+    np.testing.assert_array_equal(b.cpu().numpy(), tb.numpy())
+
+
+def test_writes_into_an_expanded_view_are_refused_like_torch(device, torch):
+    e = ember.zeros(1, 3, device=device).expand(2, 3)
+    te = torch.zeros(1, 3).expand(2, 3)
+    # (t[0] = v is refused too, where PyTorch writes the shared row: a deliberate difference,
+    # as ember's expanded arrays are read-only broadcasts)
+    for op in (lambda t: t.add_(1), lambda t: t.mul_(2), lambda t: t.copy_(t.clone())):
+        with pytest.raises(RuntimeError) as tx:
+            op(te)
+        with pytest.raises(RuntimeError) as ex:
+            op(e)
+        assert str(ex.value) == str(tx.value)
+    # filling it is fine (one value everywhere): the base takes it, in both
+    b, tb = ember.zeros(1, 3, device=device), torch.zeros(1, 3)
+    b.expand(2, 3).fill_(2)
+    tb.expand(2, 3).fill_(2)
+    np.testing.assert_array_equal(b.cpu().numpy(), tb.numpy())

@@ -56,13 +56,29 @@ def tox_ini() -> configparser.ConfigParser:
     return cfg
 
 
+def run_tests_module():
+    """The repo's run_tests.py, imported (it only defines things at import)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("run_tests", ROOT / "run_tests.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def ci_tox_envs() -> set[str]:
-    """The tox environments .ci/run runs (its ``-e`` list, or tox.ini's envlist)."""
+    """The tox environments .ci/run runs: ``python3 -m tox [-e LIST]`` (``-e`` list, or
+    tox.ini's envlist) or ``python3 run_tests.py [--full | -e LIST]``."""
     envs = set()
     for cmd in ci_commands():
         m = re.match(r"python3? -m tox(?:\s+-e\s+(\S+))?", cmd)
         if m:
             envs |= set((m.group(1) or tox_ini()["tox"]["envlist"]).replace(" ", "").split(","))
+        m = re.fullmatch(r"python3? run_tests\.py(?:\s+(--full|-e\s+\S+))?", cmd)
+        if m:
+            rt = run_tests_module()
+            arg = m.group(1) or ""
+            chosen = rt.FULL if arg == "--full" else (arg[2:].strip() or rt.QUICK)
+            envs |= set(chosen.split(","))
     return envs - {""}
 
 
@@ -101,9 +117,49 @@ def test_quick_start_is_two_commands_and_ci_runs_both():
     cmds = [re.sub(r"\s+#.*$", "", line).strip() for line in block.splitlines() if line.strip()]
     assert len(cmds) == 2
     demo, tests = cmds
-    assert "ember demo" in demo and "tox" in tests
+    assert "ember demo" in demo and tests == "python3 run_tests.py"
     ci = ci_commands()
     assert demo in ci and tests in ci, "the quick start must be exactly what .ci/run runs"
+    # each works with nothing but Python: the demo makes and enters a virtual environment
+    # before it installs anything (an OS Python may refuse pip outside one), and the tests
+    # command brings its own runner
+    steps = [s.strip() for s in demo.split("&&")]
+    assert steps[0].startswith("python3 -m venv ") and steps[1].startswith(". ")
+    assert any(s.startswith("pip install") for s in steps[2:])
+    # and the full matrix is right below, and is what CI runs
+    after = quick.split("```", 2)[2]
+    full = re.search(r"```bash\n(.*?)```", after, re.S).group(1)
+    full = re.sub(r"\s+#.*$", "", full.strip())
+    assert full in ci and ci_tox_envs() >= set(run_tests_module().FULL.split(","))
+
+
+def test_run_tests_needs_only_the_standard_library():
+    import ast
+    tree = ast.parse((ROOT / "run_tests.py").read_text())
+    mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+            for a in n.names}
+    mods |= {n.module.split(".")[0] for n in ast.walk(tree)
+             if isinstance(n, ast.ImportFrom) and n.module}
+    assert mods - {"__future__"} <= set(sys.stdlib_module_names), mods
+
+
+@pytest.mark.parametrize("args,envs,tail", [
+    ([], "quick", ""),
+    (["--full"], "numpy,oracle,jax,strict,lint", ""),
+    (["-e", "jax"], "jax", ""),
+    (["--", "-k", "relu"], "quick", " -- -k relu"),
+])
+def test_run_tests_picks_tox_envs_that_exist(args, envs, tail):
+    proc = subprocess.run([sys.executable, str(ROOT / "run_tests.py"), "--dry-run", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"tox -c {ROOT / 'tox.ini'} -e {envs}{tail}"
+    cfg = tox_ini()
+    for env in envs.split(","):
+        assert f"testenv:{env}" in cfg
+    # the full matrix is tox.ini's default list, so `python3 -m tox` means the same
+    assert run_tests_module().FULL == ",".join(
+        e.strip() for e in re.split(r"[,\s]+", cfg["tox"]["envlist"]) if e.strip())
 
 
 @pytest.fixture

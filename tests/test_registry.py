@@ -352,3 +352,62 @@ def test_plugins_install_under_budget():
     from plugins import sandbox
     installed_plugins()  # cached for the session; the first call pip-installs and times it
     assert sandbox.INSTALL_SECONDS and sandbox.INSTALL_SECONDS[0] < 20, sandbox.INSTALL_SECONDS
+
+
+# --- the protocol's placement hooks: a fake backend with two devices --------------------------
+
+class _Twin(Backend):
+    """numpy arrays tagged with the device they live on: two devices of type "twin". Only
+    the protocol's declared placement methods know about the tag, so a frontend path that
+    skipped them would leave arrays on the current device (index 0)."""
+    name = "twin"
+    device_types = ("twin",)
+
+    def load(self):
+        import numpy as np
+
+        class OnDev(np.ndarray):
+            dev = 0
+
+        self.xp, self._cls = np, OnDev
+
+    def device_count(self, device_type):
+        return 2
+
+    def _tag(self, arr, index):
+        out = self.xp.array(arr, copy=True).view(self._cls)
+        out.dev = 0 if index is None else index
+        return out
+
+    def index_of(self, x):
+        return getattr(x, "dev", 0)
+
+    def place(self, x, index):
+        return x if index is None or self.index_of(x) == index else self._tag(x, index)
+
+    def from_numpy(self, arr, index):
+        return self._tag(arr, index)
+
+    def asarray(self, obj, dtype, index):
+        return self._tag(self.xp.asarray(obj, dtype=self.native_dtype(dtype)), index)
+
+
+def test_placement_hooks_put_new_tensors_on_the_named_index():
+    with registry_restored():
+        ember.backends.register(_Twin())
+        for make in (lambda d: ember.zeros(2, device=d), lambda d: ember.ones(2, 2, device=d),
+                     lambda d: ember.full((2,), 3.0, device=d),
+                     lambda d: ember.tensor([1.0, 2.0], device=d),
+                     lambda d: ember.arange(3, device=d),
+                     lambda d: ember.zeros(2, device="twin:0").to(d)):
+            t = make("twin:1")
+            assert t.device == ember.device("twin:1")
+            assert t._data.dev == 1
+            assert getattr(make("twin:0")._data, "dev", 0) == 0  # made on the current device
+
+
+def test_dtype_tables_a_backend_extends_in_load_survive():
+    """numpy has no bfloat16 of its own: its backend adds ml_dtypes' in load(), and the
+    registry must not rebuild the tables over that."""
+    t = ember.ones(2, dtype=ember.bfloat16)
+    assert t.dtype is ember.bfloat16 and t.tolist() == [1.0, 1.0]

@@ -107,9 +107,9 @@ def col2im(cols, out_hw, kernel, stride, padding, dilation):
 
 
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
-    from ember.backends._conv import _pool_geometry
+    from ember.backends import pool_geometry
     n, c, h, w = x.shape
-    (oh, ow), _ = _pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
+    (oh, ow), _ = pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
     out = cupy.empty((n, c, oh, ow), dtype=x.dtype)
     idx = cupy.empty((n, c, oh, ow), dtype=cupy.int64)
     _max_pool(cupy.ascontiguousarray(x),

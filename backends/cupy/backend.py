@@ -90,7 +90,6 @@ class CupyBackend(Backend):
         self._fast = (np.dtype(np.float32), np.dtype(np.float64))
         self._atomic_extrema = tuple(np.dtype(t) for t in (np.float32, np.int32, np.uint32,
                                                            np.int64, np.uint64))
-        self._build_dtype_tables()
 
     # --- devices ----------------------------------------------------------------------------
     def device_count(self, device_type: str) -> int:
@@ -150,6 +149,19 @@ class CupyBackend(Backend):
 
     def to_numpy(self, x):
         return self.cp.asnumpy(x)
+
+    def index_of(self, x):
+        return x.device.id
+
+    def place(self, x, index):
+        """A device-to-device copy when ``x`` (made on the current GPU) belongs on another."""
+        if index is None or x.device.id == index:
+            return x
+        with self._on(index):
+            out = self.cp.empty(x.shape, x.dtype)
+            if x.nbytes:
+                out.data.copy_from_device(self.cp.ascontiguousarray(x).data, x.nbytes)
+        return out
 
     def from_backend(self, data, src, index):
         """GPU to GPU without the host: another cuda device by a peer copy, another CUDA

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ember.backends._conv import _pool_geometry, pool_divisor
+from ember.backends import pool_divisor, pool_geometry
 
 _DIMS = ("NCHW", "OIHW", "NCHW")
 
@@ -55,7 +55,7 @@ def _first_max(a, b):
 @partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     h, w = x.shape[2], x.shape[3]
-    _, (eh, ew) = _pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
+    _, (eh, ew) = pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
     idx = jnp.broadcast_to(jnp.arange(h * w, dtype=jnp.int64).reshape(h, w), x.shape)
     low = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
     # padding carries the largest index, so a tie with it keeps the real element
@@ -76,7 +76,7 @@ def _window_sum(x, kernel, stride, padding, extra):
 @partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
 def avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
     h, w = x.shape[2], x.shape[3]
-    out_hw, extra = _pool_geometry((h, w), kernel, stride, padding, (1, 1), ceil_mode)
+    out_hw, extra = pool_geometry((h, w), kernel, stride, padding, (1, 1), ceil_mode)
     div = pool_divisor(_Jnp, (h, w), out_hw, kernel, stride, padding, count_include_pad,
                        divisor_override, x.dtype)
     total = _window_sum(x, kernel, stride, padding, extra)
@@ -88,7 +88,7 @@ def avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor
 @partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
 def avg_pool2d_backward(g, in_hw, kernel, stride, padding, ceil_mode, count_include_pad,
                         divisor_override):
-    _, extra = _pool_geometry(in_hw, kernel, stride, padding, (1, 1), ceil_mode)
+    _, extra = pool_geometry(in_hw, kernel, stride, padding, (1, 1), ceil_mode)
     div = pool_divisor(_Jnp, in_hw, g.shape[2:], kernel, stride, padding, count_include_pad,
                        divisor_override, g.dtype)
     spec = jax.ShapeDtypeStruct(g.shape[:2] + in_hw, g.dtype)

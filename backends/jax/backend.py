@@ -87,7 +87,6 @@ class JaxBackend(Backend):
         from jax.scipy import special
         self.special = special
         self.xp = jnp
-        self._build_dtype_tables()
 
     # --- devices ----------------------------------------------------------------------------
     def device_count(self, device_type: str) -> int:

@@ -29,7 +29,6 @@ class NumpyBackend(Backend):
         # the floating-point RuntimeWarnings raised from ember's own frames only: the user's
         # numpy settings and warnings from their own numpy code stay untouched.
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(_numpy)?\.")
-        self._build_dtype_tables()
         try:
             import ml_dtypes
         except ImportError:  # bfloat16 is then unavailable, everything else works

@@ -18,6 +18,10 @@ from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "record", "run_backward"]
 
+# Set by tools that must see each node run (the profiler): ``NODE_HOOK(node, fn)`` returns
+# the function to call in place of the node's backward ``fn``. Read once per backward run.
+NODE_HOOK = None
+
 _FREED = ("Trying to backward through the graph a second time (or directly access saved "
           "tensors after they have already been freed). Saved intermediate values of the graph "
           "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
@@ -123,7 +127,7 @@ def _node_type(name: str) -> type:
 class AccumulateGrad(Node):
     """The node at a leaf: adds the incoming gradient into ``tensor.grad``."""
 
-    __slots__ = ("variable",)
+    __slots__ = ("variable", "_post_hooks")
 
     def __init__(self, tensor):
         t = tensor
@@ -131,6 +135,13 @@ class AccumulateGrad(Node):
         super().__init__("torch::autograd::AccumulateGrad", None, (), (),
                          ((t._data.shape, t.dtype, t._device),))
         self.variable = tensor
+        self._post_hooks = None  # [fn(tensor)] from Tensor.register_post_accumulate_grad_hook
+
+    def _add_post_hook(self, fn):
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(fn)
+        return _Handle(self._post_hooks, fn)
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -274,6 +285,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
     # autograd.grad / backward(inputs=...) run only the nodes that lead to an input
     needed = _leading_to(deps, capture) if capture is not None and not accumulate else None
 
+    hook = NODE_HOOK
     prev = STATE.enabled
     STATE.enabled = bool(create_graph)
     stored = set()  # data ids already kept as some leaf's .grad during this pass
@@ -298,10 +310,15 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 if type(node) is AccumulateGrad:
                     if accumulate and buf[0] is not None:
                         _accumulate(node.variable, buf[0], create_graph, stored)
+                        if node._post_hooks:  # e.g. DDP's gradient-ready hook
+                            for h in list(node._post_hooks):
+                                h(node.variable)
                     continue
                 if node._saved is None:
                     raise RuntimeError(_FREED)
                 raise RuntimeError(f"{node._name} has no backward function")
+            if hook is not None:
+                fn = hook(node, fn)
             saved = node._saved
             if saved:
                 for t, version in saved:

@@ -3,13 +3,15 @@
 ``Backend`` is the base class to subclass; ``hookimpl`` (from ``ember.backends.hookspecs``)
 marks a plugin's ``ember_backends()`` hook. ``register`` adds a backend at run time;
 ``set_provider`` chooses which backend serves a device type (also ``EMBER_PROVIDERS``).
+``pool_geometry`` and ``pool_divisor`` are the pooling arithmetic the generic kernels use,
+for backends that override pooling natively.
 """
 from .base import Backend
 from .registry import (backends, get_backend, known_types, providers, register, set_provider,
                        info, serving)
 
 __all__ = ["Backend", "backends", "get_backend", "known_types", "providers", "register",
-           "set_provider", "info", "serving", "hookimpl"]
+           "set_provider", "info", "serving", "hookimpl", "pool_geometry", "pool_divisor"]
 
 
 def __getattr__(name):
@@ -17,4 +19,7 @@ def __getattr__(name):
     if name in ("hookimpl", "hookspec"):
         from . import hookspecs
         return getattr(hookspecs, name)
+    if name in ("pool_geometry", "pool_divisor"):
+        from . import _conv
+        return getattr(_conv, name)
     raise AttributeError(f"module 'ember.backends' has no attribute {name!r}")

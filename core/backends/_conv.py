@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = ["out_size", "pad2d", "windows", "im2col", "col2im", "conv2d", "conv_transpose2d", "conv2d_weight",
            "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
-           "pool_divisor"]
+           "pool_divisor", "pool_geometry"]
 
 
 def out_size(n: int, k: int, s: int, p: int, d: int = 1, ceil: bool = False) -> int:
@@ -150,7 +150,7 @@ def _lowest(xp, dtype):
     return xp.iinfo(dtype).min
 
 
-def _pool_geometry(in_hw, kernel, stride, padding, dilation, ceil_mode):
+def pool_geometry(in_hw, kernel, stride, padding, dilation, ceil_mode):
     """(OH, OW) and the extra bottom/right padding a ceil-mode last window reaches into."""
     out, extra = [], []
     for n, k, s, p, d in zip(in_hw, kernel, stride, padding, dilation):
@@ -165,7 +165,7 @@ def max_pool2d(be, x, kernel, stride, padding, dilation, ceil_mode):
     padding never wins (windows of only padding cannot occur)."""
     xp = be.xp
     h, w = x.shape[2], x.shape[3]
-    (oh, ow), (eh, ew) = _pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
+    (oh, ow), (eh, ew) = pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
     (ph, pw), kw = padding, kernel[1]
     xpad = pad2d(be, x, ph, ph + eh, pw, pw + ew, _lowest(xp, x.dtype))
     stk = xp.stack(windows(xpad, kernel, stride, dilation, (oh, ow)), axis=0)
@@ -213,7 +213,7 @@ def avg_pool2d(be, x, kernel, stride, padding, ceil_mode, count_include_pad,
                divisor_override):
     xp = be.xp
     h, w = x.shape[2], x.shape[3]
-    (oh, ow), (eh, ew) = _pool_geometry((h, w), kernel, stride, padding, (1, 1), ceil_mode)
+    (oh, ow), (eh, ew) = pool_geometry((h, w), kernel, stride, padding, (1, 1), ceil_mode)
     ph, pw = padding
     xpad = pad2d(be, x, ph, ph + eh, pw, pw + ew)
     ws = windows(xpad, kernel, stride, (1, 1), (oh, ow))
@@ -238,7 +238,7 @@ def avg_pool2d_backward(be, g, in_hw, kernel, stride, padding, ceil_mode, count_
     xp = be.xp
     n, c, oh, ow = g.shape
     h, w = in_hw
-    _, (eh, ew) = _pool_geometry((h, w), kernel, stride, padding, (1, 1), ceil_mode)
+    _, (eh, ew) = pool_geometry((h, w), kernel, stride, padding, (1, 1), ceil_mode)
     ph, pw = padding
     div = pool_divisor(be, (h, w), (oh, ow), kernel, stride, padding, count_include_pad,
                        divisor_override, g.dtype)

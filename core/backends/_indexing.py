@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["getitem", "scalar_like", "setitem", "standard_key"]
+__all__ = ["getitem", "scalar_like", "setitem", "standard_key", "host_key"]
 
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
@@ -53,8 +53,7 @@ def standard_key(shape: tuple, key: Any) -> tuple | None:
 
 def _host(be, x, key):
     import numpy as np
-    from .base import _host_key
-    return np.array(be.to_numpy(x), copy=True), _host_key(be, key)
+    return np.array(be.to_numpy(x), copy=True), host_key(be, key)
 
 
 def getitem(be, x: Any, key: Any) -> Any:
@@ -88,3 +87,12 @@ def scalar_like(be, x: Any, value: Any) -> Any:
     if xp.isdtype(v.dtype, "complex floating") and not xp.isdtype(x.dtype, "complex floating"):
         v = xp.real(v)
     return xp.astype(v, x.dtype)
+
+
+def host_key(be, key: Any) -> Any:
+    """An index key with device arrays moved to numpy (for host-side generic kernels)."""
+    if isinstance(key, tuple):
+        return tuple(host_key(be, k) for k in key)
+    if key is None or isinstance(key, (int, slice, type(Ellipsis))):
+        return key
+    return be.to_numpy(key)

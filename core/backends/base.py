@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .. import _dtype
+from ._indexing import getitem as _generic_getitem, host_key as _host_key
+from ._indexing import scalar_like as _scalar_like, setitem as _generic_setitem
 
 __all__ = ["Backend"]
 
@@ -57,11 +59,21 @@ class Backend:
         return getattr(self.xp, "__version__", "?") if self.xp is not None else "?"
 
     def load(self) -> None:
-        """Import the library and set ``self.xp``. Called once, on first use."""
+        """Import the library and set ``self.xp``. Called once, on first use; the registry
+        then builds the dtype tables (:meth:`_build_dtype_tables`) from ``xp``."""
         raise NotImplementedError
 
+    def __getattr__(self, name: str):
+        # the dtype tables, built on first use after load() set xp (load itself may need
+        # them, before the registry builds them)
+        if name in ("_to_native", "_from_native") and self.__dict__.get("xp") is not None:
+            self._build_dtype_tables()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _build_dtype_tables(self) -> None:
-        """Map ember dtypes to the namespace's dtype objects, skipping ones it lacks."""
+        """Map ember dtypes to the namespace's dtype objects, skipping ones it lacks. The
+        registry calls it right after :meth:`load`; a backend need not."""
         self._to_native: dict = {}
         self._from_native: dict = {}
         for d in _dtype.ALL:
@@ -94,6 +106,28 @@ class Backend:
 
     def synchronize(self, index: int | None = None) -> None:
         """Wait for queued work to finish (a no-op on synchronous backends)."""
+
+    def index_of(self, x: Any) -> int | None:
+        """The device index array ``x`` lives on, or None where the backend does not tell
+        devices apart (one device per type: the default)."""
+        return None
+
+    def place(self, x: Any, index: int | None) -> Any:
+        """Array ``x`` (just made by ``xp`` on the current device) on device ``index``
+        (None: where it is). The default moves it through the host when :meth:`index_of`
+        says it is elsewhere; a multi-device backend overrides it with a device copy."""
+        if index is None:
+            return x
+        at = self.index_of(x)
+        if at is None or at == index:
+            return x
+        return self.from_numpy(self.to_numpy(x), index)
+
+    def from_backend(self, x: Any, src: "Backend", index: int | None) -> Any | None:
+        """Array ``x`` of backend ``src`` as one of this backend's on device ``index``
+        without a host round trip (DLPack, a shared device), or None to let the frontend go
+        through the host (``src.to_numpy`` then :meth:`from_numpy`): the default."""
+        return None
 
     # What ``ember.cuda`` / ``ember.accelerator`` ask of an accelerator backend; the defaults
     # suit a backend with one device and no memory pool of its own.
@@ -215,8 +249,7 @@ class Backend:
         """``x[key]`` for a key the namespace refused (the frontend indexes directly and asks
         here only then). Generic default: the key rewritten in the array API standard's
         form (a view still), else computed on the host (``ember.backends._indexing``)."""
-        from ._indexing import getitem
-        return getitem(self, x, key)
+        return _generic_getitem(self, x, key)
 
     def setitem(self, x: Any, key: Any, value: Any) -> Any:
         """``x[key] = value``; returns the updated array (a new one on immutable backends).
@@ -224,13 +257,11 @@ class Backend:
         try:
             x[key] = value
         except IndexError:
-            from ._indexing import setitem
-            return setitem(self, x, key, value)
+            return _generic_setitem(self, x, key, value)
         except TypeError:  # the standard casts no Python float into ints (nor int into bool)
             if hasattr(value, "shape"):
                 raise
-            from ._indexing import scalar_like
-            return self.setitem(x, key, scalar_like(self, x, value))
+            return self.setitem(x, key, _scalar_like(self, x, value))
         return x
 
     def index_add(self, x: Any, key: Any, values: Any) -> Any:
@@ -371,15 +402,6 @@ def lerp_(a, b, w: float):
         a += w * (b - a)
         return a
     return b - (b - a) * (1 - w)
-
-
-def _host_key(be: Backend, key: Any) -> Any:
-    """An index key with device arrays moved to numpy (for host-side generic kernels)."""
-    if isinstance(key, tuple):
-        return tuple(_host_key(be, k) for k in key)
-    if key is None or isinstance(key, (int, slice, type(Ellipsis))):
-        return key
-    return be.to_numpy(key)
 
 
 def _np_name(d: "_dtype.dtype"):

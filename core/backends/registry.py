@@ -1,16 +1,23 @@
 """The device registry: finds backend plugins once, and says which backend serves a device.
 
 Discovery iterates the ``ember.backends`` entry points itself and isolates each load: a
-plugin that fails to import, or whose hook fails, is skipped with a warning naming it and
-why. (pluggy's ``load_setuptools_entrypoints`` stops at the first broken plugin, and one bad
-third-party package must never break ``import ember``.) The scan is lazy: entry points are
-read on the first device lookup, not at import time.
+plugin that fails to import, or whose hook fails -- ``SystemExit`` and ``KeyboardInterrupt``
+included (a plugin that parses ``sys.argv`` at import) -- is skipped with a warning naming it
+and why. (pluggy's ``load_setuptools_entrypoints`` stops at the first broken plugin, and one
+bad third-party package must never break ``import ember``.) Each backend a plugin returns is
+checked before it is added (a name, device types that are device-type strings, a finite
+numeric priority); a bad one is skipped alone. A third-party backend that claims the name of
+one of ember's built-in backends (``numpy``, ``jax``, ``cupy``) is refused with a warning
+naming both packages: it never silently replaces the built-in. The scan is lazy: entry
+points are read on the first device lookup, not at import time.
 
 Resolution: each device type has providers, ordered by an explicit override first (API
 :func:`set_provider` or ``EMBER_PROVIDERS="cpu=jax,cuda=cupy"``), then priority, then name.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import threading
 import warnings
@@ -30,6 +37,12 @@ _INSTALL_HINTS = {
             "`pip install 'ember[cupy]'`) on a machine with an NVIDIA GPU and driver",
     "jax": "install JAX (`pip install 'ember[jax]'`, i.e. jax and jaxlib)",
 }
+
+#: ember's own backends: name -> the package that must define it
+_BUILTIN = {"numpy": "ember_numpy", "jax": "ember_jax", "cupy": "ember_cupy"}
+#: what a plugin may raise that is isolated (a plugin that calls sys.exit() or parses argv at
+#: import must not end the program that merely imported ember)
+_ISOLATED = (Exception, SystemExit, KeyboardInterrupt)
 
 _lock = threading.RLock()
 _backends: dict[str, Backend] = {}
@@ -82,14 +95,60 @@ def _collect(plugin, label: str) -> None:
             for be in made:
                 if not isinstance(be, Backend):
                     raise TypeError(f"ember_backends() returned {be!r}, not a Backend")
-        except Exception as e:  # noqa: BLE001 - isolation is the point
+        except _ISOLATED as e:  # isolation is the point
             _warn(label, e)
             continue
         for be in made:
-            _add(be)
+            _add(be, label)
 
 
-def _add(be: Backend) -> None:
+def _invalid(be: Backend) -> str | None:
+    """Why ``be``'s metadata is unusable, or None. Checked once, when it is added: a string
+    priority would break the provider sort for every device type, and a str as
+    ``device_types`` would serve each of its letters."""
+    name, types, prio = be.name, be.device_types, be.priority
+    if not isinstance(name, str) or not name or name == "?":
+        return f"its name must be a non-empty string, got {name!r}"
+    if not isinstance(types, (tuple, list)) or not types:
+        return f"device_types must be a non-empty tuple of strings, got {types!r}"
+    for t in types:
+        if not (isinstance(t, str) and t and t.isascii() and t.replace("_", "a").isalpha()):
+            return (f"device_types must hold device-type names (letters and underscores), "
+                    f"got {t!r}")
+    if not isinstance(prio, numbers.Real) or isinstance(prio, bool) or \
+            not math.isfinite(prio):
+        return f"priority must be a finite number, got {prio!r}"
+    return None
+
+
+def _impostor(be: Backend) -> str | None:
+    """The built-in package whose backend name ``be`` claims without being defined there."""
+    home = _BUILTIN.get(be.name)
+    if home is None or type(be).__module__.partition(".")[0] == home:
+        return None
+    return home
+
+
+def _add(be: Backend, label: str | None = None) -> None:
+    # named by its class: repr() reads the very metadata that may be broken
+    cls = f"{type(be).__module__}.{type(be).__qualname__}"
+    label = label or cls
+    try:
+        why = _invalid(be)
+    except _ISOLATED as e:  # a property that raises
+        why = f"reading its metadata failed: {type(e).__name__}: {e}"
+    if why is not None:
+        warnings.warn(f"ember: skipping backend {cls} from plugin {label}: {why}",
+                      RuntimeWarning, stacklevel=3)
+        return
+    home = _impostor(be)
+    if home is not None:
+        warnings.warn(f"ember: refusing backend {be.name!r} from plugin {label} (class "
+                      f"{cls}): the name "
+                      f"{be.name!r} belongs to ember's built-in backend in package {home!r}; "
+                      f"the plugin must give its backend another name (and select it with "
+                      f"set_provider / EMBER_PROVIDERS)", RuntimeWarning, stacklevel=3)
+        return
     _backends[be.name] = be
     _invalidate()  # a new provider may change who serves a type
 
@@ -110,7 +169,11 @@ def _scan() -> None:
                               stacklevel=4)
         from importlib.metadata import entry_points
         pm = _plugin_manager()
-        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        # ember's own entry points first, so that no third-party name can shadow them
+        eps = sorted(entry_points(group=GROUP),
+                     key=lambda e: (e.value.partition(".")[0] not in _BUILTIN.values(),
+                                    e.name, e.value))
+        for ep in eps:
             dist = getattr(ep, "dist", None)
             label = f"{ep.name!r} ({ep.value}" + (
                 f", from {dist.name} {dist.version})" if dist is not None else ")")
@@ -118,8 +181,8 @@ def _scan() -> None:
                 plugin = ep.load()
                 if pm.is_registered(plugin):
                     continue
-                pm.register(plugin, name=ep.name)
-            except Exception as e:  # noqa: BLE001
+                pm.register(plugin)  # pluggy's own name: entry-point names may repeat
+            except _ISOLATED as e:
                 _warn(label, e)
                 continue
             _collect(plugin, label)
@@ -190,7 +253,7 @@ def _reason(be: Backend) -> str | None:
     """``be.unavailable_reason()``, with a failing check counted as a reason."""
     try:
         return be.unavailable_reason()
-    except Exception as e:  # noqa: BLE001 - a broken check must not break device lookup
+    except _ISOLATED as e:  # a broken check must not break device lookup
         return f"its availability check failed: {type(e).__name__}: {e}"
 
 
@@ -202,7 +265,9 @@ def _load(be: Backend) -> str | None:
         if be.xp is None:
             try:
                 be.load()
-            except Exception as e:  # noqa: BLE001
+                if "_to_native" not in be.__dict__:  # load() may have built and extended them
+                    be._build_dtype_tables()
+            except _ISOLATED as e:
                 be.xp = None
                 return f"failed to load: {type(e).__name__}: {e}"
             _quiet(be)
@@ -283,7 +348,7 @@ def canonical(dev):
 def _version(be: Backend) -> str:
     try:
         return str(be.version())
-    except Exception as e:  # noqa: BLE001
+    except _ISOLATED as e:
         return f"? ({type(e).__name__})"
 
 

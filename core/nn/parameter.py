@@ -28,6 +28,7 @@ def _share(cls, data: Tensor, requires_grad: bool) -> Tensor:
     t._out_nr = 0
     t._accum = None
     t._base = None
+    t._view_src = None
     if requires_grad:
         t.requires_grad_(True)
     return t

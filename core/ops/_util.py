@@ -11,10 +11,10 @@ from .._dtype import result_dtype
 from .._tensor import Tensor, wrap, _wrap_dim
 from ..autograd.graph import record
 from ..autograd.grad_mode import STATE as GRAD
+from ._register import method, operand, reflected
 
-__all__ = ["Tensor", "wrap", "record", "GRAD", "method", "prep2", "as_tensor_like",
-           "wrap_dim", "dims", "cast", "needs_grad", "same_device", "float_dtype_for",
-           "broadcast_fail"]
+__all__ = ["Tensor", "wrap", "record", "GRAD", "method", "operand", "reflected", "prep2", "as_tensor_like",
+           "wrap_dim", "dims", "cast", "needs_grad", "same_device", "float_dtype_for"]
 
 wrap_dim = _wrap_dim
 _SCALARS = (int, float, bool, complex)
@@ -24,21 +24,12 @@ _INT_WRAP = {_dtype.int8: (-128, 256), _dtype.uint8: (0, 256), _dtype.int16: (-3
 _2_63 = 2 ** 63
 
 
-def method(*names):
-    """Attach the decorated function to Tensor under each name (``"add"``, ``"__add__"``)."""
-    def deco(fn):
-        for n in names:
-            setattr(Tensor, n, fn)
-        return fn
-    return deco
-
-
 def needs_grad(*ts) -> bool:
-    if not GRAD.enabled:
-        return False
+    # the operands first: grad mode is per thread (a threading.local read, ~20-50 ns), and
+    # most calls on a hot path have no operand that requires grad
     for t in ts:
         if type(t) is not int and type(t) is not float and getattr(t, "_requires_grad", False):
-            return True
+            return GRAD.enabled
     return False
 
 
@@ -61,43 +52,6 @@ def same_device(a: Tensor, b: Tensor):
         return db
     raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
                        f"devices, {da} and {db}!")
-
-
-def broadcast_fail(*operands) -> None:
-    """Raise PyTorch's error ("The size of tensor a (3) must match the size of tensor b (4)
-    at non-singleton dimension 1") if the operands' shapes do not broadcast. Call it from an
-    ``except ValueError:`` around a backend expression (free while nothing fails), then
-    ``raise``: a backend's own broadcasting error never reaches the user."""
-    from .shape import broadcast_shapes
-    broadcast_shapes(*(tuple(getattr(a, "shape", ())) for a in operands))
-
-
-# what a binary op accepts on its other side: tensors, numbers, numpy (or other) arrays
-# and their scalars. Anything else (lists, tuples, None, str) is PyTorch's TypeError, and
-# NotImplemented from an operator, so ``[1, 2] * t`` repeats the list as in PyTorch.
-_OPERAND = (Tensor, int, float, bool, complex)
-
-
-def operand(x) -> bool:
-    return isinstance(x, _OPERAND) or hasattr(x, "__array__")
-
-
-def _scalar_like(x) -> bool:
-    """A number, or a numpy (or like) scalar: what PyTorch's reflected operators take."""
-    return isinstance(x, _OPERAND) or (hasattr(x, "item") and getattr(x, "ndim", 1) == 0
-                                       and not hasattr(x, "__len__"))
-
-
-def reflected(fn):
-    """``fn(self, other)`` as a reflected operator (``__radd__``): only numbers (and
-    tensors) on the left, as in PyTorch; for anything else NotImplemented, so Python falls
-    back to the left side's own meaning (``[1, 2] * t`` repeats the list) or its TypeError
-    (``np.ones(2) * t``)."""
-    def op(self, other):
-        return fn(self, other) if _scalar_like(other) else NotImplemented
-    op.__name__ = op.__qualname__ = fn.__name__
-    op.__doc__ = fn.__doc__
-    return op
 
 
 def as_tensor_like(x, ref: Tensor) -> Tensor:

@@ -6,10 +6,11 @@ gradients back to each input's shape.
 """
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
-from ._util import (GRAD, Tensor, broadcast_fail, float_dtype_for, method, prep2, record,
+from ._register import attach, broadcast_fail, inplace
+from ._util import (GRAD, Tensor, float_dtype_for, method, prep2, record,
                     reflected, wrap)
-from .inplace import run_inplace
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg",
            "negative", "pow", "rsub"]
@@ -24,8 +25,9 @@ def _inputs(x, y):
     return (x, y) if isinstance(y, Tensor) else (x,)
 
 
+@takes_out
 @method("add", "__add__")
-def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
+def add(input: Tensor, other, *, alpha=1) -> Tensor:
     """Mirrors ``torch.add``: ``input + alpha * other``."""
     if not isinstance(input, Tensor):
         input, other = other, input  # scalar + tensor (reflected)
@@ -39,7 +41,7 @@ def add(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
         if dt is not _dtype.bool:
             raise
         res = wrap(dev._be.xp.logical_or(a, b), dt, dev)  # the standard has no bool +
-    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+    if (input._requires_grad or getattr(other, "_requires_grad", False)) and GRAD.enabled:
         if isinstance(other, Tensor):
             record(res, "AddBackward0", (input, other),
                    _two if alpha == 1 else (lambda g: (g, g * alpha)))
@@ -69,8 +71,9 @@ def _no_bool_sub(x, y) -> None:
                            "`logical_not()` operator instead.")
 
 
+@takes_out
 @method("sub", "subtract", "__sub__")
-def sub(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
+def sub(input: Tensor, other, *, alpha=1) -> Tensor:
     """Mirrors ``torch.sub``: ``input - alpha * other``."""
     if not isinstance(input, Tensor):
         return rsub(other, input, alpha=alpha)
@@ -83,7 +86,7 @@ def sub(input: Tensor, other, *, alpha=1, out=None) -> Tensor:
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
-    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+    if (input._requires_grad or getattr(other, "_requires_grad", False)) and GRAD.enabled:
         if isinstance(other, Tensor):
             record(res, "SubBackward0", (input, other), lambda g: (g, -g if alpha == 1
                                                                    else g * -alpha))
@@ -104,7 +107,7 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(b, a)
         raise
-    if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
+    if (input._requires_grad or getattr(other, "_requires_grad", False)) and GRAD.enabled:
         if isinstance(other, Tensor):
             record(res, "RsubBackward0", (input, other), lambda g: (g * -alpha, g))
         else:
@@ -112,8 +115,9 @@ def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
     return res
 
 
+@takes_out
 @method("mul", "multiply", "__mul__")
-def mul(input: Tensor, other, *, out=None) -> Tensor:
+def mul(input: Tensor, other) -> Tensor:
     """Mirrors ``torch.mul``."""
     if not isinstance(input, Tensor):
         input, other = other, input
@@ -140,8 +144,9 @@ def mul(input: Tensor, other, *, out=None) -> Tensor:
 multiply = mul
 
 
+@takes_out
 @method("div", "divide", "true_divide", "__truediv__")
-def div(input: Tensor, other, *, rounding_mode: str | None = None, out=None) -> Tensor:
+def div(input: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
     """Mirrors ``torch.div``; ``rounding_mode`` None (true division), "trunc" or "floor"."""
     if not isinstance(input, Tensor):
         from .._creation import tensor
@@ -214,8 +219,9 @@ def _rtruediv(input: Tensor, other) -> Tensor:
     return mul(reciprocal(input), other)
 
 
+@takes_out
 @method("neg", "negative", "__neg__")
-def neg(input: Tensor, *, out=None) -> Tensor:
+def neg(input: Tensor) -> Tensor:
     """Mirrors ``torch.neg``."""
     if input.dtype is _dtype.bool:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
@@ -235,8 +241,9 @@ def _pos(input: Tensor) -> Tensor:
     return input
 
 
+@takes_out
 @method("pow", "__pow__")
-def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001
+def pow(input, exponent) -> Tensor:  # noqa: A001
     """Mirrors ``torch.pow`` (tensor or scalar base and exponent)."""
     if not isinstance(input, Tensor):
         return _rpow(exponent, input)
@@ -294,30 +301,19 @@ def _rpow(input: Tensor, base) -> Tensor:
     return res
 
 
-def _inplace_method(name, fn):
-    def m(self, other, **kw):
-        return run_inplace(self, fn, other, **kw)
-    m.__name__ = name
-    m.__doc__ = f"In-place form of ``{fn.__name__}`` (``Tensor.{name}``)."
-    setattr(Tensor, name, m)
-    return m
-
-
 for _n, _f in (("add_", add), ("__iadd__", add), ("sub_", sub), ("subtract_", sub),
                ("__isub__", sub), ("mul_", mul), ("multiply_", mul), ("__imul__", mul),
                ("div_", div), ("divide_", div), ("true_divide_", div), ("__itruediv__", div),
                ("pow_", pow), ("__ipow__", pow)):
-    _inplace_method(_n, _f)
+    inplace(_f, _n)
 
 
-@method("neg_", "negative_")
-def _neg_(self):
-    return run_inplace(self, neg)
+inplace(neg, "neg_", "negative_")
 
 
 # reflected operators: a Python sequence on the left keeps its own meaning ([1, 2] * t)
-Tensor.__radd__ = reflected(add)
-Tensor.__rmul__ = reflected(mul)
-Tensor.__rsub__ = reflected(rsub)
-Tensor.__rtruediv__ = reflected(_rtruediv)
-Tensor.__rpow__ = reflected(_rpow)
+attach("__radd__", reflected(add))
+attach("__rmul__", reflected(mul))
+attach("__rsub__", reflected(rsub))
+attach("__rtruediv__", reflected(_rtruediv))
+attach("__rpow__", reflected(_rpow))

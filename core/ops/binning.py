@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ._register import takes_out
 from .. import _dtype
 from .. import return_types as _rt
 from ._util import Tensor, method, wrap
@@ -11,7 +12,6 @@ from ._util import Tensor, method, wrap
 __all__ = ["bincount", "bucketize", "histc", "histogram", "searchsorted"]
 
 _histogram = _rt.make("histogram", ("hist", "bin_edges"))
-_TN = _dtype.KERNEL_NAMES
 
 
 def _as_tensor(v, like: Tensor) -> Tensor:
@@ -54,8 +54,9 @@ def _index_result(dev, pos, out_int32: bool) -> Tensor:
     return wrap(dev._be.astype(pos, dt), dt, dev)
 
 
+@takes_out
 def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
-                 right: bool = False, side: str | None = None, out=None,
+                 right: bool = False, side: str | None = None,
                  sorter: Tensor | None = None) -> Tensor:
     """Mirrors ``torch.searchsorted``: where ``input``'s values would go in each row of
     ``sorted_sequence`` (1-D, or the same leading dims as ``input``); ``side="right"``
@@ -91,23 +92,16 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
     if values.ndim == 0:
         pos = dev._be.xp.reshape(pos, ())
     res = _index_result(dev, pos, out_int32)
-    return _finish(res, out)
+    return res
 
 
-def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
-              out=None) -> Tensor:
+@takes_out
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
     """Mirrors ``torch.bucketize``: the bucket index of each value against 1-D
     ``boundaries`` (``right=True``: ``boundaries[i-1] <= x < boundaries[i]``)."""
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
-    return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
-
-
-def _finish(res: Tensor, out) -> Tensor:
-    if out is None:
-        return res
-    from .joining import _into
-    return _into(out, res)
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
 def _counts(dev, idx, weights, nbins: int, dt):
@@ -121,16 +115,16 @@ def _counts(dev, idx, weights, nbins: int, dt):
     return be.index_add(zeros, idx, vals)
 
 
+@takes_out
 @method("histc")
-def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
-          out=None) -> Tensor:
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """Mirrors ``torch.histc``: ``bins`` equal-width bins over [min, max] (the data's range
     when both are 0; widened by 1 each way when that is a single point); values outside
     are ignored, the maximum goes in the last bin. The result has input's dtype."""
     dt = input.dtype
     if not dt.is_floating_point:
         raise NotImplementedError(f'"histogram_{input._device.type}" not implemented for '
-                                  f"'{_TN[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histc: bins must be > 0, but got {bins} for dimension 0")
     dev = input._device
@@ -149,16 +143,17 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
     xs = x[keep]
     pos = xp.astype(xp.floor((xs - lo) * bins / (hi - lo)), xp.int64)
     pos = xp.clip(pos, 0, bins - 1)
-    return _finish(wrap(_counts(dev, pos, None, bins, dt), dt, dev), out)
+    return wrap(_counts(dev, pos, None, bins, dt), dt, dev)
 
 
 def _fmt(v: float) -> str:
     return "-nan" if math.isnan(v) else ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:g}"
 
 
+@takes_out
 @method("histogram")
 def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = None,
-              density: bool = False, out=None):
+              density: bool = False):
     """Mirrors ``torch.histogram``: ``(hist, bin_edges)``; ``bins`` a count (equal widths
     over ``range`` or the data's range) or a 1-D tensor of increasing edges. The last bin
     includes its right edge; ``weight`` weighs each value; ``density`` normalises to a
@@ -166,7 +161,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
     dt = input.dtype
     if not dt.is_floating_point:
         raise NotImplementedError(f'"histogram_{input._device.type}" not implemented for '
-                                  f"'{_TN[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     dev = input._device
     be = dev._be
     xp = be.xp
@@ -213,15 +208,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = No
             widths = edges[1:] - edges[:-1]
             total = xp.sum(hist)
             hist = hist / (total * widths) if float(total) else hist / widths * 0
-    return _rt_out(_histogram((wrap(hist, dt, dev), wrap(edges, dt, dev))), out)
-
-
-def _rt_out(res, out):
-    if out is None:
-        return res
-    for o, r in zip(out, res):
-        _finish(r, o)
-    return type(res)(tuple(out))
+    return _histogram((wrap(hist, dt, dev), wrap(edges, dt, dev)))
 
 
 @method("bincount")
@@ -232,7 +219,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     dt = input.dtype
     if dt.is_floating_point or dt.is_complex or dt is _dtype.bool:
         raise NotImplementedError(f'"bincount_{input._device.type}" not implemented for '
-                                  f"'{_TN[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     dev = input._device

@@ -7,11 +7,11 @@ the input on ties.
 """
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
-from ._util import GRAD, Tensor, broadcast_fail, cast, method, prep2, record, same_device, wrap
-from .elementwise import _binary, _tensor_other, inplace, into
-from .inplace import _NAMES
-from .linalg import _KN
+from ._register import apply2, broadcast_fail, inplace
+from ._util import GRAD, Tensor, cast, method, prep2, record, same_device, wrap
+from .elementwise import _tensor_other
 from .selection import where
 
 __all__ = ["clamp", "clip", "clamp_min", "clamp_max", "clamp_", "clip_", "clamp_min_",
@@ -40,28 +40,31 @@ def _bound(v, dt, dev):
     return cast(v, dt)
 
 
+@takes_out
 @method("clamp", "clip")
-def clamp(input: Tensor, min=None, max=None, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """Mirrors ``torch.clamp`` / ``torch.clip``: bounds are numbers or tensors (either may
     be None, not both); the result dtype promotes over all three, as in PyTorch."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return _clamp(input, min, max, "clamp", ("ClampBackward1", "ClampBackward0"), out)
+    return _clamp(input, min, max, "clamp", ("ClampBackward1", "ClampBackward0"))
 
 
 clip = clamp
 
 
+@takes_out
 @method("clamp_min")
-def clamp_min(input: Tensor, min, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
     """Mirrors ``torch.clamp_min``."""
-    return _clamp(input, min, None, "clamp_min", ("ClampMinBackward0", "ClampMinBackward1"), out)
+    return _clamp(input, min, None, "clamp_min", ("ClampMinBackward0", "ClampMinBackward1"))
 
 
+@takes_out
 @method("clamp_max")
-def clamp_max(input: Tensor, max, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
     """Mirrors ``torch.clamp_max``."""
-    return _clamp(input, None, max, "clamp_max", ("ClampMaxBackward0", "ClampMaxBackward1"), out)
+    return _clamp(input, None, max, "clamp_max", ("ClampMaxBackward0", "ClampMaxBackward1"))
 
 
 clamp_ = inplace(clamp, "clamp_")
@@ -70,7 +73,7 @@ clamp_min_ = inplace(clamp_min, "clamp_min_")
 clamp_max_ = inplace(clamp_max, "clamp_max_")
 
 
-def _clamp(input: Tensor, min, max, name: str, nodes: tuple, out) -> Tensor:  # noqa: A002
+def _clamp(input: Tensor, min, max, name: str, nodes: tuple) -> Tensor:  # noqa: A002
     dev = input._device
     dt = input.dtype
     if dt.is_floating_point and type(min) in _REAL and type(max) in _REAL:
@@ -126,26 +129,27 @@ def _clamp(input: Tensor, min, max, name: str, nodes: tuple, out) -> Tensor:  # 
             return grads
         ins = (input,) + ((min,) if tmin else ()) + ((max,) if tmax else ())
         record(res, nodes[tmin or tmax], ins, fn, saved=ins)
-    return res if out is None else into(out, res, name)
+    return res
 
 
 # --- maximum / minimum ------------------------------------------------------------------------
 def _extremum(name, kernel, node, masks):
     """maximum, minimum, fmax, fmin: other must be a tensor; masks(x, y) → (the input's
     share, other's share) of the gradient, as PyTorch defines them."""
-    def op(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input: Tensor, other: Tensor) -> Tensor:
         _tensor_other(name, other)
         a, b, dt, dev = prep2(input, other)
         if dt.is_complex:
             raise RuntimeError(f"{name} not implemented for complex tensors.")
-        res = wrap(_binary(lambda a, b: kernel(dev._be.xp, a, b), a, b), dt, dev)
+        res = wrap(apply2(lambda a, b: kernel(dev._be.xp, a, b), a, b), dt, dev)
         if GRAD.enabled and (input._requires_grad or other._requires_grad):
             def fn(g):
                 sx, so = masks(input, other, g)
                 return (sx if input._requires_grad else None,
                         so if other._requires_grad else None)
             record(res, node, (input, other), fn, saved=(input, other))
-        return res if out is None else into(out, res, name)
+        return res
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}``."
     return method(name)(op)
@@ -198,12 +202,13 @@ fmin = _extremum("fmin", _fmin, "FminBackward0", _whole(lambda x, o: x <= o))
 # --- lerp -------------------------------------------------------------------------------------
 def _lerp_check(input, t, what):
     if t.dtype is not input.dtype:
-        raise RuntimeError(f"expected dtype {_KN[input.dtype.name]} for `{what}` but got "
-                           f"dtype {_KN[t.dtype.name]}")
+        raise RuntimeError(f"expected dtype {input.dtype.c_name} for `{what}` but got "
+                           f"dtype {t.dtype.c_name}")
 
 
+@takes_out
 @method("lerp")
-def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Tensor:
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     """Mirrors ``torch.lerp``: ``input + weight * (end - input)`` (weight a number or a
     tensor), evaluated from the nearer end as PyTorch does, for exact endpoints."""
     if not isinstance(end, Tensor):
@@ -216,23 +221,20 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
     dt = input.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise NotImplementedError(f'"lerp_kernel_{"tensor" if tw else "scalar"}" not '
-                                  f"implemented for '{_NAMES[dt.name]}'")
+                                  f"implemented for '{dt.scalar_name}'")
     dev = same_device(input, end)
     s, e = input._data, end._data if end._device is dev else end.to(dev)._data
     w = weight
     if tw:
         same_device(input, weight)
         w = cast(weight if weight._device is dev else weight.to(dev), dt)
-    try:
-        d = e - s
-        if tw:
-            xp = dev._be.xp
-            data = xp.where(xp.abs(w) < 0.5, s + w * d, e - d * (1 - w))
-        else:
-            data = s + w * d if abs(w) < 0.5 else e - d * (1 - w)
-    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-        broadcast_fail(s, e, w)
-        raise
+    if tw:
+        xp = dev._be.xp
+        data = apply2(lambda s, e, w: xp.where(xp.abs(w) < 0.5, s + w * (e - s),
+                                               e - (e - s) * (1 - w)), s, e, w)
+    else:
+        data = apply2(lambda s, e: s + w * (e - s) if abs(w) < 0.5 else e - (e - s) * (1 - w),
+                      s, e)
     res = wrap(data, dt, dev)
     if GRAD.enabled and (input._requires_grad or end._requires_grad or
                          (tw and weight._requires_grad)):
@@ -246,16 +248,17 @@ def lerp(input: Tensor, end: Tensor, weight, *, out: Tensor | None = None) -> Te
             record(res, "LerpBackward0", (input, end), lambda g: (
                 g * (1 - weight) if input._requires_grad else None,
                 g * weight if end._requires_grad else None))
-    return res if out is None else into(out, res, "lerp")
+    return res
 
 
 inplace(lerp, "lerp_")
 
 
 # --- nan_to_num -------------------------------------------------------------------------------
+@takes_out
 @method("nan_to_num")
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
-               neginf: float | None = None, *, out: Tensor | None = None) -> Tensor:
+               neginf: float | None = None) -> Tensor:
     """Mirrors ``torch.nan_to_num``: NaN → ``nan``, ±inf → ``posinf``/``neginf`` (default:
     the dtype's largest/lowest finite value). Integer tensors come back unchanged (a copy)."""
     dt, dev = input.dtype, input._device
@@ -264,7 +267,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
         if dt.is_complex:
             raise NotImplementedError("ember: nan_to_num of complex tensors is not supported")
         res = wrap(be.copy(input._data), dt, dev)
-        return res if out is None else into(out, res, "nan_to_num")
+        return res
     info = _dtype.finfo(dt)
     a = input._data
     xp = be.xp
@@ -275,7 +278,7 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     if GRAD.enabled and input._requires_grad:
         record(res, "NanToNumBackward0", (input,), lambda g: (g * input.isfinite(),),
                saved=(input,))
-    return res if out is None else into(out, res, "nan_to_num")
+    return res
 
 
 nan_to_num_ = inplace(nan_to_num, "nan_to_num_")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import operator
 
+from ._register import takes_out
 from .. import _dtype
-from ._util import Tensor, broadcast_fail, method, operand, prep2, wrap
-from .elementwise import _tensor_other, inplace, into, lhs_scalar, not_implemented
-from .inplace import _NAMES
+from ._register import apply2, attach, broadcast_fail, inplace
+from ._util import Tensor, method, operand, prep2, wrap
+from .elementwise import _tensor_other, lhs_scalar, not_implemented
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
            "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
@@ -28,7 +29,8 @@ _operand = operand
 
 
 def _compare(name, pyop, operator_name, aliases):
-    def op(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input: Tensor, other) -> Tensor:
         if not isinstance(input, Tensor) or not _operand(other):
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
                             f"({type(input).__name__}, {type(other).__name__})")
@@ -36,16 +38,15 @@ def _compare(name, pyop, operator_name, aliases):
         if dt.is_complex and pyop is not operator.eq and pyop is not operator.ne:
             raise not_implemented(name, dt, dev)
         try:
-            res = wrap(pyop(a, b), _dtype.bool, dev)
-        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-            broadcast_fail(a, b)
+            res = wrap(apply2(pyop, a, b), _dtype.bool, dev)
+        except TypeError:
             if dt is not _dtype.bool:
                 raise
             # the array API standard does not order booleans: compare them as 0/1
             be = dev._be
             res = wrap(pyop(be.astype(a, _dtype.int8), int(b) if not hasattr(b, "shape")
                             else be.astype(b, _dtype.int8)), _dtype.bool, dev)
-        return res if out is None else into(out, res, name)
+        return res
 
     def dunder(self, other):
         if not _operand(other):
@@ -55,7 +56,7 @@ def _compare(name, pyop, operator_name, aliases):
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}`` (``{operator_name}``): a bool tensor."
     method(name, *aliases)(op)
-    setattr(Tensor, f"__{name}__", dunder)
+    attach(f"__{name}__", dunder)
     inplace(op, *(n + "_" for n in (name,) + aliases))
     return op
 
@@ -74,15 +75,14 @@ def _truth(a, dt):
 
 
 def _logical(name, kernel):
-    def op(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input: Tensor, other: Tensor) -> Tensor:
         _tensor_other(name, other)
         a, b, dt, dev = prep2(input, other)
-        try:
-            res = wrap(kernel(dev._be.xp, _truth(a, dt), _truth(b, dt)), _dtype.bool, dev)
-        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-            broadcast_fail(a, b)
-            raise
-        return res if out is None else into(out, res, name)
+        xp = dev._be.xp
+        res = wrap(apply2(lambda p, q: kernel(xp, p, q), _truth(a, dt), _truth(b, dt)),
+                   _dtype.bool, dev)
+        return res
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}``: a bool tensor, any input dtype (nonzero is true)."
     method(name)(op)
@@ -95,13 +95,14 @@ logical_or = _logical("logical_or", lambda xp, a, b: xp.logical_or(a, b))
 logical_xor = _logical("logical_xor", lambda xp, a, b: xp.logical_xor(a, b))
 
 
+@takes_out
 @method("logical_not")
-def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+def logical_not(input: Tensor) -> Tensor:
     """Mirrors ``torch.logical_not``: a bool tensor (nonzero is true)."""
     a = input._data
     res = wrap(input._device._be.xp.logical_not(a) if input.dtype is _dtype.bool else a == 0,
                _dtype.bool, input._device)
-    return res if out is None else into(out, res, "logical_not")
+    return res
 
 
 inplace(logical_not, "logical_not_")
@@ -110,18 +111,15 @@ inplace(logical_not, "logical_not_")
 # --- bitwise ----------------------------------------------------------------------------------
 def _bitwise(name, kernel, err_name, ops, bool_ok=True):
     """A bitwise op and its operators: ``ops`` = (operator, reflected, in-place) names."""
-    def op(input, other, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input, other) -> Tensor:
         if not isinstance(input, Tensor):
             input = lhs_scalar(input, other)
         a, b, dt, dev = prep2(input, other)
         if dt.is_floating_point or dt.is_complex or (dt is _dtype.bool and not bool_ok):
             raise not_implemented(err_name, dt, dev)
-        try:
-            res = wrap(getattr(dev._be.xp, kernel)(a, b), dt, dev)
-        except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-            broadcast_fail(a, b)
-            raise
-        return res if out is None else into(out, res, name)
+        res = wrap(apply2(getattr(dev._be.xp, kernel), a, b), dt, dev)
+        return res
 
     def dunder(self, other):
         return op(self, other) if _operand(other) else NotImplemented
@@ -132,8 +130,8 @@ def _bitwise(name, kernel, err_name, ops, bool_ok=True):
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}`` (``{ops[0]}``): bool and integer tensors only."
     method(name)(op)
-    setattr(Tensor, ops[0], dunder)
-    setattr(Tensor, ops[1], reflected)
+    attach(ops[0], dunder)
+    attach(ops[1], reflected)
     inplace(op, name + "_", ops[2])
     return op
 
@@ -150,8 +148,9 @@ bitwise_right_shift = _bitwise("bitwise_right_shift", "bitwise_right_shift", "rs
                                ("__rshift__", "__rrshift__", "__irshift__"), bool_ok=False)
 
 
+@takes_out
 @method("bitwise_not")
-def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+def bitwise_not(input: Tensor) -> Tensor:
     """Mirrors ``torch.bitwise_not`` (``~``): logical not on bool, two's complement on ints."""
     dt, dev = input.dtype, input._device
     if dt.is_floating_point or dt.is_complex:
@@ -159,7 +158,7 @@ def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     xp = dev._be.xp
     a = input._data
     res = wrap(xp.logical_not(a) if dt is _dtype.bool else xp.bitwise_invert(a), dt, dev)
-    return res if out is None else into(out, res, "bitwise_not")
+    return res
 
 
 inplace(bitwise_not, "bitwise_not_")
@@ -213,8 +212,8 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     elementwise. Both tensors must have the same dtype, as in PyTorch."""
     _tensor_other("isclose", other)
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"{_NAMES[input.dtype.name]} did not match "
-                           f"{_NAMES[other.dtype.name]}")
+        raise RuntimeError(f"{input.dtype.scalar_name} did not match "
+                           f"{other.dtype.scalar_name}")
     if rtol < 0:
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from .. import _dtype
 from .._device import device as _Device
+from ._register import attach
 from ._util import GRAD, Tensor, method, record, wrap
+from ._views import check_write, propagate
 
 __all__ = ["to", "clone", "transfer"]
 
@@ -14,11 +16,9 @@ def transfer(data, src, dst):
     sbe, dbe = src._be, dst._be
     if sbe is dbe and src.index == dst.index:
         return data
-    mover = getattr(dbe, "from_backend", None)
-    if mover is not None:
-        got = mover(data, sbe, dst.index)
-        if got is not None:
-            return got
+    got = dbe.from_backend(data, sbe, dst.index)
+    if got is not None:
+        return got
     return dbe.from_numpy(sbe.to_numpy(data), dst.index)
 
 
@@ -77,7 +77,7 @@ def _cast(name, dt):
         return to(self, dt)
     m.__name__ = name
     m.__doc__ = f"Mirrors ``Tensor.{name}()``: ``self.to({dt!r})``."
-    setattr(Tensor, name, m)
+    attach(name, m)
 
 
 for _name, _dt in (("float", _dtype.float32), ("double", _dtype.float64),
@@ -90,6 +90,7 @@ for _name, _dt in (("float", _dtype.float32), ("double", _dtype.float64),
 
 @method("cpu")
 def cpu(self: Tensor, memory_format=None) -> Tensor:
+    """Mirrors ``Tensor.cpu``: self when already on the CPU, else a copy there."""
     return to(self, "cpu")
 
 
@@ -106,18 +107,18 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=No
 @method("type")
 def type_(self: Tensor, dtype=None, non_blocking: bool = False):
     """Mirrors ``Tensor.type``: the legacy type name, or a cast."""
-    from .._tensor import _type_string, _TYPE_NAMES
+    from .._tensor import _type_string
     if dtype is None:
         return _type_string(self)
     if isinstance(dtype, str):
         name = dtype.rsplit(".", 1)[-1]
-        inv = {v: k for k, v in _TYPE_NAMES.items()}
-        dtype = _dtype._BY_NAME[inv[name]]
+        dtype = next(d for d in _dtype.ALL if d.legacy_name == name)
     return to(self, dtype)
 
 
 @method("type_as")
 def type_as(self: Tensor, other: Tensor) -> Tensor:
+    """Mirrors ``Tensor.type_as``: self cast to other's dtype."""
     return to(self, other.dtype)
 
 
@@ -155,6 +156,8 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
         return run_inplace(self, lambda s, o: _copy_fn(s, o), src)
     from .inplace import check_inplace
     check_inplace(self, self.dtype)
+    if self._view_src is not None:
+        check_write(self, False)
     data = transfer(src._data, src._device, self._device) if src._device is not self._device \
         else src._data
     be = self._device._be
@@ -165,10 +168,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     else:
         self._data = be.xp.broadcast_to(data, self._data.shape) \
             if data.shape != self._data.shape else data
-        view_src = self.__dict__.get("_view_src")
-        if view_src is not None:  # immutable: the bases take the new values too
-            from .indexing import _write_back
-            _write_back(self, view_src, False)
+        propagate(self, False)  # immutable: the bases take the new values too
     self._bump()
     return self
 

@@ -7,9 +7,9 @@ that skip it are summed, and at later zeros it is zero.
 from __future__ import annotations
 
 from .. import _dtype, return_types
+from ._register import inplace
 from ._util import GRAD, Tensor, method, record, wrap
-from .inplace import run_inplace
-from .reduction import _KN, _cast_in, _sum_dtype
+from .reduction import _cast_in, _sum_dtype
 from .reduction import sum as _rsum
 from .sorting import _as_1d, _squeeze0, flipped, put_along
 
@@ -139,7 +139,7 @@ def _accumulate(xp, kind: str, data, axis: int, floating: bool):
 def _cum_extreme(input: Tensor, d: int, name: str):
     if input.dtype.is_complex:
         raise NotImplementedError(f'"{name}_cpu" not implemented for '
-                                  f"'{_KN[input.dtype.name]}'")
+                                  f"'{input.dtype.scalar_name}'")
     be = input._device._be
     values, idx = _accumulate(be.xp, name[3:], input._data, d,
                               input.dtype.is_floating_point)
@@ -164,11 +164,5 @@ def cummin(input: Tensor, dim: int):
     return _on_1d(_cum_extreme, input, dim, "cummin")
 
 
-@method("cumsum_")
-def _cumsum_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
-    return run_inplace(self, cumsum, dim, dtype=dtype)
-
-
-@method("cumprod_")
-def _cumprod_(self: Tensor, dim: int, *, dtype=None) -> Tensor:
-    return run_inplace(self, cumprod, dim, dtype=dtype)
+inplace(cumsum, "cumsum_")
+inplace(cumprod, "cumprod_")

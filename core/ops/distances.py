@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-from .. import _dtype
 from ._util import GRAD, Tensor, record, same_device, wrap
 
 __all__ = ["cdist", "pdist"]
@@ -70,7 +69,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     for name, t in (("X1", x1), ("X2", x2)):
         if not t.dtype.is_floating_point:
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
-                               f"{_dtype.KERNEL_NAMES[t.dtype.name]}")
+                               f"{t.dtype.scalar_name}")
     for name, t in (("X1", x1), ("X2", x2)):
         if t.ndim < 2:
             raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
@@ -79,8 +78,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
     if x1.dtype is not x2.dtype:
-        raise RuntimeError(f"expected scalar type {_dtype.KERNEL_NAMES[x1.dtype.name]} but "
-                           f"found {_dtype.KERNEL_NAMES[x2.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {x1.dtype.scalar_name} but "
+                           f"found {x2.dtype.scalar_name}")
     p = _check_p(p)
     dev = same_device(x1, x2)
     xp = dev._be.xp

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, record, wrap
-from .inplace import _NAMES
 
 __all__ = ["einsum"]
 
@@ -96,8 +95,8 @@ def einsum(*args) -> Tensor:
     dt = ops[0].dtype
     for t in ops[1:]:
         if t.dtype is not dt:
-            raise RuntimeError(f"expected scalar type {_NAMES[dt.name]} but found "
-                               f"{_NAMES[t.dtype.name]}")
+            raise RuntimeError(f"expected scalar type {dt.scalar_name} but found "
+                               f"{t.dtype.scalar_name}")
     subs, out_sub, ops = _explicit(terms, out, ops)
     if not (dt.is_floating_point or dt.is_complex):
         return _integer_einsum(subs, out_sub, ops)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import builtins
 import math
-import warnings
 
+from ._register import takes_out
 from .. import _dtype
 from .._creation import full, zeros_like
-from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, reflected, wrap
-from .inplace import _NAMES, can_cast, run_inplace
+from ._register import apply2, attach, export, inplace
+from ._util import GRAD, Tensor, method, prep2, record, reflected, wrap
 from .selection import where
 
 __all__ = ["floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "round",
@@ -24,55 +24,6 @@ __all__ = ["floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "ro
            "positive"]  # and every op unary() defines
 
 FLOAT, SAME, ROUND = "float", "same", "round"  # what a bool/int input becomes (see unary)
-
-
-def _export(fn, *names):
-    g = globals()
-    for n in names:
-        g[n] = fn
-        __all__.append(n)
-
-
-def inplace(fn, *names, export=False):
-    """``Tensor.<name>`` (and with ``export``, ``ember.<name>``) running fn in place."""
-    def m(self, *args, **kwargs):
-        return run_inplace(self, fn, *args, **kwargs)
-    m.__name__ = names[0]
-    m.__doc__ = f"In-place form of ``{fn.__name__}`` (mirrors ``Tensor.{names[0]}``)."
-    for n in names:
-        setattr(Tensor, n, m)
-    if export:
-        _export(m, *(n for n in names if not n.startswith("__")))
-    return m
-
-
-def into(out: Tensor, res: Tensor, name: str) -> Tensor:
-    """Write an op's result into its ``out=`` tensor, as PyTorch does (same checks, same
-    resize warning)."""
-    if GRAD.enabled and (res._requires_grad or out._requires_grad):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
-                           "automatic differentiation, but one of the arguments requires grad.")
-    if res.dtype is not out.dtype and not can_cast(res.dtype, out.dtype):
-        raise RuntimeError(f"result type {_NAMES[res.dtype.name]} can't be cast to the desired "
-                           f"output type {_NAMES[out.dtype.name]}")
-    be = out._device._be
-    data = res._data if res.dtype is out.dtype else be.astype(res._data, out.dtype)
-    if out._data.shape != data.shape:
-        if out.numel():
-            warnings.warn(
-                f"An output with one or more elements was resized since it had shape "
-                f"{list(out.shape)}, which does not match the required output shape "
-                f"{list(res.shape)}. This behavior is deprecated, and in a future PyTorch "
-                "release outputs will not be resized unless they have zero elements. You can "
-                "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
-                "with t.resize_(0).", UserWarning, stacklevel=3)
-        out._data = data
-    elif be.mutable:
-        out._data[...] = data
-    else:
-        out._data = data
-    out._bump()
-    return out
 
 
 # PyTorch's CUDA kernels are named apart from its CPU ones: no "_vml" (MKL's vector maths),
@@ -86,7 +37,7 @@ def not_implemented(kernel: str, dt, dev) -> NotImplementedError:
     if dev.type == "cuda":
         kernel = _CUDA_KERNELS.get(kernel, kernel.removesuffix("_vml"))
     return NotImplementedError(f'"{kernel}_{dev.type}" not implemented for '
-                               f"'{_NAMES[dt.name]}'")
+                               f"'{dt.scalar_name}'")
 
 
 def _zero(g, x, y):
@@ -127,7 +78,8 @@ def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, ali
     kern = (lambda be, a: getattr(be.xp, kernel)(a)) if isinstance(kernel, str) else kernel
     node = node or name.capitalize() + "Backward0"
 
-    def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input: Tensor) -> Tensor:
         dt = input.dtype
         data = input._data
         dev = input._device
@@ -137,7 +89,7 @@ def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, ali
                 dt = dt.to_real()
             if data is None:
                 res = wrap(dev._be.copy(input._data), input.dtype, dev)
-                return res if out is None else into(out, res, name)
+                return res
         res = wrap(kern(dev._be, data), dt, dev)
         if GRAD.enabled and input._requires_grad:
             if uses == "y":
@@ -150,15 +102,15 @@ def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, ali
                        saved=(input, res))
             else:
                 record(res, node, (input,), lambda g: (deriv(g, None, None),))
-        return res if out is None else into(out, res, name)
+        return res
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}``." + (f" {doc}" if doc else "")
     if not public:
         return op
     method(name, *aliases)(op)
-    _export(op, name, *aliases)
-    inplace(op, *(n + "_" for n in (name,) + aliases), export=True)
+    export(globals(), op, name, *aliases)
+    inplace(op, *(n + "_" for n in (name,) + aliases), export_to=globals())
     return op
 
 
@@ -206,7 +158,10 @@ def _sigmoid(be, a):
 
 _2_SQRTPI, _SQRTPI_2 = 2 / math.sqrt(math.pi), math.sqrt(math.pi) / 2
 sigmoid = unary("sigmoid", _sigmoid, lambda g, x, y: g * (1 - y) * y, "y")
-relu = unary("relu", lambda be, a: be.xp.maximum(a, 0), lambda g, x, y: g * (y > 0), "y",
+# PyTorch's threshold_backward: zero where y <= 0, else g (so g passes at a NaN, and an
+# infinite g stays 0 where the unit is off)
+relu = unary("relu", lambda be, a: be.xp.maximum(a, 0),
+             lambda g, x, y: g.masked_fill(y <= 0, 0), "y",
              ints=SAME, node="ReluBackward0",
              errors={"bool": RuntimeError("Boolean inputs not supported for relu"),
                      "complex": NotImplementedError("clamp is not supported for complex "
@@ -251,7 +206,7 @@ _abs_op = unary("abs", _abs, lambda g, x, y: g * x.sign(), ints=SAME, aliases=("
              errors={"bool": lambda t: None if t._device.type == "cuda"  # CUDA's takes bool
                      else not_implemented("abs", t.dtype, t._device)},
              real_out=True, doc="abs'(0) = 0, as in PyTorch.")
-Tensor.__abs__ = _abs_op
+attach("__abs__", _abs_op)
 unary("sign", _sign, _zero, "", ints=SAME, errors={"complex": NotImplementedError(
     "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
     "torch.sgn instead.")})
@@ -274,12 +229,13 @@ unary("frac", lambda be, a: a - be.xp.trunc(a), lambda g, x, y: g, "",
       errors=_errs("frac", "bool", "int"))
 
 
+@takes_out
 @method("round")
-def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:  # noqa: A001
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Mirrors ``torch.round``: half to even, at ``decimals`` places (negative: tens,
     hundreds...). Zero gradient, as in PyTorch."""
     if decimals == 0:
-        return _round0(input, out=out)
+        return _round0(input)
     dt, dev = input.dtype, input._device
     if not dt.is_floating_point:
         raise not_implemented("round", dt, dev)
@@ -289,25 +245,27 @@ def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Ten
     res = wrap(data, dt, dev)
     if GRAD.enabled and input._requires_grad:
         record(res, "RoundBackward1", (input,), lambda g: (zeros_like(g),))
-    return res if out is None else into(out, res, "round")
+    return res
 
 
 round_ = inplace(round, "round_")
 
 
 # --- functions with parameters ----------------------------------------------------------------
+@takes_out
 @method("square")
-def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+def square(input: Tensor) -> Tensor:
     """Mirrors ``torch.square`` (``input ** 2``: bool becomes int64, as in PyTorch)."""
     res = input ** 2
-    return res if out is None else into(out, res, "square")
+    return res
 
 
 square_ = inplace(square, "square_")
 
 
+@takes_out
 @method("logit")
-def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None) -> Tensor:
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """Mirrors ``torch.logit``: ``log(p / (1 - p))``, with p clamped to [eps, 1 - eps] when
     ``eps`` is given (the gradient is then 0 outside that range, as in PyTorch)."""
     dt, dev = input.dtype, input._device
@@ -325,7 +283,7 @@ def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None)
                 return (d,)
             return (where((input < eps).logical_or(input > 1 - eps), 0.0, d),)
         record(res, "LogitBackward0", (input,), fn, saved=(input,))
-    return res if out is None else into(out, res, "logit")
+    return res
 
 
 logit_ = inplace(logit, "logit_")
@@ -342,7 +300,7 @@ def conj(input: Tensor) -> Tensor:
 
 
 def _part(input: Tensor, which: str) -> Tensor:
-    from .shape import view_of
+    from ._views import view_of
     data = getattr(input._data, which, None)
     if data is None:  # a backend whose arrays have no .real/.imag views
         data = getattr(input._device._be.xp, which)(input._data)
@@ -365,8 +323,8 @@ def imag(input: Tensor) -> Tensor:
     return _part(input, "imag")
 
 
-Tensor.real = property(real)
-Tensor.imag = property(imag)
+attach("real", property(real))
+attach("imag", property(imag))
 
 
 @method("positive")
@@ -381,15 +339,6 @@ def positive(input: Tensor) -> Tensor:
 def lhs_scalar(value, other: Tensor) -> Tensor:
     """A Python number on the left of an operator (``2 // t``) as a 0-dim tensor."""
     return full((), value, dtype=_dtype.result_dtype((), (value,)), device=other._device)
-
-
-def _binary(kernel, a, b):
-    """kernel(a, b), with PyTorch's error when the shapes do not broadcast."""
-    try:
-        return kernel(a, b)
-    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-        broadcast_fail(a, b)
-        raise
 
 
 def _check_int_zero(b, dt, xp):
@@ -413,19 +362,20 @@ def _not_differentiable(name):
     return fn
 
 
+@takes_out
 @method("floor_divide", "__floordiv__")
-def floor_divide(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+def floor_divide(input: Tensor, other) -> Tensor:
     """Mirrors ``torch.floor_divide`` (``//``): rounds toward minus infinity. Like PyTorch it
     has no derivative (backward raises)."""
     a, b, dt, dev = prep2(input, other)
     if dt is _dtype.bool or dt.is_complex:
         raise not_implemented("div_floor", dt, dev)
     _check_int_zero(b, dt, dev._be.xp)
-    res = wrap(_binary(lambda a, b: a // b, a, b), dt, dev)
+    res = wrap(apply2(lambda a, b: a // b, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         ins = (input, other) if isinstance(other, Tensor) else (input,)
         record(res, "NotImplemented", ins, _not_differentiable("floor_divide"))
-    return res if out is None else into(out, res, "floor_divide")
+    return res
 
 
 def _rfloordiv(input: Tensor, other) -> Tensor:
@@ -434,7 +384,8 @@ def _rfloordiv(input: Tensor, other) -> Tensor:
 
 def _mod_op(name, kernel, node, rounding):
     """remainder / fmod: kernel(xp, a, b, dt); d/d(other) = -g * div(input, other, rounding)."""
-    def op(input, other, *, out: Tensor | None = None) -> Tensor:
+    @takes_out
+    def op(input, other) -> Tensor:
         if not isinstance(input, Tensor):
             input = lhs_scalar(input, other)
         a, b, dt, dev = prep2(input, other)
@@ -442,7 +393,7 @@ def _mod_op(name, kernel, node, rounding):
             raise not_implemented(name, dt, dev)
         xp = dev._be.xp
         _check_int_zero(b, dt, xp)
-        res = wrap(_binary(lambda a, b: kernel(xp, a, b, dt), a, b), dt, dev)
+        res = wrap(apply2(lambda a, b: kernel(xp, a, b, dt), a, b), dt, dev)
         if GRAD.enabled:
             ra, rb = input._requires_grad, getattr(other, "_requires_grad", False)
             if rb:
@@ -454,7 +405,7 @@ def _mod_op(name, kernel, node, rounding):
                     record(res, node + "1", (input, other), lambda g: (g, None))
                 else:
                     record(res, node + "0", (input,), lambda g: (g,))
-        return res if out is None else into(out, res, name)
+        return res
     op.__name__ = op.__qualname__ = name
     return op
 
@@ -484,8 +435,9 @@ def _tensor_other(name, other):
                         f"{type(other).__name__}")
 
 
+@takes_out
 @method("atan2", "arctan2")
-def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+def atan2(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.atan2``: the angle of (other, input); integers compute in the
     default float dtype."""
     _tensor_other("atan2", other)
@@ -493,32 +445,33 @@ def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     if not dt.is_floating_point:
         dt = _dtype.get_default_dtype()
         a, b = dev._be.astype(a, dt), dev._be.astype(b, dt)
-    res = wrap(_binary(dev._be.xp.atan2, a, b), dt, dev)
+    res = wrap(apply2(dev._be.xp.atan2, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         def fn(g):
             d = g / (input * input + other * other)
             return (d * other if input._requires_grad else None,
                     d * -input if other._requires_grad else None)
         record(res, "Atan2Backward0", (input, other), fn, saved=(input, other))
-    return res if out is None else into(out, res, "atan2")
+    return res
 
 
 arctan2 = atan2
 
 
+@takes_out
 @method("hypot")
-def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+def hypot(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.hypot``: ``sqrt(input² + other²)`` without overflow (floats only)."""
     _tensor_other("hypot", other)
     a, b, dt, dev = prep2(input, other)
     if not dt.is_floating_point:
         raise not_implemented("hypot", dt, dev)
-    res = wrap(_binary(dev._be.xp.hypot, a, b), dt, dev)
+    res = wrap(apply2(dev._be.xp.hypot, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         record(res, "HypotBackward0", (input, other), lambda g: (
             g * input / res if input._requires_grad else None,
             g * other / res if other._requires_grad else None), saved=(input, other, res))
-    return res if out is None else into(out, res, "hypot")
+    return res
 
 
 for _f, _names in ((floor_divide, ("floor_divide_", "__ifloordiv__")),
@@ -527,5 +480,5 @@ for _f, _names in ((floor_divide, ("floor_divide_", "__ifloordiv__")),
     inplace(_f, *_names)
 
 
-Tensor.__rfloordiv__ = reflected(_rfloordiv)  # [1, 2] // t: Python's own TypeError
-Tensor.__rmod__ = reflected(_rmod)
+attach("__rfloordiv__", reflected(_rfloordiv))  # [1, 2] // t: Python's own TypeError
+attach("__rmod__", reflected(_rmod))

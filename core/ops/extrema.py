@@ -6,9 +6,10 @@ full ``max()``, ``amax``/``amin`` and ``aminmax`` share it evenly among tied ext
 """
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .reduction import _KN, _restore, np_alias, red_axes, tie_share
+from .reduction import _restore, _share, np_alias, record_shared, red_axes
 from .sorting import _as_1d, check_axes, picked
 
 __all__ = ["max", "min", "amax", "amin", "aminmax", "argmax", "argmin"]
@@ -29,32 +30,7 @@ def extreme(xp, name: str, data, **kw):
 
 def _no_complex(kernel: str, input: Tensor) -> None:
     if input.dtype.is_complex:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{_KN[input.dtype.name]}\'')
-
-
-def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
-                  ) -> None:
-    """Give ``res`` (an extreme of ``input`` over ``axes``) PyTorch's gradient for it: shared
-    evenly among the elements equal to it (NaN counting as equal to a NaN result)."""
-    shape = input._data.shape
-
-    def fn(g):
-        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes),)
-    record(res, name, (input,), fn, saved=(input, res))
-
-
-def _share(input: Tensor, res: Tensor, axes: tuple) -> Tensor:
-    xp = input._device._be.xp
-    x = input._data
-    v = res._data
-    if not axes:
-        v = xp.reshape(v, x.shape)
-    else:
-        v = xp.reshape(v, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
-    hit = x == v
-    if input.dtype.is_floating_point:
-        hit = hit | (xp.isnan(x) & xp.isnan(v))
-    return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype.scalar_name}\'')
 
 
 def _all(name: str, input: Tensor) -> Tensor:
@@ -65,7 +41,7 @@ def _all(name: str, input: Tensor) -> Tensor:
     res = wrap(extreme(xp, name, input._data), input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
         record_shared(res, input, tuple(range(input.ndim)), False,
-                      "MaxBackward1" if name == "max" else "MinBackward1")
+                      "MaxBackward1" if name == "max" else "MinBackward1", nan_equal=True)
     return res
 
 
@@ -91,8 +67,9 @@ def _dispatch(name: str, input: Tensor, dim, keepdim: bool, other):
     return _along(name, input, dim, keepdim)
 
 
+@takes_out
 @method("max")
-def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None,  # noqa: A001
         **np_kw):
     """Mirrors ``torch.max``: ``max(x)`` the largest element; ``max(x, dim, keepdim)`` the
     ``(values, indices)`` along ``dim`` (first index among ties); ``max(x, other)`` the
@@ -102,8 +79,9 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,
     return _dispatch("max", input, dim, keepdim, other)
 
 
+@takes_out
 @method("min")
-def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None, out=None,  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False, *, other=None,  # noqa: A001
         **np_kw):
     """Mirrors ``torch.min`` (see ``max``)."""
     if np_kw:
@@ -124,7 +102,7 @@ def _a(name: str, input: Tensor, dim, keepdim: bool) -> Tensor:
                input._device)
     if GRAD.enabled and input._requires_grad:
         record_shared(res, input, axes, keepdim, "AmaxBackward0" if name == "amax"
-                      else "AminBackward0")
+                      else "AminBackward0", nan_equal=False)
     return res
 
 
@@ -165,8 +143,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
     hi = wrap(extreme(xp, "max", input._data, axis=axes, keepdims=keepdim), input.dtype, dev)
     if GRAD.enabled and input._requires_grad:
         def fn(g_lo, g_hi):
-            return (_restore(g_lo, shape, axes, keepdim) * _share(input, lo, axes)
-                    + _restore(g_hi, shape, axes, keepdim) * _share(input, hi, axes),)
+            return (_restore(g_lo, shape, axes, keepdim) * _share(input, lo, axes, False)
+                    + _restore(g_hi, shape, axes, keepdim) * _share(input, hi, axes, False),)
         record((lo, hi), "AminmaxBackward0", (input,), fn, saved=(input, lo, hi))
     return return_types.aminmax((lo, hi))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap
+from ._views import EXPANDED
 from .inplace import run_inplace
 
 __all__ = []
@@ -21,9 +22,31 @@ def _replace(self: Tensor, data, name: str) -> Tensor:
     return run_inplace(self, fn)
 
 
+def _expanded(self: Tensor) -> Tensor | None:
+    """The base of an expanded view being filled outside autograd, else None."""
+    src = self._view_src
+    if src is not None and src[1] is EXPANDED and not (GRAD.enabled and self._requires_grad):
+        return src[0]
+    return None
+
+
+def _fill_expanded(self: Tensor, base: Tensor, value) -> Tensor:
+    """zero_/fill_ of an expanded view: every element gets one value, so the repeated
+    memory is no obstacle (PyTorch allows it): the base takes the value, and the view
+    shows it again."""
+    be = self._device._be
+    fill_(base, value)
+    self._data = be.xp.broadcast_to(base._data, self._data.shape)
+    self._bump()
+    return self
+
+
 @method("zero_")
 def zero_(self: Tensor) -> Tensor:
     """Mirrors ``Tensor.zero_``."""
+    base = _expanded(self)
+    if base is not None:
+        return _fill_expanded(self, base, 0)
     be = self._device._be
     return _replace(self, be.xp.zeros_like(self._data), "ZeroBackward0")
 
@@ -36,6 +59,9 @@ def fill_(self: Tensor, value) -> Tensor:
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.ndim} dimensions.")
         value = value.item()
+    base = _expanded(self)
+    if base is not None:
+        return _fill_expanded(self, base, value)
     be = self._device._be
     return _replace(self, be.xp.full(self._data.shape, value,
                                      dtype=be.native_dtype(self.dtype)), "FillBackward0")
@@ -48,8 +74,7 @@ def _rng(self: Tensor, generator):
 
 def _need_float(self: Tensor, fn: str):
     if not (self.dtype.is_floating_point or self.dtype.is_complex):
-        from .._creation import _KERNEL_NAMES
-        raise RuntimeError(f'"{fn}" not implemented for \'{_KERNEL_NAMES[self.dtype.name]}\'')
+        raise RuntimeError(f'"{fn}" not implemented for \'{self.dtype.scalar_name}\'')
 
 
 @method("uniform_")

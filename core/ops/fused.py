@@ -2,21 +2,24 @@
 hand-written optimizers. Composed from the differentiable ops, so autograd comes free."""
 from __future__ import annotations
 
+from ._register import takes_out
+from ._register import inplace
 from ._util import Tensor, method
 from .arith import add, div, mul
-from .inplace import run_inplace
 
 __all__ = ["addcmul", "addcdiv"]
 
 
+@takes_out
 @method("addcmul")
-def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """Mirrors ``torch.addcmul``: ``input + value * tensor1 * tensor2``."""
     return add(input, mul(mul(tensor1, tensor2), value) if value != 1 else mul(tensor1, tensor2))
 
 
+@takes_out
 @method("addcdiv")
-def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=None) -> Tensor:
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """Mirrors ``torch.addcdiv``: ``input + value * tensor1 / tensor2`` (float only, as torch)."""
     if not (tensor1.dtype.is_floating_point or tensor1.dtype.is_complex) and \
             not (tensor2.dtype.is_floating_point or tensor2.dtype.is_complex):
@@ -31,11 +34,5 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1, out=Non
     return add(input, mul(q, value) if value != 1 else q)
 
 
-@method("addcmul_")
-def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    return run_inplace(self, addcmul, tensor1, tensor2, value=value)
-
-
-@method("addcdiv_")
-def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    return run_inplace(self, addcdiv, tensor1, tensor2, value=value)
+addcmul_ = inplace(addcmul, "addcmul_")
+addcdiv_ = inplace(addcdiv, "addcdiv_")

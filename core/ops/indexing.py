@@ -21,14 +21,11 @@ import warnings
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, same_device, wrap
-from .shape import view_of
+from ._views import check_write, view_of, write_back
 
 __all__ = ["index_put", "take"]
 
 _INDEX_INTS = frozenset((_dtype.int64, _dtype.int32, _dtype.int16, _dtype.int8))
-_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 class _Spec:
@@ -419,12 +416,12 @@ def getitem(self: Tensor, key) -> Tensor:
     numpy arrays) gives a copy, dims placed as PyTorch places them."""
     if type(key) is int and not (self._requires_grad and GRAD.enabled):
         # the hot path (a Dataset's ``data[i]``): a select view, no graph; the spec a write
-        # through the view needs is made only then (see _write_back)
+        # through the view needs is made only then (see _views.write_back)
         data = self._data
         shape = data.shape
         if shape and -shape[0] <= key < shape[0]:
             res = view_of(self, data[key, ...])
-            res.__dict__["_view_src"] = (self, key)
+            res._view_src = (self, key)
             return res
     return _index(self, _parse(self, key))
 
@@ -441,7 +438,7 @@ def _index(x: Tensor, spec: _Spec) -> Tensor:
         res = wrap(out, x.dtype, x._device)
     else:
         res = view_of(x, out)
-        res.__dict__["_view_src"] = (x, spec)  # how a write into the view reaches x
+        res._view_src = (x, spec)  # how a write into the view reaches x
     if GRAD.enabled and x._requires_grad:
         shape = data.shape
         record(res, spec.name, (x,), lambda g: (_put(g, shape, spec),))
@@ -493,6 +490,8 @@ def setitem(self: Tensor, key, value) -> None:
 
 
 def _assign(self: Tensor, spec: _Spec, value, accumulate: bool) -> Tensor:
+    if self._view_src is not None:
+        check_write(self, GRAD.enabled)
     be = self._device._be
     v = None
     if isinstance(value, Tensor):
@@ -526,8 +525,8 @@ def _assign(self: Tensor, spec: _Spec, value, accumulate: bool) -> Tensor:
     if (v is not None and spec.adv and not accumulate and value.dtype is not self.dtype
             and not (v.numel() == 1 and _single_mask(spec))):
         raise RuntimeError("Index put requires the source and destination dtypes match, got "
-                           f"{_NAMES[self.dtype.name]} for the destination and "
-                           f"{_NAMES[value.dtype.name]} for the source.")
+                           f"{self.dtype.scalar_name} for the destination and "
+                           f"{value.dtype.scalar_name} for the source.")
     if spec.perm is not None and v is not None and v.ndim:
         vd = be.xp.permute_dims(_broadcast_value(self, spec, v), spec.inv)
     if tracked:
@@ -559,44 +558,10 @@ def _assign(self: Tensor, spec: _Spec, value, accumulate: bool) -> Tensor:
                (prev,) if vt is None else (prev, vt), fn)
         self._out_nr = 0
     if tracked or not be.mutable:
-        src = self.__dict__.get("_view_src")
+        src = self._view_src
         if src is not None:
-            _write_back(self, src, tracked)
+            write_back(self, src, tracked)
     return self
-
-
-def _write_back(view: Tensor, src, tracked: bool) -> None:
-    """A write into a view made by indexing, made visible through its bases (PyTorch's
-    view + in-place semantics): on immutable backends the bases' arrays take the view's
-    new values; under autograd each base takes a CopySlices node whose inputs are its old
-    self and the view, so gradients flow through the write."""
-    from .inplace import shallow
-    from .shape import ALIAS, FullView, PartView
-    while src is not None:
-        base, spec = src
-        if type(spec) is int:  # left by getitem's fast path for t[i]
-            spec = _select_spec(spec, base.ndim)
-        elif type(spec) is tuple:  # (factory, *args), left by mark_view
-            spec = spec[0](*spec[1:])
-        be = base._device._be
-        full = isinstance(spec, FullView)  # reshape/permute/transpose: all of base is written
-        if spec is ALIAS:
-            tracked = False
-        part = isinstance(spec, PartView)  # a diagonal
-        if not be.mutable:
-            base._data = spec.inv(view._data) if full else \
-                spec.set(be, base._data, view._data) if part else \
-                be.setitem(base._data, spec.key, view._data)
-        if tracked:
-            if full:
-                record(base, "CopySlices", (view,), lambda g, f=spec.fwd: (f(g),))
-            else:
-                prev = shallow(base)
-                keep = prev._requires_grad
-                record(base, "CopySlices", (prev, view),
-                       spec.grads(keep) if part else _copy_slices(spec, keep))
-            base._out_nr = 0
-        view, src = base, base.__dict__.get("_view_src")
 
 
 def _copy_slices(spec: _Spec, keep: bool):
@@ -665,8 +630,8 @@ def index_put_(input: Tensor, indices, values: Tensor, accumulate: bool = False)
                             f"{type(t).__name__}")
     if values.dtype is not input.dtype:
         raise RuntimeError("Index put requires the source and destination dtypes match, got "
-                           f"{_NAMES[input.dtype.name]} for the destination and "
-                           f"{_NAMES[values.dtype.name]} for the source.")
+                           f"{input.dtype.scalar_name} for the destination and "
+                           f"{values.dtype.scalar_name} for the source.")
     spec = _parse(input, tuple(indices))
     return _assign(input, spec, values, accumulate)
 
@@ -676,7 +641,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """Mirrors ``torch.take``: ``input`` read as 1-D at ``index`` (negative counts back)."""
     if index.dtype is not _dtype.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got "
-                           f"{_NAMES[index.dtype.name]}")
+                           f"{index.dtype.scalar_name}")
     n = input.numel()
     idx = _on(input, index)._data
     be = input._device._be

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, wrap
+from ._views import check_write, propagate
 
 __all__ = ["check_inplace", "shallow", "commit", "run_inplace", "can_cast"]
 
 _LEAF_ERR = ("a leaf Variable that requires grad is being used in an in-place operation.")
 _VIEW_LEAF_ERR = ("a view of a leaf Variable that requires grad is being used in an in-place "
                   "operation.")
-
-_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def can_cast(frm, to) -> bool:
@@ -32,8 +29,8 @@ def can_cast(frm, to) -> bool:
 
 def check_inplace(self: Tensor, result_dtype) -> None:
     if result_dtype is not self.dtype and not can_cast(result_dtype, self.dtype):
-        raise RuntimeError(f"result type {_NAMES[result_dtype.name]} can't be cast to the "
-                           f"desired output type {_NAMES[self.dtype.name]}")
+        raise RuntimeError(f"result type {result_dtype.scalar_name} can't be cast to the "
+                           f"desired output type {self.dtype.scalar_name}")
     if GRAD.enabled and self._requires_grad and self._grad_fn is None:
         base = self._base
         raise RuntimeError(_VIEW_LEAF_ERR if base is not None and base._requires_grad
@@ -79,15 +76,14 @@ def commit(self: Tensor, out: Tensor) -> Tensor:
         if node._saved:
             now = self._vc[0]
             node._saved = tuple((t, now) if t is out else (t, v) for t, v in node._saved)
-    src = self.__dict__.get("_view_src")
-    if src is not None and (tracked or not be.mutable):
-        from .indexing import _write_back
-        _write_back(self, src, tracked)
+    propagate(self, tracked)
     return self
 
 
 def run_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     """``self = fn(self, *args)`` in place, with autograd when needed."""
+    if self._view_src is not None:
+        check_write(self, GRAD.enabled)
     tracked = GRAD.enabled and (self._requires_grad or any(
         getattr(a, "_requires_grad", False) for a in args))
     if tracked:

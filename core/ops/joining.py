@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import itertools
 
+from ._register import takes_out
 from .._dtype import result_dtype
 from ._util import GRAD, Tensor, cast, method, record, wrap, wrap_dim
 from .rearrange import narrow
-from .shape import atleast_1d, atleast_2d, atleast_3d, reshape, view_of
+from ._views import MultiOutput, mark_view, view_of
+from .shape import atleast_1d, atleast_2d, atleast_3d, reshape
 
 __all__ = ["cat", "chunk", "column_stack", "concat", "concatenate", "dsplit", "dstack", "hsplit",
            "hstack", "row_stack", "split", "stack", "tensor_split", "unbind", "vsplit", "vstack"]
@@ -40,7 +42,8 @@ def _common(ts: list):
     return dt, dev
 
 
-def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
+@takes_out
+def cat(tensors, dim: int = 0) -> Tensor:
     """Mirrors ``torch.cat``: mixed dtypes promote; 1-D empty tensors are skipped where the
     others have another shape (PyTorch's legacy rule)."""
     ts = _tensor_seq(tensors, "cat")
@@ -76,8 +79,6 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
                                        f"tensor number {i} in the list.")
         kept.append(x)
     res = wrap(dev._be.xp.concat([cast(x, dt) for x in kept], axis=d), dt, dev)
-    if out is not None:
-        return _into(out, res)
     if GRAD.enabled and any(x._requires_grad for x in ts):
         spans = []
         off = 0
@@ -105,14 +106,8 @@ def _empty(g: Tensor) -> Tensor:
     return zeros((0,), dtype=g.dtype, device=g._device)
 
 
-def _into(out: Tensor, res: Tensor) -> Tensor:
-    """``out=``: resize-and-copy as PyTorch does for an ``out`` tensor."""
-    out._data = out._device._be.copy(out._device._be.astype(res._data, out.dtype))
-    out._bump()
-    return out
-
-
-def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
+@takes_out
+def stack(tensors, dim: int = 0) -> Tensor:
     """Mirrors ``torch.stack``: tensors of one shape joined along a new dim."""
     ts = _tensor_seq(tensors, "stack")
     if not ts:
@@ -126,8 +121,6 @@ def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
     dt, dev = _common(ts)
     key = (slice(None),) * d + (None, ...)  # a new axis by indexing: cheaper than xp.stack
     res = wrap(dev._be.xp.concat([cast(x, dt)[key] for x in ts], axis=d), dt, dev)
-    if out is not None:
-        return _into(out, res)
     if GRAD.enabled and any(x._requires_grad for x in ts):
         need = [x._requires_grad for x in ts]
         record(res, "StackBackward0", ts,
@@ -142,30 +135,34 @@ def _nonempty(tensors, fname: str) -> list:
     return ts
 
 
-def hstack(tensors, *, out=None) -> Tensor:
+@takes_out
+def hstack(tensors) -> Tensor:
     """Mirrors ``torch.hstack``: along dim 1 (dim 0 for 1-D inputs)."""
     ts = atleast_1d(_nonempty(tensors, "hstack"))
-    return cat(ts, 0 if ts[0].ndim == 1 else 1, out=out)
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
-def vstack(tensors, *, out=None) -> Tensor:
+@takes_out
+def vstack(tensors) -> Tensor:
     """Mirrors ``torch.vstack`` (``row_stack``): 1-D inputs become rows."""
-    return cat(atleast_2d(_nonempty(tensors, "vstack")), 0, out=out)
+    return cat(atleast_2d(_nonempty(tensors, "vstack")), 0)
 
 
 row_stack = vstack
 
 
-def dstack(tensors, *, out=None) -> Tensor:
+@takes_out
+def dstack(tensors) -> Tensor:
     """Mirrors ``torch.dstack``: along the third dim."""
-    return cat(atleast_3d(_nonempty(tensors, "dstack")), 2, out=out)
+    return cat(atleast_3d(_nonempty(tensors, "dstack")), 2)
 
 
-def column_stack(tensors, *, out=None) -> Tensor:
+@takes_out
+def column_stack(tensors) -> Tensor:
     """Mirrors ``torch.column_stack``: 0-d and 1-D inputs become columns."""
     ts = _nonempty(tensors, "column_stack")
     cols = [reshape(x, (x.numel(), 1)) if x.ndim <= 1 else x for x in ts]
-    return cat(cols, 1, out=out)
+    return cat(cols, 1)
 
 
 # --- splitting ----------------------------------------------------------------------------
@@ -176,8 +173,11 @@ def _pieces(input: Tensor, sizes, d: int, name: str) -> tuple:
     pre = (slice(None),) * d
     outs = []
     off = 0
-    for s in sizes:
-        outs.append(view_of(input, data[pre + (slice(off, off + s), ...)]))
+    node = name.removesuffix("Backward0")
+    for i, s in enumerate(sizes):
+        key = pre + (slice(off, off + s),)
+        outs.append(view_of(input, data[key + (...,)]))
+        mark_view(outs[-1], input, MultiOutput(key, node, i))
         off += s
     outs = tuple(outs)
     if GRAD.enabled and input._requires_grad and outs:
@@ -257,6 +257,8 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     data = input._data
     pre = (slice(None),) * d
     outs = tuple(view_of(input, data[pre + (i, ...)]) for i in range(data.shape[d]))
+    for i, o in enumerate(outs):
+        mark_view(o, input, MultiOutput(pre + (i,), "Unbind", i))
     if GRAD.enabled and input._requires_grad and outs:
         record(outs, "UnbindBackward0", (input,), lambda *gs: (stack(gs, d),))
     return outs

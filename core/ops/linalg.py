@@ -4,23 +4,18 @@ as in PyTorch) and errors use PyTorch's wording for the kernel PyTorch would rea
 ``einsum`` lives in ``einsum.py``."""
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
+from ._register import attach
 from ._util import GRAD, Tensor, method, record, reflected, same_device, wrap
-from .inplace import _NAMES
 from .shape import broadcast_shapes, expand_target, permute, reshape, squeeze, unsqueeze
 
 __all__ = ["addbmm", "addmm", "addmv", "baddbmm", "bmm", "dot", "ger", "inner", "kron", "matmul",
            "mm", "mv", "outer", "tensordot", "vdot"]
 
-# C++ scalar names PyTorch's mm/baddbmm messages print
-_KN = {"float32": "float", "float64": "double", "float16": "c10::Half",
-       "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
-       "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
-       "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
-
 
 def _tn(t: Tensor) -> str:
-    return _NAMES[t.dtype.name]
+    return t.dtype.scalar_name
 
 
 def _no_bool(t: Tensor, kernel: str) -> None:
@@ -38,7 +33,7 @@ def _prod(xs) -> int:
 def _mm_dtype(a: Tensor, b: Tensor) -> None:
     if a.dtype is not b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{_KN[a.dtype.name]} != {_KN[b.dtype.name]}")
+                           f"{a.dtype.c_name} != {b.dtype.c_name}")
 
 
 def _mm_shapes(sa, sb) -> None:
@@ -100,13 +95,6 @@ def _product_backward(g, a, b, ra, rb):
     if gb is not None and db == 1:
         gb = squeeze(gb, -1)
     return ga, gb
-
-
-def _out(res: Tensor, out) -> Tensor:
-    if out is None:
-        return res
-    from .joining import _into
-    return _into(out, res)
 
 
 def _record_product(res, name, a, b):
@@ -190,12 +178,13 @@ def _matmul_dtype_error(a: Tensor, b: Tensor, kernel: str) -> Exception:
                             f"{_tn(a)}, and {_tn(b)}")
     if kernel == "mm":
         return RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                            f"{_KN[a.dtype.name]} != {_KN[b.dtype.name]}")
+                            f"{a.dtype.c_name} != {b.dtype.c_name}")
     return RuntimeError(f"expected scalar type {_tn(a)} but found {_tn(b)}")
 
 
+@takes_out
 @method("matmul", "__matmul__")
-def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.matmul``: 1-D/2-D/batched with broadcasting of batch dims."""
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
@@ -221,7 +210,7 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     res = wrap(data, dt, dev)
     if GRAD.enabled and (input._requires_grad or other._requires_grad):
         _record_product(res, _NAME.get((na, nb), "UnsafeViewBackward0"), input, other)
-    return res if out is None else _out(res, out)
+    return res
 
 
 def _rmatmul(self: Tensor, other) -> Tensor:
@@ -230,7 +219,7 @@ def _rmatmul(self: Tensor, other) -> Tensor:
 
 # --- fixed-rank products -------------------------------------------------------------------
 
-def _product(a: Tensor, b: Tensor, kernel: str, name: str, out) -> Tensor:
+def _product(a: Tensor, b: Tensor, kernel: str, name: str) -> Tensor:
     """a @ b once the caller has checked ranks, dtypes and shapes as PyTorch's kernel
     does."""
     _no_bool(a, kernel)
@@ -238,11 +227,12 @@ def _product(a: Tensor, b: Tensor, kernel: str, name: str, out) -> Tensor:
     res = wrap(dev._be.xp.matmul(a._data, b._data), a.dtype, dev)
     if GRAD.enabled:
         _record_product(res, name, a, b)
-    return _out(res, out)
+    return res
 
 
+@takes_out
 @method("mm")
-def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Mirrors ``torch.mm``: matrix @ matrix, no broadcasting."""
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -250,11 +240,12 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
         raise RuntimeError("mat2 must be a matrix")
     _mm_dtype(input, mat2)
     _mm_shapes(input._data.shape, mat2._data.shape)
-    return _product(input, mat2, "addmm_impl_cpu_", "MmBackward0", out)
+    return _product(input, mat2, "addmm_impl_cpu_", "MmBackward0")
 
 
+@takes_out
 @method("bmm")
-def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Mirrors ``torch.bmm``: batches of matrices, equal batch sizes, no broadcasting."""
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -263,11 +254,12 @@ def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     _bmm_shapes(input._data.shape, mat2._data.shape)
     if input.dtype is not mat2.dtype:
         raise RuntimeError(f"expected scalar type {_tn(input)} but found {_tn(mat2)}")
-    return _product(input, mat2, "bmm", "BmmBackward0", out)
+    return _product(input, mat2, "bmm", "BmmBackward0")
 
 
+@takes_out
 @method("mv")
-def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
+def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Mirrors ``torch.mv``: matrix @ vector."""
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, "
@@ -275,18 +267,20 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
     _mv_dtype(vec, input, vec)
     sm = input._data.shape
     _mv_shapes(sm[0], sm, vec._data.shape)
-    return _product(input, vec, "addmv_impl_cpu", "MvBackward0", out)
+    return _product(input, vec, "addmv_impl_cpu", "MvBackward0")
 
 
+@takes_out
 @method("dot")
-def dot(input: Tensor, tensor: Tensor, *, out=None) -> Tensor:
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Mirrors ``torch.dot``: two 1-D tensors of one dtype and length (no conjugation)."""
     _dot_checks(input, tensor)
-    return _product(input, tensor, "dot", "DotBackward0", out)
+    return _product(input, tensor, "dot", "DotBackward0")
 
 
+@takes_out
 @method("vdot")
-def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+def vdot(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.vdot``: like dot, with the first vector conjugated."""
     _dot_checks(input, other)
     _no_bool(input, "dot")
@@ -303,7 +297,7 @@ def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
             gb = g * input if rb else None
             return ga, gb
         record(res, "VdotBackward0", (input, other), back, saved=(input, other))
-    return _out(res, out)
+    return res
 
 
 @method("outer", "ger")
@@ -318,8 +312,9 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 ger = outer
 
 
+@takes_out
 @method("inner")
-def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+def inner(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.inner``: sums over the last dims (a product with a 0-d operand)."""
     if not input.ndim or not other.ndim:
         return input * other
@@ -332,7 +327,8 @@ def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     return tensordot(input, other, ([-1], [-1]))
 
 
-def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+@takes_out
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Mirrors ``torch.tensordot``: ``dims`` an int (the last/first that many), a pair of
     lists, or a tensor of either. Built from permute, reshape and mm, as PyTorch does."""
     if isinstance(dims, Tensor):
@@ -366,8 +362,9 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     return reshape(mm(am, bm), tuple(sa[i] for i in fa) + tuple(sb[i] for i in fb))
 
 
+@takes_out
 @method("kron")
-def kron(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+def kron(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.kron`` (promotes dtypes): every product of an entry of ``input``
     with all of ``other``, laid out block-wise."""
     n = max(input.ndim, other.ndim)
@@ -424,8 +421,9 @@ def _record_fused(res, name, input, a, b, beta, alpha, reduce_batch=False):
     return res
 
 
+@takes_out
 @method("addmm")
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """Mirrors ``torch.addmm``: ``beta * input + alpha * (mat1 @ mat2)``."""
     for name, m in (("mat1", mat1), ("mat2", mat2)):
         if m.ndim != 2:
@@ -438,11 +436,12 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
     _mm_shapes(s1, s2)
     _no_bool(mat1, "addmm_impl_cpu_")
     res = _fused(input, mat1, mat2, (s1[0], s2[1]), beta, alpha)
-    return _out(_record_fused(res, "AddmmBackward0", input, mat1, mat2, beta, alpha), out)
+    return _record_fused(res, "AddmmBackward0", input, mat1, mat2, beta, alpha)
 
 
+@takes_out
 @method("addmv")
-def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """Mirrors ``torch.addmv``: ``beta * input + alpha * (mat @ vec)``."""
     if mat.ndim != 2 or vec.ndim != 1 or input.ndim > 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
@@ -453,7 +452,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None)
     _mv_shapes(n_in, sm, vec._data.shape)
     _no_bool(mat, "addmv_impl_cpu")
     res = _fused(input, mat, vec, (sm[0],), beta, alpha)
-    return _out(_record_fused(res, "AddmvBackward0", input, mat, vec, beta, alpha), out)
+    return _record_fused(res, "AddmvBackward0", input, mat, vec, beta, alpha)
 
 
 def _batch_checks(input: Tensor, b1: Tensor, b2: Tensor) -> None:
@@ -463,26 +462,25 @@ def _batch_checks(input: Tensor, b1: Tensor, b2: Tensor) -> None:
     if input.dtype is not b1.dtype or input.dtype is not b2.dtype:
         if input.dtype is b1.dtype:
             raise RuntimeError(f"expected scalar type {_tn(b1)} but found {_tn(b2)}")
-        raise RuntimeError(f"Input dtypes must be the same, got: input {_KN[input.dtype.name]}, "
-                           f"batch1: {_KN[b1.dtype.name]}, batch2: {_KN[b2.dtype.name]}")
+        raise RuntimeError(f"Input dtypes must be the same, got: input {input.dtype.c_name}, "
+                           f"batch1: {b1.dtype.c_name}, batch2: {b2.dtype.c_name}")
     _no_bool(b1, "bmm")
 
 
+@takes_out
 @method("baddbmm")
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
-            out=None) -> Tensor:
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """Mirrors ``torch.baddbmm``: ``beta * input + alpha * bmm(batch1, batch2)``."""
     _batch_checks(input, batch1, batch2)
     s1, s2 = batch1._data.shape, batch2._data.shape
     _bmm_shapes(s1, s2)
     res = _fused(input, batch1, batch2, (s1[0], s1[1], s2[2]), beta, alpha)
-    return _out(_record_fused(res, "BaddbmmBackward0", input, batch1, batch2, beta, alpha),
-                out)
+    return _record_fused(res, "BaddbmmBackward0", input, batch1, batch2, beta, alpha)
 
 
+@takes_out(resize="silent")
 @method("addbmm")
-def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
-           out=None) -> Tensor:
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """Mirrors ``torch.addbmm``: ``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
     _batch_checks(input, batch1, batch2)
     s1, s2 = batch1._data.shape, batch2._data.shape
@@ -491,8 +489,8 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
                            f"and {s2[0]}")
     _bmm_shapes(s1, s2)
     res = _fused(input, batch1, batch2, (s1[1], s2[2]), beta, alpha, batch_sum=True)
-    return _out(_record_fused(res, "AddbmmBackward0", input, batch1, batch2, beta, alpha,
-                              reduce_batch=True), out)
+    return _record_fused(res, "AddbmmBackward0", input, batch1, batch2, beta, alpha,
+                              reduce_batch=True)
 
 
-Tensor.__rmatmul__ = reflected(_rmatmul)
+attach("__rmatmul__", reflected(_rmatmul))

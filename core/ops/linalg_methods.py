@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 
+from ._register import takes_out
 from .. import _dtype
 from .. import return_types as _rt
 from ._util import Tensor, method
@@ -53,10 +54,11 @@ def logdet(input: Tensor) -> Tensor:
     return where(sign < 0, float("nan"), logabs)
 
 
+@takes_out
 @method("inverse")
-def inverse(input: Tensor, *, out=None) -> Tensor:
+def inverse(input: Tensor) -> Tensor:
     """Mirrors ``torch.inverse`` (``torch.linalg.inv``)."""
-    return _la().inv(input, out=out)
+    return _la().inv(input)
 
 
 @method("pinverse")
@@ -77,8 +79,9 @@ def matrix_exp(input: Tensor) -> Tensor:
     return _la().matrix_exp(input)
 
 
+@takes_out
 @method("cross")
-def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """Mirrors ``torch.cross``: without ``dim``, the first dimension of size 3 (PyTorch's
     deprecated default, with its warning)."""
     if dim is None:
@@ -91,7 +94,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
         from .shape import broadcast_shapes
         shape = broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, s in enumerate(shape) if s == 3), -1)
-    return _la().cross(input, other, dim=dim, out=out)
+    return _la().cross(input, other, dim=dim)
 
 
 @method("dist")
@@ -100,8 +103,9 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     return _la().vector_norm(input - other, p)
 
 
+@takes_out
 @method("cholesky")
-def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
     """Mirrors the deprecated ``torch.cholesky`` (``linalg.cholesky``, ``.mH`` if upper)."""
     _deprecated("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be "
                 "removed in a future PyTorch release.\nL = torch.cholesky(A)\nshould be "
@@ -109,22 +113,24 @@ def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
                 "upper=True)\nshould be replaced with\nU = torch.linalg.cholesky(A).mH\nThis "
                 "transform will produce equivalent results for all valid (symmetric positive "
                 "definite) inputs.")
-    return _la().cholesky(input, upper=upper, out=out)
+    return _la().cholesky(input, upper=upper)
 
 
+@takes_out
 @method("qr")
-def qr(input: Tensor, some: bool = True, *, out=None):
+def qr(input: Tensor, some: bool = True):
     """Mirrors the deprecated ``torch.qr``: ``linalg.qr(A, 'reduced' if some else
     'complete')``."""
     _deprecated("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a "
                 "future PyTorch release.\nThe boolean parameter 'some' has been replaced with a "
                 "string parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\n"
                 "Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete')")
-    return _qr(tuple(_la().qr(input, "reduced" if some else "complete", out=out)))
+    return _qr(tuple(_la().qr(input, "reduced" if some else "complete")))
 
 
+@takes_out
 @method("svd")
-def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
     """Mirrors ``torch.svd``: (U, S, V) with ``A = U diag(S) V^H`` (V, not Vh); without
     ``compute_uv`` U and V are zero-filled, as in PyTorch."""
     la = _la()
@@ -139,9 +145,10 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
     return _svd((U, S, Vh.mH))
 
 
+@takes_out
 @method("triangular_solve")
 def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
-                     unitriangular: bool = False, *, out=None):
+                     unitriangular: bool = False):
     """Mirrors the deprecated ``torch.triangular_solve(b, A)``: (solution of
     ``op(A) X = b``, a copy of A)."""
     _deprecated("torch.triangular_solve is deprecated in favor of "
@@ -154,23 +161,25 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
     return _triangular_solve((X, A.clone()))
 
 
+@takes_out
 @method("cholesky_solve")
-def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out=None) -> Tensor:
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False) -> Tensor:
     """Mirrors ``torch.cholesky_solve(B, L)``: X with ``L L^H X = B`` (``U^H U`` if
     upper), two triangular solves."""
     la = _la()
     L = input2.mH if upper else input2
     Y = la.solve_triangular(L, input, upper=False)
-    return la.solve_triangular(L.mH, Y, upper=True, out=out)
+    return la.solve_triangular(L.mH, Y, upper=True)
 
 
+@takes_out
 @method("cholesky_inverse")
-def cholesky_inverse(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
     """Mirrors ``torch.cholesky_inverse(L)``: the inverse of ``L L^H`` (``U^H U``)."""
     from .._creation import eye
     n = input.shape[-1]
     return cholesky_solve(eye(n, dtype=input.dtype, device=input._device)
-                          .expand(tuple(input.shape)), input, upper, out=out)
+                          .expand(tuple(input.shape)), input, upper)
 
 
 def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
@@ -192,11 +201,12 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     return cols if increasing else cols.flip(-1)
 
 
-def chain_matmul(*matrices, out=None) -> Tensor:
+@takes_out
+def chain_matmul(*matrices) -> Tensor:
     """Mirrors the deprecated ``torch.chain_matmul`` (``linalg.multi_dot``)."""
     _deprecated("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                 "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
                 "more tensors rather than multiple parameters.")
     if len(matrices) == 1:
         return matrices[0].clone()
-    return _la().multi_dot(matrices, out=out)
+    return _la().multi_dot(matrices)

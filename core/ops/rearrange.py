@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .shape import (PartView, _as_shape, _infer_shape, mark_view, permute, reshape,
-                    transpose, view_of)
+from ._views import PartView, mark_view, view_of
+from .shape import _as_shape, _infer_shape, permute, reshape, transpose
 
 __all__ = ["diag", "diag_embed", "diagonal", "flip", "fliplr", "flipud", "moveaxis", "movedim",
            "narrow", "repeat_interleave", "roll", "rot90", "select", "tile", "trace", "tril",
@@ -319,9 +319,8 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
     if isinstance(repeats, Tensor):
         if repeats.dtype.is_floating_point or repeats.dtype.is_complex or \
                 repeats.dtype is _dtype.bool:
-            from .inplace import _NAMES
             raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
-                                      f"'{_NAMES[repeats.dtype.name]}'")
+                                      f"'{repeats.dtype.scalar_name}'")
         counts = [int(c) for c in repeats.reshape(-1).tolist()]
         if len(counts) == 1:
             repeats = counts[0]

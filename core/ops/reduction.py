@@ -9,16 +9,13 @@ from __future__ import annotations
 import math
 import warnings
 
+from ._register import takes_out
 from .. import _dtype
 from ._util import GRAD, Tensor, dims, method, record, wrap
 from .shape import expand, reshape
 
 __all__ = ["sum", "mean", "nansum", "nanmean", "prod", "var", "std", "var_mean", "std_mean",
            "norm", "all", "any", "count_nonzero", "sum_to_size"]
-
-_KN = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-       "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half",
-       "bfloat16": "BFloat16", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def _sum_dtype(dt):
@@ -57,6 +54,34 @@ def tie_share(xp, hit, axes, dtype):
     elsewhere, in the native float ``dtype``: how tied extremes split a gradient."""
     h = xp.astype(hit, dtype)
     return h / xp.sum(h, axis=axes, keepdims=True)
+
+
+def record_shared(res: Tensor, input: Tensor, axes: tuple, keepdim: bool, name: str,
+                  nan_equal: bool = True) -> None:
+    """Give ``res`` (an extreme of ``input`` over ``axes``: max, amax, median ...) PyTorch's
+    gradient for it: shared evenly among the elements equal to it. A NaN counts as equal to
+    a NaN result for the full max()/min()/median() (PyTorch's evenly_distribute_backward);
+    amax/amin/aminmax pass ``nan_equal=False``: PyTorch compares with ``==`` there, so a
+    slice whose extreme is NaN gets 0/0 = NaN everywhere."""
+    shape = input._data.shape
+
+    def fn(g):
+        return (_restore(g, shape, axes, keepdim) * _share(input, res, axes, nan_equal),)
+    record(res, name, (input,), fn, saved=(input, res))
+
+
+def _share(input: Tensor, res: Tensor, axes: tuple, nan_equal: bool = True) -> Tensor:
+    xp = input._device._be.xp
+    x = input._data
+    v = res._data
+    if not axes:
+        v = xp.reshape(v, x.shape)
+    else:
+        v = xp.reshape(v, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    hit = x == v
+    if nan_equal and input.dtype.is_floating_point:
+        hit = hit | (xp.isnan(x) & xp.isnan(v))
+    return wrap(tie_share(xp, hit, axes, x.dtype), input.dtype, input._device)
 
 
 def _count(shape, axes) -> int:
@@ -101,7 +126,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: 
     else:
         axes = red_axes(dim, len(shape))
         res = wrap(xp.sum(_cast_in(input, dt), axis=axes, keepdims=keepdim), dt, input._device)
-    if GRAD.enabled and input._requires_grad:  # (axes None: g is 0-d, _restore expands it)
+    if input._requires_grad and GRAD.enabled:  # (axes None: g is 0-d, _restore expands it)
         record(res, "SumBackward1" if dim is not None else "SumBackward0", (input,),
                lambda g: (_restore(g, shape, axes, keepdim),))
     return res
@@ -120,7 +145,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, **np_kw)
     dt = dtype or input.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {_KN[dt.name]}")
+                           f"floating point or complex dtype. Got: {dt.scalar_name}")
     shape = input._data.shape
     axes = red_axes(dim, len(shape))
     be = input._device._be
@@ -174,7 +199,7 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None,
         dim, keepdim = np_alias("nanmean", np_kw, dim, keepdim)
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
-                           f"but got {_KN[input.dtype.name]}")
+                           f"but got {input.dtype.scalar_name}")
     xp = input._device._be.xp
     axes = red_axes(dim, input.ndim)
     cnt = count_true(xp, xp.logical_not(xp.isnan(input._data)), axes, keepdim)
@@ -346,8 +371,9 @@ def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: boo
 
 # --- norm ---------------------------------------------------------------------------------
 
+@takes_out
 @method("norm")
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False,
          dtype=None) -> Tensor:
     """Mirrors ``torch.norm``: the vector p-norm over ``dim`` (all elements by default);
     ``p`` a number, ``inf``, ``-inf`` or ``"fro"`` (= 2). ``"nuc"`` goes to
@@ -370,7 +396,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
     dt = input.dtype
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_KN[dt.name]}")
+                           f"input. Got {dt.scalar_name}")
     p = float(p)
     shape = input._data.shape
     axes = red_axes(dim, len(shape))

@@ -4,6 +4,7 @@ Draws come from the device's generator (``ember.manual_seed`` / ``generator=``),
 are reproducible in ember but not equal to PyTorch's streams."""
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
 from .._creation import _generator_for
 from ._util import Tensor, method, wrap
@@ -21,7 +22,7 @@ def _check(input: Tensor, num_samples: int, replacement: bool, xp, p) -> None:
     dt = input.dtype
     if not dt.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
-                           f"{_dtype.KERNEL_NAMES[dt.name]}")
+                           f"{dt.scalar_name}")
     if input.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if num_samples <= 0:
@@ -35,9 +36,9 @@ def _check(input: Tensor, num_samples: int, replacement: bool, xp, p) -> None:
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
 
 
+@takes_out(resize="silent")
 @method("multinomial")
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None,
-                out=None) -> Tensor:
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
     """Mirrors ``torch.multinomial``: ``num_samples`` category indices per row of weights
     (need not sum to 1). With replacement: inverse-CDF draws. Without: PyTorch's algorithm,
     the top ``num_samples`` of ``p / q`` with ``q ~ Exp(1)`` (a Gumbel-top-k), so
@@ -65,7 +66,4 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     if input.ndim == 1:
         idx = xp.reshape(idx, (num_samples,))
     res = wrap(idx, _dtype.int64, dev)
-    if out is not None:
-        from .joining import _into
-        return _into(out, res)
     return res

@@ -9,9 +9,11 @@ index_add) written with these same ops, so they are differentiable again.
 """
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
+from ._register import inplace
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
-from .indexing import _NAMES, _Spec, _bounds, _fill, _index, _numel, _on, _put
+from .indexing import _Spec, _bounds, _fill, _index, _numel, _on, _put
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
            "index_fill", "take_along_dim"]
@@ -47,9 +49,9 @@ def _as1d(t: Tensor) -> Tensor:
     return t.reshape(1) if t.ndim == 0 else t
 
 
+@takes_out
 @method("gather")
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
-           out=None) -> Tensor:
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """Mirrors ``torch.gather``: ``out[i][j] = input[index[i][j]][j]`` (dim 0)."""
     _check_index_dtype(index, "gather")
     nd = max(input.ndim, 1)
@@ -307,8 +309,9 @@ def _vector_index(index: Tensor, op: str) -> Tensor:
     return index.reshape(1) if index.ndim == 0 else index
 
 
+@takes_out
 @method("index_select")
-def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """Mirrors ``torch.index_select``: the slices of ``input`` along ``dim`` at ``index``
     (which must be non-negative, as in PyTorch)."""
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
@@ -339,17 +342,17 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     return res
 
 
+@takes_out
 @method("index_add")
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1,
-              out=None) -> Tensor:
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """Mirrors ``torch.index_add``: ``input`` with ``alpha * source`` added along ``dim`` at
     ``index`` (duplicates accumulate)."""
     if index.dtype is not _dtype.int64 and index.dtype is not _dtype.int32:
         raise RuntimeError("index_add_(): Expected dtype int32/int64 for index but got: "
-                           f"{_NAMES[index.dtype.name]}")
+                           f"{index.dtype.scalar_name}")
     if index.ndim > 1:
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: "
-                         f"{index.ndim} with type: {_NAMES[index.dtype.name]} and size: "
+                         f"{index.ndim} with type: {index.dtype.scalar_name} and size: "
                          f"{list(index.shape)}")
     nd = max(input.ndim, 1)
     dim = wrap_dim(dim, nd)
@@ -365,8 +368,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
                            f"specified dimension. Got self.shape = {list(input.shape)} "
                            f"source.shape = {list(source.shape)}")
     if source.dtype is not input.dtype:
-        raise RuntimeError(f"index_add_(): self ({_NAMES[input.dtype.name]}) and source "
-                           f"({_NAMES[source.dtype.name]}) must have the same scalar type")
+        raise RuntimeError(f"index_add_(): self ({input.dtype.scalar_name}) and source "
+                           f"({source.dtype.scalar_name}) must have the same scalar type")
     be = input._device._be
     idx = _as1d(_on(input, index))
     _bounds(be, idx._data, xs[dim], dim, 0, RuntimeError)
@@ -434,14 +437,14 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     return res
 
 
+@takes_out
 @method("take_along_dim")
-def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
-                   out=None) -> Tensor:
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """Mirrors ``torch.take_along_dim``: gather with ``input`` and ``indices`` broadcast
     against each other outside ``dim`` (flattened when ``dim`` is None)."""
     if indices.dtype is not _dtype.int64:
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{_NAMES[indices.dtype.name]}")
+                           f"{indices.dtype.scalar_name}")
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     if input.ndim != indices.ndim:
@@ -464,16 +467,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
 
 # --- in-place forms ---------------------------------------------------------------------------
 
-def _inplace(name, fn):
-    def m(self, *args, **kwargs):
-        from .inplace import run_inplace
-        return run_inplace(self, fn, *args, **kwargs)
-    m.__name__ = name
-    m.__doc__ = f"In-place form of ``{fn.__name__}`` (``Tensor.{name}``)."
-    setattr(Tensor, name, m)
-
-
 for _n, _f in (("scatter_", scatter), ("scatter_add_", scatter_add),
                ("scatter_reduce_", scatter_reduce), ("index_add_", index_add),
                ("index_fill_", index_fill)):
-    _inplace(_n, _f)
+    inplace(_f, _n)

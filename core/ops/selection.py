@@ -2,9 +2,11 @@
 argwhere. Masks are bool tensors broadcast against the input, as in PyTorch."""
 from __future__ import annotations
 
+from ._register import takes_out
 from .. import _dtype
-from ._util import GRAD, Tensor, broadcast_fail, method, prep2, record, same_device, wrap
-from .indexing import _NAMES, _Spec, _fill, _index, _put
+from ._register import apply2
+from ._util import GRAD, Tensor, method, prep2, record, same_device, wrap
+from .indexing import _Spec, _fill, _index, _put
 
 __all__ = ["where", "masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere"]
 
@@ -27,11 +29,7 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
     if condition.dtype is not _dtype.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {condition.dtype.name.capitalize()}")
-    try:
-        res = wrap(dev._be.xp.where(cond, a, b), dt, dev)
-    except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
-        broadcast_fail(cond, a, b)
-        raise
+    res = wrap(apply2(dev._be.xp.where, cond, a, b), dt, dev)
     if GRAD.enabled and (input._requires_grad or getattr(other, "_requires_grad", False)):
         zero = 0
 
@@ -43,12 +41,6 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
         ins = (input, other) if isinstance(other, Tensor) else (input,)
         record(res, "WhereBackward0", ins, fn)
     return res
-
-
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
-            "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int", "int16": "short int",
-            "int8": "signed char", "uint8": "unsigned char", "complex64": "c10::complex<float>",
-            "complex128": "c10::complex<double>"}
 
 
 def _mask_of(mask: Tensor, input: Tensor, op: str, name: str) -> Tensor:
@@ -73,7 +65,7 @@ def _expand_pair(input: Tensor, mask: Tensor):
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """Mirrors ``torch.masked_fill``: ``value`` (a number or a 0-d tensor, cast to input's
     dtype) where ``mask`` is True."""
-    mask = _mask_of(mask, input, "masked_fill_", _C_NAMES.get(mask.dtype.name, mask.dtype.name))
+    mask = _mask_of(mask, input, "masked_fill_", mask.dtype.c_name)
     vt = isinstance(value, Tensor)
     if vt:
         if value.ndim:
@@ -112,8 +104,9 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     return run_inplace(self, masked_fill, mask, value)
 
 
+@takes_out
 @method("masked_select")
-def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """Mirrors ``torch.masked_select``: the 1-D tensor of input's values where ``mask``
     (broadcast against it) is True."""
     if mask.dtype is not _dtype.bool:
@@ -127,10 +120,10 @@ def masked_select(input: Tensor, mask: Tensor, *, out=None) -> Tensor:
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """Mirrors ``torch.masked_scatter``: where ``mask`` is True, the next values of
     ``source`` (read in order) replace input's."""
-    mask = _mask_of(mask, input, "masked_scatter_", _NAMES[mask.dtype.name])
+    mask = _mask_of(mask, input, "masked_scatter_", mask.dtype.scalar_name)
     if source.dtype is not input.dtype:
         raise RuntimeError("masked_scatter: expected self and source to have same dtypes but got"
-                           f"{_NAMES[input.dtype.name]} and {_NAMES[source.dtype.name]}")
+                           f"{input.dtype.scalar_name} and {source.dtype.scalar_name}")
     x, m = _expand_pair(input, mask)
     be = input._device._be
     spec = _Spec((m._data,), True, ndim=1)
@@ -161,8 +154,9 @@ def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     return run_inplace(self, masked_scatter, mask, source)
 
 
+@takes_out
 @method("nonzero")
-def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
+def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Mirrors ``torch.nonzero``: an int64 ``[n, ndim]`` tensor of the indices of non-zero
     elements, or (``as_tuple=True``) one 1-D tensor per dimension."""
     be = input._device._be

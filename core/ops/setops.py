@@ -144,7 +144,7 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     for x in (e, t):
         if x.dtype is _dtype.bool or x.dtype.is_complex:
             raise RuntimeError(f"Unsupported input type encountered for isin(): "
-                               f"{_dtype.KERNEL_NAMES[x.dtype.name]}")
+                               f"{x.dtype.scalar_name}")
     dev = ref._device
     be = dev._be
     xp = be.xp

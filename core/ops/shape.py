@@ -5,54 +5,19 @@ through either is seen by autograd. ``reshape`` copies exactly where PyTorch doe
 view can express the new shape); that copy is a fresh tensor, not a view."""
 from __future__ import annotations
 
-from .. import _dtype
+from .. import _dtype, _strides
 from .._size import Size
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
+from ._views import EXPANDED, SAME, FullView, mark_view, view_of
 
 __all__ = ["adjoint", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes",
            "broadcast_tensors", "broadcast_to", "expand", "expand_as", "flatten", "permute",
            "ravel", "reshape", "squeeze", "swapaxes", "swapdims", "t", "transpose", "unsqueeze",
-           "view", "view_of"]
+           "view"]
 
 _NOT_VIEWABLE = ("view size is not compatible with input tensor's size and stride (at least "
                  "one dimension spans across two contiguous subspaces). Use .reshape(...) "
                  "instead.")
-
-
-class FullView:
-    """How a view covering all of its base maps back and forth (reshape, permute,
-    transpose): ``fwd`` turns a base-shaped tensor into the view's shape, ``inv`` a
-    view-shaped array into the base's. An in-place write through the view uses it to give
-    the base its new values (immutable backends) and its place in the graph (autograd)."""
-
-    __slots__ = ("fwd", "inv")
-
-    def __init__(self, fwd, inv):
-        self.fwd, self.inv = fwd, inv
-
-
-class PartView:
-    """How a view of part of its base that no indexing key expresses (a diagonal) maps
-    back: ``set(be, base_array, view_array)`` gives the base's new array (immutable
-    backends), ``grads(keep)`` the CopySlices backward ``g -> (grad of the old base or
-    None, grad of the view)``."""
-
-    __slots__ = ()
-
-
-# detach()/.data on an immutable backend: a write through the alias gives the source its
-# new array, but no place in the graph (PyTorch: detached writes are hidden from autograd)
-ALIAS = FullView(None, lambda a: a)
-_SAME = FullView(lambda t: t, lambda a: a)  # a view with its base's shape
-
-
-def mark_view(res: Tensor, base: Tensor, how) -> None:
-    """Remember how ``res`` views ``base`` (a FullView, an indexing spec for a part, or a
-    ``(factory, *args)`` tuple that builds either when first needed), so that a write
-    through the view reaches the base: its values where the backend cannot share memory,
-    its place in the graph when the written value requires grad (even where the base did
-    not: PyTorch's CopySlices). Lazy, so a plain view pays for no closures."""
-    res.__dict__["_view_src"] = (base, how)
 
 
 def _reshape_full(new: tuple, old: tuple, xp) -> FullView:
@@ -65,16 +30,6 @@ def _permute_full(order: tuple, inv: tuple, xp) -> FullView:
 
 def _transpose_full(d0: int, d1: int, order: tuple, xp) -> FullView:
     return FullView(lambda t: transpose(t, d0, d1), lambda a: xp.permute_dims(a, order))
-
-
-def view_of(base: Tensor, data) -> Tensor:
-    """Wrap ``data`` (a view of base's array) as a tensor sharing base's version counter."""
-    out = wrap(data, base.dtype, base._device)
-    if base._vc is None:
-        base._vc = [0]
-    out._vc = base._vc
-    out._base = base if base._base is None else base._base
-    return out
 
 
 def _infer_shape(shape, numel):
@@ -124,11 +79,15 @@ def _sizes(args) -> tuple:
     return args
 
 
-def _reshape_data(xp, data, new):
+def _reshape_data(xp, data, new, input=None):
     """(array of the new shape, whether it is a view of ``data``)."""
     flags = getattr(data, "flags", None)
     if flags is not None and flags.c_contiguous:  # numpy/cupy fast path: surely a view
         return data.reshape(new), True
+    if flags is None and input is not None and \
+            _strides.view_strides(data.shape, input.stride(), new) is None:
+        # a backend without strides: PyTorch's logical strides decide (``_strides``)
+        return xp.reshape(data, new), False
     try:
         return xp.reshape(data, new, copy=False), True
     except (ValueError, AttributeError):  # no strides express it (array_api_strict raises
@@ -142,9 +101,9 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
     old = input._data.shape
     if new == old:
         res = view_of(input, input._data)
-        mark_view(res, input, _SAME)
+        mark_view(res, input, SAME)
     else:
-        data, is_view = _reshape_data(input._device._be.xp, input._data, new)
+        data, is_view = _reshape_data(input._device._be.xp, input._data, new, input)
         if is_view:
             res = view_of(input, data)
             mark_view(res, input, (_reshape_full, new, old, input._device._be.xp))
@@ -152,7 +111,7 @@ def _as_shape(input: Tensor, new: tuple, name: str, must_view: bool = False) -> 
             raise RuntimeError(_NOT_VIEWABLE)
         else:
             res, name = wrap(data, input.dtype, input._device), "UnsafeViewBackward0"
-    if GRAD.enabled and input._requires_grad:
+    if input._requires_grad and GRAD.enabled:
         record(res, name, (input,), lambda g: (reshape(g, old),))
     return res
 
@@ -177,9 +136,8 @@ def _view_dtype(input: Tensor, dt) -> Tensor:
     old, new = input.dtype.itemsize, dt.itemsize
     shape = input._data.shape
     if old != new and (not shape or (shape[-1] * old) % new):
-        from .inplace import _NAMES
         raise RuntimeError(f"self.size(-1) must be divisible by {new // old if new > old else 1}"
-                           f" to view {_NAMES[input.dtype.name]} as {_NAMES[dt.name]} "
+                           f" to view {input.dtype.scalar_name} as {dt.scalar_name} "
                            f"(different element sizes), but got {shape[-1] if shape else 0}")
     out = view_of(input, input._device._be.view_dtype(input._data, dt))
     out.dtype = dt
@@ -307,6 +265,9 @@ def expand(input: Tensor, *sizes) -> Tensor:
     data = input._data if target == old else \
         input._device._be.xp.broadcast_to(input._data, target)
     res = view_of(input, data)
+    if any(t != o and t != 1 for t, o in zip(target[len(target) - len(old):], old)) or \
+            any(t > 1 for t in target[:len(target) - len(old)]):
+        mark_view(res, input, EXPANDED)  # elements repeat: PyTorch refuses writes into it
     if GRAD.enabled and input._requires_grad:
         record(res, "ExpandBackward0", (input,), lambda g: (g,))  # the engine sums back
     return res

@@ -6,7 +6,7 @@ import math
 import warnings
 
 from ._util import GRAD, Tensor, float_dtype_for, method, record, wrap, wrap_dim
-from .reduction import _KN, _restore, np_alias, red_axes
+from .reduction import _restore, np_alias, red_axes
 
 __all__ = ["softmax", "log_softmax", "logsumexp"]
 
@@ -28,7 +28,7 @@ def _prepare(name: str, input: Tensor, dim, dtype):
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
         last = "lastdim_" if d == input.ndim - 1 or input.ndim == 0 else ""
         raise NotImplementedError(f'"{name}_{last}kernel_impl" not implemented for '
-                                  f"'{_KN[input.dtype.name]}'")
+                                  f"'{input.dtype.scalar_name}'")
     return input, d if input.ndim else None
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from .. import _dtype, return_types
 from ._util import GRAD, Tensor, method, record, wrap, wrap_dim
+from .reduction import count_true, record_shared
+from .shape import reshape
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian"]
 
@@ -75,8 +77,7 @@ def record_pick(values: Tensor, input: Tensor, idx, dim: int, keepdim: bool, nam
 
     def fn(g):
         if not keepdim:
-            from .shape import reshape
-            g = reshape(g, kshape)
+                    g = reshape(g, kshape)
         return (put_along(g, idx, dim, shape, unique=True),)
     record(values, name, (input,), fn)
 
@@ -102,12 +103,10 @@ def _as_1d(input: Tensor, dim) -> tuple:
     if input.ndim:
         return input, wrap_dim(dim, input.ndim), False
     wrap_dim(dim, 0)
-    from .shape import reshape
     return reshape(input, (1,)), 0, True
 
 
 def _squeeze0(t: Tensor) -> Tensor:
-    from .shape import reshape
     return reshape(t, ())
 
 
@@ -223,7 +222,6 @@ def _median_pos(xp, data, d, ignore_nan: bool, floating: bool):
     n = data.shape[d]
     if not floating:
         return xp.full(_kept_shape(data.shape, d), (n - 1) // 2)
-    from .reduction import count_true
     nans = count_true(xp, xp.isnan(data), d, True)
     if ignore_nan:
         return xp.maximum((n - nans - 1) // 2, 0)
@@ -257,7 +255,6 @@ def _median_all(name: str, input: Tensor) -> Tensor:
         out = xp.reshape(gather(xp, flat, idx, 0), ())
     res = wrap(out, input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
-        from .extrema import record_shared
         record_shared(res, input, tuple(range(input.ndim)), False,
                       "MedianBackward0" if name == "median" else "NanmedianBackward0")
     return res

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import math
 
+from ._register import takes_out
 from .. import _dtype
 from .. import _special_kernels as K
+from ._register import apply2, inplace
 from ._util import GRAD, Tensor, float_dtype_for, method, prep2, record, wrap
-from .elementwise import _binary, _errs, inplace, into, lhs_scalar, unary
+from .elementwise import _errs, lhs_scalar, unary
 
 __all__ = ["digamma", "i0", "i0_", "lgamma", "mvlgamma", "polygamma", "sinc", "sinc_", "xlogy",
            "xlogy_"]
@@ -33,14 +35,15 @@ def _publish(fn, name: str, *, method_too: bool = True):
     return fn
 
 
-def polygamma(n: int, input: Tensor, *, out: Tensor | None = None) -> Tensor:
+@takes_out
+def polygamma(n: int, input: Tensor) -> Tensor:
     """Mirrors ``torch.polygamma``: the n-th derivative of digamma, through the Hurwitz
     zeta for n >= 1: ``(-1)^(n+1) n! zeta(n+1, x)``."""
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     if n == 0:
-        return digamma(input, out=out)
-    return _polygamma_n(n)(input, out=out)
+        return digamma(input)
+    return _polygamma_n(n)(input)
 
 
 _POLY_CACHE: dict = {}
@@ -69,15 +72,11 @@ digamma = _publish(special_unary("digamma", lambda be, a: K.digamma(be.xp, a),
 
 @method("polygamma")
 def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    """Mirrors ``Tensor.polygamma(n)``: ``torch.polygamma(n, self)``."""
     return polygamma(n, self)
 
 
-def _polygamma_(self: Tensor, n: int) -> Tensor:
-    from .inplace import run_inplace
-    return run_inplace(self, lambda t: polygamma(n, t))
-
-
-Tensor.polygamma_ = _polygamma_
+inplace(_polygamma_method, "polygamma_")
 i0 = _publish(special_unary("i0", lambda be, a: K.bessel_i(be.xp, a, 0, False),
                             lambda g, x, y: g * _i1(x), doc="Modified Bessel function I0."),
               "i0")
@@ -111,8 +110,9 @@ sinc = _publish(special_unary("sinc", _sinc_kernel, _sinc_grad,
                               doc="sin(pi x) / (pi x), 1 at 0."), "sinc")
 
 
+@takes_out
 @method("mvlgamma")
-def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
+def mvlgamma(input: Tensor, p: int) -> Tensor:
     """Mirrors ``torch.mvlgamma``: the multivariate log-gamma of dimension p,
     ``p(p-1)/4 log(pi) + sum_i lgamma(x - i/2)`` (composed, so differentiable)."""
     if p < 1:
@@ -123,19 +123,17 @@ def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
     for i in range(1, p):
         res = res + lgamma(input - i / 2)
     res = res + p * (p - 1) / 4 * math.log(_PI)
-    return res if out is None else into(out, res, "mvlgamma")
+    return res
 
 
-def _mvlgamma_(self: Tensor, p: int) -> Tensor:
-    from .inplace import run_inplace
-    return run_inplace(self, lambda t: mvlgamma(t, p))
 
 
-Tensor.mvlgamma_ = _mvlgamma_
+
+inplace(mvlgamma, "mvlgamma_")
 
 
 # --- x * log(y) with 0 * log(0) = 0 ------------------------------------------------------------
-def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
+def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other):
     """``input * log(other)`` (``log1p`` for xlog1py), 0 where input is 0 unless other is
     NaN; either operand may be a Python number; integers compute in the default float
     dtype. Gradients (PyTorch's): ``g * log(y)`` (0 where x = 0 and y = 0) and ``g * x / y``
@@ -145,7 +143,7 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
     a, b, dt, dev = prep2(input, other)
     if dt.is_complex:
         raise NotImplementedError(f'"{name}_{dev.type}" not implemented for '
-                                  f"'{_dtype.KERNEL_NAMES[dt.name]}'")
+                                  f"'{dt.scalar_name}'")
     fdt = float_dtype_for(dt)
     be = dev._be
     xp = be.xp
@@ -156,7 +154,7 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
     def kern(a, b):
         b = b if hasattr(b, "shape") else xp.asarray(b, dtype=a.dtype)
         return xp.where((a == 0) & ~xp.isnan(b), 0.0, a * getattr(xp, log_kernel)(b))
-    res = wrap(xp.astype(_binary(kern, a, b), be.native_dtype(fdt)), fdt, dev)
+    res = wrap(xp.astype(apply2(kern, a, b), be.native_dtype(fdt)), fdt, dev)
     oth_t = isinstance(other, Tensor)
     if GRAD.enabled and (input._requires_grad or (oth_t and other._requires_grad)):
         def back(g):
@@ -172,7 +170,7 @@ def x_log_y(name: str, node: str, log_kernel: str, log_fn, input, other, out):
             return gx, (g * input / dy if other._requires_grad else None)
         ins = (input, other) if oth_t else (input,)
         record(res, node, ins, back, saved=ins)
-    return res if out is None else into(out, res, name)
+    return res
 
 
 def _log(t):
@@ -181,11 +179,12 @@ def _log(t):
     return math.log(t) if t > 0 else -math.inf if t == 0 else math.nan
 
 
+@takes_out
 @method("xlogy")
-def xlogy(input, other, *, out: Tensor | None = None) -> Tensor:
+def xlogy(input, other) -> Tensor:
     """Mirrors ``torch.xlogy``: ``input * log(other)``, 0 where input is 0 (NaN other
     still gives NaN)."""
-    return x_log_y("xlogy", "XlogyBackward0", "log", _log, input, other, out)
+    return x_log_y("xlogy", "XlogyBackward0", "log", _log, input, other)
 
 
 xlogy_ = inplace(xlogy, "xlogy_")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import warnings
 
-from .. import _dtype
 from ._util import Tensor, float_dtype_for, method
 
 __all__ = ["corrcoef", "cov"]
@@ -25,7 +24,7 @@ def _check_weights(w: Tensor | None, name: str, n: int, want_int: bool) -> None:
     if not kind_ok:
         what = "integral" if want_int else "floating point"
         raise RuntimeError(f"cov(): expected {name} to have {what} dtype but got {name} with "
-                           f"{_dtype.KERNEL_NAMES[w.dtype.name]} dtype")
+                           f"{w.dtype.scalar_name} dtype")
     if w.numel() and bool((w < 0).any()):
         raise RuntimeError(f"cov(): {name} cannot be negative")
 

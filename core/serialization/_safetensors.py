@@ -28,6 +28,7 @@ class FormatError(ValueError):
 
 
 def np_dtype(name: str):
+    """The numpy dtype for one of ember's dtype names (bfloat16 through ml_dtypes)."""
     import numpy as np
     if name == "bfloat16":
         import ml_dtypes
@@ -62,9 +63,12 @@ def write(f: BinaryIO, arrays: dict, metadata: dict | None = None) -> None:
         f.write(memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else b"")
 
 
-def read(data: bytes | memoryview) -> tuple[dict, dict]:
-    """Parse a whole file's bytes into ``({name: numpy array}, metadata)``; FormatError on
-    anything malformed."""
+def read(data) -> tuple[dict, dict]:
+    """Parse a whole file's bytes (bytes, a bytearray or a mapped file) into
+    ``({name: numpy array}, metadata)``; the arrays are views of ``data``, not copies.
+    FormatError on anything malformed, before anything is allocated. As the safetensors
+    library, the entries' byte ranges must tile the data section exactly (no overlaps, no
+    gaps): one range cannot be read as many tensors."""
     import numpy as np
     data = memoryview(data)
     if len(data) < 8:
@@ -74,36 +78,55 @@ def read(data: bytes | memoryview) -> tuple[dict, dict]:
     if n > MAX_HEADER or 8 + n > len(data):
         raise FormatError(f"header length {n} runs past the end of the file "
                           f"({len(data)} bytes): truncated or not a safetensors/ember file")
-    try:
-        header = json.loads(bytes(data[8:8 + n]).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise FormatError(f"header is not valid JSON ({e}): not a safetensors/ember file") from None
+    header = parse_json(bytes(data[8:8 + n]))
     if not isinstance(header, dict):
         raise FormatError("header is not a JSON object: not a safetensors/ember file")
     meta = header.pop("__metadata__", None) or {}
-    if not isinstance(meta, dict):
-        raise FormatError("__metadata__ must be a JSON object")
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise FormatError("__metadata__ must be a JSON object of strings")
     body = data[8 + n:]
-    out = {}
+    out, ranges = {}, []
     for name, info in header.items():
-        try:
-            dt, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
-        except (TypeError, KeyError, ValueError):
-            raise FormatError(f"entry {name!r} lacks dtype/shape/data_offsets") from None
-        if dt not in ITEMSIZE:
-            raise FormatError(f"entry {name!r} has unsupported dtype {dt!r}")
-        if not (isinstance(shape, list) and all(isinstance(s, int) and s >= 0 for s in shape)):
-            raise FormatError(f"entry {name!r} has an invalid shape {shape!r}")
+        if not isinstance(info, dict):
+            raise FormatError(f"entry {name!r} is not a JSON object")
+        dt, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if not isinstance(dt, str) or dt not in ITEMSIZE:
+            raise FormatError(f"entry {name!r} has unsupported dtype {str(dt)[:40]!r}")
+        if not (isinstance(shape, list) and len(shape) <= 64 and
+                all(type(s) is int and 0 <= s < 2 ** 62 for s in shape)):
+            raise FormatError(f"entry {name!r} has an invalid shape {str(shape)[:80]}")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and
+                all(type(o) is int for o in offsets)):
+            raise FormatError(f"entry {name!r} has invalid data_offsets")
+        start, end = offsets
         count = 1
         for s in shape:
             count *= s
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(body)):
+        if not 0 <= start <= end <= len(body):
             raise FormatError(f"entry {name!r} data [{start}, {end}) lies outside the file's "
                               f"{len(body)} data bytes: truncated or corrupt")
         if end - start != count * ITEMSIZE[dt]:
             raise FormatError(f"entry {name!r}: {end - start} bytes do not hold shape {shape} "
                               f"of {dt}")
-        arr = np.frombuffer(body[start:end], dtype=np_dtype(FROM_ST[dt]).newbyteorder("<"),
-                            count=count)
-        out[name] = arr.reshape(shape).copy()  # own, writable memory; the file bytes go away
+        ranges.append((start, end, name))
+        arr = np.frombuffer(body, dtype=np_dtype(FROM_ST[dt]).newbyteorder("<"), count=count,
+                            offset=start) if count else np.empty(0, np_dtype(FROM_ST[dt]))
+        out[name] = arr.reshape(shape)
+    pos = 0
+    for start, end, name in sorted(ranges):
+        if start != pos:
+            raise FormatError(f"entry {name!r} data starts at {start}, expected {pos}: "
+                              "entries overlap or leave gaps (invalid offsets)")
+        pos = end
+    if pos != len(body):
+        raise FormatError(f"the entries cover {pos} of the {len(body)} data bytes")
     return out, meta
+
+
+def parse_json(raw: bytes):
+    """JSON from a file header; every way it can be malformed (bad UTF-8, bad JSON, a
+    100k-deep nest, a 5000-digit number) is a FormatError."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise FormatError(f"header is not valid JSON ({str(e)[:120]})") from None

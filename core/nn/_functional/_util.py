@@ -5,16 +5,13 @@ from __future__ import annotations
 from ... import _dtype
 from ..._tensor import Tensor, wrap
 
-__all__ = ["const", "reduce_loss", "check_reduction", "legacy_reduction", "dtype_name"]
-
-_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-          "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-          "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+__all__ = ["const", "reduce_loss", "check_reduction", "legacy_reduction", "dtype_name",
+           "tuple_arg"]
 
 
 def dtype_name(dt) -> str:
     """PyTorch's scalar type name ("Float", "Long") used in its error messages."""
-    return _NAMES[dt.name]
+    return dt.scalar_name
 
 
 def const(arr, dt, like: Tensor) -> Tensor:
@@ -65,3 +62,18 @@ def is_float(t: Tensor) -> bool:
 
 
 BOOL = _dtype.bool
+
+
+def tuple_arg(v, n: int, name: str) -> tuple:
+    """An int or a length-1/``n`` sequence as an ``n``-tuple (PyTorch's
+    ``expand_param_if_needed``)."""
+    if isinstance(v, int):
+        return (v,) * n
+    v = tuple(v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
+                           f"values to match the convolution dimensions, but got {name}="
+                           f"{list(v)}")
+    return v

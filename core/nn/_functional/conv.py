@@ -13,26 +13,13 @@ from ..._tensor import Tensor, wrap
 from ...autograd.graph import record
 from ...autograd.grad_mode import STATE as GRAD
 from ...ops._util import same_device
+from ._util import tuple_arg
+from .resample import pad
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 _TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half",
          "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int"}
-
-
-def tuple_arg(v, n: int, name: str) -> tuple:
-    """An int or a length-1/``n`` sequence as an ``n``-tuple (PyTorch's
-    ``expand_param_if_needed``)."""
-    if isinstance(v, int):
-        return (v,) * n
-    v = tuple(v)
-    if len(v) == 1:
-        return v * n
-    if len(v) != n:
-        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
-                           f"values to match the convolution dimensions, but got {name}="
-                           f"{list(v)}")
-    return v
 
 
 def _fit(t: Tensor, hw) -> Tensor:
@@ -193,7 +180,6 @@ def _same_padding(input: Tensor, kernel, stride, dilation, nd: int):
         pads.append(total // 2)
         extra.append(total - 2 * (total // 2))
     if any(extra):
-        from .resample import pad
         spec = []
         for e in reversed(extra):
             spec += [0, e]

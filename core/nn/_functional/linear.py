@@ -24,9 +24,8 @@ def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
             raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                                f"{dtype_name(input.dtype)} and {dtype_name(weight.dtype)}")
     elif input.dtype is not weight.dtype:
-        from ...ops.linalg import _KN
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{_KN[input.dtype.name]} != {_KN[weight.dtype.name]}")
+                           f"{input.dtype.c_name} != {weight.dtype.c_name}")
     k = input.shape[-1] if input.ndim else 1
     if k != weight.shape[-1]:
         rows = 1

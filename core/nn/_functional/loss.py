@@ -344,8 +344,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     a, b, dt, dev = prep2(input, target)
     be = dev._be
     xp = be.xp
-    # (skipped inside a compiled program, which cannot read values on the host)
-    if input.numel() and not is_compiling() and bool(xp.any((a < 0) | (a > 1))):
+    # PyTorch's check is `0 <= x <= 1`, which a NaN fails too (skipped inside a compiled
+    # program, which cannot read values on the host)
+    if input.numel() and not is_compiling() and not bool(xp.all((a >= 0) & (a <= 1))):
         raise RuntimeError("all elements of input should be between 0 and 1")
     log_x = _clamped_log(xp, a)
     log_1mx = _clamped_log(xp, 1 - a)

@@ -9,6 +9,7 @@ derivatives are exact.
 """
 from __future__ import annotations
 
+from ...ops._register import takes_out
 from ..._tensor import Tensor, wrap
 from ...autograd.graph import record
 from ...autograd.grad_mode import STATE as GRAD
@@ -187,8 +188,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     return _affine(y.reshape(input.shape), weight, bias, _channel_shape(input))
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
-              out=None) -> Tensor:
+@takes_out
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """Mirrors ``torch.nn.functional.normalize``: ``x / max(‖x‖_p, eps)`` along ``dim``."""
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
     return input / denom

@@ -14,7 +14,7 @@ from ... import _dtype
 from ..._tensor import Tensor, wrap
 from ...autograd.graph import record
 from ...autograd.grad_mode import STATE as GRAD
-from .conv import tuple_arg
+from ._util import tuple_arg
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

@@ -17,6 +17,7 @@ from ... import _dtype
 from ..._tensor import Tensor, wrap
 from ...autograd.graph import record
 from ...autograd.grad_mode import STATE as GRAD
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "pixel_shuffle", "pixel_unshuffle"]
@@ -243,7 +244,6 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                                   "antialiased resizing")
     out, scales = _sizes(input, size, scale_factor, recompute_scale_factor)
     if mode == "area":
-        from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
         if k == 1:
             return adaptive_avg_pool1d(input, out)
         if k == 2:

@@ -19,3 +19,11 @@ from .pixelshuffle import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+
+# PyTorch keeps these two in other modules than ember does; scripts name them by PyTorch's
+# paths (``torch.serialization.safe_globals([torch.nn.modules.linear
+# .NonDynamicallyQuantizableLinear, torch.nn.modules.activation.MultiheadAttention])``)
+from . import activation as _activation, attention as _attention, linear as _linear  # noqa: E402
+
+_linear.NonDynamicallyQuantizableLinear = _attention.NonDynamicallyQuantizableLinear
+_activation.MultiheadAttention = _attention.MultiheadAttention

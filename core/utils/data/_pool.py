@@ -55,8 +55,9 @@ class WorkerPool:
         fork = ctx.get_start_method() == "fork"
         try:
             for wid in range(num_workers):
-                idx_r, idx_w = ctx.Pipe(duplex=False)
-                res_r, res_w = ctx.Pipe(duplex=False)
+                # Unix sockets, not pipes: shared-memory segments travel as descriptors
+                idx_r, idx_w = ctx.Pipe(duplex=True)
+                res_r, res_w = ctx.Pipe(duplex=True)
                 inherited = tuple(c.fileno() for c in self.index_conns + self.result_conns) \
                     if fork else ()
                 inherited += (idx_w.fileno(), res_r.fileno()) if fork else ()

@@ -26,7 +26,6 @@ class StrictBackend(Backend):
     def load(self) -> None:
         import array_api_strict
         self.xp = array_api_strict
-        self._build_dtype_tables()
 
 
 @hookimpl

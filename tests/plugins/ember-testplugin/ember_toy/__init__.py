@@ -20,7 +20,6 @@ class ToyBackend(Backend):
     def load(self) -> None:
         import numpy as np
         self.xp = np
-        self._build_dtype_tables()
 
     @staticmethod
     def dtype_of_native(nat):

@@ -1,0 +1,162 @@
+"""Views, in one place: making a view, remembering how it views its base, and making a
+write through a view reach the base (its values and its place in the graph).
+
+A view shares its base's version counter (so autograd sees a change made through either)
+and, on backends that can alias memory (numpy, CuPy), its buffer. Each view keeps in the
+``Tensor._view_src`` slot ``(base, how)``: how it maps onto the base, so that a write into
+the view can be replayed on the base where memory is not shared (JAX) and recorded for
+autograd as PyTorch's ``CopySlices``. ``how`` is one of
+
+- an int (``t[i]``'s fast path) or an indexing spec (``ops.indexing._Spec``): a part of the
+  base an indexing key names;
+- a :class:`FullView`: all of the base, rearranged (reshape, permute, transpose, detach);
+- a :class:`PartView`: a part no key names (a diagonal);
+- a :class:`MultiOutput`: one piece of ``unbind``/``split``/``chunk``, which PyTorch does
+  not let autograd see written in place;
+- :data:`EXPANDED`: an ``expand`` that repeats elements; writing into it is PyTorch's
+  "more than one element ... refers to a single memory location" error;
+- a ``(factory, *args)`` tuple that builds any of those when first needed, so a view that
+  is never written pays for no closures.
+"""
+from __future__ import annotations
+
+from .._tensor import Tensor, wrap
+
+__all__ = ["FullView", "PartView", "MultiOutput", "ALIAS", "SAME", "EXPANDED", "view_of",
+           "mark_view", "write_back", "propagate", "store", "check_write"]
+
+
+class FullView:
+    """How a view covering all of its base maps back and forth (reshape, permute,
+    transpose): ``fwd`` turns a base-shaped tensor into the view's shape, ``inv`` a
+    view-shaped array into the base's."""
+
+    __slots__ = ("fwd", "inv")
+
+    def __init__(self, fwd, inv):
+        self.fwd, self.inv = fwd, inv
+
+
+class PartView:
+    """How a view of part of its base that no indexing key expresses (a diagonal) maps
+    back: ``set(be, base_array, view_array)`` gives the base's new array (immutable
+    backends), ``grads(keep)`` the CopySlices backward ``g -> (grad of the old base or
+    None, grad of the view)``."""
+
+    __slots__ = ()
+
+
+class MultiOutput:
+    """Piece ``index`` of a function returning several views (``node``: PyTorch's name for
+    it in the error, "Unbind", "Split"); ``key`` is the indexing key of the piece."""
+
+    __slots__ = ("key", "node", "index")
+
+    def __init__(self, key: tuple, node: str, index: int):
+        self.key, self.node, self.index = key, node, index
+
+
+# detach()/.data on an immutable backend: a write through the alias gives the source its
+# new array, but no place in the graph (PyTorch: detached writes are hidden from autograd)
+ALIAS = FullView(None, lambda a: a)
+SAME = FullView(lambda t: t, lambda a: a)  # a view with its base's shape
+EXPANDED = object()
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers "
+            "to a single memory location. Please clone() the tensor before performing the "
+            "operation.")
+
+
+def view_of(base: Tensor, data) -> Tensor:
+    """Wrap ``data`` (a view of base's array) as a tensor sharing base's version counter."""
+    out = wrap(data, base.dtype, base._device)
+    if base._vc is None:
+        base._vc = [0]
+    out._vc = base._vc
+    out._base = base if base._base is None else base._base
+    return out
+
+
+def mark_view(res: Tensor, base: Tensor, how) -> None:
+    """Remember how ``res`` views ``base`` (see the module docstring for ``how``)."""
+    res._view_src = (base, how)
+
+
+def check_write(t: Tensor, grad_enabled: bool) -> None:
+    """PyTorch's refusals of an in-place write into ``t`` that only its view record can
+    tell: a tensor that repeats elements (an expand), and, under autograd, a piece of a
+    multi-output view function."""
+    src = t._view_src
+    if src is None:
+        return
+    how = src[1]
+    if how is EXPANDED:
+        raise RuntimeError(_OVERLAP)
+    if type(how) is MultiOutput and grad_enabled and t._requires_grad:
+        raise RuntimeError(
+            f"Output {how.index} of {how.node} is a view and is being modified inplace. This "
+            "view is the output of a function that returns multiple views. Such functions do "
+            "not allow the output views to be modified inplace. You should replace the "
+            "inplace operation by an out-of-place one.")
+
+
+def store(t: Tensor, data) -> None:
+    """Give ``t`` the values ``data`` (same shape, t's dtype) as a write: into its own
+    buffer where the backend shares memory (views and numpy aliases see it), else by
+    rebinding and passing the values on to its bases; the version counter is bumped."""
+    be = t._device._be
+    if be.mutable and hasattr(t._data, "__setitem__"):
+        check_write(t, False)
+        t._data[...] = data
+    else:
+        check_write(t, False)
+        t._data = data
+        propagate(t, False)
+    t._bump()
+
+
+def propagate(t: Tensor, tracked: bool) -> None:
+    """After a write into ``t``: if it is a view, make the write reach its bases where the
+    backend does not share memory, and (``tracked``) give them their place in the graph."""
+    src = t._view_src
+    if src is not None and (tracked or not t._device._be.mutable):
+        write_back(t, src, tracked)
+
+
+def write_back(view: Tensor, src, tracked: bool) -> None:
+    """A write into a view made visible through its bases (PyTorch's view + in-place
+    semantics): on immutable backends the bases' arrays take the view's new values; under
+    autograd each base takes a CopySlices node whose inputs are its old self and the view,
+    so gradients flow through the write."""
+    # indexing builds on this module (view_of): its spec helpers are imported here, late
+    from ..autograd.graph import record
+    from .indexing import _copy_slices, _select_spec
+    from .inplace import shallow
+    while src is not None:
+        base, spec = src
+        if type(spec) is int:  # left by getitem's fast path for t[i]
+            spec = _select_spec(spec, base.ndim)
+        elif type(spec) is tuple:  # (factory, *args), left by mark_view
+            spec = spec[0](*spec[1:])
+        if type(spec) is MultiOutput:
+            from .indexing import _Spec
+            spec = _Spec(spec.key + (Ellipsis,))
+        be = base._device._be
+        full = isinstance(spec, FullView)  # reshape/permute/transpose: all of base is written
+        if spec is ALIAS:
+            tracked = False
+        part = isinstance(spec, PartView)  # a diagonal
+        if not be.mutable:
+            base._data = spec.inv(view._data) if full else \
+                spec.set(be, base._data, view._data) if part else \
+                be.setitem(base._data, spec.key, view._data)
+        if tracked:
+            if full:
+                record(base, "CopySlices", (view,), lambda g, f=spec.fwd: (f(g),))
+            else:
+                prev = shallow(base)
+                keep = prev._requires_grad
+                record(base, "CopySlices", (prev, view),
+                       spec.grads(keep) if part else _copy_slices(spec, keep))
+            base._out_nr = 0
+        view, src = base, base._view_src

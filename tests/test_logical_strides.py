@@ -1,0 +1,103 @@
+"""Strides, contiguity and ``view``'s errors match PyTorch on every backend, including those
+whose arrays have no strides (JAX, array_api_strict): ember follows the chain of views to
+the strides PyTorch would have (``ember._strides``)."""
+from __future__ import annotations
+
+import pytest
+
+import ember
+from ember import _strides
+
+# (name, fn(lib, t, x)) with t a 3x4 and x a 2x3x4 arange, both C-contiguous
+CASES = [
+    ("t", lambda L, t, x: t),
+    ("t.t()", lambda L, t, x: t.t()),
+    ("t.T", lambda L, t, x: t.T),
+    ("t.t().view(-1)", lambda L, t, x: t.t().view(-1)),
+    ("t.T.view(12)", lambda L, t, x: t.T.view(12)),
+    ("t.t().reshape(-1)", lambda L, t, x: t.t().reshape(-1)),
+    ("t.t().contiguous()", lambda L, t, x: t.t().contiguous()),
+    ("t.t().t().view(-1)", lambda L, t, x: t.t().t().view(-1)),
+    ("permute", lambda L, t, x: x.permute(2, 0, 1)),
+    ("permute.view(4, 6)", lambda L, t, x: x.permute(2, 0, 1).view(4, 6)),
+    ("permute.view(24)", lambda L, t, x: x.permute(2, 0, 1).view(24)),
+    ("transpose(0,1).view(3, 8)", lambda L, t, x: x.transpose(0, 1).view(3, 8)),
+    ("transpose(1,2).view(2, 12)", lambda L, t, x: x.transpose(1, 2).view(2, 12)),
+    ("transpose(1,2).view(2, 4, 3)", lambda L, t, x: x.transpose(1, 2).view(2, 4, 3)),
+    ("transpose(0,1).view(3, 2, 2, 2)", lambda L, t, x: x.transpose(0, 1).view(3, 2, 2, 2)),
+    ("transpose(0,1).unsqueeze(1)", lambda L, t, x: x.transpose(0, 1).unsqueeze(1)),
+    ("transpose(0,1).flatten(1)", lambda L, t, x: x.transpose(0, 1).flatten(1)),
+    ("transpose(0,1).flatten(0, 1)", lambda L, t, x: x.transpose(0, 1).flatten(0, 1)),
+    ("mT", lambda L, t, x: x.mT),
+    ("mT.mT.view(-1)", lambda L, t, x: x.mT.mT.view(-1)),
+    ("1x4 t()", lambda L, t, x: L.ones(1, 4, device=t.device).t()),
+    ("1x4 t().view(-1)", lambda L, t, x: L.ones(1, 4, device=t.device).t().view(-1)),
+    ("t.t()[0]", lambda L, t, x: t.t()[0]),
+    ("t.t()[1].view(-1)", lambda L, t, x: t.t()[1].view(-1)),
+    ("x.transpose(0, 2)[1]", lambda L, t, x: x.transpose(0, 2)[1]),
+    ("expand", lambda L, t, x: t[:, :1].contiguous().expand(3, 5)),
+    ("expand lead", lambda L, t, x: t.expand(2, 3, 4)),
+    ("expand.view(-1)", lambda L, t, x: t.expand(2, 3, 4).view(-1)),
+    ("expand(1,...).view", lambda L, t, x: t.expand(1, 3, 4).view(12)),
+    ("swapaxes.unsqueeze.squeeze", lambda L, t, x: x.swapaxes(1, 2).unsqueeze(0).squeeze(0)),
+]
+
+
+def _layout(lib, fn, dev):
+    t = lib.arange(12.0, device=dev).reshape(3, 4)
+    x = lib.arange(24.0, device=dev).reshape(2, 3, 4)
+    try:
+        r = fn(lib, t, x)
+    except RuntimeError as e:
+        return ("RuntimeError", str(e))
+    return tuple(r.shape), tuple(r.stride()), r.is_contiguous(), r.flatten().tolist()
+
+
+def test_strides_contiguity_and_view_errors_match_torch(device, torch, torch_device):
+    mismatched = []
+    for name, fn in CASES:
+        want = _layout(torch, fn, torch_device or "cpu")
+        got = _layout(ember, fn, device)
+        if got != want:
+            mismatched.append((name, got, want))
+    assert mismatched == []
+
+
+def test_transposed_view_raises_torch_error(device):
+    t = ember.arange(6.0, device=device).reshape(2, 3)
+    assert t.is_contiguous() and not t.t().is_contiguous()
+    with pytest.raises(RuntimeError, match=r"view size is not compatible with input tensor's "
+                                           r"size and stride .*Use \.reshape\(\.\.\.\) instead"):
+        t.t().view(-1)
+    r = t.t().reshape(-1)  # a copy, as in PyTorch
+    assert r.tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0] and r.is_contiguous()
+
+
+@pytest.mark.parametrize("old,strides,new", [
+    ((3, 4), (4, 1), (12,)),
+    ((4, 3), (1, 4), (12,)),
+    ((4, 3), (1, 4), (4, 3, 1)),
+    ((4, 3), (1, 4), (1, 4, 1, 3)),
+    ((2, 3, 4), (12, 4, 1), (6, 4)),
+    ((3, 2, 4), (4, 12, 1), (3, 8)),
+    ((3, 2, 4), (4, 12, 1), (3, 2, 2, 2)),
+    ((2, 2, 3), (6, 1, 2), (4, 3)),
+    ((0, 4), (4, 1), (4, 0)),
+    ((), (), (1, 1)),
+])
+def test_view_strides_follow_aten_compute_stride(torch, old, strides, new):
+    base = torch.empty(1000).as_strided(old, strides)
+    try:
+        want = tuple(base.view(new).stride())
+    except RuntimeError:
+        want = None
+    assert _strides.view_strides(old, strides, new) == want
+
+
+def test_a_long_chain_of_views_is_walked_once_without_recursion(device):
+    x = ember.arange(6.0, device=device).reshape(2, 3)
+    for _ in range(3001):
+        x = x.t()
+    assert x.shape == (3, 2) and x.stride() == (1, 3) and not x.is_contiguous()
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.view(6)
