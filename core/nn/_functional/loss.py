@@ -107,7 +107,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         w = be.astype(valid, input.dtype)
     per = -picked * w
     if poison is not None:
-        per = xp.where(poison, xp.asarray(float("nan"), dtype=per.dtype), per)
+        per = xp.where(poison, float("nan"), per)  # (a Python scalar: no host copy)
     if reduction == "none":
         data = per
     elif reduction == "sum":
