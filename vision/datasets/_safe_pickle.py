@@ -107,6 +107,9 @@ def load_cifar_pickle(path: str) -> dict:
         key = k.decode("latin1") if isinstance(k, bytes) else k
         if key not in CIFAR_KEYS:
             raise pickle.UnpicklingError(f"{path}: unknown key {key!r} in a CIFAR file")
-        _check_value(key, v)
+        try:
+            _check_value(key, v)
+        except pickle.UnpicklingError as e:
+            raise pickle.UnpicklingError(f"{path}: {e}") from None
         out[key] = v
     return out

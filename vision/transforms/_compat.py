@@ -43,31 +43,38 @@ def _Image_fromarray(obj: np.ndarray, mode: str) -> Image.Image:
 
 # -- resizing: one (out, in) weight matrix per axis, applied with matmuls ------------------
 
-def _aa_filter(x: np.ndarray, cubic: bool) -> np.ndarray:
-    x = np.abs(x)
+def _aa_filter(x, cubic: bool, f):
+    x = abs(x)
     if not cubic:
-        return np.where(x < 1.0, 1.0 - x, 0.0)
-    a = -0.5  # PyTorch's antialiased bicubic uses PIL's a = -0.5
-    return np.where(x < 1.0, ((a + 2) * x - (a + 3)) * x * x + 1,
-                    np.where(x < 2.0, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+        return f(1.0) - x if x < 1.0 else f(0.0)
+    a = f(-0.5)  # PyTorch's antialiased bicubic uses PIL's a = -0.5
+    if x < 1.0:
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+    if x < 2.0:
+        return (((x - 5) * x + 8) * x - 4) * a
+    return f(0.0)
 
 
-def _aa_matrix(n_in: int, n_out: int, cubic: bool) -> np.ndarray:
+def _aa_matrix(n_in: int, n_out: int, cubic: bool, f=np.float32) -> np.ndarray:
     """PyTorch's ``_upsample_bilinear2d_aa``/``_upsample_bicubic2d_aa`` weights
-    (``_compute_indices_min_size_weights_aa``), align_corners=False."""
-    scale = n_in / n_out
+    (``_compute_indices_min_size_weights_aa``, align_corners=False), computed step by step
+    in the input's precision ``f`` as the kernel does, so uint8 results round the same."""
+    scale = f(n_in) / f(n_out)
     interp = 4 if cubic else 2
-    support = interp * 0.5 * scale if scale >= 1.0 else interp * 0.5
-    invscale = 1.0 / scale if scale >= 1.0 else 1.0
-    m = np.zeros((n_out, n_in))
+    support = f(interp * 0.5) * scale if scale >= 1.0 else f(interp * 0.5)
+    invscale = f(1.0) / scale if scale >= 1.0 else f(1.0)
+    m = np.zeros((n_out, n_in), dtype=f)
     for i in range(n_out):
-        center = scale * (i + 0.5)
-        xmin = max(int(center - support + 0.5), 0)
-        xmax = min(int(center + support + 0.5), n_in)
-        j = np.arange(xmin, xmax)
-        w = _aa_filter((j - center + 0.5) * invscale, cubic)
-        total = w.sum()
-        m[i, xmin:xmax] = w / total if total != 0 else w
+        center = scale * f(i + 0.5)
+        xmin = max(int(center - support + f(0.5)), 0)
+        xsize = min(int(center + support + f(0.5)), n_in) - xmin
+        ws = [_aa_filter((f(j + xmin) - center + f(0.5)) * invscale, cubic, f)
+              for j in range(xsize)]
+        total = f(0.0)
+        for w in ws:
+            total = f(total + w)
+        for j, w in enumerate(ws):
+            m[i, xmin + j] = w / total if total != 0 else w
     return m
 
 
@@ -109,7 +116,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     h_out, w_out = (size, size) if isinstance(size, int) else size
     cubic = mode == "bicubic"
     if antialias:
-        mh, mw = _aa_matrix(h_in, h_out, cubic), _aa_matrix(w_in, w_out, cubic)
+        f = np.float64 if input.dtype == ember.float64 else np.float32
+        mh, mw = _aa_matrix(h_in, h_out, cubic, f), _aa_matrix(w_in, w_out, cubic, f)
     else:
         mh, mw = _cubic_matrix(h_in, h_out), _cubic_matrix(w_in, w_out)
     dt, dev = input.dtype, input.device

@@ -934,7 +934,9 @@ def erase(img: Tensor, i: int, j: int, h: int, w: int, v: Tensor, inplace: bool 
     if not inplace:
         img = img.clone()
 
-    img[..., i : i + h, j : j + w] = v
+    # RandomErasing builds v on the CPU; PyTorch's setitem copies across devices, ember's
+    # wants one device
+    img[..., i : i + h, j : j + w] = v.to(img.device) if isinstance(v, Tensor) else v
     return img
 
 

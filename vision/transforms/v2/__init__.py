@@ -4,7 +4,7 @@ Each transform here is the v1 transform of the same name, taking v2's calling co
 it accepts several inputs or one nested structure (``t(img, label)``, ``t((img, target))``,
 ``t({"image": img, ...})``) and returns the same structure with the images transformed, one
 set of random parameters per call. Images are PIL images and tensors of at least two
-dimensions (the first tensor found when there is no PIL image, as v2 treats a plain tensor);
+dimensions (the first tensor or ndarray found when there is no PIL image, as v2 treats a plain tensor);
 everything else passes through untouched.
 
 Deliberate differences: no ``tv_tensors`` (bounding boxes, masks, videos are not transformed);
@@ -26,8 +26,10 @@ __all__ = ["AutoAugmentPolicy", "InterpolationMode", "functional", "Transform", 
 
 
 def _is_image(x: Any) -> bool:
+    import numpy as np
     from PIL import Image
-    return isinstance(x, Image.Image) or (isinstance(x, ember.Tensor) and x.ndim >= 2)
+    return isinstance(x, Image.Image) or (isinstance(x, (ember.Tensor, np.ndarray))
+                                          and x.ndim >= 2)
 
 
 def _map_first_images(inputs: Any, fn):
