@@ -1,3 +1,4 @@
+import math
 import ember as torch
 from ember import Tensor
 
@@ -97,7 +98,7 @@ def _box_cxcywhr_to_xywhr(boxes: Tensor) -> Tensor:
     dtype = boxes.dtype
     need_cast = not boxes.is_floating_point()
     cx, cy, w, h, r = boxes.unbind(-1)
-    r_rad = r * torch.pi / 180.0
+    r_rad = r * math.pi / 180.0
     cos, sin = torch.cos(r_rad), torch.sin(r_rad)
 
     x1 = cx - w / 2 * cos - h / 2 * sin
@@ -125,7 +126,7 @@ def _box_xywhr_to_cxcywhr(boxes: Tensor) -> Tensor:
     dtype = boxes.dtype
     need_cast = not boxes.is_floating_point()
     x1, y1, w, h, r = boxes.unbind(-1)
-    r_rad = r * torch.pi / 180.0
+    r_rad = r * math.pi / 180.0
     cos, sin = torch.cos(r_rad), torch.sin(r_rad)
 
     cx = x1 + w / 2 * cos + h / 2 * sin
@@ -158,7 +159,7 @@ def _box_xywhr_to_xyxyxyxy(boxes: Tensor) -> Tensor:
     dtype = boxes.dtype
     need_cast = not boxes.is_floating_point()
     x1, y1, w, h, r = boxes.unbind(-1)
-    r_rad = r * torch.pi / 180.0
+    r_rad = r * math.pi / 180.0
     cos, sin = torch.cos(r_rad), torch.sin(r_rad)
 
     x2 = x1 + w * cos
@@ -195,7 +196,7 @@ def _box_xyxyxyxy_to_xywhr(boxes: Tensor) -> Tensor:
     need_cast = not boxes.is_floating_point()
     x1, y1, x2, y2, x3, y3, x4, y4 = boxes.unbind(-1)
     r_rad = torch.atan2(y1 - y2, x2 - x1)
-    r = r_rad * 180 / torch.pi
+    r = r_rad * 180 / math.pi
 
     w = ((x2 - x1) ** 2 + (y1 - y2) ** 2).sqrt()
     h = ((x3 - x2) ** 2 + (y3 - y2) ** 2).sqrt()

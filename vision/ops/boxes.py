@@ -1,5 +1,6 @@
 """Box operations. Adapted from torchvision.ops.boxes (BSD-3-Clause) with ``torch`` bound to
 ember; ``nms`` is ember_vision's own (``_nms``)."""
+import math
 import ember as torch
 from ember import Tensor
 
@@ -452,7 +453,7 @@ def complete_box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tenso
     w_gt = boxes2[..., None, :, 2] - boxes2[..., None, :, 0]
     h_gt = boxes2[..., None, :, 3] - boxes2[..., None, :, 1]
 
-    v = (4 / (torch.pi**2)) * torch.pow(torch.atan(w_pred / h_pred) - torch.atan(w_gt / h_gt), 2)
+    v = (4 / (math.pi**2)) * torch.pow(torch.atan(w_pred / h_pred) - torch.atan(w_gt / h_gt), 2)
     with torch.no_grad():
         alpha = v / (1 - iou + v + eps)
     return diou - alpha * v
