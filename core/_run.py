@@ -196,15 +196,28 @@ sys.modules[__name__] = ember
 '''
 
 
+_SPAWN_SHIM_VISION = '''"""Written by `ember run` for spawned processes: `import torchvision`
+binds ember_vision."""
+import sys
+
+import ember_vision
+from ember._run import install
+
+install()
+sys.modules[__name__] = ember_vision
+'''
+
+
 def _spawn_shim_dir() -> str:
     import atexit
     import shutil
     import tempfile
     root = tempfile.mkdtemp(prefix="ember-run-")
     atexit.register(shutil.rmtree, root, ignore_errors=True)
-    os.mkdir(os.path.join(root, "torch"))
-    with open(os.path.join(root, "torch", "__init__.py"), "w") as f:
-        f.write(_SPAWN_SHIM)
+    for name, shim in (("torch", _SPAWN_SHIM), ("torchvision", _SPAWN_SHIM_VISION)):
+        os.mkdir(os.path.join(root, name))
+        with open(os.path.join(root, name, "__init__.py"), "w") as f:
+            f.write(shim)
     return root
 
 

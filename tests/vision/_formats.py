@@ -55,7 +55,7 @@ def write_cifar(root: str, hundred: bool = False, n: int = 6, seed: int = 0,
                      "fine_labels": labels, "coarse_labels": [x // 5 for x in labels],
                      "data": data}
         else:
-            labels = rng.integers(0, 10, n).tolist()
+            labels = rng.permutation(np.arange(n) % 10).tolist()  # every class when n >= 10
             entry = {"batch_label": name, "labels": labels, "data": data,
                      "filenames": [f"img{i}.png" for i in range(n)]}
         with open(os.path.join(folder, name), "wb") as f:

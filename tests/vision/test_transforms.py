@@ -117,7 +117,7 @@ def test_functional_matches_torchvision(device, kind, name, fn, args, kwargs):
     theirs = getattr(tv.transforms.functional, fn)(_theirs(kind), *args, **theirs_kw)
     ours = getattr(F, fn)(_ours(kind, device), *args, **ours_kw)
     if kind != "pil":
-        assert ours.device == ember.device(device)
+        assert ours.device.type == ember.device(device).type
     _assert_same(ours, theirs, kind)
 
 
