@@ -7,7 +7,6 @@ import math
 import pathlib
 import warnings
 from itertools import repeat
-from types import FunctionType
 from typing import Any, BinaryIO, Optional, Union
 
 import numpy as np

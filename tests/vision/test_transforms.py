@@ -121,6 +121,22 @@ def test_functional_matches_torchvision(device, kind, name, fn, args, kwargs):
     _assert_same(ours, theirs, kind)
 
 
+@pytest.mark.parametrize("kind", ["u8", "f32"])
+def test_functional_same_on_every_device(device, kind):
+    """The tensor kernels on ``device`` against the same kernels on "cpu" (the oracle that
+    needs no torchvision, for the other backends' devices)."""
+    if device == "cpu":
+        pytest.skip("the reference itself")
+    for name, fn, args, kwargs in CASES:
+        if kind == "f32" and name in _INT_ONLY | {"solarize"}:
+            continue
+        kw = {k: _mode(F, v) if k == "interpolation" else v for k, v in kwargs.items()}
+        got = getattr(F, fn)(_ours(kind, device), *args, **kw)
+        want = getattr(F, fn)(_ours(kind, "cpu"), *args, **kw)
+        assert got.device.type == ember.device(device).type
+        _assert_same(got, want, kind)
+
+
 @pytest.mark.parametrize("mode", [None, "L", "RGBA", "F"])
 def test_conversions_match_torchvision(mode):
     tv = _tv()

@@ -3,7 +3,6 @@ from collections.abc import Sequence
 from typing import Any, Literal, Optional, Union
 
 import numpy as np
-import ember as torch
 from PIL import Image, ImageEnhance, ImageOps
 
 from ._compat import _Image_fromarray

@@ -1,3 +1,4 @@
+# ruff: noqa: E402 - the tutorial imports where it first needs a module
 # PyTorch's "Training a Classifier" tutorial (beginner/blitz/cifar10_tutorial.py,
 # BSD-3-Clause), its code verbatim; only its prose comments are shortened. The test runs it
 # unmodified under `ember run` on small CIFAR-10 files in the real format.

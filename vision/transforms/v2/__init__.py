@@ -20,9 +20,25 @@ from ..autoaugment import AutoAugmentPolicy
 from ..functional import InterpolationMode
 from . import functional
 
+# v1 transforms offered with v2's calling convention (see ``_v2``)
+_WRAPPED = ["Normalize", "Resize", "CenterCrop", "Pad", "Lambda", "RandomCrop",
+            "RandomHorizontalFlip", "RandomVerticalFlip", "RandomPerspective",
+            "RandomResizedCrop", "FiveCrop", "TenCrop", "LinearTransformation", "ColorJitter",
+            "RandomRotation", "RandomAffine", "Grayscale", "RandomGrayscale", "RandomErasing",
+            "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize",
+            "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize",
+            "ElasticTransform", "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix",
+            "PILToTensor", "ToPILImage", "ToTensor", "ConvertImageDtype"]
 __all__ = ["AutoAugmentPolicy", "InterpolationMode", "functional", "Transform", "Compose",
            "RandomApply", "RandomChoice", "RandomOrder", "ToImage", "ToDtype", "ToPureTensor",
-           "PILToTensor", "ToPILImage", "ToTensor", "ConvertImageDtype", "Identity", "RGB"]
+           "Identity", "RGB", "Normalize", "Resize", "CenterCrop", "Pad", "Lambda", "RandomCrop",
+           "RandomHorizontalFlip", "RandomVerticalFlip", "RandomPerspective", "RandomResizedCrop",
+           "FiveCrop", "TenCrop", "LinearTransformation", "ColorJitter", "RandomRotation",
+           "RandomAffine", "Grayscale", "RandomGrayscale", "RandomErasing", "GaussianBlur",
+           "RandomInvert", "RandomPosterize", "RandomSolarize", "RandomAdjustSharpness",
+           "RandomAutocontrast", "RandomEqualize", "ElasticTransform", "AutoAugment",
+           "RandAugment", "TrivialAugmentWide", "AugMix", "PILToTensor", "ToPILImage", "ToTensor",
+           "ConvertImageDtype"]
 
 
 def _is_image(x: Any) -> bool:
@@ -96,17 +112,8 @@ def _v2(cls):
     return type(cls.__name__, (cls,), ns)
 
 
-_WRAPPED = ["Normalize", "Resize", "CenterCrop", "Pad", "Lambda", "RandomCrop",
-            "RandomHorizontalFlip", "RandomVerticalFlip", "RandomPerspective",
-            "RandomResizedCrop", "FiveCrop", "TenCrop", "LinearTransformation", "ColorJitter",
-            "RandomRotation", "RandomAffine", "Grayscale", "RandomGrayscale", "RandomErasing",
-            "GaussianBlur", "RandomInvert", "RandomPosterize", "RandomSolarize",
-            "RandomAdjustSharpness", "RandomAutocontrast", "RandomEqualize",
-            "ElasticTransform", "AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix",
-            "PILToTensor", "ToPILImage", "ToTensor", "ConvertImageDtype"]
 for _name in _WRAPPED:
     globals()[_name] = _v2(getattr(_v1, _name))
-__all__ += _WRAPPED
 
 
 class Compose(_v1.Compose):
