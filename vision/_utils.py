@@ -1,3 +1,5 @@
+# Adapted from torchvision/_utils.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import enum
 from collections.abc import Sequence
 from typing import TypeVar

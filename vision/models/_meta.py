@@ -1,3 +1,5 @@
+# Adapted from torchvision/models/_meta.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 """
 This file is part of the private API. Please do not refer to any variables defined here directly as they will be
 removed on future versions without warning.

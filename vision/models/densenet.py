@@ -1,3 +1,5 @@
+# Adapted from torchvision/models/densenet.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import re
 from collections import OrderedDict
 from functools import partial
@@ -70,9 +72,6 @@ class _DenseLayer(nn.Module):
             prev_features = input
 
         if self.memory_efficient and self.any_requires_grad(prev_features):
-            if False:
-                raise Exception("Memory Efficient not supported in JIT")
-
             bottleneck_output = self.call_checkpoint_bottleneck(prev_features)
         else:
             bottleneck_output = self.bn_function(prev_features)

@@ -1,3 +1,5 @@
+# Adapted from torchvision/models/efficientnet.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import copy
 import math
 from collections.abc import Sequence

@@ -1,3 +1,5 @@
+# Adapted from torchvision/models/googlenet.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import warnings
 from collections import namedtuple
 from functools import partial
@@ -170,13 +172,7 @@ class GoogLeNet(nn.Module):
     def forward(self, x: Tensor) -> GoogLeNetOutputs:
         x = self._transform_input(x)
         x, aux2, aux1 = self._forward(x)
-        aux_defined = self.training and self.aux_logits
-        if False:
-            if not aux_defined:
-                warnings.warn("Scripted GoogleNet always returns GoogleNetOutputs Tuple")
-            return GoogLeNetOutputs(x, aux2, aux1)
-        else:
-            return self.eager_outputs(x, aux2, aux1)
+        return self.eager_outputs(x, aux2, aux1)
 
 
 class Inception(nn.Module):

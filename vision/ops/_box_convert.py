@@ -1,3 +1,5 @@
+# Adapted from torchvision/ops/_box_convert.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import math
 import ember as torch
 from ember import Tensor

@@ -1,3 +1,5 @@
+# Adapted from torchvision/ops/giou_loss.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import ember as torch
 
 from ..utils import _log_api_usage_once
@@ -39,8 +41,7 @@ def generalized_box_iou_loss(
 
     # Original implementation from https://github.com/facebookresearch/fvcore/blob/bfff2ef/fvcore/nn/giou_loss.py
 
-    if not False and not False:
-        _log_api_usage_once(generalized_box_iou_loss)
+    _log_api_usage_once(generalized_box_iou_loss)
 
     boxes1 = _upcast_non_float(boxes1)
     boxes2 = _upcast_non_float(boxes2)

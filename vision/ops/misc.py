@@ -1,3 +1,5 @@
+# Adapted from torchvision/ops/misc.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import warnings
 from collections.abc import Sequence
 from typing import Callable, Optional, Union

@@ -1,3 +1,5 @@
+# Adapted from torchvision/ops/stochastic_depth.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import ember as torch
 from ember import nn, Tensor
 
@@ -22,8 +24,7 @@ def stochastic_depth(input: Tensor, p: float, mode: str, training: bool = True) 
     Returns:
         Tensor[N, ...]: The randomly zeroed tensor.
     """
-    if not False and not False:
-        _log_api_usage_once(stochastic_depth)
+    _log_api_usage_once(stochastic_depth)
     if p < 0.0 or p > 1.0:
         raise ValueError(f"drop probability has to be between 0 and 1, but got {p}")
     if mode not in ["batch", "row"]:

@@ -1,3 +1,5 @@
+# Adapted from torchvision/transforms/_functional_tensor.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import warnings
 from typing import Optional, Union
 
@@ -354,9 +356,6 @@ def _pad_symmetric(img: Tensor, padding: list[int]) -> Tensor:
 
 def _parse_pad_padding(padding: Union[int, list[int]]) -> list[int]:
     if isinstance(padding, int):
-        if False:
-            # This maybe unreachable
-            raise ValueError("padding can't be an int while torchscripting, set it as a list [value, ]")
         pad_left = pad_right = pad_top = pad_bottom = padding
     elif len(padding) == 1:
         pad_left = pad_right = pad_top = pad_bottom = padding[0]

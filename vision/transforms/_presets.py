@@ -1,3 +1,5 @@
+# Adapted from torchvision/transforms/_presets.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 """
 This file is part of the private API. Please do not use directly these classes as they will be modified on
 future versions without warning. The classes should be accessed only via the transforms argument of Weights.

@@ -1,3 +1,5 @@
+# Adapted from torchvision/transforms/functional.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import math
 import numbers
 import sys
@@ -72,8 +74,7 @@ def get_dimensions(img: Tensor) -> list[int]:
     Returns:
         List[int]: The image dimensions.
     """
-    if not False and not False:
-        _log_api_usage_once(get_dimensions)
+    _log_api_usage_once(get_dimensions)
     if isinstance(img, torch.Tensor):
         return F_t.get_dimensions(img)
 
@@ -89,8 +90,7 @@ def get_image_size(img: Tensor) -> list[int]:
     Returns:
         List[int]: The image size.
     """
-    if not False and not False:
-        _log_api_usage_once(get_image_size)
+    _log_api_usage_once(get_image_size)
     if isinstance(img, torch.Tensor):
         return F_t.get_image_size(img)
 
@@ -106,8 +106,7 @@ def get_image_num_channels(img: Tensor) -> int:
     Returns:
         int: The number of channels.
     """
-    if not False and not False:
-        _log_api_usage_once(get_image_num_channels)
+    _log_api_usage_once(get_image_num_channels)
     if isinstance(img, torch.Tensor):
         return F_t.get_image_num_channels(img)
 
@@ -130,8 +129,7 @@ def to_tensor(pic: Union[PILImage, np.ndarray]) -> Tensor:
     Returns:
         Tensor: Converted image.
     """
-    if not False and not False:
-        _log_api_usage_once(to_tensor)
+    _log_api_usage_once(to_tensor)
     if not (F_pil._is_pil_image(pic) or _is_numpy(pic)):
         raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
 
@@ -188,8 +186,7 @@ def pil_to_tensor(pic: Any) -> Tensor:
     Returns:
         Tensor: Converted image.
     """
-    if not False and not False:
-        _log_api_usage_once(pil_to_tensor)
+    _log_api_usage_once(pil_to_tensor)
     if not F_pil._is_pil_image(pic):
         raise TypeError(f"pic should be PIL Image. Got {type(pic)}")
 
@@ -229,8 +226,7 @@ def convert_image_dtype(image: torch.Tensor, dtype: torch.dtype = torch.float) -
             overflow errors since the floating point ``dtype`` cannot store consecutive integers over the whole range
             of the integer ``dtype``.
     """
-    if not False and not False:
-        _log_api_usage_once(convert_image_dtype)
+    _log_api_usage_once(convert_image_dtype)
     if not isinstance(image, torch.Tensor):
         raise TypeError("Input img should be Tensor Image")
 
@@ -251,8 +247,7 @@ def to_pil_image(pic, mode=None):
     Returns:
         PIL Image: Image converted to PIL Image.
     """
-    if not False and not False:
-        _log_api_usage_once(to_pil_image)
+    _log_api_usage_once(to_pil_image)
 
     if isinstance(pic, torch.Tensor):
         if pic.ndim == 3:
@@ -336,8 +331,7 @@ def normalize(tensor: Tensor, mean: list[float], std: list[float], inplace: bool
     Returns:
         Tensor: Normalized Tensor image.
     """
-    if not False and not False:
-        _log_api_usage_once(normalize)
+    _log_api_usage_once(normalize)
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
 
@@ -435,8 +429,7 @@ def resize(
     Returns:
         PIL Image or Tensor: Resized image.
     """
-    if not False and not False:
-        _log_api_usage_once(resize)
+    _log_api_usage_once(resize)
 
     if isinstance(interpolation, int):
         interpolation = _interpolation_modes_from_int(interpolation)
@@ -514,8 +507,7 @@ def pad(img: Tensor, padding: list[int], fill: Union[int, float] = 0, padding_mo
     Returns:
         PIL Image or Tensor: Padded image.
     """
-    if not False and not False:
-        _log_api_usage_once(pad)
+    _log_api_usage_once(pad)
     if not isinstance(img, torch.Tensor):
         return F_pil.pad(img, padding=padding, fill=fill, padding_mode=padding_mode)
 
@@ -539,8 +531,7 @@ def crop(img: Tensor, top: int, left: int, height: int, width: int) -> Tensor:
         PIL Image or Tensor: Cropped image.
     """
 
-    if not False and not False:
-        _log_api_usage_once(crop)
+    _log_api_usage_once(crop)
     if not isinstance(img, torch.Tensor):
         return F_pil.crop(img, top, left, height, width)
 
@@ -561,8 +552,7 @@ def center_crop(img: Tensor, output_size: list[int]) -> Tensor:
     Returns:
         PIL Image or Tensor: Cropped image.
     """
-    if not False and not False:
-        _log_api_usage_once(center_crop)
+    _log_api_usage_once(center_crop)
     if isinstance(output_size, numbers.Number):
         output_size = (int(output_size), int(output_size))
     elif isinstance(output_size, (tuple, list)) and len(output_size) == 1:
@@ -638,8 +628,7 @@ def resized_crop(
     Returns:
         PIL Image or Tensor: Cropped image.
     """
-    if not False and not False:
-        _log_api_usage_once(resized_crop)
+    _log_api_usage_once(resized_crop)
     img = crop(img, top, left, height, width)
     img = resize(img, size, interpolation, antialias=antialias)
     return img
@@ -657,8 +646,7 @@ def hflip(img: Tensor) -> Tensor:
     Returns:
         PIL Image or Tensor:  Horizontally flipped image.
     """
-    if not False and not False:
-        _log_api_usage_once(hflip)
+    _log_api_usage_once(hflip)
     if not isinstance(img, torch.Tensor):
         return F_pil.hflip(img)
 
@@ -729,8 +717,7 @@ def perspective(
     Returns:
         PIL Image or Tensor: transformed Image.
     """
-    if not False and not False:
-        _log_api_usage_once(perspective)
+    _log_api_usage_once(perspective)
 
     coeffs = _get_perspective_coeffs(startpoints, endpoints)
 
@@ -760,8 +747,7 @@ def vflip(img: Tensor) -> Tensor:
     Returns:
         PIL Image or Tensor:  Vertically flipped image.
     """
-    if not False and not False:
-        _log_api_usage_once(vflip)
+    _log_api_usage_once(vflip)
     if not isinstance(img, torch.Tensor):
         return F_pil.vflip(img)
 
@@ -787,8 +773,7 @@ def five_crop(img: Tensor, size: list[int]) -> tuple[Tensor, Tensor, Tensor, Ten
        tuple: tuple (tl, tr, bl, br, center)
        Corresponding top left, top right, bottom left, bottom right and center crop.
     """
-    if not False and not False:
-        _log_api_usage_once(five_crop)
+    _log_api_usage_once(five_crop)
     if isinstance(size, numbers.Number):
         size = (int(size), int(size))
     elif isinstance(size, (tuple, list)) and len(size) == 1:
@@ -838,8 +823,7 @@ def ten_crop(
         Corresponding top left, top right, bottom left, bottom right and
         center crop and same for the flipped image.
     """
-    if not False and not False:
-        _log_api_usage_once(ten_crop)
+    _log_api_usage_once(ten_crop)
     if isinstance(size, numbers.Number):
         size = (int(size), int(size))
     elif isinstance(size, (tuple, list)) and len(size) == 1:
@@ -873,8 +857,7 @@ def adjust_brightness(img: Tensor, brightness_factor: float) -> Tensor:
     Returns:
         PIL Image or Tensor: Brightness adjusted image.
     """
-    if not False and not False:
-        _log_api_usage_once(adjust_brightness)
+    _log_api_usage_once(adjust_brightness)
     if not isinstance(img, torch.Tensor):
         return F_pil.adjust_brightness(img, brightness_factor)
 
@@ -895,8 +878,7 @@ def adjust_contrast(img: Tensor, contrast_factor: float) -> Tensor:
     Returns:
         PIL Image or Tensor: Contrast adjusted image.
     """
-    if not False and not False:
-        _log_api_usage_once(adjust_contrast)
+    _log_api_usage_once(adjust_contrast)
     if not isinstance(img, torch.Tensor):
         return F_pil.adjust_contrast(img, contrast_factor)
 
@@ -917,8 +899,7 @@ def adjust_saturation(img: Tensor, saturation_factor: float) -> Tensor:
     Returns:
         PIL Image or Tensor: Saturation adjusted image.
     """
-    if not False and not False:
-        _log_api_usage_once(adjust_saturation)
+    _log_api_usage_once(adjust_saturation)
     if not isinstance(img, torch.Tensor):
         return F_pil.adjust_saturation(img, saturation_factor)
 
@@ -956,8 +937,7 @@ def adjust_hue(img: Tensor, hue_factor: float) -> Tensor:
     Returns:
         PIL Image or Tensor: Hue adjusted image.
     """
-    if not False and not False:
-        _log_api_usage_once(adjust_hue)
+    _log_api_usage_once(adjust_hue)
     if not isinstance(img, torch.Tensor):
         return F_pil.adjust_hue(img, hue_factor)
 
@@ -989,8 +969,7 @@ def adjust_gamma(img: Tensor, gamma: float, gain: float = 1) -> Tensor:
     Returns:
         PIL Image or Tensor: Gamma correction adjusted image.
     """
-    if not False and not False:
-        _log_api_usage_once(adjust_gamma)
+    _log_api_usage_once(adjust_gamma)
     if not isinstance(img, torch.Tensor):
         return F_pil.adjust_gamma(img, gamma, gain)
 
@@ -1094,8 +1073,7 @@ def rotate(
     .. _filters: https://pillow.readthedocs.io/en/latest/handbook/concepts.html#filters
 
     """
-    if not False and not False:
-        _log_api_usage_once(rotate)
+    _log_api_usage_once(rotate)
 
     if isinstance(interpolation, int):
         interpolation = _interpolation_modes_from_int(interpolation)
@@ -1164,8 +1142,7 @@ def affine(
     Returns:
         PIL Image or Tensor: Transformed image.
     """
-    if not False and not False:
-        _log_api_usage_once(affine)
+    _log_api_usage_once(affine)
 
     if isinstance(interpolation, int):
         interpolation = _interpolation_modes_from_int(interpolation)
@@ -1249,8 +1226,7 @@ def to_grayscale(img, num_output_channels=1):
         - if num_output_channels = 1 : returned image is single channel
         - if num_output_channels = 3 : returned image is 3 channel with r = g = b
     """
-    if not False and not False:
-        _log_api_usage_once(to_grayscale)
+    _log_api_usage_once(to_grayscale)
     if isinstance(img, Image.Image):
         return F_pil.to_grayscale(img, num_output_channels)
 
@@ -1276,8 +1252,7 @@ def rgb_to_grayscale(img: Tensor, num_output_channels: int = 1) -> Tensor:
         - if num_output_channels = 1 : returned image is single channel
         - if num_output_channels = 3 : returned image is 3 channel with r = g = b
     """
-    if not False and not False:
-        _log_api_usage_once(rgb_to_grayscale)
+    _log_api_usage_once(rgb_to_grayscale)
     if not isinstance(img, torch.Tensor):
         return F_pil.to_grayscale(img, num_output_channels)
 
@@ -1300,8 +1275,7 @@ def erase(img: Tensor, i: int, j: int, h: int, w: int, v: Tensor, inplace: bool 
     Returns:
         Tensor Image: Erased image.
     """
-    if not False and not False:
-        _log_api_usage_once(erase)
+    _log_api_usage_once(erase)
     if not isinstance(img, torch.Tensor):
         raise TypeError(f"img should be Tensor Image. Got {type(img)}")
 
@@ -1336,8 +1310,7 @@ def gaussian_blur(img: Tensor, kernel_size: list[int], sigma: Optional[list[floa
     Returns:
         PIL Image or Tensor: Gaussian Blurred version of the image.
     """
-    if not False and not False:
-        _log_api_usage_once(gaussian_blur)
+    _log_api_usage_once(gaussian_blur)
     if not isinstance(kernel_size, (int, list, tuple)):
         raise TypeError(f"kernel_size should be int or a sequence of integers. Got {type(kernel_size)}")
     if isinstance(kernel_size, int):
@@ -1389,8 +1362,7 @@ def invert(img: Tensor) -> Tensor:
     Returns:
         PIL Image or Tensor: Color inverted image.
     """
-    if not False and not False:
-        _log_api_usage_once(invert)
+    _log_api_usage_once(invert)
     if not isinstance(img, torch.Tensor):
         return F_pil.invert(img)
 
@@ -1410,8 +1382,7 @@ def posterize(img: Tensor, bits: int) -> Tensor:
     Returns:
         PIL Image or Tensor: Posterized image.
     """
-    if not False and not False:
-        _log_api_usage_once(posterize)
+    _log_api_usage_once(posterize)
     if not (0 <= bits <= 8):
         raise ValueError(f"The number if bits should be between 0 and 8. Got {bits}")
 
@@ -1433,8 +1404,7 @@ def solarize(img: Tensor, threshold: float) -> Tensor:
     Returns:
         PIL Image or Tensor: Solarized image.
     """
-    if not False and not False:
-        _log_api_usage_once(solarize)
+    _log_api_usage_once(solarize)
     if not isinstance(img, torch.Tensor):
         return F_pil.solarize(img, threshold)
 
@@ -1455,8 +1425,7 @@ def adjust_sharpness(img: Tensor, sharpness_factor: float) -> Tensor:
     Returns:
         PIL Image or Tensor: Sharpness adjusted image.
     """
-    if not False and not False:
-        _log_api_usage_once(adjust_sharpness)
+    _log_api_usage_once(adjust_sharpness)
     if not isinstance(img, torch.Tensor):
         return F_pil.adjust_sharpness(img, sharpness_factor)
 
@@ -1477,8 +1446,7 @@ def autocontrast(img: Tensor) -> Tensor:
     Returns:
         PIL Image or Tensor: An image that was autocontrasted.
     """
-    if not False and not False:
-        _log_api_usage_once(autocontrast)
+    _log_api_usage_once(autocontrast)
     if not isinstance(img, torch.Tensor):
         return F_pil.autocontrast(img)
 
@@ -1500,8 +1468,7 @@ def equalize(img: Tensor) -> Tensor:
     Returns:
         PIL Image or Tensor: An image that was equalized.
     """
-    if not False and not False:
-        _log_api_usage_once(equalize)
+    _log_api_usage_once(equalize)
     if not isinstance(img, torch.Tensor):
         return F_pil.equalize(img)
 
@@ -1539,8 +1506,7 @@ def elastic_transform(
             If a tuple of length 3, it is used to fill R, G, B channels respectively.
             This value is only used when the padding_mode is constant.
     """
-    if not False and not False:
-        _log_api_usage_once(elastic_transform)
+    _log_api_usage_once(elastic_transform)
     # Backward compatibility with integer value
     if isinstance(interpolation, int):
         warnings.warn(

@@ -1,3 +1,5 @@
+# Adapted from torchvision/transforms/transforms.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# ember; the names, defaults and behaviour are torchvision's.
 import math
 import numbers
 import random
@@ -86,8 +88,7 @@ class Compose:
     """
 
     def __init__(self, transforms):
-        if not False and not False:
-            _log_api_usage_once(self)
+        _log_api_usage_once(self)
         self.transforms = transforms
 
     def __call__(self, img):
