@@ -43,10 +43,10 @@ def _torchvision_checkpoint(name, kwargs, path):
     return model
 
 
-def _compare(name, side, kwargs, tmp_path, train=False):
-    import torch
+def _compare(name, side, kwargs, tmp_path):
     path = str(tmp_path / f"{name}.pth")
     theirs = _torchvision_checkpoint(name, kwargs, path)
+    import torch
     ours = getattr(EM, name)(num_classes=7, **kwargs).eval()
     state = ember.load(path)
     assert list(state) == list(ours.state_dict())
@@ -74,9 +74,9 @@ def test_heavy_model_matches_torchvision(tmp_path, name, side, kwargs):
 
 def test_resnet18_training_step_matches_torchvision(tmp_path):
     """Train mode (batch statistics, running-stat updates) and gradients."""
-    import torch
     path = str(tmp_path / "r18.pth")
     theirs = _torchvision_checkpoint("resnet18", {}, path).train()
+    import torch
     ours = EM.resnet18(num_classes=7)
     ours.load_state_dict(ember.load(path))
     x = np.random.default_rng(2).standard_normal((4, 3, 32, 32)).astype(np.float32)

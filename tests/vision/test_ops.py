@@ -39,8 +39,8 @@ def test_nms_by_hand(device):
 
 @pytest.mark.parametrize("thr", [0.1, 0.3, 0.7])
 def test_nms_matches_torchvision(device, thr):
-    import torch
     ops = _tvops()
+    import torch
     idxs = _RNG.integers(0, 3, 40)
     assert EO.nms(_e(BOXES, device), _e(SCORES, device), thr).tolist() == \
         ops.nms(torch.from_numpy(BOXES), torch.from_numpy(SCORES), thr).tolist()
@@ -62,8 +62,8 @@ def test_box_ops_by_hand(device):
 
 
 def test_box_ops_match_torchvision(device):
-    import torch
     ops = _tvops()
+    import torch
     tb, eb = torch.from_numpy(BOXES), _e(BOXES, device)
     for fn in ("box_iou", "generalized_box_iou", "distance_box_iou", "complete_box_iou"):
         np.testing.assert_allclose(getattr(EO, fn)(eb[:5], eb).cpu().numpy(),
@@ -84,8 +84,8 @@ def test_box_ops_match_torchvision(device):
 @pytest.mark.parametrize("kw", [{}, {"sampling_ratio": 2, "aligned": True},
                                 {"spatial_scale": 0.7}])
 def test_roi_align_matches_torchvision(device, kw):
-    import torch
     ops = _tvops()
+    import torch
     tx = torch.from_numpy(FEAT).requires_grad_()
     ex = _e(FEAT, device).requires_grad_()
     want = ops.roi_align(tx, torch.from_numpy(ROIS), (3, 4), **kw)
@@ -110,8 +110,8 @@ def test_roi_align_by_hand_and_box_lists(device):
 
 
 def test_roi_pool_matches_torchvision(device):
-    import torch
     ops = _tvops()
+    import torch
     tx = torch.from_numpy(FEAT).requires_grad_()
     ex = _e(FEAT, device).requires_grad_()
     want = ops.roi_pool(tx, torch.from_numpy(ROIS), (3, 2), 0.8)

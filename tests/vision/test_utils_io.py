@@ -41,8 +41,8 @@ def test_make_grid_layout(device):
                                 {"normalize": True, "value_range": (0.2, 0.8),
                                  "scale_each": True, "pad_value": 0.3}])
 def test_make_grid_matches_torchvision(device, kw):
-    import torch
     tv = _tv()
+    import torch
     got = utils.make_grid(ember.from_numpy(BATCH).to(device), **kw)
     want = tv.utils.make_grid(torch.from_numpy(BATCH), **kw)
     np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=1e-6)
@@ -63,8 +63,8 @@ def test_save_image(tmp_path):
 
 @pytest.mark.parametrize("fill", [False, True])
 def test_draw_bounding_boxes_matches_torchvision(device, fill):
-    import torch
     tv = _tv()
+    import torch
     boxes = [[1, 2, 20, 25], [5, 5, 35, 28]]
     got = utils.draw_bounding_boxes(ember.from_numpy(IMG).to(device),
                                     ember.tensor(boxes, dtype=ember.float), labels=["a", "b"],
@@ -97,8 +97,8 @@ def test_draw_segmentation_masks(device):
     # overlaps are painted black, outside any mask the image is kept
     np.testing.assert_allclose(g[:, both], IMG[:, both] * 0.4, atol=1.0)
     np.testing.assert_array_equal(g[:, ~(m[0] | m[1])], IMG[:, ~(m[0] | m[1])])
-    import torch
     tv = _tv()
+    import torch
     theirs = tv.utils.draw_segmentation_masks(torch.from_numpy(IMG), torch.from_numpy(m),
                                               alpha=0.6, colors=["green", (0, 0, 255)])
     np.testing.assert_array_equal(got.cpu().numpy(), theirs.numpy())
