@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("PIL")
-from _formats import write_cifar  # noqa: E402
+from _vision_formats import write_cifar  # noqa: E402
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

@@ -14,7 +14,7 @@ pytest.importorskip("PIL")
 import ember  # noqa: E402
 from ember_vision import datasets, transforms  # noqa: E402
 
-from _formats import write_cifar, write_idx, write_image_folder, write_mnist, \
+from _vision_formats import write_cifar, write_idx, write_image_folder, write_mnist, \
     write_svhn  # noqa: E402
 
 
