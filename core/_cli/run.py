@@ -1,7 +1,8 @@
 """``ember run script.py [args...]``: run an unmodified PyTorch script on ember.
 
 An import hook (a ``sys.meta_path`` finder, first in line) answers every ``torch`` and
-``torch.*`` import with the matching ember module: ``import torch.nn as nn`` binds
+``torch.*`` import with the matching ember module (and ``torchvision[.*]`` with
+``ember_vision[.*]``): ``import torch.nn as nn`` binds
 ``ember.nn`` itself (one module object under two names, so classes and ``isinstance`` agree).
 A torch module ember lacks fails at the import with ``ModuleNotFoundError: ember does not
 provide torch.foo``; ``from torch import foo`` for a missing name fails with Python's own
@@ -47,16 +48,22 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class TorchAlias(importlib.abc.MetaPathFinder):
-    """``sys.meta_path`` finder mapping ``torch[.x.y]`` to ``ember[.x.y]``."""
+    """``sys.meta_path`` finder mapping ``torch[.x.y]`` to ``ember[.x.y]`` (and, as
+    ``TorchAlias("torchvision", "ember_vision")``, torchvision to ember's vision package)."""
+
+    def __init__(self, source: str = "torch", target: str = "ember",
+                 not_mirrored: frozenset = _NOT_MIRRORED) -> None:
+        self.source, self.target, self.not_mirrored = source, target, not_mirrored
 
     def find_spec(self, fullname: str, path=None, target=None):
-        if fullname != "torch" and not fullname.startswith("torch."):
+        src = self.source
+        if fullname != src and not fullname.startswith(src + "."):
             return None
-        rest = fullname[len("torch"):]  # "" or ".nn.functional"
+        rest = fullname[len(src):]  # "" or ".nn.functional"
         top = rest[1:].split(".", 1)[0]
-        if top.startswith("_") or top in _NOT_MIRRORED:
+        if top.startswith("_") or top in self.not_mirrored:
             raise _missing(fullname)
-        target_name = "ember" + rest
+        target_name = self.target + rest
         try:
             module = importlib.import_module(target_name)
         except ModuleNotFoundError as e:
@@ -76,11 +83,14 @@ def _missing(fullname: str) -> ModuleNotFoundError:
 
 
 _FINDER = TorchAlias()
+# torchvision under `ember run` is ember's vision package (ember_vision), mapped the same way
+_VISION_FINDER = TorchAlias("torchvision", "ember_vision", frozenset())
 _SAVED: dict = {}  # real torch modules set aside while the alias is installed
 
 
 def _torch_names() -> list[str]:
-    return [n for n in sys.modules if n == "torch" or n.startswith("torch.")]
+    return [n for n in sys.modules if n in ("torch", "torchvision")
+            or n.startswith(("torch.", "torchvision."))]
 
 
 def install() -> None:
@@ -89,7 +99,7 @@ def install() -> None:
     if _FINDER in sys.meta_path:
         return
     _SAVED.update((n, sys.modules.pop(n)) for n in _torch_names())
-    sys.meta_path.insert(0, _FINDER)
+    sys.meta_path[:0] = [_FINDER, _VISION_FINDER]
 
 
 def uninstall() -> None:
@@ -98,6 +108,7 @@ def uninstall() -> None:
     if _FINDER not in sys.meta_path:
         return
     sys.meta_path.remove(_FINDER)
+    sys.meta_path.remove(_VISION_FINDER)
     for name in _torch_names():
         del sys.modules[name]
     sys.modules.update(_SAVED)
@@ -194,15 +205,28 @@ sys.modules[__name__] = ember
 '''
 
 
+_SPAWN_SHIM_VISION = '''"""Written by `ember run` for spawned processes: `import torchvision`
+binds ember_vision."""
+import sys
+
+import ember_vision
+from ember._run import install
+
+install()
+sys.modules[__name__] = ember_vision
+'''
+
+
 def _spawn_shim_dir() -> str:
     import atexit
     import shutil
     import tempfile
     root = tempfile.mkdtemp(prefix="ember-run-")
     atexit.register(shutil.rmtree, root, ignore_errors=True)
-    os.mkdir(os.path.join(root, "torch"))
-    with open(os.path.join(root, "torch", "__init__.py"), "w") as f:
-        f.write(_SPAWN_SHIM)
+    for name, shim in (("torch", _SPAWN_SHIM), ("torchvision", _SPAWN_SHIM_VISION)):
+        os.mkdir(os.path.join(root, name))
+        with open(os.path.join(root, name, "__init__.py"), "w") as f:
+            f.write(shim)
     return root
 
 
