@@ -110,10 +110,15 @@ def type_(self: Tensor, dtype=None, non_blocking: bool = False):
     from .._tensor import _type_string
     if dtype is None:
         return _type_string(self)
-    if isinstance(dtype, str):
-        name = dtype.rsplit(".", 1)[-1]
-        dtype = next(d for d in _dtype.ALL if d.legacy_name == name)
-    return to(self, dtype)
+    if isinstance(dtype, _dtype.dtype):
+        return to(self, dtype)
+    from .._legacy import lookup
+    cls = lookup(dtype)
+    if cls is None:
+        raise ValueError(f"invalid type: {dtype!r}")
+    if self.device.type == cls._device_type:
+        return to(self, cls.dtype)
+    return to(self, cls._device_type, cls.dtype)
 
 
 @method("type_as")
