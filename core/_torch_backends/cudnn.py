@@ -15,7 +15,7 @@ enabled: bool = True
 benchmark: bool = False
 deterministic: bool = False
 allow_tf32: bool = True
-benchmark_limit: int = 10
+benchmark_limit: int | None = None  # None where cuDNN is absent, as PyTorch
 
 
 def is_available() -> bool:
@@ -34,7 +34,7 @@ def is_acceptable(tensor) -> bool:
 
 
 @contextlib.contextmanager
-def flags(enabled: bool = False, benchmark: bool = False, benchmark_limit: int = 10,
+def flags(enabled: bool = False, benchmark: bool = False, benchmark_limit: int | None = 10,
           deterministic: bool = False, allow_tf32: bool = True) -> Iterator[None]:
     """Mirrors ``torch.backends.cudnn.flags``: sets the flags inside the block, restores
     them after."""
