@@ -4,7 +4,7 @@ from typing import Any
 
 class Tensor:
     """Mirrors ``torch.Tensor``. Build tensors with ``ember.tensor`` and friends; the
-    constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (float32)."""
+    constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (default dtype)."""
     _data: Any
     dtype: Any
     _device: Any
