@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import ember
+from capabilities import need_dtype
 
 # every legacy name PyTorch 2.x has (complex ones: ember only, see ember._legacy)
 TORCH_NAMES = ["FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "ByteTensor",
@@ -88,6 +89,7 @@ def test_cuda_types(torch):
 
 @pytest.mark.parametrize("dt", ["float32", "float64", "int64", "uint8", "bool", "float16"])
 def test_isinstance_and_type(torch, device, torch_device, dt):
+    need_dtype(device, getattr(ember, dt))
     e = ember.zeros(3, dtype=getattr(ember, dt), device=device)
     t = torch.zeros(3, dtype=getattr(torch, dt), device=torch_device or "cpu")
     for name in TORCH_NAMES:

@@ -118,7 +118,8 @@ def type_(self: Tensor, dtype=None, non_blocking: bool = False):
         raise ValueError(f"invalid type: {dtype!r}")
     if self.device.type == cls._device_type:
         return to(self, cls.dtype)
-    return to(self, cls._device_type, cls.dtype)
+    # cast where the tensor is, then move: the target device may lack the source dtype
+    return to(to(self, cls.dtype), cls._device_type)
 
 
 @method("type_as")
