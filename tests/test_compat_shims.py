@@ -42,6 +42,15 @@ def test_backends_defaults_and_answers(torch):
     for name in ["enabled", "benchmark", "deterministic", "allow_tf32", "benchmark_limit"]:
         assert getattr(e.cudnn, name) == getattr(t.cudnn, name), name
     assert e.cuda.matmul.allow_tf32 == t.cuda.matmul.allow_tf32
+    for name in ["allow_fp16_reduced_precision_reduction",
+                 "allow_bf16_reduced_precision_reduction"]:
+        assert getattr(e.cuda.matmul, name) == getattr(t.cuda.matmul, name), name
+    for fn in ["flash_sdp_enabled", "math_sdp_enabled", "mem_efficient_sdp_enabled",
+               "cudnn_sdp_enabled"]:
+        assert getattr(e.cuda, fn)() == getattr(t.cuda, fn)(), fn
+    with e.cuda.sdp_kernel(enable_flash=False):
+        assert e.cuda.flash_sdp_enabled() is False
+    assert e.cuda.flash_sdp_enabled() is True
     assert e.mps.is_available() is False and e.mps.is_built() is False
     assert e.opt_einsum.strategy == t.opt_einsum.strategy == "auto"
     assert e.opt_einsum.is_available() == t.opt_einsum.is_available()
