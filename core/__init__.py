@@ -50,10 +50,20 @@ newaxis = None
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
 _LAZY = {"hub", "nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
          "serialization", "special", "random", "distributed", "multiprocessing",
-         "distributions"}
+         "distributions", "amp", "cpu", "profiler", "onnx", "jit", "compiler"}
+
+
+# torch's autocast state functions, from ember.amp on first use
+_AMP_STATE = {"is_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled",
+              "set_autocast_dtype", "clear_autocast_cache", "is_autocast_cache_enabled",
+              "set_autocast_cache_enabled"}
 
 
 def __getattr__(name):
+    if name == "autocast" or name in _AMP_STATE:  # torch.autocast is torch.amp.autocast
+        from .amp import autocast_mode
+        value = globals()[name] = getattr(autocast_mode, name)
+        return value
     if name in _LAZY:
         import importlib
         mod = importlib.import_module(f"{__name__}.{name}")

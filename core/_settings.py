@@ -171,11 +171,8 @@ def is_warn_always_enabled() -> bool:
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None, mode=None,
             options=None, disable: bool = False, **kwargs):
-    """Mirrors ``torch.compile``: ember has no compiler, so the model or function comes
-    back unchanged (PyTorch wraps it; calls behave the same). Usable as a decorator, with
-    or without arguments."""
-    if model is None:
-        return lambda m: m
-    if not callable(model):
-        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")  # noqa: TRY004 - PyTorch asserts
-    return model
+    """Mirrors ``torch.compile``; see :func:`ember.compiler.compile` (JAX: one XLA program
+    per guard case; CuPy: CUDA graphs; numpy: the function comes back unchanged)."""
+    from .compiler import compile as _compile
+    return _compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                    options=options, disable=disable, **kwargs)

@@ -167,3 +167,14 @@ def empty_cache() -> None:
     be = _backend()
     if be is not None:
         be.empty_cache()
+
+
+# ``torch.cuda.amp``: PyTorch's deprecated aliases of ``torch.amp`` for cuda
+import sys as _sys  # noqa: E402
+
+from .amp._device_amp import module as _amp_module  # noqa: E402
+
+amp = _sys.modules[__name__ + ".amp"] = _amp_module("cuda")
+# a package path (empty: amp is already in sys.modules), so ``import torch.cuda.amp``
+# under ``ember run`` reaches the alias finder instead of "not a package"
+__path__: list = []

@@ -13,3 +13,10 @@ from .variable import Variable
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck",
            "gradgradcheck", "Variable"]
+
+
+def __getattr__(name):
+    if name == "profiler":  # torch.autograd.profiler, loaded on first use
+        import importlib
+        return importlib.import_module(__name__ + ".profiler")
+    raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")
