@@ -106,7 +106,10 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=No
 
 @method("type")
 def type_(self: Tensor, dtype=None, non_blocking: bool = False):
-    """Mirrors ``Tensor.type``: the legacy type name, or a cast."""
+    """Mirrors ``Tensor.type``: the legacy type name ("torch.FloatTensor",
+    "torch.cuda.LongTensor"), or a cast to a dtype (same device) or to a legacy type given as
+    a class (``ember.DoubleTensor``) or its name (onto that type's device); self when
+    nothing changes."""
     from .._tensor import _type_string
     if dtype is None:
         return _type_string(self)
