@@ -12,6 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ._device import device as _Device
+from ._legacy import TYPES as _TYPES
+
+# PyTorch's legacy CUDA tensor types: ember.cuda.FloatTensor, ...
+globals().update(_TYPES["cuda"])
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "device",
            "synchronize", "manual_seed", "manual_seed_all", "memory_allocated",

@@ -8,8 +8,9 @@ A torch module ember lacks fails at the import with ``ModuleNotFoundError: ember
 provide torch.foo``; ``from torch import foo`` for a missing name fails with Python's own
 ``cannot import name 'foo'``.
 
-Deliberately not mapped (their ember namesakes mean something else): ``torch.backends``
-(cudnn/mps flags in PyTorch, the plugin API in ember) and private modules (``torch._C``).
+``torch.backends`` (cudnn/mps flags in PyTorch; ``ember.backends`` is the plugin API) maps
+to ``ember._torch_backends``, which holds those flags. Private modules (``torch._C``) are not
+mapped.
 Imported only by ``ember.__main__``, never at ``import ember``.
 """
 from __future__ import annotations
@@ -29,7 +30,10 @@ __all__ = ["TorchAlias", "install", "uninstall", "run_script", "add_parser"]
 
 # torch submodules whose ember namesake is a different API: importing them must fail loudly
 # rather than hand the script an object that only looks right.
-_NOT_MIRRORED = frozenset({"backends"})
+_NOT_MIRRORED: frozenset = frozenset()
+# torch submodules served by an ember module of another name (ember.backends is the plugin
+# API; torch.backends' flags live in ember._torch_backends)
+_RENAMED = {"backends": "_torch_backends"}
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -61,7 +65,10 @@ class TorchAlias(importlib.abc.MetaPathFinder):
             return None
         rest = fullname[len(src):]  # "" or ".nn.functional"
         top = rest[1:].split(".", 1)[0]
-        if top.startswith("_") or top in self.not_mirrored:
+        renamed = _RENAMED.get(top) if self.source == "torch" else None
+        if renamed is not None:
+            rest = "." + renamed + rest[1 + len(top):]
+        elif top.startswith("_") or top in self.not_mirrored:
             raise _missing(fullname)
         target_name = self.target + rest
         try:
@@ -100,6 +107,10 @@ def install() -> None:
         return
     _SAVED.update((n, sys.modules.pop(n)) for n in _torch_names())
     sys.meta_path[:0] = [_FINDER, _VISION_FINDER]
+    # bound before any import of it: the import system would otherwise set the attribute
+    # ``backends`` of ``torch`` (ember itself) to it, hiding ember.backends, the plugin API
+    for top, name in _RENAMED.items():
+        sys.modules[f"torch.{top}"] = importlib.import_module(f"ember.{name}")
 
 
 def uninstall() -> None:

@@ -8,10 +8,11 @@ from .graph import Node
 from .api import backward, grad
 from .function import Function, FunctionCtx
 from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck",
-           "gradgradcheck"]
+           "gradgradcheck", "Variable"]
 
 
 def __getattr__(name):
