@@ -30,6 +30,15 @@ class NumpyBackend(Backend):
         # numpy settings and warnings from their own numpy code stay untouched.
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(_numpy)?\.")
         self._build_dtype_tables()
+        # threads: ember.set_num_threads reaches the BLAS and the kernels' own pool
+        from ember import _settings
+
+        from . import _threads
+        _threads._STATE["n"] = _settings.get_num_threads()
+        if _settings._STATE["threads"] is not None:  # set before this backend loaded
+            _threads.apply(_settings._STATE["threads"])
+        if _threads.apply not in _settings.THREAD_LISTENERS:
+            _settings.THREAD_LISTENERS.append(_threads.apply)
         try:
             import ml_dtypes
         except ImportError:  # bfloat16 is then unavailable, everything else works
