@@ -48,6 +48,21 @@ class NumpyBackend(Backend):
         self._to_native[_dtype.bfloat16] = bf16
         self._from_native[bf16] = _dtype.bfloat16
 
+    _special = None
+
+    @property
+    def special(self):
+        """``scipy.special`` (imported on first use: it costs ~0.1 s) behind an adapter that
+        keeps dtypes and has a vectorized float32 erf (``ember_numpy.special``); None
+        without scipy, and the generic series serve."""
+        if self._special is None:
+            try:
+                from .special import ScipySpecial
+                self._special = ScipySpecial()
+            except ImportError:
+                self._special = False
+        return self._special or None
+
     @staticmethod
     def dtype_of_native(nat):
         import numpy as np
