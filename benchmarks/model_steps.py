@@ -347,6 +347,9 @@ def main() -> None:
     ap.add_argument("--number", type=int, default=None,
                     help="steps per block (default: per model, ~0.1-0.3 s a block)")
     ap.add_argument("--repeat", type=int, default=9, help="blocks per library (median kept)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time CPU seconds of this process instead of wall time (with "
+                         "--threads 1 on a loaded machine: other jobs then cost neither)")
     ap.add_argument("--profile", choices=list(MODELS), default=None,
                     help="profile ember's step of this model with pyinstrument instead")
     ap.add_argument("--steps", type=int, default=20, help="steps profiled (--profile)")
@@ -382,14 +385,16 @@ def main() -> None:
             torch.set_num_threads(n)
             ember.set_num_threads(n)
             t0 = time.perf_counter()
-            res = blocks({"ember": estep, "torch": tstep}, args.number or number, args.repeat)
+            res = blocks({"ember": estep, "torch": tstep}, args.number or number, args.repeat,
+                         time.process_time if args.cpu_time else time.perf_counter)
             (em, eb), (tm, tb) = res["ember"], res["torch"]
             rows.append([name, n, f"{em / 1e3:.2f}", f"{tm / 1e3:.2f}", ratio(em, tm),
                          f"{eb / 1e3:.2f}", f"{tb / 1e3:.2f}", ratio(eb, tb)])
             print(f"{title}, {n} thread(s): ember {em / 1e3:.2f} ms, torch {tm / 1e3:.2f} ms "
                   f"(median), {time.perf_counter() - t0:.0f} s", flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\nms per training step, median (and best) of {args.repeat} alternating blocks; "
+    print(f"\n{'CPU' if args.cpu_time else 'wall'} ms per training step, median (and best) "
+          f"of {args.repeat} alternating blocks; "
           f"load average {load:.1f} on {os.cpu_count()} CPUs")
     print(table(["model", "threads", "ember", "torch", "ember/torch", "ember best",
                  "torch best", "best ratio"], rows))

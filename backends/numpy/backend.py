@@ -4,6 +4,7 @@ from __future__ import annotations
 from ember.backends import Backend
 
 from . import conv as _conv
+from . import optim as _optim
 
 
 class NumpyBackend(Backend):
@@ -143,6 +144,17 @@ class NumpyBackend(Backend):
             if res is not None:
                 return res
         return super().max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+
+    # --- optimizer updates: in place and blocked (ember_numpy.optim)
+    def adam_update(self, a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax=None):
+        res = _optim.adam_update(a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax)
+        if res is None:
+            return super().adam_update(a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps,
+                                       vmax)
+        return res
+
+    def axpy_(self, y, x, alpha):
+        return _optim.axpy_(y, x, alpha)
 
     def max_pool2d_backward(self, g, idx, in_shape):
         return _conv.max_pool2d_backward(g, idx, in_shape)
