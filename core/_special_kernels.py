@@ -70,6 +70,7 @@ def lgamma(xp, a):
     pole = (x <= 0) & (x == xp.floor(x))
     r = xp.where(pole, xp.inf, r)
     r = xp.where((x == 1) | (x == 2), 0.0, r)  # exact zeros, as PyTorch's kernel gives
+    r = xp.where(xp.isinf(x), xp.inf, r)  # ±inf: inf, as PyTorch
     return _back(xp, r, a)
 
 
