@@ -163,3 +163,24 @@ class _Threads(ember.utils.data.Dataset):
 def test_dataloader_workers_use_one_thread():
     loader = ember.utils.data.DataLoader(_Threads(), batch_size=1, num_workers=1)
     assert [int(b[0]) for b in loader] == [1, 1]
+
+
+def test_threaded_conv_matches_single_thread(nb):
+    from ember_numpy import conv
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)  # chunks big enough to split
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
+    before = ember.get_num_threads()
+    res = []
+    try:
+        for n in (1, 2):
+            ember.set_num_threads(n)
+            y = np.array(conv.conv2d_save(x, w, (1, 1), (1, 1), 1)[0])
+            gx = np.array(conv.conv_transpose2d(g, w, (1, 1), (32, 32), (1, 1), 1))
+            gw = conv.conv2d_weight(x, g, w.shape, (1, 1), (1, 1), 1)
+            res.append((y, gx, gw))
+    finally:
+        ember.set_num_threads(before)
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import _threads
+
 __all__ = ["conv2d_save", "conv_transpose2d", "conv2d_weight", "max_pool2d",
            "max_pool2d_backward", "scratch"]
 
@@ -96,8 +98,16 @@ def _cols(view, groups: int, lo: int, hi: int):
     """The columns of samples lo:hi, (groups, C/groups·kh·kw, (hi - lo)·OH·Wp)."""
     c, kh, kw, _, run = view.shape
     cols = scratch.get((groups, (c // groups) * kh * kw, (hi - lo) * run), view.dtype)
-    np.copyto(cols.reshape(c, kh, kw, hi - lo, run), view[:, :, :, lo:hi])
+    dst, src = cols.reshape(c, kh, kw, hi - lo, run), view[:, :, :, lo:hi]
+    _by_channel(lambda a, b: np.copyto(dst[a:b], src[a:b]), c, cols.size)
     return cols
+
+
+def _by_channel(fn, c: int, size: int) -> None:
+    """fn(c0, c1) over channel ranges, split across the backend's threads when the pass
+    (``size`` elements) is worth it (numpy releases the GIL in copies and adds)."""
+    k = min(c, _threads.pieces(size))
+    _threads.parallel(fn, _threads.split(c, k))
 
 
 def _widen(g, wp: int, lo: int, hi: int):
@@ -166,13 +176,16 @@ def conv_transpose2d(x, w, padding, out_hw, dilation, groups):
         np.matmul(wm, xm, out=cols)
         cols = cols.reshape(groups * cog, kh * kw, m, run)
         buf = scratch.get((groups * cog, m, hp * wp + dw * (kw - 1)), x.dtype)
-        buf.fill(0)
-        for i in range(kh):
-            for j in range(kw):
-                off = i * dh * wp + j * dw
-                buf[:, :, off:off + run] += cols[:, i * kw + j]
-        crop = buf[:, :, :hp * wp].reshape(groups * cog, m, hp, wp)
-        out[lo:hi] = crop[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
+
+        def col2im(a, b, buf=buf, cols=cols, lo=lo, hi=hi, m=m):
+            buf[a:b].fill(0)
+            for i in range(kh):
+                for j in range(kw):
+                    off = i * dh * wp + j * dw
+                    buf[a:b, :, off:off + run] += cols[a:b, i * kw + j]
+            crop = buf[a:b, :, :hp * wp].reshape(b - a, m, hp, wp)
+            out[lo:hi, a:b] = crop[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
+        _by_channel(col2im, groups * cog, cols.size)
     return out
 
 
