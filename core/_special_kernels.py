@@ -107,12 +107,21 @@ _ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606
 def zeta(xp, s_arr, q_arr):
     """The Hurwitz zeta ``sum_k (q + k)^-s`` (s > 1), Cephes' conventions: inf at s = 1
     and at non-positive integer q, NaN for s < 1 or for negative q with non-integer s."""
-    if s_arr.dtype == q_arr.dtype:
-        r = _lib(xp, "zeta", s_arr, q_arr)
-        if r is not None:
-            return r
     s, q = _f64(xp, s_arr), _f64(xp, q_arr)
     s, q = xp.broadcast_arrays(s, q)
+    acc = _lib(xp, "zeta", s, q)  # the conventions below put jax's edges right too
+    if acc is None:
+        acc = _zeta_series(xp, s, q)
+    r = xp.where(s == 1, xp.inf, acc)
+    r = xp.where(s < 1, xp.nan, r)
+    q_int = q == xp.floor(q)
+    r = xp.where((q <= 0) & q_int & ~(s < 1), xp.inf, r)  # Cephes' order: NaN s included
+    r = xp.where((q < 0) & ~q_int & (s != xp.floor(s)), xp.nan, r)
+    return _back(xp, r, s_arr if s_arr.dtype == q_arr.dtype else s)
+
+
+def _zeta_series(xp, s, q):
+    """Euler-Maclaurin for the Hurwitz zeta (float64 s, q of one shape)."""
     qmin = float(xp.min(q)) if q.size else 1.0
     n = max(9, math.floor(9 - qmin) + 1) if math.isfinite(qmin) else 9
     acc = 0
@@ -131,12 +140,7 @@ def zeta(xp, s_arr, q_arr):
         a = a * (s + k)
         b = b / w
         k += 1.0
-    r = xp.where(s == 1, xp.inf, acc)
-    r = xp.where(s < 1, xp.nan, r)
-    q_int = q == xp.floor(q)
-    r = xp.where((q <= 0) & q_int & ~(s < 1), xp.inf, r)  # Cephes' order: NaN s included
-    r = xp.where((q < 0) & ~q_int & (s != xp.floor(s)), xp.nan, r)
-    return _back(xp, r, s_arr if s_arr.dtype == q_arr.dtype else s)
+    return acc
 
 
 _SERIES_MAX = 20.0
