@@ -95,6 +95,16 @@ def set_num_threads(int: int) -> None:
         listener(_STATE["threads"])
 
 
+def _worker_threads() -> None:
+    """A DataLoader worker's threads: 1, as PyTorch's workers set. numpy's BLAS follows only
+    where ``threadpoolctl`` is loaded already (inherited from the parent): importing it costs
+    each worker's start 15-20 ms, and epochs restart their workers."""
+    import sys
+    _STATE["threads"] = 1
+    for listener in THREAD_LISTENERS:
+        listener(1, blas="threadpoolctl" in sys.modules)
+
+
 def get_num_threads() -> int:
     """Mirrors ``torch.get_num_threads``: the value set, else ``OMP_NUM_THREADS`` where it
     is a positive integer (as PyTorch reads it), else the CPUs this process may use."""

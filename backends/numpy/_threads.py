@@ -23,11 +23,13 @@ def num_threads() -> int:
     return _STATE["n"]
 
 
-def apply(n: int) -> None:
-    """Use ``n`` threads from now on: in the kernels below and in numpy's BLAS (where
-    ``threadpoolctl`` is installed; otherwise the BLAS keeps the count it started with,
-    which ``OMP_NUM_THREADS`` sets before numpy loads)."""
+def apply(n: int, blas: bool = True) -> None:
+    """Use ``n`` threads from now on: in the kernels below and, with ``blas``, in numpy's
+    BLAS (where ``threadpoolctl`` is installed; otherwise the BLAS keeps the count it started
+    with, which ``OMP_NUM_THREADS`` sets before numpy loads)."""
     _STATE["n"] = max(1, int(n))
+    if not blas:
+        return
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
