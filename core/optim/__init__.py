@@ -1,8 +1,9 @@
 """``ember.optim``: mirrors ``torch.optim`` (SGD, Adam, AdamW, NAdam, RAdam, Adamax, RMSprop,
-Rprop, Adagrad, Adadelta, ASGD, SparseAdam, LBFGS), ``torch.optim.lr_scheduler`` and
+Rprop, Adagrad, Adadelta, Adafactor, ASGD, SparseAdam, LBFGS), ``torch.optim.lr_scheduler`` and
 ``torch.optim.swa_utils``. Updates run on backend arrays, outside autograd."""
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -17,4 +18,4 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NAdam", "RAdam", "Adamax", "RMSprop", "Rprop",
-           "Adagrad", "Adadelta", "ASGD", "SparseAdam", "LBFGS", "lr_scheduler", "swa_utils"]
+           "Adagrad", "Adadelta", "Adafactor", "ASGD", "SparseAdam", "LBFGS", "lr_scheduler", "swa_utils"]

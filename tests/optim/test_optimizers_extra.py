@@ -23,6 +23,9 @@ CONFIGS = [
     ("ASGD", dict(lr=0.01, t0=3, maximize=True, foreach=False)),
     ("Rprop", dict(lr=0.01)),
     ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.02), maximize=True)),
+    ("Adafactor", dict()),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-4, 1e-2), d=1.5, weight_decay=0.1,
+                       maximize=True)),
 ]
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)]
 
@@ -176,7 +179,9 @@ CTOR_ERRORS = [("NAdam", dict(momentum_decay=-1.0)), ("NAdam", dict(betas=(0.9, 
                ("Adamax", dict(eps=-1.0)), ("Adamax", dict(betas=(-0.1, 0.9))),
                ("ASGD", dict(weight_decay=-1.0)), ("Rprop", dict(etas=(1.2, 0.5))),
                ("Rprop", dict(lr=-0.1)),
-               ("NAdam", dict(fused=True)), ("Rprop", dict(weight_decay=0.1))]
+               ("NAdam", dict(fused=True)), ("Rprop", dict(weight_decay=0.1)),
+               ("Adafactor", dict(beta2_decay=0.1)), ("Adafactor", dict(d=0.5)),
+               ("Adafactor", dict(eps=(-1.0, 1e-3)))]
 
 
 @pytest.mark.parametrize("name,kw", CTOR_ERRORS, ids=[f"{n}-{i}" for i, (n, _) in
@@ -212,7 +217,7 @@ def test_foreach_and_capturable_as_torch(name, torch):
 
 
 def test_repr_and_defaults_match_torch(torch):
-    for name in ("NAdam", "RAdam", "Adamax", "ASGD", "Rprop", "SparseAdam"):
+    for name in ("NAdam", "RAdam", "Adamax", "ASGD", "Rprop", "SparseAdam", "Adafactor"):
         te = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)])
         ee = getattr(eoptim, name)([ember.zeros(1, requires_grad=True)])
         assert repr(ee) == repr(te)
