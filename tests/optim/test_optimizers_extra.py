@@ -222,3 +222,55 @@ def test_repr_and_defaults_match_torch(torch):
         ee = getattr(eoptim, name)([ember.zeros(1, requires_grad=True)])
         assert repr(ee) == repr(te)
         assert ee.defaults == te.defaults
+
+
+MUON = [dict(lr=0.02), dict(lr=0.02, weight_decay=0.0, momentum=0.9, nesterov=False,
+                            adjust_lr_fn="match_rms_adamw", ns_steps=3)]
+
+
+def _muon_run(lib, mod, kw, data, device=None, steps=6):
+    kwd = {} if device is None else {"device": device}
+    W = lib.tensor(data["W"], requires_grad=True, **kwd)  # tall: the transposed path
+    V = lib.tensor(data["y"], requires_grad=True, **kwd)
+    x = lib.tensor(data["x"], **kwd)
+    opt = mod.Muon([W, V], **kw)
+    out = []
+    for _ in range(steps):
+        opt.zero_grad()
+        ((x.T @ W.T - V.T * 0.5) ** 2).sum().backward()
+        opt.step()
+        out.append(np.concatenate([W.detach().cpu().numpy().ravel(),
+                                   V.detach().cpu().numpy().ravel()]))
+    return np.array(out), opt
+
+
+@pytest.mark.parametrize("kw", MUON, ids=["default", "plain-momentum"])
+def test_muon_matches_torch(kw, device, torch, monkeypatch):
+    """torch orthogonalises in bfloat16, ember in the parameter's dtype: against real torch the
+    trajectories agree to bfloat16 rounding; against torch's algorithm with bfloat16 replaced
+    by float64 (``Tensor.bfloat16`` patched) they agree to float64 precision."""
+    data = _problem(np.float64, 4)
+    eh, eopt = _muon_run(ember, eoptim, kw, data, device)
+    th, topt = _muon_run(torch, torch.optim, kw, data)
+    np.testing.assert_allclose(eh, th, rtol=0, atol=5e-3)
+    assert eopt.state_dict()["param_groups"] == topt.state_dict()["param_groups"]
+    monkeypatch.setattr(torch.Tensor, "bfloat16", lambda self: self.double().clone())
+    th64, _ = _muon_run(torch, torch.optim, kw, data)
+    np.testing.assert_allclose(eh, th64, rtol=1e-10, atol=1e-12)
+
+
+def test_muon_errors_match_torch(torch):
+    for make in (lambda lib: [lib.zeros(3, requires_grad=True)],
+                 lambda lib: [lib.zeros(2, 2, requires_grad=True)]):
+        for kw in ({}, {"adjust_lr_fn": "nope"}, {"momentum": -1.0}):
+            try:
+                torch.optim.Muon(make(torch), **kw)
+                texc = None
+            except Exception as e:  # noqa: BLE001 - the oracle's exception, whatever it is
+                texc = e
+            if texc is None:
+                eoptim.Muon(make(ember), **kw)
+                continue
+            with pytest.raises(type(texc)) as ee:
+                eoptim.Muon(make(ember), **kw)
+            assert str(ee.value).replace("ember.Size", "torch.Size") == str(texc)
