@@ -112,6 +112,10 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
+class _LRScheduler(LRScheduler):
+    """torch's older name for ``LRScheduler``, still subclassed by many custom schedulers."""
+
+
 def _warn_get_lr(s: LRScheduler) -> None:
     if not s._get_lr_called_within_step:
         warnings.warn("To get the last learning rate computed by the scheduler, please use "

@@ -236,3 +236,15 @@ def test_swa_training_loop_as_in_the_docs(torch):
         res.append({k: v.detach().numpy() for k, v in swa_model.state_dict().items()})
     for k in res[0]:
         np.testing.assert_allclose(res[1][k], res[0][k], rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+def test_custom_scheduler_on_the_old_base_class(torch):
+    """Scripts subclass ``lr_scheduler._LRScheduler`` (torch's old name) with their own get_lr."""
+    def make(mod, opt):
+        class Warmup(mod.lr_scheduler._LRScheduler):
+            def get_lr(self):
+                return [b * min(1.0, (self.last_epoch + 1) / 4) for b in self.base_lrs]
+        return Warmup(opt)
+    t, _, _ = _trajectory(torch, torch.optim, {}, make, n=8)
+    e, _, _ = _trajectory(ember, eoptim, {}, make, n=8)
+    _same(e, t)
