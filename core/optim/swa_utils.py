@@ -123,11 +123,13 @@ class AveragedModel(Module):
         copy_param = bool(self.n_averaged == 0)
         with no_grad():
             for p_avg, p_model in zip(self_params, model_params):
+                # in place on the tensors themselves (no_grad), not on .detach() aliases: on
+                # immutable backends (JAX) writing through an alias leaves the original alone
                 p_model_ = p_model.detach().to(p_avg.device)
-                averaged.append(p_avg.detach())
+                averaged.append(p_avg)
                 current.append(p_model_)
                 if copy_param:
-                    p_avg.detach().copy_(p_model_)
+                    p_avg.copy_(p_model_)
             if self.n_averaged > 0:
                 if self.multi_avg_fn is not None or self.avg_fn is None:
                     for device, avgs, curs in _by_device_and_dtype(averaged, current):
@@ -143,11 +145,11 @@ class AveragedModel(Module):
                 else:
                     for p_avg, p_model in zip(averaged, current):
                         n = self.n_averaged.to(p_avg.device)
-                        p_avg.detach().copy_(self.avg_fn(p_avg.detach(), p_model, n))
+                        p_avg.copy_(self.avg_fn(p_avg.detach(), p_model, n))
             if not self.use_buffers:
                 # keep buffers (e.g. BatchNorm statistics) in sync with the model's
                 for b_swa, b_model in zip(self.module.buffers(), model.buffers()):
-                    b_swa.detach().copy_(b_model.detach().to(b_swa.device))
+                    b_swa.copy_(b_model.detach().to(b_swa.device))
             self.n_averaged.add_(1)
 
 

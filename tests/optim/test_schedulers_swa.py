@@ -173,7 +173,7 @@ def test_averaged_model_matches_torch(name, kw, torch):
             model(lib.tensor(xs[k]))  # moves the BatchNorm statistics
             avg.update_parameters(model)
         sd = avg.state_dict()
-        out.append({k: v.detach().cpu().numpy() for k, v in sd.items()})
+        out.append({k: v.detach().cpu().numpy().copy() for k, v in sd.items()})
         y = avg(lib.tensor(xs[0])).detach().numpy()
         out[-1]["forward"] = y
     assert sorted(out[1]) == sorted(out[0])
