@@ -38,7 +38,7 @@ short = int16
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
 _LAZY = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
          "serialization", "special", "random", "distributed", "multiprocessing",
-         "distributions"}
+         "distributions", "fft"}
 
 
 def __getattr__(name):
