@@ -13,7 +13,9 @@ backpropagates through that recomputation.
   (parameters included), then drops it; the checkpoint's node leads to those leaves, so
   ``autograd.grad``, keyword arguments and inputs that need no grad all work. (PyTorch finds
   them with saved-tensor hooks; ember has none, so the graph of one segment lives for the
-  length of its forward call instead.)
+  length of its forward call instead.) A tensor the function uses that has a graph of its
+  own (computed outside, not a leaf) must be passed as an argument: one captured from an
+  enclosing scope would have its graph walked and freed with the function's.
 
 ``context_fn``, ``determinism_check`` and ``debug`` are accepted; ember runs no determinism
 check and ignores ``debug``.
@@ -24,7 +26,7 @@ import contextlib
 import warnings
 from typing import Any, Callable
 
-from .._tensor import Tensor
+from .._tensor import Tensor, wrap
 from ..autograd.grad_mode import STATE as _GRAD, enable_grad, no_grad
 from ..autograd.graph import AccumulateGrad, record
 
@@ -83,7 +85,9 @@ def _attach(out, name: str, inputs: list, fn) -> Any:
     outs = [o for o in _tensors_out(out) if o.dtype.is_floating_point or o.dtype.is_complex]
     if not outs or not inputs:
         return out
-    fresh = [o.detach() for o in outs]
+    # not detach(): a detached tensor keeps its source (``_base``), and with it the forward
+    # graph this function exists to drop
+    fresh = [wrap(o._data, o.dtype, o._device) for o in outs]
     record(tuple(fresh), name, tuple(inputs), fn)
     return _rewrap(out, {id(o): f for o, f in zip(outs, fresh)})
 
@@ -125,8 +129,11 @@ def _reentrant(function: Callable, preserve: bool, args: tuple):
     return _attach(out, "CheckpointFunctionBackward", needing, backward)
 
 
-def _leaves(outs, args_by_id: dict) -> list[Tensor]:
-    """The leaves requiring grad that ``outs``' graph reaches, other than the detached args."""
+def _leaves_and_free(outs, args_by_id: set) -> list[Tensor]:
+    """The leaves requiring grad that ``outs``' graph reaches, other than the detached args;
+    the graph's nodes are freed on the way (as a backward pass without retain_graph does):
+    their closures often form reference cycles with the tensors they save, which refcounting
+    alone would leave to the cyclic GC, keeping the activations alive."""
     seen, found, stack = set(), [], [o._grad_fn for o in outs if o._grad_fn is not None]
     while stack:
         node = stack.pop()
@@ -138,6 +145,8 @@ def _leaves(outs, args_by_id: dict) -> list[Tensor]:
                 found.append(node.variable)
             continue
         stack.extend(n for n, _ in node.next_functions)
+        node._fn = None
+        node._saved = None
     return found
 
 
@@ -152,7 +161,7 @@ def _non_reentrant(function: Callable, preserve: bool, context_fn, args: tuple, 
     outs = _tensors_out(out)
     arg_pairs = [(a, d) for a, d in zip(args, detached)
                  if isinstance(a, Tensor) and a.requires_grad]
-    leaves = _leaves(outs, {id(d) for _, d in arg_pairs})
+    leaves = _leaves_and_free(outs, {id(d) for _, d in arg_pairs})
     # what the outputs did not reach gets no gradient: only the args the graph touches
     inputs = [a for a, _ in arg_pairs] + leaves
     # an output that is an arg itself (or a view the function returned unchanged) keeps its
