@@ -50,6 +50,9 @@ def __getattr__(name):
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
+from .fft._stft import istft, stft  # noqa: E402,F401 - also Tensor.stft / Tensor.istft
+
+
 def save(obj, f, *args, **kwargs) -> None:
     """Mirrors ``torch.save``: PyTorch's zip format, atomic; see :mod:`ember.serialization`."""
     from .serialization import save as _save

@@ -4,6 +4,7 @@ forms; complex leaves); second derivatives; errors; the backend kernel's host fa
 from __future__ import annotations
 
 import types
+import warnings
 
 import ember
 import numpy as np
@@ -172,3 +173,86 @@ def test_backend_host_fallback():
     np.testing.assert_allclose(be.fft(h, "irfft", (0, 1), "backward", 6), a, atol=1e-12)
     np.testing.assert_allclose(be.fft(a + 0j, "ifft", (0,), "forward"),
                                np.fft.ifft(a, axis=0, norm="forward"))
+
+
+# --- stft / istft ---------------------------------------------------------------------------
+SIG = RNG.standard_normal((2, 40))
+HANN = np.hanning(14)[1:-1]  # no zeros at the ends: the envelope stays positive
+STFT_CASES = [
+    {"n_fft": 16, "window": "w12"},
+    {"n_fft": 16, "hop_length": 5, "window": "w12", "win_length": 12, "center": False},
+    {"n_fft": 16, "normalized": True, "onesided": False, "pad_mode": "constant",
+     "window": "ones"},
+    {"n_fft": 15, "hop_length": 3, "window": "w12", "win_length": 12},
+]
+
+
+def _kw(L, case, device=None):
+    k = dict(case)
+    dev = {"device": device} if device else {}
+    if k.get("window") == "w12":
+        k["window"], k["win_length"] = L.tensor(HANN, **dev), 12
+    elif k.get("window") == "ones":
+        k["window"] = L.ones(16, dtype=L.float64, **dev)
+    return k
+
+
+@pytest.mark.parametrize("i", range(len(STFT_CASES)))
+def test_stft_istft_like_torch(i, device, torch):
+    case = STFT_CASES[i]
+    for sig in (SIG, SIG[0]):
+        got = ember.stft(ember.tensor(sig, device=device), return_complex=True,
+                         **_kw(ember, case, device))
+        want = torch.stft(torch.tensor(sig), return_complex=True, **_kw(torch, case))
+        _same(got, want, 1e-9)
+        ik = {k: v for k, v in _kw(ember, case, device).items() if k != "pad_mode"}
+        tk = {k: v for k, v in _kw(torch, case).items() if k != "pad_mode"}
+        if case.get("center", True):
+            _same(ember.istft(got, length=sig.shape[-1], **ik),
+                  torch.istft(want, length=sig.shape[-1], **tk), 1e-9)
+        else:  # the padded window's zero ends leave the first samples uncovered: both refuse
+            with pytest.raises(RuntimeError, match="window overlap add min"):
+                torch.istft(want, **tk)
+            with pytest.raises(RuntimeError, match="window overlap add min"):
+                ember.istft(got, **ik)
+    # the Tensor method and the deprecated real layout
+    t = ember.tensor(SIG[0], device=device)
+    with pytest.warns(UserWarning, match="return_complex=False is deprecated"):
+        old = t.stft(return_complex=False, **_kw(ember, case, device))
+    with warnings.catch_warnings():  # torch warns once per process
+        warnings.simplefilter("ignore")
+        want_old = torch.tensor(SIG[0]).stft(return_complex=False, **_kw(torch, case))
+    _same(old, want_old, 1e-9)
+
+
+def test_stft_istft_gradients(device, torch):
+    def run(L, d=None):
+        dev = {"device": d} if d else {}
+        t = L.tensor(SIG, requires_grad=True, **dev)
+        w = L.tensor(HANN, **dev)
+        s = L.stft(t, 16, hop_length=4, window=w, win_length=12, return_complex=True)
+        y = L.istft(s * 2, 16, hop_length=4, window=w, win_length=12, length=37)
+        wt = np.random.default_rng(5).standard_normal(tuple(y.shape))
+        (y * L.tensor(wt, **dev)).sum().backward()
+        return t.grad
+    _same(run(ember, device), run(torch), 1e-9)
+
+
+def test_stft_errors_and_warning_like_torch(device, torch, oracle_error):
+    runs = [lambda L, d: L.stft(L.ones(20, device=d), 8),
+            lambda L, d: L.stft(L.ones(20, device=d), 8, return_complex=True, center=True,
+                                align_to_window=True),
+            lambda L, d: L.istft(L.ones(5, 3, device=d), 8)]
+    for run in runs:
+        want = oracle_error(run)
+        with pytest.raises(type(want)) as got:
+            run(ember, device)
+        assert str(got.value) == str(want)
+    with pytest.warns(UserWarning) as got:
+        ember.stft(ember.ones(20, device=device), 8, return_complex=True)
+    with warnings.catch_warnings(record=True) as want:  # torch warns once per process
+        warnings.simplefilter("always")
+        torch.stft(torch.ones(20), 8, return_complex=True)
+    if want:
+        assert str(got[0].message) == str(want[0].message).split(" (Triggered")[0]
+    assert str(got[0].message).startswith("A window was not provided.")

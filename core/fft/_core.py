@@ -140,3 +140,15 @@ def c2r(x: Tensor, axes: tuple, scale: str, last_size: int) -> Tensor:
             return (gi,)
         record(res, "FftC2RBackward0", (x,), fn)
     return res
+
+
+def imag_part(z: Tensor) -> Tensor:
+    """The imaginary part as a new real tensor, differentiable (gradient: i g)."""
+    be = z._device._be
+    dt = z.dtype.to_real()
+    res = wrap(be.xp.imag(z._data), dt, z._device)
+    if be.ember_dtype(res._data.dtype) is not dt:
+        res._data = be.astype(res._data, dt)
+    if GRAD.enabled and z._requires_grad:
+        record(res, "ImagBackward0", (z,), lambda g: (to_complex(g) * 1j,))
+    return res
