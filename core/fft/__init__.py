@@ -9,6 +9,7 @@ bool inputs are promoted to the default float dtype first, as in PyTorch.
 from __future__ import annotations
 
 from .. import _dtype
+from .._creation import _arange_resized
 from .._tensor import Tensor
 from ..ops._register import finalize as _finalize, takes_out as _takes_out
 from . import _core
@@ -246,7 +247,8 @@ def ihfft2(input: Tensor, s=None, dim=(-2, -1), norm: str | None = None) -> Tens
 
 
 # --- frequencies and shifts -------------------------------------------------------------------
-@_takes_out
+# torch computes the frequencies with arange into ``out``: its resize warning is arange's
+@_takes_out(resize=_arange_resized)
 def fftfreq(n: int, d: float = 1.0, *, dtype=None, layout=None, device=None,
             requires_grad: bool = False) -> Tensor:
     """Mirrors ``torch.fft.fftfreq``: ``[0, 1, ..., ceil(n/2)-1, -floor(n/2), ..., -1] / (d*n)``."""
@@ -256,7 +258,7 @@ def fftfreq(n: int, d: float = 1.0, *, dtype=None, layout=None, device=None,
     return res.requires_grad_(requires_grad)
 
 
-@_takes_out
+@_takes_out(resize=_arange_resized)
 def rfftfreq(n: int, d: float = 1.0, *, dtype=None, layout=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """Mirrors ``torch.fft.rfftfreq``: ``[0, 1, ..., n // 2] / (d*n)``."""
