@@ -2,8 +2,7 @@
 
 The test walks ember's public namespaces (``ember``, ``ember.nn.functional``,
 ``ember.linalg``, ``ember.special``, ``ember.fft``), finds every callable with an ``out``
-parameter, finds
-arguments it accepts by trying a list of common call shapes, and checks that the result
+parameter, finds arguments it accepts by trying a list of common call shapes, and checks that the result
 lands in ``out`` (a sentinel-filled tensor: a function that ignores ``out`` fails), through
 a non-contiguous view into its base, and that an ``out`` of the wrong shape is resized with
 PyTorch's warning (none when it was empty). Where torch has the same function, its
