@@ -20,7 +20,7 @@ __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rf
 
 
 # --- argument handling (PyTorch's canonicalize_fft_shape_and_dim_args) ----------------------
-def _float_input(x: Tensor, want_complex: bool | None) -> Tensor:
+def _float_input(x: Tensor, want_complex: bool | None, name: str = "") -> Tensor:
     """Promote ints/bools to the default float dtype; make complex when ``want_complex``;
     PyTorch's error for a complex input to a real-input transform (``want_complex`` False)."""
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
@@ -30,12 +30,9 @@ def _float_input(x: Tensor, want_complex: bool | None) -> Tensor:
     if want_complex:
         return _core.to_complex(x)
     if want_complex is False and x.dtype.is_complex:
-        raise RuntimeError(f"{_CALLER[0]} expects a real input tensor, but got "
+        raise RuntimeError(f"{name} expects a real input tensor, but got "
                            f"{x.dtype.scalar_name}")
     return x
-
-
-_CALLER = ["rfft"]  # the public name, for the one error text that carries it
 
 
 def _wrap(d: int, ndim: int) -> int:
@@ -102,8 +99,7 @@ def _c2c(x: Tensor, s, dims, norm, forward: bool) -> Tensor:
 
 
 def _r2c(name: str, x: Tensor, s, dims, norm, forward: bool) -> Tensor:
-    _CALLER[0] = name
-    x = _resize(_float_input(x, False), dims, s)
+    x = _resize(_float_input(x, False, name), dims, s)
     res = _core.r2c(x, dims, _core.user_scale(norm, forward), True)
     return res if forward else _core.conj(res)  # ihfft: the inverse direction
 
