@@ -59,6 +59,8 @@ CASES = {
     "jacobian-forward": lambda L, d: L.autograd.functional.jacobian(
         multi, _two(L, d), vectorize=True, strategy="forward-mode"),
     "hessian-multi": lambda L, d: L.autograd.functional.hessian(scalar, _two(L, d)),
+    "hessian-forward": lambda L, d: L.autograd.functional.hessian(
+        scalar, _two(L, d), vectorize=True, outer_jacobian_strategy="forward-mode"),
     "hessian-single": lambda L, d: L.autograd.functional.hessian(
         lambda x: single(x).sum(), _two(L, d)[0]),
     "vjp": lambda L, d: L.autograd.functional.vjp(
