@@ -7,8 +7,10 @@ backpropagates through that recomputation.
 - ``use_reentrant=True`` (PyTorch's default, with its warning when not passed): the forward
   runs under ``no_grad``; the backward recomputes and calls :func:`ember.autograd.backward`
   inside the outer pass, which accumulates straight into the parameters' ``.grad``. Needs an
-  input that requires grad (else PyTorch's warning, and no gradients), takes no keyword
-  arguments, and, as in PyTorch, gives ``autograd.grad`` no gradients for the parameters.
+  input that requires grad (else PyTorch's warning, and no gradients) and takes no keyword
+  arguments. PyTorch refuses ``autograd.grad`` through it; ember does not detect that case:
+  ``autograd.grad`` gets the inputs' gradients while the parameters' ``.grad`` accumulate as a
+  side effect. Use ``use_reentrant=False`` with ``autograd.grad``.
 - ``use_reentrant=False``: the forward builds the graph once to find every leaf it reaches
   (parameters included), then drops it; the checkpoint's node leads to those leaves, so
   ``autograd.grad``, keyword arguments and inputs that need no grad all work. (PyTorch finds
