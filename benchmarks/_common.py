@@ -44,3 +44,20 @@ def table(header: list, rows: list) -> str:
     line = lambda r: "| " + " | ".join(c.rjust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
     sep = "| " + " | ".join("-" * (w - 1) + ":" for w in widths) + " |"
     return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
+
+
+def blocks(cases: dict, number: int, repeat: int, timer=timeit.default_timer) -> dict:
+    """``{label: (median, best)}`` microseconds per call over ``repeat`` blocks of
+    ``number`` calls each, the candidates alternating block by block (and the order of
+    each round alternating, so neither always runs right after the other). The median is
+    what a busy machine reports most faithfully; the best is its least disturbed block."""
+    import statistics
+    timers = {k: timeit.Timer(fn, timer=timer) for k, fn in cases.items()}
+    for t in timers.values():
+        t.timeit(max(1, number // 5))  # warm-up: caches, lazy imports, allocator
+    times: dict = {k: [] for k in cases}
+    keys = list(cases)
+    for r in range(repeat):
+        for k in (keys if r % 2 == 0 else keys[::-1]):
+            times[k].append(timers[k].timeit(number) / number * 1e6)
+    return {k: (statistics.median(v), min(v)) for k, v in times.items()}

@@ -26,6 +26,9 @@ BENCHMARKS = [
     ("mlp_train_step.py", "MLP training step (zero_grad, forward, backward, step)",
      ["--number", "2", "--repeat", "1"]),
     ("cnn_train_step.py", "LeNet-like CNN training step", ["--number", "2", "--repeat", "1"]),
+    ("model_steps.py", "training steps shaped like real scripts (LSTM/Transformer LM, CNN, "
+     "ResNet stack, GPT stack, Adam 10M) at 1 and 2 threads",
+     ["--models", "cnn64", "gpt", "--number", "1", "--repeat", "1", "--threads", "1"]),
     ("matmul_large.py", "large float32 matmul, forward and backward",
      ["--sizes", "256", "--repeat", "1"]),
     ("dataloader.py", "DataLoader epoch, num_workers 0 and 2",

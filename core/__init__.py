@@ -6,6 +6,8 @@ libraries load on first device use, so ``import ember`` stays fast.
 """
 from __future__ import annotations
 
+import math as _math
+
 from . import _dtype
 from ._dtype import (bfloat16, bool, complex64, complex128, dtype, finfo, float16, float32,
                      float64, get_default_dtype, iinfo, int8, int16, int32, int64,
@@ -35,13 +37,33 @@ long = int64
 int = int32  # noqa: A001
 short = int16
 
+# PyTorch's legacy tensor types (ember.FloatTensor, ...; ember.cuda.FloatTensor) and
+# math constants
+from ._legacy import TYPES as _LEGACY_TYPES, set_default_tensor_type  # noqa: E402
+globals().update(_LEGACY_TYPES["cpu"])
+inf = _math.inf
+nan = _math.nan
+pi = _math.pi
+e = _math.e
+newaxis = None
+
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
-_LAZY = {"nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
+_LAZY = {"hub", "nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
          "serialization", "special", "random", "distributed", "multiprocessing",
-         "distributions", "fft"}
+         "distributions", "fft", "amp", "cpu", "profiler", "onnx", "jit", "compiler"}
+
+
+# torch's autocast state functions, from ember.amp on first use
+_AMP_STATE = {"is_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled",
+              "set_autocast_dtype", "clear_autocast_cache", "is_autocast_cache_enabled",
+              "set_autocast_cache_enabled"}
 
 
 def __getattr__(name):
+    if name == "autocast" or name in _AMP_STATE:  # torch.autocast is torch.amp.autocast
+        from .amp import autocast_mode
+        value = globals()[name] = getattr(autocast_mode, name)
+        return value
     if name in _LAZY:
         import importlib
         mod = importlib.import_module(f"{__name__}.{name}")

@@ -718,12 +718,12 @@ def _no_grad():
 
 
 def _legacy_new(cls, *args, **kwargs):
-    """``Tensor(data)`` / ``Tensor(2, 3)``: PyTorch's legacy float32 constructor."""
+    """``Tensor(data)`` / ``Tensor(2, 3)``: PyTorch's legacy constructor (default float dtype)."""
     if cls is not Tensor and hasattr(cls, "_from_tensor"):
         raise TypeError("use the subclass's own constructor")
     if not args:
         return zeros(0)
     if len(args) == 1 and isinstance(args[0], (list, tuple, Tensor)) or \
             (len(args) == 1 and hasattr(args[0], "__array__")):
-        return tensor(args[0], dtype=_dtype.float32, **kwargs)
-    return zeros(*args, dtype=_dtype.float32, **kwargs)
+        return tensor(args[0], dtype=_dtype.get_default_dtype(), **kwargs)
+    return zeros(*args, dtype=_dtype.get_default_dtype(), **kwargs)

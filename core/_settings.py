@@ -107,18 +107,38 @@ def _check_threads(n, fn: str) -> int:
     return n
 
 
+#: callables ``f(n)`` run when the thread count changes: a backend applies it to its own
+#: kernels and its BLAS (the numpy backend registers one when it loads)
+THREAD_LISTENERS: list = []
+
+
 def set_num_threads(int: int) -> None:
-    """Mirrors ``torch.set_num_threads``. Recorded and reported by ``get_num_threads``;
-    the numpy backend's BLAS keeps its own thread pool (set ``OMP_NUM_THREADS`` /
-    ``OPENBLAS_NUM_THREADS`` before starting Python to limit it)."""
+    """Mirrors ``torch.set_num_threads``: the threads ember's CPU kernels use (the numpy
+    backend's BLAS, through ``threadpoolctl``, and its own kernel threads), as the intra-op
+    thread count does for PyTorch."""
     _STATE["threads"] = _check_threads(int, "set_num_threads")
+    for listener in THREAD_LISTENERS:
+        listener(_STATE["threads"])
+
+
+def _worker_threads() -> None:
+    """A DataLoader worker's threads: 1, as PyTorch's workers set. numpy's BLAS follows only
+    where ``threadpoolctl`` is loaded already (inherited from the parent): importing it costs
+    each worker's start 15-20 ms, and epochs restart their workers."""
+    import sys
+    _STATE["threads"] = 1
+    for listener in THREAD_LISTENERS:
+        listener(1, blas="threadpoolctl" in sys.modules)
 
 
 def get_num_threads() -> int:
-    """Mirrors ``torch.get_num_threads``: the value set, else the CPUs this process may
-    use."""
+    """Mirrors ``torch.get_num_threads``: the value set, else ``OMP_NUM_THREADS`` where it
+    is a positive integer (as PyTorch reads it), else the CPUs this process may use."""
     if _STATE["threads"] is not None:
         return _STATE["threads"]
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
@@ -171,11 +191,8 @@ def is_warn_always_enabled() -> bool:
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend=None, mode=None,
             options=None, disable: bool = False, **kwargs):
-    """Mirrors ``torch.compile``: ember has no compiler, so the model or function comes
-    back unchanged (PyTorch wraps it; calls behave the same). Usable as a decorator, with
-    or without arguments."""
-    if model is None:
-        return lambda m: m
-    if not callable(model):
-        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")  # noqa: TRY004 - PyTorch asserts
-    return model
+    """Mirrors ``torch.compile``; see :func:`ember.compiler.compile` (JAX: one XLA program
+    per guard case; CuPy: CUDA graphs; numpy: the function comes back unchanged)."""
+    from .compiler import compile as _compile
+    return _compile(model, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                    options=options, disable=disable, **kwargs)

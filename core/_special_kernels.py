@@ -9,6 +9,11 @@ the digamma asymptotic series after shifting x past 10; Euler-Maclaurin for zeta
 Cephes; power series below |x| = 20 and the Hankel asymptotic series above for I0/I1;
 erfc-based erfcx with its asymptotic series for large x; ndtri by Acklam's rational
 approximation polished with one Halley step on erfc.
+
+These series are the generic default: where the backend of ``xp`` has a compiled library
+of special functions (``Backend.special``: scipy.special on numpy, jax.scipy.special,
+cupyx.scipy.special), each kernel calls it instead (:func:`_lib`), with PyTorch's values
+put back where the library's conventions differ.
 """
 from __future__ import annotations
 
@@ -18,6 +23,18 @@ _LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028,
             771.32342877765313, -176.61502916214059, 12.507343278686905,
             -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7)
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _lib(xp, name: str, a, *rest):
+    """``name`` (scipy.special's name) from the backend's library of ``xp``, applied to a
+    (and rest) in float64 and cast back to a's dtype (as the series compute: jax's float32
+    erfcx, for one, underflows to 0 at x = 9.25); None where there is no library."""
+    from .backends._special import native
+    fn = native(xp, name)
+    if fn is None:
+        return None
+    r = fn(*(r if r.dtype == xp.float64 else xp.astype(r, xp.float64) for r in (a, *rest)))
+    return r if a.dtype == xp.float64 else xp.astype(r, a.dtype)
 
 
 def _f64(xp, a):
@@ -39,7 +56,10 @@ def _lgamma_right(xp, x):
 
 
 def lgamma(xp, a):
-    """log|Gamma(x)|; +inf at the poles (0, -1, -2, ...)."""
+    """log|Gamma(x)|; +inf at the poles (0, -1, -2, ...) and at -inf."""
+    r = _lib(xp, "gammaln", a)
+    if r is not None:
+        return xp.where(a == -xp.inf, xp.inf, r)  # scipy: -inf there, PyTorch: inf
     x = _f64(xp, a)
     left = x < 0.5
     xr = xp.where(left, 1 - x, x)
@@ -50,12 +70,16 @@ def lgamma(xp, a):
     pole = (x <= 0) & (x == xp.floor(x))
     r = xp.where(pole, xp.inf, r)
     r = xp.where((x == 1) | (x == 2), 0.0, r)  # exact zeros, as PyTorch's kernel gives
+    r = xp.where(xp.isinf(x), xp.inf, r)  # ±inf: inf, as PyTorch
     return _back(xp, r, a)
 
 
 def digamma(xp, a):
     """psi(x) = Gamma'(x) / Gamma(x); -inf at +0, +inf at -0, NaN at negative integers
     (PyTorch's conventions)."""
+    r = _lib(xp, "digamma", a)
+    if r is not None:  # at ±0 scipy gives -inf for both and jax nan: PyTorch's signs
+        return xp.where(a == 0, xp.where(xp.signbit(a), xp.inf, -xp.inf), r)
     x = _f64(xp, a)
     left = x < 0.5
     xr = xp.where(left, 1 - x, x)
@@ -85,6 +109,19 @@ def zeta(xp, s_arr, q_arr):
     and at non-positive integer q, NaN for s < 1 or for negative q with non-integer s."""
     s, q = _f64(xp, s_arr), _f64(xp, q_arr)
     s, q = xp.broadcast_arrays(s, q)
+    acc = _lib(xp, "zeta", s, q)  # the conventions below put jax's edges right too
+    if acc is None:
+        acc = _zeta_series(xp, s, q)
+    r = xp.where(s == 1, xp.inf, acc)
+    r = xp.where(s < 1, xp.nan, r)
+    q_int = q == xp.floor(q)
+    r = xp.where((q <= 0) & q_int & ~(s < 1), xp.inf, r)  # Cephes' order: NaN s included
+    r = xp.where((q < 0) & ~q_int & (s != xp.floor(s)), xp.nan, r)
+    return _back(xp, r, s_arr if s_arr.dtype == q_arr.dtype else s)
+
+
+def _zeta_series(xp, s, q):
+    """Euler-Maclaurin for the Hurwitz zeta (float64 s, q of one shape)."""
     qmin = float(xp.min(q)) if q.size else 1.0
     n = max(9, math.floor(9 - qmin) + 1) if math.isfinite(qmin) else 9
     acc = 0
@@ -103,12 +140,7 @@ def zeta(xp, s_arr, q_arr):
         a = a * (s + k)
         b = b / w
         k += 1.0
-    r = xp.where(s == 1, xp.inf, acc)
-    r = xp.where(s < 1, xp.nan, r)
-    q_int = q == xp.floor(q)
-    r = xp.where((q <= 0) & q_int & ~(s < 1), xp.inf, r)  # Cephes' order: NaN s included
-    r = xp.where((q < 0) & ~q_int & (s != xp.floor(s)), xp.nan, r)
-    return _back(xp, r, s_arr if s_arr.dtype == q_arr.dtype else s)
+    return acc
 
 
 _SERIES_MAX = 20.0
@@ -139,6 +171,9 @@ def _bessel_scaled_asymptotic(xp, ax, nu: int, terms: int = 30):
 
 def bessel_i(xp, a, nu: int, scaled: bool):
     """I0/I1 (``nu``) of x, times exp(-|x|) when ``scaled``."""
+    r = _lib(xp, f"i{nu}{'e' if scaled else ''}", a)
+    if r is not None:
+        return r
     x = _f64(xp, a)
     ax = xp.abs(x)
     small = ax <= _SERIES_MAX
@@ -158,6 +193,9 @@ def bessel_i(xp, a, nu: int, scaled: bool):
 def erfcx(xp, a, erfc):
     """exp(x^2) erfc(x): direct below x = 26, the asymptotic series above (where erfc
     underflows); ``erfc`` is the backend's kernel."""
+    r = _lib(xp, "erfcx", a)
+    if r is not None:
+        return r
     x = _f64(xp, a)
     big = x >= 26
     xs = xp.where(big, 0.0, x)
@@ -188,6 +226,9 @@ def _horner(coeffs, x):
 
 def ndtri(xp, a, erfc):
     """The standard normal quantile: inf/-inf at 1/0, NaN outside [0, 1]."""
+    r = _lib(xp, "ndtri", a)
+    if r is not None:
+        return r
     p = _f64(xp, a)
     inside = (p > 0) & (p < 1)
     ps = xp.where(inside, p, 0.5)

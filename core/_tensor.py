@@ -20,7 +20,7 @@ _new = object.__new__
 
 class Tensor:
     """Mirrors ``torch.Tensor``. Build tensors with ``ember.tensor`` and friends; the
-    constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (float32)."""
+    constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (default dtype)."""
 
     __slots__ = ("_data", "dtype", "_device", "_grad_fn", "_requires_grad", "grad", "_vc",
                  "_out_nr", "_accum", "_base", "_view_src", "__dict__", "__weakref__")

@@ -4,7 +4,7 @@ from typing import Any
 
 class Tensor:
     """Mirrors ``torch.Tensor``. Build tensors with ``ember.tensor`` and friends; the
-    constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (float32)."""
+    constructor form ``Tensor(data)`` is accepted as PyTorch's legacy one (default dtype)."""
     _data: Any
     dtype: Any
     _device: Any
@@ -1553,7 +1553,10 @@ class Tensor:
         """In-place form of ``trunc`` (mirrors ``Tensor.trunc_``)."""
         ...
     def type(self, dtype=..., non_blocking: bool = ...) -> Any:
-        """Mirrors ``Tensor.type``: the legacy type name, or a cast."""
+        """Mirrors ``Tensor.type``: the legacy type name ("torch.FloatTensor",
+        "torch.cuda.LongTensor"), or a cast to a dtype (same device) or to a legacy type given as
+        a class (``ember.DoubleTensor``) or its name (onto that type's device); self when
+        nothing changes."""
         ...
     def type_as(self, other: Tensor) -> Tensor:
         """Mirrors ``Tensor.type_as``: self cast to other's dtype."""

@@ -12,6 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ._device import device as _Device
+from ._legacy import TYPES as _TYPES
+
+# PyTorch's legacy CUDA tensor types: ember.cuda.FloatTensor, ...
+globals().update(_TYPES["cuda"])
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "device",
            "synchronize", "manual_seed", "manual_seed_all", "memory_allocated",
@@ -163,3 +167,14 @@ def empty_cache() -> None:
     be = _backend()
     if be is not None:
         be.empty_cache()
+
+
+# ``torch.cuda.amp``: PyTorch's deprecated aliases of ``torch.amp`` for cuda
+import sys as _sys  # noqa: E402
+
+from .amp._device_amp import module as _amp_module  # noqa: E402
+
+amp = _sys.modules[__name__ + ".amp"] = _amp_module("cuda")
+# a package path (empty: amp is already in sys.modules), so ``import torch.cuda.amp``
+# under ``ember run`` reaches the alias finder instead of "not a package"
+__path__: list = []

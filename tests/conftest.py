@@ -196,7 +196,8 @@ def _missing_dtype(params: dict) -> str | None:
 def _sample(config, items) -> None:
     """``EMBER_TEST_SAMPLE=n`` keeps a fixed 1-in-n subset of the tests (by a hash of the
     test id, so every file and parametrization is represented, and the choice is the same
-    on every run); the backend tests themselves always run. tox's slower backend envs use
+    on every run); the backend tests themselves (and ember.compile's, which need a JAX
+    or CUDA backend) always run. tox's slower backend envs use
     it to keep the matrix within its time budget."""
     n = int(os.environ.get("EMBER_TEST_SAMPLE") or 1)
     if n <= 1:
@@ -205,7 +206,8 @@ def _sample(config, items) -> None:
     keep, drop = [], []
     for item in items:
         always = os.path.basename(item.nodeid.split("::")[0]).startswith(("test_backend",
-                                                                          "test_cuda"))
+                                                                          "test_cuda",
+                                                                          "test_compile"))
         (keep if always or zlib.crc32(item.nodeid.encode()) % n == 0 else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

@@ -311,7 +311,7 @@ if __name__ == "__main__":
 @pytest.mark.parametrize("source, message", [
     ("from torch.foo import bar", "ModuleNotFoundError: ember does not provide torch.foo"),
     ("import torch.nn.nosuchmodule", "ember does not provide torch.nn.nosuchmodule"),
-    ("import torch.backends.cudnn", "ember does not provide torch.backends"),
+    ("import torch.backends.nosuch", "ember does not provide torch.backends.nosuch"),
     ("import torch._C", "ember does not provide torch._C"),
     ("from torch import nosuchname", "cannot import name 'nosuchname'"),
     ("from torch.nn import NoSuchLayer", "cannot import name 'NoSuchLayer'"),

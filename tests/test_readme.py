@@ -195,7 +195,7 @@ def test_benchmarks_run_all_smoke(workdir):
     summary = proc.stdout.split("=== summary")[-1]
     assert proc.returncode == 0, summary + proc.stderr[-3000:]
     for script in ("import_time", "op_overhead", "mlp_train_step", "cnn_train_step",
-                   "matmul_large", "dataloader", "memory_growth"):
+                   "model_steps", "matmul_large", "dataloader", "memory_growth"):
         assert re.search(rf"^{script}\.py\s+ok\b", summary, re.M), summary
 
 

@@ -404,3 +404,10 @@ def test_placement_hooks_put_new_tensors_on_the_named_index():
             assert t.device == ember.device("twin:1")
             assert t._data.dev == 1
             assert getattr(make("twin:0")._data, "dev", 0) == 0  # made on the current device
+
+
+def test_dtype_tables_a_backend_extends_in_load_survive():
+    """numpy has no bfloat16 of its own: its backend adds ml_dtypes' in load(), and the
+    registry must not rebuild the tables over that."""
+    t = ember.ones(2, dtype=ember.bfloat16)
+    assert t.dtype is ember.bfloat16 and t.tolist() == [1.0, 1.0]

@@ -211,6 +211,23 @@ l_type = l.type()
     assert ns["f_type"] == "torch.FloatTensor" and ns["l_type"] == "torch.LongTensor"
 
 
+@pytest.mark.parametrize("dtype_name, type_name", [("float", "FloatTensor"),
+                                                    ("long", "LongTensor")])
+def test_dtype_table_legacy_types(torch, dtype_name, type_name):
+    """The seeds' table: ``torch.float`` / ``torch.FloatTensor``, ``torch.long`` /
+    ``torch.LongTensor`` (000, 004), each column used as a script would."""
+    ns = both(torch, f"""
+legacy = torch.{type_name}([1, 2])
+by_dtype = torch.tensor([1, 2], dtype=torch.{dtype_name})
+same_dtype = legacy.dtype == by_dtype.dtype == torch.{type_name}.dtype
+is_legacy = isinstance(by_dtype, torch.{type_name})
+type_name = by_dtype.type()
+cast = torch.zeros(2, dtype=torch.int8).type(torch.{type_name})
+sized = torch.{type_name}(2, 3).shape
+""")
+    assert ns["same_dtype"] and ns["is_legacy"] and ns["type_name"] == f"torch.{type_name}"
+
+
 def test_casting():
     code = """
 t = torch.randn(3, 4)

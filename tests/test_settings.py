@@ -110,7 +110,10 @@ def test_matmul_precision_and_misc_switches(torch):
 
 def test_compile_returns_the_model_unchanged():
     net = ember.nn.Linear(2, 2)
-    assert ember.compile(net) is net
+    if net.weight._device._be.name == "numpy":  # no compiler there (tests/test_compile.py)
+        assert ember.compile(net) is net
+    else:
+        assert ember.compile(net)._orig_mod is net
 
     @ember.compile
     def f(x):

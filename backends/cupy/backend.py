@@ -233,6 +233,12 @@ class CupyBackend(Backend):
         return self._native("max_pool2d_backward", g, idx, in_shape)
 
     def adam_update(self, a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax=None):
+        if hasattr(step_size, "dtype"):
+            # captured in a CUDA graph (ember.compile): the bias corrections are device
+            # scalars, so no host read bakes in one step's values; the generic path with
+            # them cast to the parameter's dtype, as a Python float would be
+            return super().adam_update(a, g, m, v, beta1, beta2, step_size.astype(a.dtype),
+                                       bc2_sqrt.astype(a.dtype), eps, vmax)
         if vmax is not None or g.dtype != a.dtype:  # amsgrad, mixed dtypes: generic
             return super().adam_update(a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps,
                                        vmax)

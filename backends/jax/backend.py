@@ -164,6 +164,16 @@ class JaxBackend(Backend):
         return {"sum": at.add, "prod": at.multiply, "amax": at.max, "amin": at.min}[reduce](
             values)
 
+    def adam_update(self, a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax=None):
+        # inside ember.compile the bias corrections arrive as float64 0-d arrays (the step
+        # count is traced): cast them to the parameter's dtype, as a Python float is in
+        # eager mode, so a float32 parameter stays float32
+        if hasattr(step_size, "dtype"):
+            step_size = step_size.astype(a.dtype)
+        if hasattr(bc2_sqrt, "dtype"):
+            bc2_sqrt = bc2_sqrt.astype(a.dtype)
+        return super().adam_update(a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax)
+
     # --- convolution and pooling: XLA kernels (backends/jax/_conv.py) -----------------------
     def conv2d(self, x, w, stride, padding, dilation, groups):
         from . import _conv

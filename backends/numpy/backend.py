@@ -4,6 +4,7 @@ from __future__ import annotations
 from ember.backends import Backend
 
 from . import conv as _conv
+from . import optim as _optim
 
 
 class NumpyBackend(Backend):
@@ -29,6 +30,15 @@ class NumpyBackend(Backend):
         # the floating-point RuntimeWarnings raised from ember's own frames only: the user's
         # numpy settings and warnings from their own numpy code stay untouched.
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(_numpy)?\.")
+        # threads: ember.set_num_threads reaches the BLAS and the kernels' own pool
+        from ember import _settings
+
+        from . import _threads
+        _threads._STATE["n"] = _settings.get_num_threads()
+        if _settings._STATE["threads"] is not None:  # set before this backend loaded
+            _threads.apply(_settings._STATE["threads"])
+        if _threads.apply not in _settings.THREAD_LISTENERS:
+            _settings.THREAD_LISTENERS.append(_threads.apply)
         try:
             import ml_dtypes
         except ImportError:  # bfloat16 is then unavailable, everything else works
@@ -37,6 +47,21 @@ class NumpyBackend(Backend):
         bf16 = np.dtype(ml_dtypes.bfloat16)
         self._to_native[_dtype.bfloat16] = bf16
         self._from_native[bf16] = _dtype.bfloat16
+
+    _special = None
+
+    @property
+    def special(self):
+        """``scipy.special`` (imported on first use: it costs ~0.1 s) behind an adapter that
+        keeps dtypes and has a vectorized float32 erf (``ember_numpy.special``); None
+        without scipy, and the generic series serve."""
+        if self._special is None:
+            try:
+                from .special import ScipySpecial
+                self._special = ScipySpecial()
+            except ImportError:
+                self._special = False
+        return self._special or None
 
     @staticmethod
     def dtype_of_native(nat):
@@ -118,6 +143,17 @@ class NumpyBackend(Backend):
             if res is not None:
                 return res
         return super().max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+
+    # --- optimizer updates: in place and blocked (ember_numpy.optim)
+    def adam_update(self, a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax=None):
+        res = _optim.adam_update(a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax)
+        if res is None:
+            return super().adam_update(a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps,
+                                       vmax)
+        return res
+
+    def axpy_(self, y, x, alpha):
+        return _optim.axpy_(y, x, alpha)
 
     def max_pool2d_backward(self, g, idx, in_shape):
         return _conv.max_pool2d_backward(g, idx, in_shape)

@@ -5,10 +5,12 @@ Stride-1 convolutions use a "full-width" im2col: the padded input is one flat ro
 (sample, channel), so the patch rows for kernel tap (i, j) are one contiguous run starting
 at ``i·dh·Wp + j·dw`` (Wp the padded width). One ``as_strided`` view and one contiguous copy
 build the columns; the ``Wp - OW`` extra columns per output row compute values that are
-dropped (a view, no copy). Columns are channel-major, (C·kh·kw, N·OH·Wp), so each of the
-forward, the weight gradient and the input gradient is one large matmul (numpy's batched
-matmul over N small ones costs up to 40% more), and results are returned as transposed
-views rather than copied. The adjoint (col2im, for the input gradient) adds the same
+dropped (a view, no copy). Columns are channel-major, (C·kh·kw, n·OH·Wp), built for a chunk
+of n samples at a time (``CHUNK_ELEMENTS``): the chunk's copy is still in cache when its
+matmul reads it, which halves the forward's time against one whole-batch pass (columns of
+20 MiB for a 16-channel 3x3 layer at batch 32 stream from memory twice: 6.2 against 3.4 ms
+CPU, one thread) while each matmul stays large (numpy's batched matmul over N small ones
+costs up to 40% more). The adjoint (col2im, for the input gradient) adds the same
 contiguous runs back, the extra columns carrying zeros. Other strides fall back to the
 generic kernels.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from . import _threads
 
 __all__ = ["conv2d_save", "conv_transpose2d", "conv2d_weight", "max_pool2d",
            "max_pool2d_backward", "scratch"]
@@ -64,8 +68,19 @@ class _Scratch:
 scratch = _Scratch()
 
 
-def _cols(x, kernel, padding, dilation, groups):
-    """(columns (groups, C/groups·kh·kw, N·OH·Wp), OH, OW, Wp) for a stride-1 conv."""
+#: elements of one chunk's columns: ~2 MiB of float32, so that a chunk's im2col copy is
+#: still in cache when its matmul reads it
+CHUNK_ELEMENTS = 1 << 19
+
+
+def _chunk(n: int, per_sample: int) -> int:
+    """Samples per chunk for columns of ``per_sample`` elements a sample."""
+    return max(1, min(n, CHUNK_ELEMENTS // max(1, per_sample)))
+
+
+def _view(x, kernel, padding, dilation):
+    """(a read-only (C, kh, kw, N, OH·Wp) view of x's zero-padded rows, whose copy is the
+    columns of a stride-1 conv, OH, OW, Wp)."""
     n, c, h, w = x.shape
     (kh, kw), (ph, pw), (dh, dw) = kernel, padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
@@ -76,58 +91,102 @@ def _cols(x, kernel, padding, dilation, groups):
     s0, s1, s2 = flat.strides
     view = as_strided(flat, (c, kh, kw, n, oh * wp), (s1, dh * wp * s2, dw * s2, s0, s2),
                       writeable=False)
-    cols = scratch.get((groups, (c // groups) * kh * kw, n * oh * wp), x.dtype)
-    np.copyto(cols.reshape(view.shape), view)
-    return cols, oh, ow, wp
+    return view, oh, ow, wp
 
 
-def _widen(g, wp: int):
-    """g (N, C, H, W) as (C, N, H, wp), zeros in the extra columns (never written)."""
-    n, c, h, w = g.shape
-    out = scratch.get((c, n, h, wp), g.dtype, ("widen", w))
-    out[:, :, :, :w] = g.transpose(1, 0, 2, 3)
+def _cols(view, groups: int, lo: int, hi: int):
+    """The columns of samples lo:hi, (groups, C/groups·kh·kw, (hi - lo)·OH·Wp)."""
+    c, kh, kw, _, run = view.shape
+    cols = scratch.get((groups, (c // groups) * kh * kw, (hi - lo) * run), view.dtype)
+    dst, src = cols.reshape(c, kh, kw, hi - lo, run), view[:, :, :, lo:hi]
+    _by_channel(lambda a, b: np.copyto(dst[a:b], src[a:b]), c, cols.size)
+    return cols
+
+
+def _by_channel(fn, c: int, size: int) -> None:
+    """fn(c0, c1) over channel ranges, split across the backend's threads when the pass
+    (``size`` elements) is worth it (numpy releases the GIL in copies and adds)."""
+    k = min(c, _threads.pieces(size))
+    _threads.parallel(fn, _threads.split(c, k))
+
+
+def _widen(g, wp: int, lo: int, hi: int):
+    """g[lo:hi] (N, C, H, W) as (C, hi - lo, H, wp), zeros in the extra columns (never
+    written)."""
+    _, c, h, w = g.shape
+    out = scratch.get((c, hi - lo, h, wp), g.dtype, ("widen", w))
+    out[:, :, :, :w] = g[lo:hi].transpose(1, 0, 2, 3)
     return out
 
 
 def conv2d_save(x, w, padding, dilation, groups):
-    """Stride-1 conv2d: (output (N, O, OH, OW), the columns for :func:`conv2d_weight`)."""
+    """Stride-1 conv2d: (output (N, O, OH, OW), None: the weight gradient rebuilds its
+    columns chunk by chunk, cheaper than keeping them). The batch goes through in chunks
+    whose columns fit in cache: the im2col copy and the matmul reading it then cost about
+    half what one whole-batch pass does (columns of several MiB stream from memory twice)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape
-    cols, oh, ow, wp = _cols(x, (kh, kw), padding, dilation, groups)
-    y = scratch.get((groups, o // groups, cols.shape[-1]), x.dtype)
-    np.matmul(w.reshape(groups, o // groups, cg * kh * kw), cols, out=y)
-    return y.reshape(o, n, oh, wp)[:, :, :, :ow].transpose(1, 0, 2, 3), cols
+    view, oh, ow, wp = _view(x, (kh, kw), padding, dilation)
+    run = oh * wp
+    y = scratch.get((n, o, run), x.dtype)
+    wm = w.reshape(groups, o // groups, cg * kh * kw)
+    nb = _chunk(n, view.shape[0] * kh * kw * run)
+    for lo in range(0, n, nb):
+        hi = min(n, lo + nb)
+        r = scratch.get((groups, o // groups, (hi - lo) * run), x.dtype)
+        np.matmul(wm, _cols(view, groups, lo, hi), out=r)
+        y[lo:hi] = r.reshape(o, hi - lo, run).transpose(1, 0, 2)
+    return y.reshape(n, o, oh, wp)[:, :, :, :ow], None
 
 
 def conv2d_weight(x, g, weight_shape, padding, dilation, groups, cols=None):
-    """Stride-1 weight gradient: the output gradient widened to Wp against the columns."""
+    """Stride-1 weight gradient: per chunk, the output gradient widened to Wp against the
+    chunk's columns, summed."""
     o, cg, kh, kw = weight_shape
-    if cols is None:
-        cols = _cols(x, (kh, kw), padding, dilation, groups)[0]
-    gm = _widen(g, x.shape[3] + 2 * padding[1]).reshape(groups, o // groups, -1)
-    return np.matmul(gm, cols.transpose(0, 2, 1)).reshape(weight_shape)
+    n = x.shape[0]
+    view, oh, ow, wp = _view(x, (kh, kw), padding, dilation)
+    run = oh * wp
+    nb = _chunk(n, view.shape[0] * kh * kw * run)
+    acc = np.zeros((groups, o // groups, cg * kh * kw), x.dtype)
+    part = np.empty_like(acc)
+    for lo in range(0, n, nb):
+        hi = min(n, lo + nb)
+        gm = _widen(g, wp, lo, hi).reshape(groups, o // groups, -1)
+        np.matmul(gm, _cols(view, groups, lo, hi).transpose(0, 2, 1), out=part)
+        acc += part
+    return acc.reshape(weight_shape)
 
 
 def conv_transpose2d(x, w, padding, out_hw, dilation, groups):
-    """Stride-1 transposed convolution: columns by one matmul, col2im by contiguous runs."""
+    """Stride-1 transposed convolution, chunk by chunk of the batch: columns by one matmul,
+    col2im by contiguous runs."""
     n, ci, h, _ = x.shape
     _, cog, kh, kw = w.shape
     (ph, pw), (oh, ow), (dh, dw) = padding, out_hw, dilation
     hp, wp = oh + 2 * ph, ow + 2 * pw
-    xm = _widen(x, wp).reshape(groups, ci // groups, n * h * wp)
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
     run = h * wp
-    cols = scratch.get((groups, cog * kh * kw, n * run), x.dtype)
-    np.matmul(wm, xm, out=cols)
-    cols = cols.reshape(groups * cog, kh * kw, n, run)
-    buf = scratch.get((groups * cog, n, hp * wp + dw * (kw - 1)), x.dtype)
-    buf.fill(0)
-    for i in range(kh):
-        for j in range(kw):
-            off = i * dh * wp + j * dw
-            buf[:, :, off:off + run] += cols[:, i * kw + j]
-    out = buf[:, :, :hp * wp].reshape(groups * cog, n, hp, wp)
-    return out[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
+    out = scratch.get((n, groups * cog, oh, ow), x.dtype)
+    nb = _chunk(n, groups * cog * kh * kw * run)
+    for lo in range(0, n, nb):
+        hi = min(n, lo + nb)
+        m = hi - lo
+        xm = _widen(x, wp, lo, hi).reshape(groups, ci // groups, m * run)
+        cols = scratch.get((groups, cog * kh * kw, m * run), x.dtype)
+        np.matmul(wm, xm, out=cols)
+        cols = cols.reshape(groups * cog, kh * kw, m, run)
+        buf = scratch.get((groups * cog, m, hp * wp + dw * (kw - 1)), x.dtype)
+
+        def col2im(a, b, buf=buf, cols=cols, lo=lo, hi=hi, m=m):
+            buf[a:b].fill(0)
+            for i in range(kh):
+                for j in range(kw):
+                    off = i * dh * wp + j * dw
+                    buf[a:b, :, off:off + run] += cols[a:b, i * kw + j]
+            crop = buf[a:b, :, :hp * wp].reshape(b - a, m, hp, wp)
+            out[lo:hi, a:b] = crop[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
+        _by_channel(col2im, groups * cog, cols.size)
+    return out
 
 
 def max_pool2d(x, kernel, stride, dilation, out_hw):

@@ -40,6 +40,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="ember-demo", metavar="DIR",
                    help="where the checkpoint and learning curve go (default: ./ember-demo)")
     p.add_argument("--seed", type=int, default=0, help="seeds the split, init and shuffling")
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="also log losses (and accuracy) per epoch to TensorBoard event files "
+                        "in DIR (needs tensorboard: pip install 'ember[tools]')")
     p.set_defaults(func=run)
 
 
@@ -72,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = dict(_DEFAULTS[args.task])
     cfg["epochs"] = args.epochs or cfg["epochs"]
     cfg["batch_size"] = args.batch_size or cfg["batch_size"]
+    cfg["writer"] = _writer(getattr(args, "tensorboard", None))
     t0 = time.perf_counter()
     with _one_blas_thread():
         if args.task == "classify":
@@ -80,9 +84,22 @@ def run(args: argparse.Namespace) -> int:
         else:
             score = _regression(device, out, args.seed, **cfg)
             print(f"test MSE: {score:.1f}")
+    if cfg["writer"] is not None:
+        cfg["writer"].close()
     print(f"({time.perf_counter() - t0:.1f} s on {device}; checkpoint and learning curve "
           f"in {out}/)")
     return 0
+
+
+def _writer(log_dir):
+    """A SummaryWriter for ``--tensorboard DIR`` (None without the option)."""
+    if not log_dir:
+        return None
+    try:
+        from ember.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise UsageError("--tensorboard needs tensorboard: pip install 'ember[tools]'") from None
+    return SummaryWriter(log_dir)
 
 
 def _one_blas_thread():
@@ -155,7 +172,7 @@ def _evaluate(model, loader, criterion, device, accuracy: bool) -> tuple[float, 
 
 
 def _fit(model, criterion, optimizer, loaders, device, epochs: int, ckpt: str,
-         accuracy: bool, scheduler=None) -> dict:
+         accuracy: bool, scheduler=None, writer=None) -> dict:
     """Train, validate each epoch, keep the best checkpoint (validation accuracy, or loss
     for regression); returns the history the learning curve plots."""
     import ember
@@ -191,6 +208,11 @@ def _fit(model, criterion, optimizer, loaders, device, epochs: int, ckpt: str,
         if accuracy:
             line += f"  val acc {val_acc:.4f}"
         tqdm.write(line + ("  (best so far: saved)" if saved else ""))
+        if writer is not None:
+            writer.add_scalar("loss/train", total / seen, epoch)
+            writer.add_scalar("loss/val", val_loss, epoch)
+            if accuracy:
+                writer.add_scalar("accuracy/val", val_acc, epoch)
     return history
 
 
@@ -228,7 +250,8 @@ def _digits_cnn():
         nn.Flatten(), nn.Linear(64 * 2 * 2, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def _classify(device, out: str, seed: int, epochs: int, batch_size: int, lr: float) -> float:
+def _classify(device, out: str, seed: int, epochs: int, batch_size: int, lr: float,
+              writer=None) -> float:
     import numpy as np
     import ember
     from ember import nn
@@ -243,12 +266,13 @@ def _classify(device, out: str, seed: int, epochs: int, batch_size: int, lr: flo
     scheduler = ember.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     ckpt = os.path.join(out, "digits_cnn.pt")
     history = _fit(model, criterion, optimizer, loaders, device, epochs, ckpt, accuracy=True,
-                   scheduler=scheduler)
+                   scheduler=scheduler, writer=writer)
     _plot(history, os.path.join(out, "learning_curve.png"), "digits CNN", accuracy=True)
     return _test(model, loaders, criterion, device, ckpt, accuracy=True)[1]
 
 
-def _regression(device, out: str, seed: int, epochs: int, batch_size: int, lr: float) -> float:
+def _regression(device, out: str, seed: int, epochs: int, batch_size: int, lr: float,
+                writer=None) -> float:
     import numpy as np
     import ember
     from ember import nn
@@ -264,7 +288,8 @@ def _regression(device, out: str, seed: int, epochs: int, batch_size: int, lr: f
     criterion = nn.MSELoss()
     optimizer = ember.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     ckpt = os.path.join(out, "diabetes_mlp.pt")
-    history = _fit(model, criterion, optimizer, loaders, device, epochs, ckpt, accuracy=False)
+    history = _fit(model, criterion, optimizer, loaders, device, epochs, ckpt, accuracy=False,
+                   writer=writer)
     _plot(history, os.path.join(out, "learning_curve.png"), "diabetes MLP (MSE, standardised target)",
           accuracy=False)
     return _test(model, loaders, criterion, device, ckpt, accuracy=False)[0] * std * std

@@ -1,14 +1,16 @@
 """``ember run script.py [args...]``: run an unmodified PyTorch script on ember.
 
 An import hook (a ``sys.meta_path`` finder, first in line) answers every ``torch`` and
-``torch.*`` import with the matching ember module: ``import torch.nn as nn`` binds
+``torch.*`` import with the matching ember module (and ``torchvision[.*]`` with
+``ember_vision[.*]``): ``import torch.nn as nn`` binds
 ``ember.nn`` itself (one module object under two names, so classes and ``isinstance`` agree).
 A torch module ember lacks fails at the import with ``ModuleNotFoundError: ember does not
 provide torch.foo``; ``from torch import foo`` for a missing name fails with Python's own
 ``cannot import name 'foo'``.
 
-Deliberately not mapped (their ember namesakes mean something else): ``torch.backends``
-(cudnn/mps flags in PyTorch, the plugin API in ember) and private modules (``torch._C``).
+``torch.backends`` (cudnn/mps flags in PyTorch; ``ember.backends`` is the plugin API) maps
+to ``ember._torch_backends``, which holds those flags. Private modules (``torch._C``) are not
+mapped.
 Imported only by ``ember.__main__``, never at ``import ember``.
 """
 from __future__ import annotations
@@ -28,7 +30,10 @@ __all__ = ["TorchAlias", "install", "uninstall", "run_script", "add_parser"]
 
 # torch submodules whose ember namesake is a different API: importing them must fail loudly
 # rather than hand the script an object that only looks right.
-_NOT_MIRRORED = frozenset({"backends"})
+_NOT_MIRRORED: frozenset = frozenset()
+# torch submodules served by an ember module of another name (ember.backends is the plugin
+# API; torch.backends' flags live in ember._torch_backends)
+_RENAMED = {"backends": "_torch_backends"}
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -47,16 +52,25 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class TorchAlias(importlib.abc.MetaPathFinder):
-    """``sys.meta_path`` finder mapping ``torch[.x.y]`` to ``ember[.x.y]``."""
+    """``sys.meta_path`` finder mapping ``torch[.x.y]`` to ``ember[.x.y]`` (and, as
+    ``TorchAlias("torchvision", "ember_vision")``, torchvision to ember's vision package)."""
+
+    def __init__(self, source: str = "torch", target: str = "ember",
+                 not_mirrored: frozenset = _NOT_MIRRORED) -> None:
+        self.source, self.target, self.not_mirrored = source, target, not_mirrored
 
     def find_spec(self, fullname: str, path=None, target=None):
-        if fullname != "torch" and not fullname.startswith("torch."):
+        src = self.source
+        if fullname != src and not fullname.startswith(src + "."):
             return None
-        rest = fullname[len("torch"):]  # "" or ".nn.functional"
+        rest = fullname[len(src):]  # "" or ".nn.functional"
         top = rest[1:].split(".", 1)[0]
-        if top.startswith("_") or top in _NOT_MIRRORED:
+        renamed = _RENAMED.get(top) if self.source == "torch" else None
+        if renamed is not None:
+            rest = "." + renamed + rest[1 + len(top):]
+        elif top.startswith("_") or top in self.not_mirrored:
             raise _missing(fullname)
-        target_name = "ember" + rest
+        target_name = self.target + rest
         try:
             module = importlib.import_module(target_name)
         except ModuleNotFoundError as e:
@@ -76,11 +90,14 @@ def _missing(fullname: str) -> ModuleNotFoundError:
 
 
 _FINDER = TorchAlias()
+# torchvision under `ember run` is ember's vision package (ember_vision), mapped the same way
+_VISION_FINDER = TorchAlias("torchvision", "ember_vision", frozenset())
 _SAVED: dict = {}  # real torch modules set aside while the alias is installed
 
 
 def _torch_names() -> list[str]:
-    return [n for n in sys.modules if n == "torch" or n.startswith("torch.")]
+    return [n for n in sys.modules if n in ("torch", "torchvision")
+            or n.startswith(("torch.", "torchvision."))]
 
 
 def install() -> None:
@@ -89,7 +106,11 @@ def install() -> None:
     if _FINDER in sys.meta_path:
         return
     _SAVED.update((n, sys.modules.pop(n)) for n in _torch_names())
-    sys.meta_path.insert(0, _FINDER)
+    sys.meta_path[:0] = [_FINDER, _VISION_FINDER]
+    # bound before any import of it: the import system would otherwise set the attribute
+    # ``backends`` of ``torch`` (ember itself) to it, hiding ember.backends, the plugin API
+    for top, name in _RENAMED.items():
+        sys.modules[f"torch.{top}"] = importlib.import_module(f"ember.{name}")
 
 
 def uninstall() -> None:
@@ -98,6 +119,7 @@ def uninstall() -> None:
     if _FINDER not in sys.meta_path:
         return
     sys.meta_path.remove(_FINDER)
+    sys.meta_path.remove(_VISION_FINDER)
     for name in _torch_names():
         del sys.modules[name]
     sys.modules.update(_SAVED)
@@ -194,15 +216,28 @@ sys.modules[__name__] = ember
 '''
 
 
+_SPAWN_SHIM_VISION = '''"""Written by `ember run` for spawned processes: `import torchvision`
+binds ember_vision."""
+import sys
+
+import ember_vision
+from ember._run import install
+
+install()
+sys.modules[__name__] = ember_vision
+'''
+
+
 def _spawn_shim_dir() -> str:
     import atexit
     import shutil
     import tempfile
     root = tempfile.mkdtemp(prefix="ember-run-")
     atexit.register(shutil.rmtree, root, ignore_errors=True)
-    os.mkdir(os.path.join(root, "torch"))
-    with open(os.path.join(root, "torch", "__init__.py"), "w") as f:
-        f.write(_SPAWN_SHIM)
+    for name, shim in (("torch", _SPAWN_SHIM), ("torchvision", _SPAWN_SHIM_VISION)):
+        os.mkdir(os.path.join(root, name))
+        with open(os.path.join(root, name, "__init__.py"), "w") as f:
+            f.write(shim)
     return root
 
 

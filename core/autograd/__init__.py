@@ -8,16 +8,17 @@ from .graph import Node
 from .api import backward, grad
 from .function import Function, FunctionCtx
 from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck",
-           "gradgradcheck", "functional"]
+           "gradgradcheck", "Variable", "functional"]
 
 
 def __getattr__(name):
-    # ``ember.autograd.functional`` loads on first use: it needs Tensor, which imports this
-    # package first
-    if name == "functional":
+    # torch.autograd.profiler and torch.autograd.functional, loaded on first use (functional
+    # needs Tensor, which imports this package first)
+    if name in ("profiler", "functional"):
         import importlib
-        return importlib.import_module(f"{__name__}.functional")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")

@@ -18,6 +18,10 @@ from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "record", "run_backward"]
 
+# Set by tools that must see each node run (the profiler): ``NODE_HOOK(node, fn)`` returns
+# the function to call in place of the node's backward ``fn``. Read once per backward run.
+NODE_HOOK = None
+
 _FREED = ("Trying to backward through the graph a second time (or directly access saved "
           "tensors after they have already been freed). Saved intermediate values of the graph "
           "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if "
@@ -281,6 +285,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
     # autograd.grad / backward(inputs=...) run only the nodes that lead to an input
     needed = _leading_to(deps, capture) if capture is not None and not accumulate else None
 
+    hook = NODE_HOOK
     prev = STATE.enabled
     STATE.enabled = bool(create_graph)
     stored = set()  # data ids already kept as some leaf's .grad during this pass
@@ -312,6 +317,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 if node._saved is None:
                     raise RuntimeError(_FREED)
                 raise RuntimeError(f"{node._name} has no backward function")
+            if hook is not None:
+                fn = hook(node, fn)
             saved = node._saved
             if saved:
                 for t, version in saved:

@@ -19,6 +19,11 @@ def __getattr__(name):
     if name in ("hookimpl", "hookspec"):
         from . import hookspecs
         return getattr(hookspecs, name)
+    if name in ("cudnn", "cuda", "mps", "opt_einsum"):
+        # torch.backends' flag namespaces (``torch.backends.cudnn.benchmark = True`` on
+        # ``import ember as torch``): they live in ember._torch_backends, not in this API
+        import importlib
+        return importlib.import_module(f"ember._torch_backends.{name}")
     if name in ("pool_geometry", "pool_divisor"):
         from . import _conv
         return getattr(_conv, name)

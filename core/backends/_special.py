@@ -1,7 +1,11 @@
-"""Generic erf, erfc and erfinv over an array-API namespace (the standard has none).
+"""Generic erf, erfc and erfinv over an array-API namespace (the standard has none), and
+:func:`native`, which finds a backend's compiled special functions.
 
-The defaults behind :meth:`Backend.erf` / ``erfc`` / ``erfinv``; a backend with native
-kernels (``cupyx.scipy.special``, ``jax.scipy.special``) overrides those methods instead.
+The series below are the defaults behind :meth:`Backend.erf` / ``erfc`` / ``erfinv`` for
+a backend without a library of special functions; a backend that has one sets
+``Backend.special`` (``scipy.special`` on numpy, ``jax.scipy.special``,
+``cupyx.scipy.special``) and those methods, and the kernels of ``ember._special_kernels``
+(lgamma, digamma, zeta, I0/I1, erfcx, ndtri), use it instead.
 Everything is computed in float64 and cast back, accurate to a few ulp in float64; float32
 and narrower inputs stop the series early, at their own precision.
 
@@ -21,7 +25,27 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["erf", "erfc", "erfinv"]
+__all__ = ["erf", "erfc", "erfinv", "native"]
+
+_SPECIAL_BY_XP: dict = {}
+
+
+def native(xp, name: str):
+    """The compiled special function ``name`` (scipy.special's name) of the backend whose
+    array namespace is ``xp``, or None where that backend has no such library (then the
+    generic series serve). Looked up once per namespace among the loaded backends."""
+    try:
+        lib = _SPECIAL_BY_XP[id(xp)][1]
+    except KeyError:
+        from .registry import backends
+        lib = None
+        for be in backends():
+            if getattr(be, "xp", None) is xp:
+                lib = be.special
+                if lib is not None:
+                    break
+        _SPECIAL_BY_XP[id(xp)] = (xp, lib)  # xp kept alive, so its id stays its own
+    return None if lib is None else getattr(lib, name, None)
 
 # Chebyshev coefficients of g(x) = x·√π·exp(x²)·erfc(x) on x in [0.5, ∞), in
 # u = 1.25·(x - 2)/(x + 2) - 0.25 ∈ [-1, 1); computed for ember with mpmath at 40 digits

@@ -377,6 +377,12 @@ class Backend:
         a -= step_size * (m / (self.xp.sqrt(v if vmax is None else vmax) / bc2_sqrt + eps))
         return a, m, v, vmax
 
+    def axpy_(self, y: Any, x: Any, alpha: float) -> Any:
+        """``y += alpha * x`` (the optimizers' ``p.add_(d, alpha=-lr)``); returns y, updated
+        in place where arrays are mutable. A backend overrides it to skip the temporary."""
+        y += alpha * x
+        return y
+
     # --- random numbers -------------------------------------------------------------------
     # A backend's generator state is whatever rng() returns; the default draws on the host
     # with numpy's PCG64 and moves the result over, so every backend is seedable.

@@ -265,7 +265,8 @@ def _load(be: Backend) -> str | None:
         if be.xp is None:
             try:
                 be.load()
-                be._build_dtype_tables()
+                if "_to_native" not in be.__dict__:  # load() may have built and extended them
+                    be._build_dtype_tables()
             except _ISOLATED as e:
                 be.xp = None
                 return f"failed to load: {type(e).__name__}: {e}"

@@ -106,14 +106,23 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=No
 
 @method("type")
 def type_(self: Tensor, dtype=None, non_blocking: bool = False):
-    """Mirrors ``Tensor.type``: the legacy type name, or a cast."""
+    """Mirrors ``Tensor.type``: the legacy type name ("torch.FloatTensor",
+    "torch.cuda.LongTensor"), or a cast to a dtype (same device) or to a legacy type given as
+    a class (``ember.DoubleTensor``) or its name (onto that type's device); self when
+    nothing changes."""
     from .._tensor import _type_string
     if dtype is None:
         return _type_string(self)
-    if isinstance(dtype, str):
-        name = dtype.rsplit(".", 1)[-1]
-        dtype = next(d for d in _dtype.ALL if d.legacy_name == name)
-    return to(self, dtype)
+    if isinstance(dtype, _dtype.dtype):
+        return to(self, dtype)
+    from .._legacy import lookup
+    cls = lookup(dtype)
+    if cls is None:
+        raise ValueError(f"invalid type: {dtype!r}")
+    if self.device.type == cls._device_type:
+        return to(self, cls.dtype)
+    # cast where the tensor is, then move: the target device may lack the source dtype
+    return to(to(self, cls.dtype), cls._device_type)
 
 
 @method("type_as")

@@ -262,12 +262,13 @@ def expand(input: Tensor, *sizes) -> Tensor:
     """Mirrors ``Tensor.expand`` (-1 keeps a dimension)."""
     old = input._data.shape
     target = expand_target(input, _sizes(sizes))
-    data = input._data if target == old else \
-        input._device._be.xp.broadcast_to(input._data, target)
-    res = view_of(input, data)
-    if any(t != o and t != 1 for t, o in zip(target[len(target) - len(old):], old)) or \
-            any(t > 1 for t in target[:len(target) - len(old)]):
-        mark_view(res, input, EXPANDED)  # elements repeat: PyTorch refuses writes into it
+    if target == old:
+        res = view_of(input, input._data)
+    else:
+        data = input._device._be.xp.broadcast_to(input._data, target)
+        res = view_of(input, data)
+        if data.size != input._data.size:
+            mark_view(res, input, EXPANDED)  # elements repeat: PyTorch refuses writes into it
     if GRAD.enabled and input._requires_grad:
         record(res, "ExpandBackward0", (input,), lambda g: (g,))  # the engine sums back
     return res

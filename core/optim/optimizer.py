@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
+from ..compiler._state import is_compiling
 
 __all__ = ["Optimizer", "required"]
 
@@ -232,8 +233,14 @@ def step_tensor() -> Tensor:
     return tensor(0.0, dtype=_dtype.float32)
 
 
-def bump_step(st: Tensor) -> float:
+def bump_step(st: Tensor):
+    """Count one more step; the count as a float for the bias corrections. Inside a
+    compiled program (``ember.compile``) there is no host read: the count stays a float64
+    0-d array and the corrections are computed on the device."""
     st._data = st._data + 1
+    if is_compiling():
+        from .. import _dtype
+        return st._device._be.astype(st._data, _dtype.float64)
     return float(st._data)
 
 

@@ -25,6 +25,7 @@ class SGD(Optimizer):
         lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov = group["weight_decay"], group["nesterov"]
         for p, d in self._with_grads(group):
+            be = p._device._be
             if wd != 0:
                 d = d + wd * p._data
             if mom != 0:
@@ -32,13 +33,10 @@ class SGD(Optimizer):
                 buf = st.get("momentum_buffer")
                 if buf is None:
                     buf = st["momentum_buffer"] = p.grad.detach().clone()
-                    buf._data = p._device._be.copy(d)
+                    buf._data = be.copy(d)
                 else:
                     b = buf._data
                     b *= mom
-                    b += (1 - damp) * d
-                    write(buf, b)
+                    write(buf, be.axpy_(b, d, 1 - damp))
                 d = d + mom * buf._data if nesterov else buf._data
-            a = p._data
-            a -= lr * d
-            write(p, a)
+            write(p, be.axpy_(p._data, d, -lr))  # p.add_(d, alpha=-lr), as torch's step

@@ -317,13 +317,24 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         return _result(input, data, "GeluBackward0", backward)
     if approximate != "none":
         raise RuntimeError("approximate argument must be either none or tanh.")
-    with no_grad():
-        data = (input * 0.5 * (1 + (input * math.sqrt(0.5)).erf()))._data
+    if not input.dtype.is_floating_point:
+        with no_grad():
+            data = (input * 0.5 * (1 + (input * math.sqrt(0.5)).erf()))._data
+        cdf_kept = None
+    else:  # on the arrays, keeping Φ(x) for the backward: one erf per step, not two
+        be = input._device._be
+        x = input._data
+        cdf_kept = 0.5 * (1 + be.erf(x * math.sqrt(0.5)))
+        data = x * cdf_kept
 
     def backward(g):
-        cdf = 0.5 * (1 + (input * math.sqrt(0.5)).erf())
-        pdf = (input * input * -0.5).exp() * _INV_SQRT_2PI
-        return (g * (cdf + input * pdf),)
+        if cdf_kept is None or GRAD.enabled:  # create_graph: differentiable Tensor ops
+            cdf = 0.5 * (1 + (input * math.sqrt(0.5)).erf())
+            pdf = (input * input * -0.5).exp() * _INV_SQRT_2PI
+            return (g * (cdf + input * pdf),)
+        xp, x = input._device._be.xp, input._data
+        d = g._data * (cdf_kept + x * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI))
+        return (wrap(d, g.dtype, g._device),)
     return _result(input, data, "GeluBackward0", backward)
 
 

@@ -5,6 +5,8 @@ graph node, as PyTorch's addmm; its backward is written with Tensor ops.
 """
 from __future__ import annotations
 
+import math
+
 from ..._tensor import Tensor, wrap
 from ...autograd.graph import record
 from ...autograd.grad_mode import STATE as GRAD
@@ -42,7 +44,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return out + bias if bias is not None else out
     same_device(input, weight)
     _check(input, weight, bias)
-    data = input._data @ weight._data.T
+    x = input._data
+    if input.ndim > 2:  # one (rows, in) @ (in, out) BLAS call: numpy's stacked matmul makes
+        # one small call per leading index (3x slower for a (35, 20, 200) LM batch)
+        rows = math.prod(input.shape[:-1])
+        xp = input._device._be.xp
+        data = xp.reshape(xp.reshape(x, (rows, input.shape[-1])) @ weight._data.T,
+                          (*input.shape[:-1], weight.shape[0]))
+    else:
+        data = x @ weight._data.T
     if bias is not None:
         same_device(input, bias)
         if bias.ndim != 1 or bias.shape[0] != data.shape[-1]:
@@ -62,7 +72,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             inputs = (input, weight) if bias is None else (input, weight, bias)
 
             def backward(g):
-                gx = g @ weight if rx else None
+                if not rx:
+                    gx = None
+                elif nd > 2:  # one large matmul, as in the forward
+                    gx = (g.reshape(rows, weight.shape[0]) @ weight).reshape(input.shape)
+                else:
+                    gx = g @ weight
                 gw = gb = None
                 if rw or rb:
                     if nd == 2:

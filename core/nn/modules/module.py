@@ -370,6 +370,8 @@ class Module:
     # --- calling -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         d = self.__dict__
+        if "_compiled_call_impl" in d:  # after Module.compile()
+            return d["_compiled_call_impl"](*args, **kwargs)
         if not (d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"]
                 or d["_backward_pre_hooks"]) and not _any_global_hooks():
             return self.forward(*args, **kwargs)
@@ -884,4 +886,10 @@ class Module:
         return main + ")"
 
     def compile(self, *args, **kwargs) -> None:
-        """No compiler in ember: kept so code calling ``model.compile()`` runs."""
+        """Mirrors ``Module.compile``: compile this module's ``__call__`` in place with
+        ``ember.compile(self._call_impl, *args, **kwargs)`` (nothing changes where no
+        compiler applies, e.g. on numpy)."""
+        from ...compiler import compile as _compile
+        call = _compile(self._call_impl, *args, **kwargs)
+        if call is not self._call_impl and call != self._call_impl:
+            self.__dict__["_compiled_call_impl"] = call

@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from ... import _settings
 from . import _transport
 from ._fetch import ITERABLE, create_fetcher
 
@@ -160,6 +161,7 @@ def _worker_loop(dataset_kind: int, dataset, auto_collation: bool, collate_fn,
     prefix = f"{shm_prefix}{worker_id}-"
     where = f"in DataLoader worker process {worker_id}"
     try:
+        _settings._worker_threads()  # 1, as PyTorch's workers: the processes are the parallelism
         seed = _seed_worker(base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
                                   dataset=dataset)

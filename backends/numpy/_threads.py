@@ -1,0 +1,77 @@
+"""The numpy backend's threads: how many (``ember.set_num_threads``, else
+``OMP_NUM_THREADS``, else the CPUs this process may use, as PyTorch counts them), applied to
+numpy's BLAS through ``threadpoolctl`` and to the backend's own kernels, which split large
+elementwise, im2col/col2im and pooling passes over a small pool (numpy releases the GIL
+inside its loops, so the pieces run in parallel).
+
+Splitting costs ~10-20 us per piece (handing a task to a worker and waiting for it), so a
+pass is split only when every piece gets at least ``MIN_ELEMENTS`` elements."""
+from __future__ import annotations
+
+import threading
+
+__all__ = ["MIN_ELEMENTS", "apply", "num_threads", "parallel", "pieces", "split"]
+
+#: the fewest elements worth a thread of their own (~20-50 us of memory-bound numpy work)
+MIN_ELEMENTS = 1 << 16
+
+_STATE = {"n": 1, "pool": None, "size": 0}
+_LOCK = threading.Lock()
+
+
+def num_threads() -> int:
+    return _STATE["n"]
+
+
+def apply(n: int, blas: bool = True) -> None:
+    """Use ``n`` threads from now on: in the kernels below and, with ``blas``, in numpy's
+    BLAS (where ``threadpoolctl`` is installed; otherwise the BLAS keeps the count it started
+    with, which ``OMP_NUM_THREADS`` sets before numpy loads)."""
+    _STATE["n"] = max(1, int(n))
+    if not blas:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=_STATE["n"], user_api="blas")
+
+
+def pieces(size: int, min_elements: int = MIN_ELEMENTS) -> int:
+    """How many threads a pass over ``size`` elements is worth (1: do not split)."""
+    n = _STATE["n"]
+    if n == 1 or size < 2 * min_elements:
+        return 1
+    return min(n, size // min_elements)
+
+
+def _pool(k: int):
+    with _LOCK:
+        if _STATE["size"] < k:
+            from concurrent.futures import ThreadPoolExecutor
+            old = _STATE["pool"]
+            _STATE["pool"] = ThreadPoolExecutor(k, thread_name_prefix="ember-numpy")
+            _STATE["size"] = k
+            if old is not None:
+                old.shutdown(wait=False)
+        return _STATE["pool"]
+
+
+def parallel(fn, bounds: list) -> None:
+    """``fn(lo, hi)`` for each ``(lo, hi)`` in ``bounds``: the first on the calling thread,
+    the others on the pool, all finished on return (an exception in any is raised here)."""
+    if len(bounds) == 1:
+        fn(*bounds[0])
+        return
+    pool = _pool(len(bounds) - 1)
+    futures = [pool.submit(fn, lo, hi) for lo, hi in bounds[1:]]
+    try:
+        fn(*bounds[0])
+    finally:
+        for f in futures:
+            f.result()
+
+
+def split(n: int, k: int) -> list:
+    """``k`` nearly equal ``(lo, hi)`` ranges covering ``range(n)``."""
+    return [(n * i // k, n * (i + 1) // k) for i in range(k)]

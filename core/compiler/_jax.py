@@ -1,0 +1,281 @@
+"""Compiling a step with JAX: one ``jax.jit`` program per guard key.
+
+The step runs once with ember tensors whose arrays are JAX tracers: every state tensor
+(``_slots``) and every tensor argument is bound to a program input, the RNG keys of the
+generators in play too. What the step leaves in the slots afterwards, the tensors it
+returns, and the advanced keys are the outputs. Running the program then means: arrays
+in, arrays out, written back into the same objects, so parameters, optimizer state,
+BatchNorm running stats and dropout's RNG move exactly as in eager mode.
+
+A step that returns tensors needing gradients (a compiled forward) also has its backward
+traced, by ember's own autograd engine, into a second program: ``jax.make_jaxpr`` of
+``autograd.grad`` inside the forward's trace closes over the forward's intermediate values,
+which come back from the forward program as residuals. Autograd then gets one node,
+``CompiledFunctionBackward``, whose backward runs that program (PyTorch's AOTAutograd does
+the same split).
+"""
+from __future__ import annotations
+
+import functools
+
+from .._tensor import Tensor, wrap
+from ..autograd.function import Function
+from ..autograd.grad_mode import STATE as GRAD
+from . import _slots
+from ._breaks import print_breaks
+from ._state import tracing
+
+__all__ = ["Program", "build", "run"]
+
+
+class Program:
+    """A compiled step and how to write its outputs back."""
+
+    __slots__ = ("exe", "data_writes", "slot_plan", "gen_writes", "arg_writes", "new_meta",
+                 "out_spec", "diff", "leaves", "res_pos", "bwd_jaxpr", "bwd_used", "bwd_exe")
+
+
+def _flatten_out(obj, refs: list):
+    """A result's structure, with each tensor replaced by its index in ``refs``."""
+    if isinstance(obj, Tensor):
+        refs.append(obj)
+        return ("T", len(refs) - 1)
+    if type(obj) in (tuple, list):
+        return (type(obj), [_flatten_out(v, refs) for v in obj])
+    if hasattr(obj, "_fields") and isinstance(obj, tuple):  # namedtuple (return_types)
+        return ("N", type(obj), [_flatten_out(v, refs) for v in obj])
+    if type(obj) is dict:
+        return ("D", list(obj), [_flatten_out(v, refs) for v in obj.values()])
+    return ("S", obj)
+
+
+def _unflatten_out(spec, vals: list):
+    kind = spec[0]
+    if kind == "T":
+        return vals[spec[1]]
+    if kind in (tuple, list):
+        return kind(_unflatten_out(s, vals) for s in spec[1])
+    if kind == "N":
+        return spec[1](*[_unflatten_out(s, vals) for s in spec[2]])
+    if kind == "D":
+        return dict(zip(spec[1], (_unflatten_out(s, vals) for s in spec[2])))
+    return spec[1]
+
+
+def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
+    """Trace ``fn`` and compile it. Returns the Program, or None when the step changed the
+    structure of its state (made new optimizer buffers, gradients where there were none):
+    that call is run eagerly and the next one, with the new structure, is compiled.
+    Graph-break exceptions propagate; the caller restores the state either way."""
+    prog = Program()
+    rec: dict = {}
+    tensors = snap.tensors
+    grad_slots = [i for i, (_, k) in enumerate(snap.slots) if k is _slots._GRAD]
+    grad_js = {snap.where[i] for i in grad_slots if snap.where[i] >= 0}
+
+    lr_groups = snap.lr_groups
+
+    def pure(state_in, keys_in, args_in, lrs_in):
+        for t, a in zip(tensors, state_in):
+            t._data = a
+        for group, lr in zip(lr_groups, lrs_in):
+            group["lr"] = lr  # a weakly typed scalar: lr * float32 stays float32, as eager
+        for g, k in zip(gens, keys_in):
+            g.key = k
+        wrappers = []
+        for t, a in zip(arg_leaves, args_in):
+            w = wrap(a, t.dtype, t._device)
+            w._requires_grad = t._requires_grad
+            wrappers.append(w)
+        args, kwargs = rebuild(wrappers)
+        with tracing(), print_breaks():
+            result = fn(*args, **kwargs)
+        after = _slots.gather(roots, grads)
+        rec["changed"] = after.sig != snap.sig
+        if rec["changed"]:
+            return [], []
+        outs: list = []
+        index = {id(t): j for j, t in enumerate(tensors)}
+        warg = {id(w): k for k, w in enumerate(wrappers)}
+        new_ids: dict = {}
+        new_meta: list = []
+
+        def ref(v):
+            j = index.get(id(v))
+            if j is not None:
+                return ("old", j)
+            k = warg.get(id(v))
+            if k is not None:
+                return ("arg", k)
+            n = new_ids.get(id(v))
+            if n is None:
+                n = new_ids[id(v)] = len(new_meta)
+                new_meta.append((len(outs), v.dtype, v._device, v._requires_grad
+                                 and v._grad_fn is None))
+                outs.append(v._data)
+            return ("new", n)
+
+        data_writes = []
+        for j, t in enumerate(tensors):
+            if t._data is not state_in[j]:
+                data_writes.append((j, len(outs)))
+                outs.append(t._data)
+        slot_plan = []
+        for i, v in enumerate(after.values):
+            if v is snap.values[i]:
+                continue
+            if isinstance(v, Tensor):
+                slot_plan.append((i, ref(v)))
+            else:
+                slot_plan.append((i, ("static", v)))
+        arg_writes = []
+        for k, w in enumerate(wrappers):
+            if w._data is not args_in[k]:
+                arg_writes.append((k, len(outs)))
+                outs.append(w._data)
+        refs: list = []
+        prog.out_spec = _flatten_out(result, refs)
+        stepped = any(i in grad_slots for i, _ in slot_plan) or \
+            any(j in grad_js for j, _ in data_writes)
+        out_refs, diff = [], []
+        for v in refs:
+            r = ref(v)
+            out_refs.append(r)
+            if r[0] == "new" and GRAD.enabled and not stepped and v._requires_grad and \
+                    (v.dtype.is_floating_point or v.dtype.is_complex):
+                diff.append((len(out_refs) - 1, v))
+        prog.data_writes, prog.slot_plan, prog.arg_writes = data_writes, slot_plan, arg_writes
+        prog.new_meta, prog.diff = new_meta, [d[0] for d in diff]
+        rec["out_refs"] = out_refs
+        prog.gen_writes = []
+        keys_out = []
+        for n, g in enumerate(gens):
+            if g.key is not keys_in[n]:
+                prog.gen_writes.append(n)
+                keys_out.append(g.key)
+        prog.leaves, prog.res_pos, prog.bwd_jaxpr = [], len(outs), None
+        if diff:
+            _trace_backward(jax, prog, [v for _, v in diff], tensors, wrappers, outs)
+        return outs, keys_out
+
+    state_in = [t._data for t in tensors]
+    keys_in = [g.key for g in gens]
+    args_in = [t._data for t in arg_leaves]
+    lrs_in = [float(group["lr"]) for group in lr_groups]
+    traced = jax.jit(pure).trace(state_in, keys_in, args_in, lrs_in)
+    if rec["changed"]:
+        return None
+    prog.exe = traced.lower().compile()
+    prog.out_spec = (prog.out_spec, rec["out_refs"])
+    prog.bwd_exe = None
+    return prog
+
+
+def _trace_backward(jax, prog, douts, tensors, wrappers, outs) -> None:
+    """Trace ember's backward of ``douts`` into a jaxpr whose constants are the forward's
+    values it needs (residuals, appended to ``outs``)."""
+    from ..autograd.api import grad
+    leaves = [("old", j) for j, t in enumerate(tensors) if t._requires_grad and
+              t._grad_fn is None] + \
+             [("arg", k) for k, w in enumerate(wrappers) if w._requires_grad]
+    if not leaves:
+        return
+    leaf_t = [tensors[n] if kind == "old" else wrappers[n] for kind, n in leaves]
+    used: list = []
+
+    def bwd(*cts):
+        gs = [wrap(c, o.dtype, o._device) for c, o in zip(cts, douts)]
+        with tracing():
+            got = grad(douts, leaf_t, gs, retain_graph=True, allow_unused=True)
+        used[:] = [g is not None for g in got]
+        return [g._data for g in got if g is not None]
+
+    avals = [jax.ShapeDtypeStruct(o._data.shape, o._data.dtype) for o in douts]
+    closed = jax.make_jaxpr(bwd)(*avals)
+    prog.leaves, prog.bwd_used = leaves, used
+    prog.bwd_jaxpr = closed.jaxpr
+    prog.res_pos = len(outs)
+    outs.extend(closed.consts)
+
+
+class CompiledFunction(Function):
+    """The autograd node of a compiled forward: its backward runs the compiled backward
+    program (``grad_fn`` prints as ``CompiledFunctionBackward``, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, runner, *leaves):
+        ctx.runner = runner
+        return tuple(runner.outs)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.runner.backward(grads))
+
+
+def _eval_jaxpr(jax, jaxpr, consts, cts):
+    return jax.core.eval_jaxpr(jaxpr, consts, *cts)
+
+
+class _Runner:
+    __slots__ = ("prog", "jax", "res", "outs", "leaf_t")
+
+    def backward(self, grads):
+        prog, jax = self.prog, self.jax
+        if prog.bwd_exe is None:
+            prog.bwd_exe = jax.jit(functools.partial(_eval_jaxpr, jax, prog.bwd_jaxpr))
+        cts = [g._data for g in grads]
+        got = iter(prog.bwd_exe(self.res, cts))
+        out = []
+        for t, u in zip(self.leaf_t, prog.bwd_used):
+            out.append(wrap(next(got), t.dtype, t._device) if u else None)
+        return out
+
+
+def run(jax, prog: Program, snap, gens, arg_leaves):
+    """Run a compiled step on the current state and write its results back."""
+    tensors = snap.tensors
+    outs, keys = prog.exe([t._data for t in tensors], [g.key for g in gens],
+                          [t._data for t in arg_leaves],
+                          [float(group["lr"]) for group in snap.lr_groups])
+    new: list = [None] * len(prog.new_meta)
+
+    def obj(r):
+        kind, n = r
+        if kind == "old":
+            return tensors[n]
+        if kind == "arg":
+            return arg_leaves[n]
+        t = new[n]
+        if t is None:
+            pos, dt, dev, rg = prog.new_meta[n]
+            t = new[n] = wrap(outs[pos], dt, dev)
+            t._requires_grad = rg
+        return t
+
+    for j, pos in prog.data_writes:
+        t = tensors[j]
+        t._data = outs[pos]
+        t._bump()
+    slots = snap.slots
+    for i, r in prog.slot_plan:
+        c, k = slots[i]
+        _slots.set_slot(c, k, r[1] if r[0] == "static" else obj(r))
+    for n, key in zip(prog.gen_writes, keys):
+        gens[n].key = key
+    for k, pos in prog.arg_writes:
+        a = arg_leaves[k]
+        a._data = outs[pos]
+        a._bump()
+    spec, out_refs = prog.out_spec
+    vals = [obj(r) for r in out_refs]
+    if prog.diff and prog.leaves and GRAD.enabled:
+        runner = _Runner()
+        runner.prog, runner.jax = prog, jax
+        runner.res = outs[prog.res_pos:]
+        runner.outs = [vals[i] for i in prog.diff]
+        runner.leaf_t = [tensors[n] if kind == "old" else arg_leaves[n]
+                         for kind, n in prog.leaves]
+        got = CompiledFunction.apply(runner, *runner.leaf_t)
+        for i, t in zip(prog.diff, got):
+            vals[i] = t
+    return _unflatten_out(spec, vals)

@@ -1,0 +1,186 @@
+"""The numpy backend's speed kernels (issue 20) against PyTorch and against the generic
+defaults they replace: the vectorized float32 erf, scipy-backed special functions, the
+blocked in-place Adam/axpy updates, chunked stride-1 convolutions, and thread counts
+(``set_num_threads`` reaching numpy's BLAS; ``OMP_NUM_THREADS``; DataLoader workers)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ember
+from ember.backends import Backend, get_backend
+
+
+@pytest.fixture
+def nb():
+    be = get_backend("numpy")
+    if be.xp is None:
+        be.load()
+    return be
+
+
+def test_erf_float32_against_torch_and_float64(nb, torch):
+    pytest.importorskip("scipy")
+    from ember_numpy.special import erf_float32
+    x = np.concatenate([np.linspace(-12, 12, 200_001, dtype=np.float32),
+                        np.logspace(-38, 1, 4001, dtype=np.float32),
+                        -np.logspace(-38, 1, 4001, dtype=np.float32)])
+    got = erf_float32(x)
+    ref = np.asarray(torch.erf(torch.tensor(x, dtype=torch.float64)), dtype=np.float64)
+    assert got.dtype == np.float32
+    assert np.abs(got - ref).max() < 2.5e-7  # 2-3 ulp near 0.84; torch's own: 3e-8
+    tiny = np.abs(x) < 0.5
+    assert (np.abs(got[tiny] - ref[tiny]) / np.maximum(np.abs(ref[tiny]), 1e-45)).max() < 3e-7
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, 20.0, -20.0], np.float32)
+    out = erf_float32(special)
+    assert np.isnan(out[0]) and list(out[1:3]) == [1.0, -1.0]
+    assert np.signbit(out[4]) and not np.signbit(out[3]) and out[3] == 0
+    assert out[5] > 0 and list(out[6:]) == [1.0, -1.0]
+
+
+def test_erf_float32_threads_split_the_same(nb):
+    pytest.importorskip("scipy")
+    from ember_numpy.special import erf_float32
+    x = np.random.default_rng(0).standard_normal(300_000).astype(np.float32)
+    before = ember.get_num_threads()
+    try:
+        ember.set_num_threads(1)
+        one = erf_float32(x)
+        ember.set_num_threads(3)
+        three = erf_float32(x)
+    finally:
+        ember.set_num_threads(before)
+    assert np.array_equal(one, three)
+
+
+@pytest.mark.parametrize("name", ["lgamma", "digamma", "erfinv", "special.erfcx",
+                                  "special.i1e", "special.ndtri"])
+def test_native_special_functions_match_torch(device, torch, name):
+    vals = [0.0, -0.0, -1.0, -2.5, -np.inf, np.inf, np.nan, 1e-30, 0.5, 3.7, 25.0, -25.0]
+    if name in ("erfinv", "special.ndtri"):
+        vals = [0.0, 1.0, -1.0, 0.5, -0.99999, 0.999, 1e-7, 2.0, np.nan, 0.3]
+    from capabilities import missing_dtypes
+    fe = ember.special if name.startswith("special.") else ember
+    ft = torch.special if name.startswith("special.") else torch
+    for dt in ("float32", "float64", "float16"):
+        if dt in missing_dtypes(device)[0]:
+            continue
+        e = ember.tensor(vals, dtype=getattr(ember, dt), device=device)
+        # float16: torch has no half kernel for some; its float32 values rounded to half
+        t = torch.tensor(vals, dtype=getattr(torch, dt))
+        t = t.float() if dt == "float16" else t
+        got = getattr(fe, name.split(".")[-1])(e).cpu().numpy().astype(np.float64)
+        want = getattr(ft, name.split(".")[-1])(t).to(getattr(torch, dt)).numpy()
+        want = want.astype(np.float64)
+        tol = {"float16": 2e-3, "float32": 2e-6, "float64": 1e-12}[dt]
+        np.testing.assert_allclose(got, want, rtol=tol, atol=0, equal_nan=True,
+                                   err_msg=f"{name} {dt}")
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_update_equals_the_generic_default(nb, amsgrad):
+    rng = np.random.default_rng(1)
+    n = 70_001  # several blocks, and a split over threads
+    a, g, m = (rng.standard_normal(n).astype(np.float32) for _ in range(3))
+    v, vmax = (np.abs(rng.standard_normal(n)).astype(np.float32) for _ in range(2))
+    want = Backend.adam_update(nb, a.copy(), g, m.copy(), v.copy(), 0.9, 0.999, 0.01, 0.3,
+                               1e-8, vmax.copy() if amsgrad else None)
+    before = ember.get_num_threads()
+    try:
+        ember.set_num_threads(2)
+        got = nb.adam_update(a.copy(), g, m.copy(), v.copy(), 0.9, 0.999, 0.01, 0.3, 1e-8,
+                             vmax.copy() if amsgrad else None)
+    finally:
+        ember.set_num_threads(before)
+    for w, o in zip(want, got):
+        assert (w is None) == (o is None)
+        if w is not None:
+            assert np.array_equal(w, o)  # bit for bit: same formulas, same order
+
+
+def test_axpy_in_place(nb):
+    y = np.arange(100_000, dtype=np.float32)
+    x = np.ones(100_000, np.float32)
+    want = y - 0.5 * x
+    out = nb.axpy_(y, x, -0.5)
+    assert out is y and np.array_equal(y, want)
+    z = np.zeros((3, 4), np.float32)  # non-contiguous operand: the whole-array path
+    assert np.array_equal(nb.axpy_(z, np.ones((4, 3), np.float32).T, 2.0), np.full((3, 4), 2))
+
+
+def test_chunked_conv_matches_torch(device, torch, monkeypatch):
+    from ember_numpy import conv
+    monkeypatch.setattr(conv, "CHUNK_ELEMENTS", 3000)  # several chunks and a remainder
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, 4, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((5, 6, 9, 8)).astype(np.float32)
+    ex = ember.tensor(x, device=device, requires_grad=True)
+    ew = ember.tensor(w, device=device, requires_grad=True)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ey = ember.nn.functional.conv2d(ex, ew, padding=1, groups=2, dilation=(1, 1))
+    ty = torch.nn.functional.conv2d(tx, tw, padding=1, groups=2)
+    ey.backward(ember.tensor(g, device=device))
+    ty.backward(torch.tensor(g))
+    for e, t in ((ey, ty), (ex.grad, tx.grad), (ew.grad, tw.grad)):
+        np.testing.assert_allclose(e.detach().cpu().numpy(), t.detach().numpy(), rtol=1e-4,
+                                   atol=1e-4)
+
+
+def test_set_num_threads_reaches_numpy_blas(nb):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = ember.get_num_threads()
+    try:
+        ember.set_num_threads(1)
+        blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        assert blas and all(i["num_threads"] == 1 for i in blas)
+        from ember_numpy import _threads
+        assert _threads.num_threads() == 1
+    finally:
+        ember.set_num_threads(before)
+
+
+def test_get_num_threads_reads_omp_num_threads():
+    code = "import ember; print(ember.get_num_threads())"
+    env = {**os.environ, "OMP_NUM_THREADS": "3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "3"
+
+
+class _Threads(ember.utils.data.Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return ember.get_num_threads()
+
+
+def test_dataloader_workers_use_one_thread():
+    loader = ember.utils.data.DataLoader(_Threads(), batch_size=1, num_workers=1)
+    assert [int(b[0]) for b in loader] == [1, 1]
+
+
+def test_threaded_conv_matches_single_thread(nb):
+    from ember_numpy import conv
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)  # chunks big enough to split
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
+    before = ember.get_num_threads()
+    res = []
+    try:
+        for n in (1, 2):
+            ember.set_num_threads(n)
+            y = np.array(conv.conv2d_save(x, w, (1, 1), (1, 1), 1)[0])
+            gx = np.array(conv.conv_transpose2d(g, w, (1, 1), (32, 32), (1, 1), 1))
+            gw = conv.conv2d_weight(x, g, w.shape, (1, 1), (1, 1), 1)
+            res.append((y, gx, gw))
+    finally:
+        ember.set_num_threads(before)
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
