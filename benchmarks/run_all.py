@@ -35,6 +35,8 @@ BENCHMARKS = [
      ["--repeat", "1", "--samples", "2000"]),
     ("memory_growth.py", "RSS growth over 2,000 MLP training steps (must be flat)",
      ["--steps", "400", "--warmup", "100"]),
+    ("checkpoint_memory.py", "peak memory of a 20-layer MLP step with/without checkpointing",
+     ["--width", "16", "--batch", "8", "--segments", "4", "--number", "1", "--repeat", "1"]),
 ]
 
 

@@ -50,7 +50,7 @@ newaxis = None
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
 _LAZY = {"hub", "nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
          "serialization", "special", "random", "distributed", "multiprocessing",
-         "distributions", "amp", "cpu", "profiler", "onnx", "jit", "compiler"}
+         "distributions", "fft", "amp", "cpu", "profiler", "onnx", "jit", "compiler"}
 
 
 # torch's autocast state functions, from ember.amp on first use
@@ -70,6 +70,9 @@ def __getattr__(name):
         globals()[name] = mod
         return mod
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+from .fft._stft import istft, stft  # noqa: E402,F401 - also Tensor.stft / Tensor.istft
 
 
 def save(obj, f, *args, **kwargs) -> None:

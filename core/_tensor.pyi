@@ -895,6 +895,10 @@ class Tensor:
     def isposinf(self) -> Tensor:
         """Mirrors ``torch.isposinf``: a bool tensor."""
         ...
+    def istft(self, n_fft: int, hop_length: int | None = ..., win_length: int | None = ..., window: Tensor | None = ..., center: bool = ..., normalized: bool = ..., onesided: bool | None = ..., length: int | None = ..., return_complex: bool = ...) -> Tensor:
+        """Mirrors ``torch.istft``: the overlap-add inverse of :func:`stft` (input complex,
+        (B?, freq, n_frames))."""
+        ...
     def item(self) -> Any:
         """The Python number in a one-element tensor (``Tensor.item``)."""
         ...
@@ -1442,6 +1446,9 @@ class Tensor:
         ...
     def std(self, dim=..., unbiased: bool | None = ..., keepdim: bool = ..., *, correction=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.std``: the square root of ``var``."""
+        ...
+    def stft(self, n_fft: int, hop_length: int | None = ..., win_length: int | None = ..., window: Tensor | None = ..., center: bool = ..., pad_mode: str = ..., normalized: bool = ..., onesided: bool | None = ..., return_complex: bool | None = ..., align_to_window: bool | None = ...) -> Tensor:
+        """Mirrors ``torch.stft``: (B?, n_fft // 2 + 1 or n_fft, n_frames) complex."""
         ...
     def stride(self, dim: int | None = ...) -> Any:
         """Mirrors ``Tensor.stride``: elements to step in each dim, read off the backend

@@ -1,8 +1,8 @@
 """``out=``: every public function that takes it honours it, with PyTorch's semantics.
 
 The test walks ember's public namespaces (``ember``, ``ember.nn.functional``,
-``ember.linalg``, ``ember.special``), finds every callable with an ``out`` parameter, finds
-arguments it accepts by trying a list of common call shapes, and checks that the result
+``ember.linalg``, ``ember.special``, ``ember.fft``), finds every callable with an ``out``
+parameter, finds arguments it accepts by trying a list of common call shapes, and checks that the result
 lands in ``out`` (a sentinel-filled tensor: a function that ignores ``out`` fails), through
 a non-contiguous view into its base, and that an ``out`` of the wrong shape is resized with
 PyTorch's warning (none when it was empty). Where torch has the same function, its
@@ -24,12 +24,13 @@ _RANDOM = {"rand", "randn", "randint", "randperm", "normal", "bernoulli", "multi
 
 
 def _namespaces():
+    import ember.fft
     import ember.linalg
     import ember.nn.functional
     import ember.special
     yield "", ember, [n for n in dir(ember) if not n.startswith("_")]
     for prefix, mod in (("nn.functional.", ember.nn.functional), ("linalg.", ember.linalg),
-                        ("special.", ember.special)):
+                        ("special.", ember.special), ("fft.", ember.fft)):
         yield prefix, mod, list(mod.__all__)
 
 

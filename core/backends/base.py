@@ -284,6 +284,20 @@ class Backend:
                  else self.to_numpy(values))
         return self.from_numpy(host, None)
 
+    # --- discrete Fourier transforms -----------------------------------------------------
+    def fft(self, x: Any, kind: str, axes: tuple, norm: str, last_size: int | None = None) -> Any:
+        """The DFT of ``x`` over ``axes`` with numpy's ``norm`` ("backward", "ortho",
+        "forward"). ``kind``: "fft"/"ifft" (complex to complex, x complex), "rfft" (real x to
+        its one-sided spectrum over the last axis), "irfft" (one-sided spectrum to real, the
+        last axis ``last_size`` long). Generic default: the namespace's fft extension (numpy,
+        cupy, jax.numpy and array_api_strict have one), else a round trip through numpy.fft."""
+        mod = getattr(self.xp, "fft", None)
+        if mod is not None:
+            return _run_fft(mod, x, kind, axes, norm, last_size)
+        import numpy as np
+        res = _run_fft(np.fft, self.to_numpy(x), kind, axes, norm, last_size)
+        return self.from_numpy(np.ascontiguousarray(res), self.index_of(x))
+
     # --- convolution and pooling ----------------------------------------------------------
     # Arrays are (N, C, H, W) (1-d ops arrive with H == 1); stride, padding (zeros on both
     # sides), dilation, kernel are (h, w) pairs. Generic defaults: im2col by strided slicing
@@ -399,6 +413,18 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<ember backend {self.name!r} serving {', '.join(self.device_types)}>"
+
+
+def _run_fft(mod, x, kind: str, axes: tuple, norm: str, last_size):
+    """One call into an fft module of the array API's fft extension (numpy.fft's names)."""
+    if kind == "fft":
+        return mod.fftn(x, axes=axes, norm=norm)
+    if kind == "ifft":
+        return mod.ifftn(x, axes=axes, norm=norm)
+    if kind == "rfft":
+        return mod.rfftn(x, axes=axes, norm=norm)
+    s = [x.shape[a] for a in axes[:-1]] + [last_size]
+    return mod.irfftn(x, s=s, axes=axes, norm=norm)
 
 
 def lerp_(a, b, w: float):
