@@ -245,6 +245,19 @@ def linspace_values(start, end, steps, dtype):
     return np.trunc(arr).astype(dtype._np), dtype
 
 
+_EXACT_POW = 4096  # logspace lengths computed element by element with libm's pow
+
+
+def _cpow(b: float, x: float) -> float:
+    try:
+        return math.pow(b, x)
+    except OverflowError:
+        return math.inf if b > 0 else math.copysign(math.inf, b) if x.is_integer() and x % 2 \
+            else math.inf
+    except ValueError:  # 0 to a negative power (inf, as C's pow), a negative base to a fraction
+        return math.inf if b == 0 else math.nan
+
+
 def logspace_values(start, end, steps, base, dtype):
     """(array, dtype) for ``torch.logspace``: ``base ** e`` for linspace exponents ``e``
     taken in double from ends rounded to the result type (one step: ``base ** start``)."""
@@ -271,7 +284,13 @@ def logspace_values(start, end, steps, base, dtype):
         step = float(diff) / (n - 1)
         # RangeFactories.cpp is built without FMA: two roundings here
         exps = np.where(first, float(s) + step * idx, float(e) - step * (n - 1 - idx))
-        arr = np.power(float(base), exps)
+        if n <= _EXACT_POW:
+            # the C library's pow, as PyTorch's kernel calls it: numpy's vectorised pow may
+            # round the last bit otherwise on some CPUs
+            b = float(base)
+            arr = np.array([_cpow(b, x) for x in exps.tolist()], dtype=np.float64)
+        else:
+            arr = np.power(float(base), exps)
     if dtype.is_floating_point:
         return host_cast(arr, dtype), dtype
     return np.trunc(arr).astype(dtype._np), dtype

@@ -52,7 +52,7 @@ def test_backends_defaults_and_answers(torch):
         assert e.cuda.flash_sdp_enabled() is False
     assert e.cuda.flash_sdp_enabled() is True
     assert e.mps.is_available() is False and e.mps.is_built() is False
-    assert e.opt_einsum.strategy == t.opt_einsum.strategy == "auto"
+    assert e.opt_einsum.strategy == t.opt_einsum.strategy  # "auto", None without the package
     assert e.opt_einsum.is_available() == t.opt_einsum.is_available()
     assert e.cudnn.is_available() is False and e.cudnn.version() is None
     for ns in (e, t):

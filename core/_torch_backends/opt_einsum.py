@@ -7,13 +7,14 @@ import importlib.util
 
 __all__ = ["enabled", "strategy", "is_available", "get_opt_einsum"]
 
-enabled: bool = True
-strategy: str = "auto"
-
-
 def is_available() -> bool:
     """Mirrors ``torch.backends.opt_einsum.is_available``."""
     return importlib.util.find_spec("opt_einsum") is not None
+
+
+# as torch's: on with strategy "auto" where the package is installed, else off and None
+enabled: bool = is_available()
+strategy: str | None = "auto" if enabled else None
 
 
 def get_opt_einsum():
