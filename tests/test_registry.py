@@ -409,5 +409,7 @@ def test_placement_hooks_put_new_tensors_on_the_named_index():
 def test_dtype_tables_a_backend_extends_in_load_survive():
     """numpy has no bfloat16 of its own: its backend adds ml_dtypes' in load(), and the
     registry must not rebuild the tables over that."""
+    if ember.zeros(1).device.type != "cpu" or ember.ones(1)._device._be.name != "numpy":
+        pytest.skip("numpy's own bfloat16 extension")
     t = ember.ones(2, dtype=ember.bfloat16)
     assert t.dtype is ember.bfloat16 and t.tolist() == [1.0, 1.0]

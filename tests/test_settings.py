@@ -110,7 +110,7 @@ def test_matmul_precision_and_misc_switches(torch):
 
 def test_compile_returns_the_model_unchanged():
     net = ember.nn.Linear(2, 2)
-    if net.weight._device._be.name == "numpy":  # no compiler there (tests/test_compile.py)
+    if net.weight._device._be.name not in ("jax", "cupy"):  # no compiler there (test_compile)
         assert ember.compile(net) is net
     else:
         assert ember.compile(net)._orig_mod is net

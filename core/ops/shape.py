@@ -84,10 +84,13 @@ def _reshape_data(xp, data, new, input=None):
     flags = getattr(data, "flags", None)
     if flags is not None and flags.c_contiguous:  # numpy/cupy fast path: surely a view
         return data.reshape(new), True
-    if flags is None and input is not None and \
-            _strides.view_strides(data.shape, input.stride(), new) is None:
-        # a backend without strides: PyTorch's logical strides decide (``_strides``)
-        return xp.reshape(data, new), False
+    if flags is None and input is not None:
+        # a backend without strides: PyTorch's logical strides decide (``_strides``); where
+        # they allow a view, the reshape is one (the views module carries writes back where
+        # the array library does not share memory)
+        if _strides.view_strides(data.shape, input.stride(), new) is None:
+            return xp.reshape(data, new), False
+        return xp.reshape(data, new), True
     try:
         return xp.reshape(data, new, copy=False), True
     except (ValueError, AttributeError):  # no strides express it (array_api_strict raises
