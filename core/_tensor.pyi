@@ -316,11 +316,10 @@ class Tensor:
     def arctan(self) -> Tensor:
         """Mirrors ``torch.atan``."""
         ...
-    def arctan2(self, other: Tensor) -> Tensor:
-        """Mirrors ``torch.atan2``: the angle of (other, input); integers compute in the
-        default float dtype."""
+    def arctan2(self, other) -> Tensor:
+        """Mirrors ``torch.atan2``. The angle of (other, input); integers compute in the default float dtype."""
         ...
-    def arctan2_(self, other: Tensor) -> Tensor:
+    def arctan2_(self, other) -> Tensor:
         """In-place form of ``atan2`` (mirrors ``Tensor.atan2_``)."""
         ...
     def arctan_(self) -> Tensor:
@@ -360,11 +359,10 @@ class Tensor:
     def atan(self) -> Tensor:
         """Mirrors ``torch.atan``."""
         ...
-    def atan2(self, other: Tensor) -> Tensor:
-        """Mirrors ``torch.atan2``: the angle of (other, input); integers compute in the
-        default float dtype."""
+    def atan2(self, other) -> Tensor:
+        """Mirrors ``torch.atan2``. The angle of (other, input); integers compute in the default float dtype."""
         ...
-    def atan2_(self, other: Tensor) -> Tensor:
+    def atan2_(self, other) -> Tensor:
         """In-place form of ``atan2`` (mirrors ``Tensor.atan2_``)."""
         ...
     def atan_(self) -> Tensor:
@@ -802,10 +800,10 @@ class Tensor:
     def hsplit(self, indices_or_sections) -> tuple:
         """Mirrors ``torch.hsplit``: along dim 1 (dim 0 for 1-D)."""
         ...
-    def hypot(self, other: Tensor) -> Tensor:
-        """Mirrors ``torch.hypot``: ``sqrt(input² + other²)`` without overflow (floats only)."""
+    def hypot(self, other) -> Tensor:
+        """Mirrors ``torch.hypot``. ``sqrt(input² + other²)`` without overflow (floats only)."""
         ...
-    def hypot_(self, other: Tensor) -> Tensor:
+    def hypot_(self, other) -> Tensor:
         """In-place form of ``hypot`` (mirrors ``Tensor.hypot_``)."""
         ...
     def i0(self) -> Tensor:

@@ -8,7 +8,7 @@ An op file only declares; this module attaches and wraps:
   ember.ops._stub``), so editors and type checkers see every method.
 - :func:`inplace`: the ``name_`` form of an op, run through the in-place machinery
   (version counter, autograd rebinding, writes through views).
-- :func:`reflected` / :func:`operator`: Python's operator protocol as ``torch.Tensor``
+- :func:`reflected`: Python's operator protocol as ``torch.Tensor``
   follows it (``NotImplemented`` for operands a tensor does not take, so ``[1, 2] * t``
   repeats the list).
 - :func:`apply2`: run an elementwise kernel over two (or more) arrays with PyTorch's
@@ -30,7 +30,7 @@ from typing import Any, Callable
 from .._tensor import Tensor
 from ..autograd.grad_mode import STATE as GRAD
 
-__all__ = ["MEMBERS", "attach", "method", "inplace", "reflected", "operator", "export",
+__all__ = ["MEMBERS", "attach", "method", "inplace", "reflected", "export",
            "apply2", "broadcast_fail", "binary", "write_out", "outable", "finalize", "can_cast", "takes_out"]
 
 # Tensor member name -> what the kit attached (function, property); the stub is made from it
@@ -108,20 +108,6 @@ def reflected(fn: Callable) -> Callable:
     return op
 
 
-def operator(name: str, fn: Callable, *, reflect: str | None = None,
-             rfn: Callable | None = None) -> None:
-    """Attach ``fn`` as the operator ``name`` (``"__and__"``), returning NotImplemented for
-    operands a tensor does not take; with ``reflect``, also the reflected operator, run as
-    ``rfn(self, other)`` (default: ``fn(other-as-lhs, self)`` is the caller's business)."""
-    def dunder(self, other):
-        return fn(self, other) if operand(other) else NotImplemented
-    dunder.__name__ = dunder.__qualname__ = name
-    dunder.__doc__ = fn.__doc__
-    attach(name, dunder)
-    if reflect is not None:
-        attach(reflect, reflected(rfn))
-
-
 # --- running a kernel over two operands ------------------------------------------------------
 def broadcast_fail(*operands) -> None:
     """Raise PyTorch's error ("The size of tensor a (3) must match the size of tensor b (4)
@@ -145,7 +131,8 @@ def apply2(kernel: Callable, a, b, *more):
 
 def binary(name: str, kernel: Callable, grads: tuple | None, *, ints: str = "same",
            errors: dict | None = None, node: str | None = None, tensor_other: bool = False,
-           aliases: tuple = (), doc: str = "", ns: dict | None = None) -> Callable:
+           aliases: tuple = (), doc: str = "", ns: dict | None = None,
+           saves_result: bool = False) -> Callable:
     """Define ``ember.<name>``, ``Tensor.<name>`` and ``Tensor.<name>_`` for an elementwise
     binary op from one table row.
 
@@ -156,6 +143,8 @@ def binary(name: str, kernel: Callable, grads: tuple | None, *, ints: str = "sam
     ``{"bool" | "int" | "complex" | "float": kernel name}`` for dtypes PyTorch rejects with
     its ``"<kernel>_cpu" not implemented for 'Bool'`` error. tensor_other: ``other`` must be
     a Tensor (PyTorch's TypeError otherwise). ns: the module globals to export into.
+    saves_result: the derivatives read ``res`` (so an in-place change of the result before
+    backward is PyTorch's version error); otherwise they get ``res`` but must not use it.
     """
     from .. import _dtype
     from ..autograd.graph import record
@@ -163,7 +152,7 @@ def binary(name: str, kernel: Callable, grads: tuple | None, *, ints: str = "sam
     node = node or "".join(p.capitalize() for p in name.split("_")) + "Backward0"
     dx, dy = grads if grads is not None else (None, None)
 
-    def op(input: Tensor, other, *, out: Tensor | None = None) -> Tensor:
+    def op(input: Tensor, other) -> Tensor:
         if tensor_other and not isinstance(other, Tensor):
             raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
                             f"{type(other).__name__}")
@@ -190,12 +179,13 @@ def binary(name: str, kernel: Callable, grads: tuple | None, *, ints: str = "sam
             def fn(g):
                 return (dx(g, input, other, res) if ra else None,
                         dy(g, input, other, res) if rb else None)[:2 if ot else 1]
-            record(res, node, (input, other) if ot else (input,), fn,
-                   saved=(input, other, res) if ot else (input, res))
+            ins = (input, other) if ot else (input,)
+            record(res, node, ins, fn, saved=ins + (res,) if saves_result else ins)
         return res
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Mirrors ``torch.{name}``." + (f" {doc}" if doc else "")
+    takes_out(op)
     method(name, *aliases)(op)
     inplace(op, *(n + "_" for n in (name,) + aliases))
     if ns is not None:

@@ -15,7 +15,7 @@ import math
 from ._register import takes_out
 from .. import _dtype
 from .._creation import full, zeros_like
-from ._register import apply2, attach, export, inplace
+from ._register import apply2, attach, binary, export, inplace
 from ._util import GRAD, Tensor, method, prep2, record, reflected, wrap
 from .selection import where
 
@@ -435,48 +435,24 @@ def _tensor_other(name, other):
                         f"{type(other).__name__}")
 
 
-@takes_out
-@method("atan2", "arctan2")
-def atan2(input: Tensor, other: Tensor) -> Tensor:
-    """Mirrors ``torch.atan2``: the angle of (other, input); integers compute in the
-    default float dtype."""
-    _tensor_other("atan2", other)
-    a, b, dt, dev = prep2(input, other)
-    if not dt.is_floating_point:
-        dt = _dtype.get_default_dtype()
-        a, b = dev._be.astype(a, dt), dev._be.astype(b, dt)
-    res = wrap(apply2(dev._be.xp.atan2, a, b), dt, dev)
-    if GRAD.enabled and (input._requires_grad or other._requires_grad):
-        def fn(g):
-            d = g / (input * input + other * other)
-            return (d * other if input._requires_grad else None,
-                    d * -input if other._requires_grad else None)
-        record(res, "Atan2Backward0", (input, other), fn, saved=(input, other))
-    return res
-
-
+# two table rows of the kit's binary(): atan2 (integers compute in the default float dtype)
+# and hypot (floats only)
+atan2 = binary("atan2", lambda xp, a, b: xp.atan2(a, b),
+               (lambda g, x, y, r: g * y / (x * x + y * y),
+                lambda g, x, y, r: g * -x / (x * x + y * y)),
+               ints="float", errors={"complex": "atan2"}, tensor_other=True,
+               aliases=("arctan2",), ns=globals(),
+               doc="The angle of (other, input); integers compute in the default float dtype.")
 arctan2 = atan2
-
-
-@takes_out
-@method("hypot")
-def hypot(input: Tensor, other: Tensor) -> Tensor:
-    """Mirrors ``torch.hypot``: ``sqrt(input² + other²)`` without overflow (floats only)."""
-    _tensor_other("hypot", other)
-    a, b, dt, dev = prep2(input, other)
-    if not dt.is_floating_point:
-        raise not_implemented("hypot", dt, dev)
-    res = wrap(apply2(dev._be.xp.hypot, a, b), dt, dev)
-    if GRAD.enabled and (input._requires_grad or other._requires_grad):
-        record(res, "HypotBackward0", (input, other), lambda g: (
-            g * input / res if input._requires_grad else None,
-            g * other / res if other._requires_grad else None), saved=(input, other, res))
-    return res
+hypot = binary("hypot", lambda xp, a, b: xp.hypot(a, b),
+               (lambda g, x, y, r: g * x / r, lambda g, x, y, r: g * y / r),
+               errors={"bool": "hypot", "int": "hypot", "complex": "hypot"},
+               tensor_other=True, ns=globals(), saves_result=True,
+               doc="``sqrt(input² + other²)`` without overflow (floats only).")
 
 
 for _f, _names in ((floor_divide, ("floor_divide_", "__ifloordiv__")),
-                   (remainder, ("remainder_", "__imod__")), (fmod, ("fmod_",)),
-                   (atan2, ("atan2_", "arctan2_")), (hypot, ("hypot_",))):
+                   (remainder, ("remainder_", "__imod__")), (fmod, ("fmod_",))):
     inplace(_f, *_names)
 
 
