@@ -166,14 +166,22 @@ class DoubleBackward:
     differentiable. The first backward runs once (graph kept); each call is one more.
 
     ``grad_inputs``: ``J^T u`` per input (None where an input is unused); calling with one
-    tangent per input gives one ``J t`` per output (None where it is identically zero)."""
+    tangent per input gives one ``J t`` per output (None where it is identically zero).
+    ``vjp``, where given, maps the cotangents (one per output, zeros for outputs that take
+    none) to ``J^T u`` in place of a backward pass through the graph: forward AD passes one
+    op's backward formula."""
 
-    def __init__(self, outputs, inputs):
+    def __init__(self, outputs, inputs, vjp=None):
         from .._creation import zeros_like
         self.outputs = tuple(outputs)
         self.grad_outputs = tuple(
             zeros_like(o, requires_grad=True) if o.is_floating_point() or o.is_complex()
             else None for o in self.outputs)
+        if vjp is not None:
+            with enable_grad():
+                self.grad_inputs = tuple(vjp([zeros_like(o) if u is None else u
+                                              for o, u in zip(self.outputs, self.grad_outputs)]))
+            return
         keep = [(o, u) for o, u in zip(self.outputs, self.grad_outputs) if u is not None]
         self.grad_inputs = _autograd_grad(tuple(o for o, _ in keep), tuple(inputs),
                                           tuple(u for _, u in keep), create_graph=True)

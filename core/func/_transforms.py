@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from .._tensor import Tensor
 from ..autograd.functional import DoubleBackward, _autograd_grad
-from ..autograd.graph import AccumulateGrad
+from ..autograd._reach import reaches_leaf
 from ..autograd.grad_mode import enable_grad
 from ._pytree import tree_flatten, tree_unflatten
 from ._vmap import check_randomness_arg
@@ -89,34 +89,15 @@ class _Level:
         ours = {id(t) for t in self.ours}
         memo: dict = {}
 
-        def outside(node) -> bool:
-            stack, seen = [node], set()
-            while stack:
-                n = stack.pop()
-                if n is None or id(n) in seen:
-                    continue
-                seen.add(id(n))
-                known = memo.get(id(n))
-                if known is not None:
-                    if known:
-                        return True
-                    continue
-                if type(n) is AccumulateGrad:
-                    if id(n.variable) not in ours:
-                        return True
-                    continue
-                stack.extend(nxt for nxt, _ in n.next_functions)
-            return False
+        def outside(leaf) -> bool:
+            return id(leaf) not in ours
 
         def one(t):
             if not isinstance(t, Tensor) or not t.requires_grad:
                 return t
             if t.grad_fn is None:
                 return t.detach() if id(t) in ours else t
-            key = id(t.grad_fn)
-            if key not in memo:
-                memo[key] = outside(t.grad_fn)
-            return t if memo[key] else t.detach()
+            return t if reaches_leaf(t.grad_fn, outside, memo) else t.detach()
 
         flat, spec = tree_flatten(tree)
         return tree_unflatten([one(t) for t in flat], spec)

@@ -9,6 +9,7 @@ which is how autograd detects a saved tensor modified later (PyTorch's error).
 from __future__ import annotations
 
 from .. import _dtype
+from ..autograd import graph as _graph
 from ._util import GRAD, Tensor, wrap
 from ._views import check_write, propagate
 
@@ -76,6 +77,9 @@ def commit(self: Tensor, out: Tensor) -> Tensor:
         if node._saved:
             now = self._vc[0]
             node._saved = tuple((t, now) if t is out else (t, v) for t, v in node._saved)
+        if _graph.FORWARD is not None:  # a dual level is open: self takes out's tangent
+            from ..autograd.forward_ad import rebind_tangent
+            rebind_tangent(self, out)
     propagate(self, tracked)
     return self
 
@@ -94,6 +98,9 @@ def run_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
                 and base._grad_fn is None):
             raise RuntimeError(_VIEW_LEAF_ERR)
         old = shallow(self)
+        if _graph.FORWARD is not None:  # a dual level is open: the copy keeps self's tangent
+            from ..autograd.forward_ad import rebind_tangent
+            rebind_tangent(old, self)
         be = self._device._be
         if self._base is not None and be.mutable:
             old._data = be.copy(self._data)  # commit writes into the shared buffer
