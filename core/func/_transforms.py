@@ -102,6 +102,13 @@ class _Level:
         flat, spec = tree_flatten(tree)
         return tree_unflatten([one(t) for t in flat], spec)
 
+    def unwrap_aux(self, aux):
+        """``aux`` as :meth:`unwrap`; PyTorch refuses anything but tensors in it."""
+        for x in tree_flatten(aux)[0]:
+            if not isinstance(x, Tensor):
+                raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
+        return self.unwrap(aux)
+
 
 def _grads(outputs, inputs, cotangents, retain_graph=True):
     """``autograd.grad`` over flat lists with zeros where an input is unused (as
@@ -161,7 +168,7 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
             grads = level.unwrap(tree_unflatten(flat_grads, spec))
             output = level.unwrap(output)
             if has_aux:
-                return grads, (output, level.unwrap(aux))
+                return grads, (output, level.unwrap_aux(aux))
             return grads, output
 
     return wrapper
@@ -211,7 +218,7 @@ def _vjp(func, primals: tuple, argnums, has_aux: bool):
             got = _grads(flat_out, flat_diff, flat_ct, retain_graph=retain_graph)
         return level.unwrap(tree_unflatten(got, diff_spec))
 
-    return level.unwrap(out), vjp_fn, (level.unwrap(aux) if has_aux else None)
+    return level.unwrap(out), vjp_fn, (level.unwrap_aux(aux) if has_aux else None)
 
 
 def vjp(func: Callable, *primals, has_aux: bool = False):
@@ -318,7 +325,7 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False,
     tang = level.unwrap(tree_unflatten(jvp_of(flat_t), spec))
     out = level.unwrap(out)
     if has_aux:
-        return out, tang, level.unwrap(aux)
+        return out, tang, level.unwrap_aux(aux)
     return out, tang
 
 
@@ -346,7 +353,7 @@ def jacfwd(func: Callable, argnums=0, has_aux: bool = False, *,
                      else o.new_zeros(tuple(o.shape) + (0,)))
                 cols[k][m] = level.unwrap(c.reshape(tuple(o.shape) + tuple(x.shape)))
         jac = tree_unflatten([tree_unflatten(c, diff_spec) for c in cols], out_spec)
-        return (jac, level.unwrap(aux)) if has_aux else jac
+        return (jac, level.unwrap_aux(aux)) if has_aux else jac
 
     return wrapper
 

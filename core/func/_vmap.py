@@ -105,8 +105,11 @@ def _process_inputs(in_dims, args, func):
 
 
 # --- the random generators' states (randomness="error" / "same") ----------------------------
-def _rng_states() -> list:
+def _rng_states(devices) -> list:
     from .. import _creation
+    for dev in devices:  # made now, so a draw in the first slice finds them (and "same" replays)
+        if dev.type != "cpu":
+            _creation._generator_for(dev, None)
     gens = [_creation.default_generator, *_creation._device_generators.values()]
     return [(g, g.get_state()) for g in gens]
 
@@ -140,7 +143,11 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
             raise NotImplementedError(
                 f"vmap({_get_name(func)}): ember's per-slice vmap cannot map over a dimension "
                 "of size 0")
-        states = _rng_states() if randomness != "different" else None
+        states = None
+        if randomness != "different":
+            from .._creation import get_default_device
+            states = _rng_states({get_default_device()}
+                                 | {a._device for a in flat_args if isinstance(a, Tensor)})
         outs = []
         for i in range(size):
             if randomness == "same" and i:
