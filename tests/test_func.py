@@ -236,6 +236,8 @@ def _vmap_error(L, d, kind):
         return L.func.jvp(lambda a: a, xs, xs)
     if kind == "jvp-structure":
         return L.func.jvp(lambda a, b: a, (xs, xs), (xs,))
+    if kind == "jvp-strict":
+        return L.func.jvp(lambda a: (a * 2, xs.sum() * 0), (xs,), (xs,), strict=True)
     if kind == "vjp-int-out":
         return L.func.vjp(lambda a: a.argmax(), xs)
     if kind == "vjp-cotangent-structure":
@@ -251,7 +253,7 @@ _SPEC_TEXT = re.compile(r"(has structure|cotangents:|with structure).*", re.S)
     "in_dims-type", "no-inputs", "in_dim-range", "in_dim-float", "in_dim-nontensor", "sizes",
     "all-none", "non-tensor-out", "out_dims-type", "batched-none-out", "randomness-value",
     "chunk_size", "random-op", "jacrev-chunk", "argnum-range", "argnum-dup", "argnum-type",
-    "grad-nonscalar", "grad-aux", "aux-nontensor", "grad-nontensor-arg", "jvp-primals", "jvp-structure",
+    "grad-nonscalar", "grad-aux", "aux-nontensor", "grad-nontensor-arg", "jvp-primals", "jvp-structure", "jvp-strict",
     "vjp-int-out", "vjp-cotangent-structure"])
 def test_errors_match_torch(kind, device, oracle_error):
     want = oracle_error(lambda L, d: _vmap_error(L, d, kind))

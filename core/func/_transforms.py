@@ -84,6 +84,20 @@ class _Level:
         flat, spec = tree_flatten(tree)
         return tree_unflatten([self.differentiable(x) for x in flat], spec)
 
+    def run(self, func, primals: tuple, argnums, has_aux: bool, api: str):
+        """``func`` on copies of the differentiated arguments (all where ``argnums`` is
+        None): ``(diff, out, aux, flat_out, out_spec)``, the outputs checked to be tensors."""
+        if argnums is None:
+            diff = args = self.make(primals)
+        else:
+            diff, idx = _slice_argnums(primals, argnums)
+            diff = self.make(diff)
+            args = _replace_args(primals, diff, idx)
+        out, aux = _split_aux(func(*args), has_aux, api)
+        flat_out, out_spec = tree_flatten(out)
+        _check_tensor_outputs(flat_out, api)
+        return diff, out, aux, flat_out, out_spec
+
     def unwrap(self, tree):
         """Detach each result whose graph reaches only this level's copies."""
         ours = {id(t) for t in self.ours}
@@ -191,17 +205,8 @@ def grad(func: Callable, argnums=0, has_aux: bool = False) -> Callable:
 def _vjp(func, primals: tuple, argnums, has_aux: bool):
     level = _Level()
     with enable_grad():
-        if argnums is None:
-            diff = level.make(primals)
-            args = diff
-        else:
-            diff, idx = _slice_argnums(primals, argnums)
-            diff = level.make(diff)
-            args = _replace_args(primals, diff, idx)
-        out = func(*args)
-        out, aux = _split_aux(out, has_aux, "vjp(f, *primals)")
-        flat_out, out_spec = tree_flatten(out)
-        _check_tensor_outputs(flat_out, "vjp(f, *primals)")
+        diff, out, aux, flat_out, out_spec = level.run(func, primals, argnums, has_aux,
+                                                       "vjp(f, *primals)")
         for o in flat_out:
             if not (o.is_floating_point() or o.is_complex()):
                 raise RuntimeError("vjp(f, ...): All outputs of f must be floating-point or "
@@ -276,23 +281,17 @@ def _linearize(func, primals: tuple, argnums, has_aux: bool, api: str):
     jvp_of(flat_tangents))``."""
     level = _Level()
     with enable_grad():
-        if argnums is None:
-            diff = level.make(primals)
-            args = diff
-        else:
-            diff, idx = _slice_argnums(primals, argnums)
-            diff = level.make(diff)
-            args = _replace_args(primals, diff, idx)
-        out = func(*args)
-        out, aux = _split_aux(out, has_aux, api)
-        flat_out, out_spec = tree_flatten(out)
-        _check_tensor_outputs(flat_out, api)
+        diff, out, aux, flat_out, out_spec = level.run(func, primals, argnums, has_aux, api)
         flat_diff = tree_flatten(diff)[0]
-        jvp_of = DoubleBackward(flat_out, flat_diff).filled
+        lin = DoubleBackward(flat_out, flat_diff)
 
-    def tangents_out(flat_tangents):
+    def tangents_out(flat_tangents, strict: bool = False):
         with enable_grad():
-            return jvp_of(flat_tangents)
+            if strict and any(r is None for r in lin(flat_tangents)):
+                raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is "
+                                   "independent of the inputs. This is not allowed with "
+                                   "strict=True.")
+            return lin.filled(flat_tangents)
 
     return out, flat_out, out_spec, aux, level, flat_diff, tangents_out
 
@@ -319,10 +318,8 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False,
             if not isinstance(x, Tensor):
                 raise RuntimeError(f"{api}: Expected {what} to only contain Tensors, got "
                                    f"{type(x)}")
-    if strict:
-        raise RuntimeError(f"{api}: strict=True is not supported by ember's jvp")
     out, flat_out, spec, aux, level, _, jvp_of = _linearize(func, primals, None, has_aux, api)
-    tang = level.unwrap(tree_unflatten(jvp_of(flat_t), spec))
+    tang = level.unwrap(tree_unflatten(jvp_of(flat_t, strict), spec))
     out = level.unwrap(out)
     if has_aux:
         return out, tang, level.unwrap_aux(aux)
