@@ -166,6 +166,8 @@ VMAPS = {
         _t(L, XS, d)),
     "kwargs-unbatched": lambda L, d: L.func.vmap(lambda a, scale=1.0: a * scale)(
         _t(L, XS, d), scale=_t(L, X, d)),
+    "size-0": lambda L, d: L.func.vmap(lambda a, b: (a * b).sum(-1), in_dims=(1, None),
+                                       out_dims=0)(_t(L, np.ones((3, 0)), d), _t(L, X, d)),
     "chunk_size": lambda L, d: L.func.vmap(lambda a: a.sin(), chunk_size=3)(_t(L, XS, d)),
     "nested": lambda L, d: L.func.vmap(L.func.vmap(lambda a, b: a * b, in_dims=(0, None)),
                                        in_dims=(None, 0))(_t(L, X, d), _t(L, XS, d)),

@@ -15,7 +15,8 @@ error texts (``in_dims``/``out_dims`` structure, mismatched batch sizes, non-Ten
   inputs pass, where PyTorch would refuse them).
 - code PyTorch refuses inside vmap (``.item()``, data-dependent control flow, in-place
   writes of batched values into unbatched tensors) simply runs per slice.
-- a mapped dimension of size 0 is refused (there is no slice to learn the output from).
+- over a mapped dimension of size 0 the function runs once on zeros shaped as one slice,
+  to learn the outputs' shapes.
 - ``chunk_size`` is validated; the loop already runs one slice at a time.
 The same loop runs on every backend (JAX included), so the transforms compose with
 ``grad``/``jacrev`` and ember's autograd everywhere.
@@ -139,10 +140,11 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
     def wrapped(*args, **kwargs):
         _check_out_dims(out_dims, func)
         size, flat_in_dims, flat_args, spec = _process_inputs(in_dims, args, func)
-        if size == 0:
-            raise NotImplementedError(
-                f"vmap({_get_name(func)}): ember's per-slice vmap cannot map over a dimension "
-                "of size 0")
+        if size == 0:  # no slice to run: one of zeros gives the outputs' shapes
+            probe = [a if d is None else a.new_zeros(a.shape[:d] + a.shape[d + 1:])
+                     for a, d in zip(flat_args, flat_in_dims)]
+            out = func(*tree_unflatten(probe, spec), **kwargs)
+            return _stack_outputs([out], out_dims, func, empty=True)
         states = None
         if randomness != "different":
             from .._creation import get_default_device
@@ -162,7 +164,7 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
     return wrapped
 
 
-def _stack_outputs(outs: list, out_dims, func):
+def _stack_outputs(outs: list, out_dims, func, empty: bool = False):
     from ..ops.joining import stack
     name = _get_name(func)
     flats = [tree_flatten(o) for o in outs]
@@ -199,5 +201,6 @@ def _stack_outputs(outs: list, out_dims, func):
         if not isinstance(first, Tensor):
             raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type "
                              f"{type(first)}. Did you mean to set out_dims= to None for output?")
-        result.append(stack(column, d))
+        out = stack(column, d)
+        result.append(out.narrow(d, 0, 0).clone() if empty else out)
     return tree_unflatten(result, spec)
