@@ -91,6 +91,9 @@ CASES = {
                                    (_t(L, X[::-1].copy(), d), _t(L, Y * 2, d))),
     "jvp-aux": lambda L, d: L.func.jvp(lambda x: (x.sin(), x.cos()), (_t(L, X, d),),
                                        (_t(L, X * 0 + 1, d),), has_aux=True),
+    "linearize": lambda L, d: (lambda o, fn: (o, fn(_t(L, X[::-1].copy(), d), _t(L, Y * 2, d)),
+                                             fn(_t(L, X, d), _t(L, Y, d))))(
+        *L.func.linearize(f_multi, _t(L, X, d), _t(L, Y, d))),
     "jacrev": lambda L, d: L.func.jacrev(f_multi, argnums=(0, 1))(_t(L, X, d), _t(L, Y, d)),
     "jacfwd": lambda L, d: L.func.jacfwd(f_multi, argnums=(0, 1))(_t(L, X, d), _t(L, Y, d)),
     "jacrev-dict": lambda L, d: L.func.jacrev(f_dict)(_params(L, d), _t(L, Y, d)),
@@ -240,6 +243,8 @@ def _vmap_error(L, d, kind):
         return L.func.jvp(lambda a, b: a, (xs, xs), (xs,))
     if kind == "jvp-strict":
         return L.func.jvp(lambda a: (a * 2, xs.sum() * 0), (xs,), (xs,), strict=True)
+    if kind == "linearize-shape":
+        return L.func.linearize(lambda a: a.sin(), xs)[1](xs[0])
     if kind == "vjp-int-out":
         return L.func.vjp(lambda a: a.argmax(), xs)
     if kind == "vjp-cotangent-structure":
@@ -255,7 +260,8 @@ _SPEC_TEXT = re.compile(r"(has structure|cotangents:|with structure).*", re.S)
     "in_dims-type", "no-inputs", "in_dim-range", "in_dim-float", "in_dim-nontensor", "sizes",
     "all-none", "non-tensor-out", "out_dims-type", "batched-none-out", "randomness-value",
     "chunk_size", "random-op", "jacrev-chunk", "argnum-range", "argnum-dup", "argnum-type",
-    "grad-nonscalar", "grad-aux", "aux-nontensor", "grad-nontensor-arg", "jvp-primals", "jvp-structure", "jvp-strict",
+    "grad-nonscalar", "grad-aux", "aux-nontensor", "grad-nontensor-arg", "jvp-primals",
+    "jvp-structure", "jvp-strict", "linearize-shape",
     "vjp-int-out", "vjp-cotangent-structure"])
 def test_errors_match_torch(kind, device, oracle_error):
     want = oracle_error(lambda L, d: _vmap_error(L, d, kind))

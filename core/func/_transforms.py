@@ -28,7 +28,7 @@ from ..autograd.grad_mode import enable_grad
 from ._pytree import tree_flatten, tree_unflatten
 from ._vmap import check_randomness_arg
 
-__all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"]
+__all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize"]
 
 
 # --- argnums (PyTorch's checks and texts) ---------------------------------------------------
@@ -358,3 +358,29 @@ def jacfwd(func: Callable, argnums=0, has_aux: bool = False, *,
 def hessian(func: Callable, argnums=0) -> Callable:
     """Mirrors ``torch.func.hessian``: ``jacfwd(jacrev(func, argnums), argnums)``."""
     return jacfwd(jacrev(func, argnums), argnums)
+
+
+def linearize(func: Callable, *primals):
+    """Mirrors ``torch.func.linearize``: ``(func(*primals), jvp_fn)``, ``jvp_fn(*tangents)``
+    giving ``J @ tangents`` shaped as the output. ember keeps the linearisation as the
+    retained graph of one vjp (the double-vjp identity) where PyTorch traces an FX graph;
+    each call is one backward through it."""
+    flat_p, p_spec = tree_flatten(primals)
+    out, flat_out, spec, _, level, _, jvp_of = _linearize(func, primals, None, False,
+                                                          "jvp(f, primals, tangents)")
+
+    def jvp_fn(*tangents):
+        flat_t, t_spec = tree_flatten(tangents)
+        if t_spec != p_spec:
+            raise RuntimeError(f"Expected the tangents {t_spec} to have the same argspec as "
+                               f"the primals {p_spec}")
+        for idx, (t, p) in enumerate(zip(flat_t, flat_p)):
+            for what, a, b in (("shape", t.shape, p.shape), ("device", t.device, p.device),
+                               ("dtype", t.dtype, p.dtype)):
+                if a != b:
+                    raise RuntimeError(f"tangent:{idx} with {what} {a} in flattened pytree "
+                                       f"doesn't match the {what} {b} of the corresponding "
+                                       "primal.")
+        return level.unwrap(tree_unflatten(jvp_of(flat_t), spec))
+
+    return level.unwrap(out), jvp_fn
