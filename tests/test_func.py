@@ -160,6 +160,8 @@ VMAPS = {
     "in_dims-dict": lambda L, d: L.func.vmap(lambda p: p["a"] - p["b"].sum(),
                                              in_dims=({"a": 0, "b": None},))(
         {"a": _t(L, XS, d), "b": _t(L, X, d)}),
+    "in_dims-list": lambda L, d: L.func.vmap(lambda p: p[0] @ p[1], in_dims=([0, None],))(
+        [_t(L, XS, d), _t(L, X, d)]),
     "out_dims-1": lambda L, d: L.func.vmap(lambda a: a.exp(), out_dims=1)(_t(L, XS, d)),
     "out_dims-tuple": lambda L, d: L.func.vmap(lambda a: (a.sum(), a * 2, 7)[:2], out_dims=(0, 1))(
         _t(L, XS, d)),
@@ -339,6 +341,26 @@ def test_functional_call_grad_wrt_params(device, torch):
         x = _t(L, XS, d)
         return L.func.grad(lambda p: L.func.functional_call(m, p, (x,)).pow(2).sum())(params)
     _same(_np(run(ember, device)), _np(run(torch, None)))
+
+
+def test_functional_call_extra_names_and_rebinding(device, torch):
+    def run(L, d):
+        class Counter(L.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("n", _t(L, 0.0, d))
+
+            def forward(self, x):
+                self.n = self.n + 1  # rebinding: the caller's dict sees the new value
+                return x * self.n + getattr(self, "extra", 0)
+
+        m = Counter()
+        given = {"n": _t(L, 5.0, d), "extra": _t(L, 2.0, d)}
+        out = L.func.functional_call(m, given, _t(L, X, d))
+        return out, given["n"], m.n, hasattr(m, "extra")
+    got, want = run(ember, device), run(torch, None)
+    _same(_np(got[:3]), _np(want[:3]))
+    assert got[3] is want[3] is False
 
 
 class _Tied:
