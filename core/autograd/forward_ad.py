@@ -251,6 +251,9 @@ def _generic(out, inputs, tangents, fn):
     return res if type(out) is tuple else res[0]
 
 
+_UNSET = object()
+
+
 def _propagate(out, name, inputs, fn) -> None:
     """``graph.FORWARD`` while a level is open: set ``out``'s tangent from its inputs'."""
     tangents = [_tangent_of(t) for t in inputs]
@@ -259,10 +262,16 @@ def _propagate(out, name, inputs, fn) -> None:
     graph.FORWARD = None  # the rules' own ops carry no tangents
     try:
         rule = RULES.get(name)
+        res = _UNSET
         if rule is not None and type(out) is not tuple:
-            with no_grad():
-                res = rule(out, inputs, tangents, fn)
-        else:
+            try:
+                with no_grad():
+                    res = rule(out, inputs, tangents, fn)
+                if res is not None and res.shape != out.shape:
+                    res = _UNSET
+            except Exception:  # noqa: BLE001 - an op under a shared name the rule misreads
+                res = _UNSET
+        if res is _UNSET:
             res = _generic(out, inputs, tangents, fn)
     finally:
         graph.FORWARD = _propagate
