@@ -247,6 +247,8 @@ def _vmap_error(L, d, kind):
         return L.func.jvp(lambda a: (a * 2, xs.sum() * 0), (xs,), (xs,), strict=True)
     if kind == "linearize-shape":
         return L.func.linearize(lambda a: a.sin(), xs)[1](xs[0])
+    if kind == "functionalize-remove":
+        return L.func.functionalize(lambda a: a, remove="views")(xs)
     if kind == "vjp-int-out":
         return L.func.vjp(lambda a: a.argmax(), xs)
     if kind == "vjp-cotangent-structure":
@@ -263,7 +265,7 @@ _SPEC_TEXT = re.compile(r"(has structure|cotangents:|with structure).*", re.S)
     "all-none", "non-tensor-out", "out_dims-type", "batched-none-out", "randomness-value",
     "chunk_size", "random-op", "jacrev-chunk", "argnum-range", "argnum-dup", "argnum-type",
     "grad-nonscalar", "grad-aux", "aux-nontensor", "grad-nontensor-arg", "jvp-primals",
-    "jvp-structure", "jvp-strict", "linearize-shape",
+    "jvp-structure", "jvp-strict", "linearize-shape", "functionalize-remove",
     "vjp-int-out", "vjp-cotangent-structure"])
 def test_errors_match_torch(kind, device, oracle_error):
     want = oracle_error(lambda L, d: _vmap_error(L, d, kind))
@@ -427,6 +429,24 @@ def test_functional_call_tie_weights(device, torch):
                 L.func.functional_call(m, {"a.weight": w}, x, tie_weights=False),
                 L.func.functional_call(m, {"a.weight": w, "b.weight": w}, x))
     _same(_np(run(ember)), _np(run(torch)))
+
+
+def test_functionalize_batch_norm_and_debug_unwrap(device, torch):
+    def run(L, d):
+        def f(a):
+            b = a.clone()
+            b.add_(1)
+            a.mul_(2)  # an input mutation PyTorch applies back
+            return b.view(-1), b.t()
+        a = _t(L, Y, d)
+        outs = L.func.functionalize(f, remove="mutations_and_views")(a)
+        bn = L.func.replace_all_batch_norm_modules_(L.nn.Sequential(L.nn.BatchNorm1d(3)))
+        return outs, a, bn[0].running_mean is None, bn[0].track_running_stats
+    got, want = run(ember, device), run(torch, None)
+    _same(_np(got[:2]), _np(want[:2]))
+    assert got[0][0]._base is None and got[2:] == want[2:]
+    x = ember.ones(2)
+    assert ember.func.debug_unwrap(x) is x
 
 
 def test_torch_func_resolves_under_ember_run():
