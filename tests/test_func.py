@@ -319,6 +319,25 @@ def test_model_ensembling_matches_torch(device, torch):
     assert got[3] is want[3] is True
 
 
+def test_per_sample_gradients_match_torch(device, torch):
+    """PyTorch's per-sample-gradients tutorial: vmap(grad(loss of functional_call))."""
+    def run(L, d):
+        model = _mlp(L, d, 2)
+        params = {k: v.detach() for k, v in model.named_parameters()}
+        buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+        def compute_loss(params, buffers, sample, target):
+            out = L.func.functional_call(model, (params, buffers), (sample.unsqueeze(0),))
+            return L.nn.functional.cross_entropy(out, target.unsqueeze(0))
+
+        kw = {"device": d} if d else {}
+        targets = L.tensor([0, 1, 1, 0], **kw)
+        grads = L.func.vmap(L.func.grad(compute_loss), in_dims=(None, None, 0, 0))(
+            params, buffers, _t(L, XS, d), targets)
+        return grads
+    _same(_np(run(ember, device)), _np(run(torch, None)))
+
+
 def test_functional_call_matches_torch(device, torch):
     def run(L, d):
         m = _mlp(L, d, 0)
