@@ -123,8 +123,11 @@ def test_inplace_ops_carry_tangents(device, torch):
             x = fw.make_dual(_t(L, X, d), _t(L, T, d))
             y = x * 2
             y.mul_(x).add_(1).exp_()
-            return fw.unpack_dual(y).tangent.cpu().numpy()
-    np.testing.assert_allclose(run(ember, device), run(torch, None), rtol=1e-7)
+            x.mul_(3)  # the dual itself
+            return (fw.unpack_dual(y).tangent.cpu().numpy(),
+                    fw.unpack_dual(x * y).tangent.cpu().numpy())
+    for got, want in zip(run(ember, device), run(torch, None)):
+        np.testing.assert_allclose(got, want, rtol=1e-7)
 
 
 def test_levels_and_unpack(device):

@@ -18,8 +18,9 @@ read per recorded op). The output's tangent is computed there from its inputs' t
 
 Tangents live on the tensors (tagged with the level, so they vanish when it exits).
 
-Deliberate differences: a dual tensor reports ``requires_grad=True`` (that is how its ops
-are seen; ``unpack_dual(...).primal`` does not, unless the primal did) and tangents
+Deliberate differences: a dual tensor reports ``requires_grad=True`` and a ``grad_fn``
+(``MakeDualBackward0``, no inputs) where the primal had neither: that is how its ops are
+seen (``unpack_dual(...).primal`` has neither again) and tangents
 propagate only while grad mode is on; complex tangents follow the op's backward formula
 (not checked against PyTorch's conjugation convention); tangents carry no graph of their own
 (reverse-over-forward is not supported; forward-over-reverse is: a backward run with
@@ -120,9 +121,9 @@ def make_dual(tensor, tangent, *, level: int | None = None):
         if tensor.requires_grad:
             dual = tensor.view_as(tensor)  # reverse mode still reaches the primal
         else:
-            dual = tensor.detach()
-            dual._requires_grad = True  # so the ops on it are recorded (module docstring)
-            dual.__dict__["_fw_artificial"] = True
+            # needing gradients makes the ops on it be recorded (module docstring); a node
+            # with no inputs (not a leaf) lets in-place ops run on it as on PyTorch's dual
+            dual = graph.record(tensor.detach(), "MakeDualBackward0", (), _no_grads)
     finally:
         graph.FORWARD = saved
     t = tangent.detach()
@@ -130,6 +131,10 @@ def make_dual(tensor, tangent, *, level: int | None = None):
         t = t.to(tensor.dtype)
     dual.__dict__["_fw"] = (_token, t)
     return dual
+
+
+def _no_grads(g):
+    return ()
 
 
 def _tangent_of(t):
@@ -158,9 +163,7 @@ def _primal(t):
     from ._reach import reaches_leaf
     saved, graph.FORWARD = graph.FORWARD, None
     try:
-        if t._grad_fn is None:
-            return t.detach() if t.__dict__.get("_fw_artificial") else t.view_as(t)
-        if reaches_leaf(t._grad_fn, lambda leaf: not leaf.__dict__.get("_fw_artificial")):
+        if t._grad_fn is None or reaches_leaf(t._grad_fn, lambda leaf: True):
             return t.view_as(t)
         return t.detach()
     finally:
