@@ -162,6 +162,7 @@ VMAPS = {
         {"a": _t(L, XS, d), "b": _t(L, X, d)}),
     "in_dims-list": lambda L, d: L.func.vmap(lambda p: p[0] @ p[1], in_dims=([0, None],))(
         [_t(L, XS, d), _t(L, X, d)]),
+    "return_types": lambda L, d: tuple(L.func.vmap(lambda a: a.max(0))(_t(L, XS, d))),
     "out_dims-1": lambda L, d: L.func.vmap(lambda a: a.exp(), out_dims=1)(_t(L, XS, d)),
     "out_dims-tuple": lambda L, d: L.func.vmap(lambda a: (a.sum(), a * 2, 7)[:2], out_dims=(0, 1))(
         _t(L, XS, d)),

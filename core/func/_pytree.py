@@ -78,9 +78,9 @@ def tree_unflatten(leaves, spec: TreeSpec) -> Any:
         kids = [go(c) for c in s.children]
         if s.kind == "dict":
             return s.type(zip(s.keys, kids)) if s.type is not dict else dict(zip(s.keys, kids))
-        if s.kind == "tuple" and s.type is not tuple:  # a namedtuple
-            return s.type(*kids)
-        return s.type(kids) if s.type not in (tuple, list) else s.type(kids)
+        if s.kind == "tuple" and hasattr(s.type, "_make"):  # a namedtuple
+            return s.type._make(kids)
+        return s.type(kids)  # tuple, list, and tuple types built from a sequence (return_types)
 
     return go(spec)
 
