@@ -124,8 +124,13 @@ def test_inplace_ops_carry_tangents(device, torch):
             y = x * 2
             y.mul_(x).add_(1).exp_()
             x.mul_(3)  # the dual itself
+            z = x * 1
+            z[0] = 5  # writes through views reach the base's tangent
+            z[1].mul_(x[0])
+            z.t()[2:].add_(x.t()[:2] * 2)
             return (fw.unpack_dual(y).tangent.cpu().numpy(),
-                    fw.unpack_dual(x * y).tangent.cpu().numpy())
+                    fw.unpack_dual(x * y).tangent.cpu().numpy(),
+                    fw.unpack_dual(z).tangent.cpu().numpy())
     for got, want in zip(run(ember, device), run(torch, None)):
         np.testing.assert_allclose(got, want, rtol=1e-7)
 

@@ -44,6 +44,9 @@ def shallow(self: Tensor) -> Tensor:
     t._grad_fn, t._requires_grad, t._out_nr, t._accum = (self._grad_fn, self._requires_grad,
                                                         self._out_nr, self._accum)
     t._vc = [self._vc[0] if self._vc is not None else 0]
+    if _graph.FORWARD is not None:  # a dual level is open: and its tangent
+        from ..autograd.forward_ad import rebind_tangent
+        rebind_tangent(t, self)
     return t
 
 
@@ -98,9 +101,6 @@ def run_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
                 and base._grad_fn is None):
             raise RuntimeError(_VIEW_LEAF_ERR)
         old = shallow(self)
-        if _graph.FORWARD is not None:  # a dual level is open: the copy keeps self's tangent
-            from ..autograd.forward_ad import rebind_tangent
-            rebind_tangent(old, self)
         be = self._device._be
         if self._base is not None and be.mutable:
             old._data = be.copy(self._data)  # commit writes into the shared buffer
