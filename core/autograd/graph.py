@@ -21,6 +21,9 @@ __all__ = ["Node", "AccumulateGrad", "record", "run_backward"]
 # Set by tools that must see each node run (the profiler): ``NODE_HOOK(node, fn)`` returns
 # the function to call in place of the node's backward ``fn``. Read once per backward run.
 NODE_HOOK = None
+# Set by ``autograd.forward_ad`` while a dual level is open: ``FORWARD(out, name, inputs,
+# fn)`` gives each recorded op's output its tangent. Outside a level it costs one global read.
+FORWARD = None
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved "
           "tensors after they have already been freed). Saved intermediate values of the graph "
@@ -224,6 +227,8 @@ def record(out, name, inputs, fn, saved=()):
         node._meta = ((out._data.shape, out.dtype, out._device),)
         out._grad_fn = node
         out._requires_grad = True
+    if FORWARD is not None:
+        FORWARD(out, name, inputs, fn)
     return out
 
 
