@@ -184,3 +184,29 @@ def test_spectral_norm_hook(torch, device):
     assert_close(em.weight, tm.weight, 1e-4, 1e-5)
     assert_same_error(lambda: torch.nn.utils.remove_spectral_norm(tm),
                       lambda: ember.nn.utils.remove_spectral_norm(em))
+
+
+@pytest.mark.parametrize("shape,orth_map", [((4, 4), None), ((4, 4), "cayley"),
+                                            ((5, 3), None), ((3, 5), "matrix_exp")])
+def test_orthogonal(torch, device, shape, orth_map):
+    tm = torch.nn.Linear(shape[1], shape[0])
+    em = copy_weights(ember.nn.Linear(shape[1], shape[0]), tm, device)
+    torch.nn.utils.parametrizations.orthogonal(tm, orthogonal_map=orth_map)
+    ember.nn.utils.parametrizations.orthogonal(em, orthogonal_map=orth_map)
+    assert list(em.state_dict()) == list(tm.state_dict())
+    w = em.weight.detach().cpu().numpy()
+    gram = w.T @ w if shape[0] >= shape[1] else w @ w.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
+    if shape[0] == shape[1]:  # no random completion of the basis: the same matrix
+        assert_close(em.weight, tm.weight, 1e-5, 1e-5)
+    em = copy_weights(em, tm, device)
+    x = R.standard_normal((2, shape[1])).astype("float32")
+    ye, yt = em(ember.tensor(x, device=device)), tm(torch.tensor(x))
+    assert_close(ye, yt, 1e-4, 1e-5)
+    ye.pow(2).sum().backward()
+    yt.pow(2).sum().backward()
+    assert_close(em.parametrizations.weight.original.grad,
+                 tm.parametrizations.weight.original.grad, 1e-4, 1e-4)
+    assert_same_error(
+        lambda: torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(2, 2), "bias"),
+        lambda: ember.nn.utils.parametrizations.orthogonal(ember.nn.Linear(2, 2), "bias"))
