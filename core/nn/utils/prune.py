@@ -21,6 +21,7 @@ __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructu
            "global_unstructured", "custom_from_mask", "remove", "is_pruned"]
 
 class BasePruningMethod(ABC):
+    """Mirrors ``prune.BasePruningMethod``: subclasses give ``compute_mask(t, default_mask)``; ``apply`` installs ``<name>_orig``, ``<name>_mask`` and the forward pre-hook."""
     _tensor_name: str
 
     def __call__(self, module, inputs):
@@ -113,6 +114,7 @@ class BasePruningMethod(ABC):
         setattr(module, self._tensor_name, orig)
 
 class PruningContainer(BasePruningMethod):
+    """Mirrors ``prune.PruningContainer``: successive prunings of one tensor, each applied to what the previous ones left."""
 
     def __init__(self, *args) -> None:
         self._pruning_methods: tuple[BasePruningMethod, ...] = ()
@@ -176,6 +178,7 @@ class PruningContainer(BasePruningMethod):
         return mask
 
 class Identity(BasePruningMethod):
+    """Mirrors ``prune.Identity``: a mask of ones."""
     PRUNING_TYPE = 'unstructured'
 
     def compute_mask(self, t, default_mask):
@@ -187,6 +190,7 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 class RandomUnstructured(BasePruningMethod):
+    """Mirrors ``prune.RandomUnstructured``: ``amount`` (a fraction or a count) of random entries."""
     PRUNING_TYPE = 'unstructured'
 
     def __init__(self, amount) -> None:
@@ -209,6 +213,7 @@ class RandomUnstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount)
 
 class L1Unstructured(BasePruningMethod):
+    """Mirrors ``prune.L1Unstructured``: the ``amount`` entries of smallest magnitude."""
     PRUNING_TYPE = 'unstructured'
 
     def __init__(self, amount) -> None:
@@ -230,6 +235,7 @@ class L1Unstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 class RandomStructured(BasePruningMethod):
+    """Mirrors ``prune.RandomStructured``: random whole channels along ``dim``."""
     PRUNING_TYPE = 'structured'
 
     def __init__(self, amount, dim=-1) -> None:
@@ -266,6 +272,7 @@ class RandomStructured(BasePruningMethod):
         return super().apply(module, name, amount=amount, dim=dim)
 
 class LnStructured(BasePruningMethod):
+    """Mirrors ``prune.LnStructured``: the channels along ``dim`` of smallest ``n``-norm."""
     PRUNING_TYPE = 'structured'
 
     def __init__(self, amount, n, dim=-1) -> None:
@@ -303,6 +310,7 @@ class LnStructured(BasePruningMethod):
         return super().apply(module, name, amount=amount, n=n, dim=dim, importance_scores=importance_scores)
 
 class CustomFromMask(BasePruningMethod):
+    """Mirrors ``prune.CustomFromMask``: a given mask."""
     PRUNING_TYPE = 'global'
 
     def __init__(self, mask) -> None:
@@ -319,26 +327,32 @@ class CustomFromMask(BasePruningMethod):
         return super().apply(module, name, mask=mask)
 
 def identity(module, name):
+    """Mirrors ``prune.identity``."""
     Identity.apply(module, name)
     return module
 
 def random_unstructured(module, name, amount):
+    """Mirrors ``prune.random_unstructured`` (ember's generator draws the entries)."""
     RandomUnstructured.apply(module, name, amount)
     return module
 
 def l1_unstructured(module, name, amount, importance_scores=None):
+    """Mirrors ``prune.l1_unstructured``."""
     L1Unstructured.apply(module, name, amount=amount, importance_scores=importance_scores)
     return module
 
 def random_structured(module, name, amount, dim):
+    """Mirrors ``prune.random_structured`` (ember's generator draws the channels)."""
     RandomStructured.apply(module, name, amount, dim)
     return module
 
 def ln_structured(module, name, amount, n, dim, importance_scores=None):
+    """Mirrors ``prune.ln_structured``."""
     LnStructured.apply(module, name, amount, n, dim, importance_scores=importance_scores)
     return module
 
 def global_unstructured(parameters, pruning_method, importance_scores=None, **kwargs) -> None:
+    """Mirrors ``prune.global_unstructured``: one unstructured pruning over the given (module, name) pairs together."""
     if not isinstance(parameters, Iterable):
         raise TypeError('global_unstructured(): parameters is not an Iterable')
     importance_scores = importance_scores if importance_scores is not None else {}
@@ -363,10 +377,12 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
         pointer += num_param
 
 def custom_from_mask(module, name, mask):
+    """Mirrors ``prune.custom_from_mask``."""
     CustomFromMask.apply(module, name, mask)
     return module
 
 def remove(module, name):
+    """Mirrors ``prune.remove``: make the pruning permanent (``name`` a plain Parameter again)."""
     for k, hook in module._forward_pre_hooks.items():
         if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
             hook.remove(module)
@@ -375,6 +391,7 @@ def remove(module, name):
     raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning can be removed")
 
 def is_pruned(module) -> bool:
+    """Mirrors ``prune.is_pruned``: whether any submodule has a pruning hook."""
     for _, submodule in module.named_modules():
         for hook in submodule._forward_pre_hooks.values():
             if isinstance(hook, BasePruningMethod):
