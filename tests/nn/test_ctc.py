@@ -87,3 +87,14 @@ def test_errors(torch, device):
                                              [5, 5, 5], [2, 2, 2]),
         lambda: ember.nn.functional.ctc_loss(ember.tensor(X), ember.tensor([1, 2, 3]),
                                              [5, 5, 5], [2, 2, 2]))
+
+
+def test_bad_labels_raise(device):
+    """A target label outside [0, C) is refused rather than gathered out of bounds."""
+    lp = ember.tensor(X, device=device).log_softmax(2)
+    for bad in (C, -1):
+        tgt = TGT.copy()
+        tgt[0, 0] = bad
+        with pytest.raises(IndexError):
+            ember.nn.functional.ctc_loss(lp, ember.tensor(tgt, device=device), [6, 6, 6],
+                                         [3, 1, 2])

@@ -83,3 +83,18 @@ def test_errors(torch, device):
     ]
     for case in cases:
         assert_same_error(lambda: run(torch, None, case), lambda: run(ember, device, case))
+
+
+def test_bad_indices_and_offsets_raise(device):
+    """Out-of-range indices and offsets that run backwards or past the input are refused
+    (never read out of bounds)."""
+    F = ember.nn.functional
+    w = ember.tensor(W, device=device)
+    idx = ember.tensor(IDX, device=device)
+    with pytest.raises(IndexError):
+        F.embedding_bag(ember.tensor([0, 10], device=device), w, ember.tensor([0]))
+    with pytest.raises(IndexError):
+        F.embedding_bag(ember.tensor([-1, 2], device=device), w, ember.tensor([0]))
+    for off in ([0, 5, 3], [0, 2, 99], [1, 2]):
+        with pytest.raises(RuntimeError):
+            F.embedding_bag(idx, w, ember.tensor(off, device=device))
