@@ -100,7 +100,8 @@ def _product_backward(g, a, b, ra, rb):
 def _record_product(res, name, a, b):
     ra, rb = a._requires_grad, b._requires_grad
     if ra or rb:
-        record(res, name, (a, b), lambda g: _product_backward(g, a, b, ra, rb), saved=(a, b))
+        record(res, name, (a, b), lambda g: _product_backward(g, a, b, ra, rb), saved=(a, b),
+               holomorphic=False)  # _product_backward conjugates itself
     return res
 
 
@@ -296,7 +297,8 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
             ga = (g.conj() if cx else g) * other if ra else None
             gb = g * input if rb else None
             return ga, gb
-        record(res, "VdotBackward0", (input, other), back, saved=(input, other))
+        record(res, "VdotBackward0", (input, other), back, saved=(input, other),
+               holomorphic=False)  # conj(input) is not holomorphic: back is PyTorch's
     return res
 
 
