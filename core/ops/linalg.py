@@ -405,7 +405,8 @@ def _fused(input: Tensor, a: Tensor, b: Tensor, target: tuple, beta, alpha,
 
 
 def _scaled(t, s):
-    return t if s == 1 else t * s
+    # a gradient scaled by a complex beta/alpha takes its conjugate (PyTorch's convention)
+    return t if s == 1 else t * (s.conjugate() if type(s) is complex else s)
 
 
 def _record_fused(res, name, input, a, b, beta, alpha, reduce_batch=False):
@@ -419,7 +420,8 @@ def _record_fused(res, name, input, a, b, beta, alpha, reduce_batch=False):
         ga, gb = _product_backward(gp, a, b, ra, rb)
         return gi, (_scaled(ga, alpha) if ga is not None else None), \
             (_scaled(gb, alpha) if gb is not None else None)
-    record(res, name, (input, a, b), back, saved=(a, b))
+    record(res, name, (input, a, b), back, saved=(a, b),
+           holomorphic=False)  # _product_backward and _scaled conjugate themselves
     return res
 
 
