@@ -226,6 +226,27 @@ unary("sign", _sign, _zero, "", ints=SAME, errors={"complex": NotImplementedErro
 unary("sgn", _sgn, _sgn_grad, "xy", ints=SAME, holomorphic=False)
 
 
+def _angle(be, a):
+    xp = be.xp
+    if xp.isdtype(a.dtype, "complex floating"):
+        return xp.atan2(xp.imag(a), xp.real(a))
+    # PyTorch's real angle: pi for negatives, 0 otherwise (-0.0 too), NaN stays NaN
+    return xp.where(xp.isnan(a), a, xp.where(a < 0, math.pi, xp.zeros_like(a)))
+
+
+def _angle_grad(g, x, y):
+    if not x.dtype.is_complex:
+        return zeros_like(g)
+    # PyTorch's angle_backward: g i z / |z|^2, and 0 at z = 0
+    a2 = (x * x.conj()).real
+    d = (g * 1j) * x / a2.masked_fill(a2 == 0, 1)
+    return d.masked_fill(a2 == 0, 0)
+
+
+unary("angle", _angle, _angle_grad, real_out=True,
+      doc="Real inputs give pi for negatives, else 0 (gradient 0).")
+
+
 # --- rounding ---------------------------------------------------------------------------------
 def _no_complex(name):
     return NotImplementedError(f"{name} is not supported for complex inputs")
