@@ -158,8 +158,10 @@ unary("rad2deg", lambda be, a: a * (180 / math.pi), lambda g, x, y: g * (180 / m
 
 # --- activations and special functions -------------------------------------------------------
 def _sigmoid(be, a):
-    if be.xp.isdtype(a.dtype, "complex floating"):  # no ordering: the plain formula
-        return 1 / (1 + be.xp.exp(-a))
+    if be.xp.isdtype(a.dtype, "complex floating"):  # the same, by the real part's sign
+        pos = be.xp.real(a) >= 0
+        e = be.xp.exp(-be.xp.where(pos, a, -a))
+        return be.xp.where(pos, 1 / (1 + e), e / (1 + e))
     # exp(-|a|) never overflows; each sign takes the form that stays accurate
     e = be.xp.exp(-be.xp.abs(a))
     return be.xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
