@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import _dtype
 from ..autograd.graph import record
-from ._register import attach, export, method, takes_out
+from ._register import attach, export, inplace, method, takes_out
 from ._util import GRAD, Tensor, prep2, wrap
 from ._views import FullView, PartView, mark_view, view_of
 
@@ -82,12 +82,7 @@ def is_neg(input: Tensor) -> bool:
     return False
 
 
-def _conj_physical_(self: Tensor) -> Tensor:
-    from .inplace import run_inplace
-    return run_inplace(self, conj_physical)
-
-
-method("conj_physical_")(_conj_physical_)
+inplace(conj_physical, "conj_physical_", export_to=globals())
 
 
 # --- real and imaginary parts: views, writable as in PyTorch --------------------------------------
