@@ -160,25 +160,31 @@ attach("imag", property(imag, _set_part("imag")))
 
 
 # --- real <-> complex views ---------------------------------------------------------------------
+def _reinterpreted(be, data, fn):
+    """``fn`` (a numpy reinterpretation: ``a.view(dtype)...``) of a mutable backend's
+    numpy-like array, a view of it; None where the backend cannot make one (JAX arrays are
+    immutable: writes reach the base through the view record; array_api_strict's have no
+    ``view``: there view_as_real/view_as_complex copy)."""
+    if not be.mutable or not hasattr(data, "view") or getattr(data, "flags", None) is None:
+        return None
+    try:
+        return fn(data)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def _pairs(be, data, rdt):
     """A complex array as a (..., 2) real one: a view where the backend can make one."""
     xp = be.xp
-    if be.mutable and hasattr(data, "view") and getattr(data, "flags", None) is not None:
-        try:
-            return data.view(be.native_dtype(rdt)).reshape(tuple(data.shape) + (2,))
-        except (ValueError, TypeError, AttributeError):
-            pass
-    return xp.stack([xp.real(data), xp.imag(data)], axis=-1)
+    out = _reinterpreted(be, data, lambda a: a.view(be.native_dtype(rdt)).reshape(
+        tuple(a.shape) + (2,)))
+    return out if out is not None else xp.stack([xp.real(data), xp.imag(data)], axis=-1)
 
 
 def _joined(be, data, cdt):
     """A (..., 2) real array as a complex one: a view where the backend can make one."""
-    if be.mutable and hasattr(data, "view") and getattr(data, "flags", None) is not None:
-        try:
-            return data.view(be.native_dtype(cdt))[..., 0]
-        except (ValueError, TypeError, AttributeError):
-            pass
-    return be.astype(data[..., 0] + data[..., 1] * 1j, cdt)
+    out = _reinterpreted(be, data, lambda a: a.view(be.native_dtype(cdt))[..., 0])
+    return out if out is not None else be.astype(data[..., 0] + data[..., 1] * 1j, cdt)
 
 
 @method("view_as_real")
