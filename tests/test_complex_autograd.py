@@ -74,6 +74,7 @@ BOUNDARY = {
     "real_times_1j": (lambda L, x: (x * 1j).exp(), (X,)),
     "to_complex": (lambda L, x: (x.to(L.complex128) * (1 - 2j)).exp(), (X,)),
     "cdouble": (lambda L, x: x.cdouble().sqrt(), (X,)),
+    "complex_to_real": (lambda L, z: z.to(L.float64).exp(), (Z,)),
     "complex_mean_abs": (lambda L, z: (z - z.mean()).abs().sum(), (Z,)),
     "div_pow": (lambda L, z, w: (z / w) ** 2.5 + z ** w, (Z, Z[::-1] + 3)),
     "matmul_conj": (lambda L, z: z @ z.mH, (Z,)),
@@ -204,6 +205,9 @@ ERRORS = [
     lambda L: L.complex(L.ones(2, dtype=L.int64), L.ones(2, dtype=L.int64)),
     lambda L: L.polar(L.ones(2, dtype=L.int64), L.ones(2, dtype=L.int64)),
     lambda L: L.ones(2).imag,
+    lambda L: L.deg2rad(L.ones(2, dtype=L.complex128)),
+    lambda L: L.rad2deg(L.ones(2, dtype=L.complex128)),
+    lambda L: L.logit(L.ones(2, dtype=L.complex128)),
 ]
 
 
@@ -235,6 +239,15 @@ def test_gradcheck_catches_an_unconjugated_backward(device):
                              "Jacobian mismatch for output 0 with respect to input 0"):
         ember.autograd.gradcheck(Square.apply, (z,))
     assert ember.autograd.gradcheck(lambda a: a * a, (z,))
+
+
+def test_complex_to_real_cast_warns_as_torch(device):
+    z = ember.tensor(Z, device=device)
+    with pytest.warns(UserWarning, match="Casting complex values to real discards the "
+                                         "imaginary part"):
+        x = z.to(ember.float64)
+    np.testing.assert_array_equal(_np(x), Z.real)
+    np.testing.assert_array_equal(_np(z.to(ember.bool)), Z != 0)
 
 
 def test_real_input_of_complex_op_gets_real_grad(device):

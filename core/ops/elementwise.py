@@ -152,8 +152,10 @@ tanh = unary("tanh", "tanh", lambda g, x, y: g * (1 - y * y), "y")
 unary("asinh", "asinh", lambda g, x, y: g * (x * x + 1).rsqrt(), aliases=("arcsinh",))
 unary("acosh", "acosh", lambda g, x, y: g * (x * x - 1).rsqrt(), aliases=("arccosh",))
 unary("atanh", "atanh", lambda g, x, y: g / (1 - x * x), aliases=("arctanh",))
-unary("deg2rad", lambda be, a: a * (math.pi / 180), lambda g, x, y: g * (math.pi / 180), "")
-unary("rad2deg", lambda be, a: a * (180 / math.pi), lambda g, x, y: g * (180 / math.pi), "")
+unary("deg2rad", lambda be, a: a * (math.pi / 180), lambda g, x, y: g * (math.pi / 180), "",
+      errors={"complex": RuntimeError("deg2rad is not supported for complex tensors.")})
+unary("rad2deg", lambda be, a: a * (180 / math.pi), lambda g, x, y: g * (180 / math.pi), "",
+      errors={"complex": RuntimeError("rad2deg is not supported for complex tensors.")})
 
 
 # --- activations and special functions -------------------------------------------------------
@@ -307,7 +309,7 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     dt, dev = input.dtype, input._device
     data = input._data
     if not dt.is_floating_point:
-        data, dt = _odd_input("logit", input, FLOAT, None)
+        data, dt = _odd_input("logit", input, FLOAT, _errs("logit", "complex"))
     xp = dev._be.xp
     if eps is not None:
         data = xp.clip(data, eps, 1.0 - eps)
