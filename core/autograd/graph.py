@@ -7,8 +7,18 @@ gradients come free. The engine is iterative (Kahn's algorithm over dependency c
 a chain of 10,000 ops backs up without touching the recursion limit.
 
 Shapes are the engine's job, as in PyTorch's ``validate_outputs``: a gradient arriving for
-a broadcast input is summed back to that input's shape and cast to its dtype, so each
-op's backward only states its maths.
+a broadcast input is summed back to that input's shape and cast to its dtype (a complex
+gradient reaching a real input keeps its real part, as PyTorch's), so each op's backward
+only states its maths.
+
+Complex gradients follow PyTorch's convention (conjugate Wirtinger: for a real loss L the
+gradient of z is dL/dRe(z) + i dL/dIm(z)), so a holomorphic op's backward multiplies by the
+*conjugate* derivative. An op's backward states the plain derivative (``g * y`` for mul);
+:func:`record` conjugates it for complex results once, here: ``conj(fn(conj(g)))`` is
+``g * conj(f'(z))`` for every holomorphic op and leaves any real-coefficient linear map
+(sums, views, indexing) as it is. Ops whose backward already speaks the complex
+convention (conj, real/imag, abs/angle, the DFTs, decompositions, custom Functions) record
+with ``holomorphic=False``. Real results never take that path.
 """
 from __future__ import annotations
 
@@ -180,10 +190,24 @@ def _edge(t):
 _NO_EDGE = (None, 0)  # an input that wants no gradient
 
 
-def record(out, name, inputs, fn, saved=()):
+def _conjugated(fn):
+    """``fn`` (a holomorphic op's backward with the plain derivative) in PyTorch's complex
+    convention: ``conj(fn(conj(g)))``, i.e. ``g * conj(f'(z))``."""
+    def back(*grads):
+        outs = fn(*[g if g is None or not g.dtype.is_complex else g.conj() for g in grads])
+        if type(outs) is not tuple:
+            outs = (outs,) if not isinstance(outs, list) else tuple(outs)
+        return tuple([g if g is None or not g.dtype.is_complex else g.conj() for g in outs])
+    return back
+
+
+def record(out, name, inputs, fn, saved=(), holomorphic=True):
     """Attach a grad_fn to ``out`` (or a tuple of outputs). ``fn(grad)`` (one output) or
     ``fn(*grads)`` returns one gradient per input (None where there is none). ``saved`` lists
-    the tensors ``fn`` reads: their versions are checked, and they are freed after use."""
+    the tensors ``fn`` reads: their versions are checked, and they are freed after use.
+    For a complex result ``fn`` gives the plain (holomorphic) derivative and is conjugated
+    here (see the module docstring), unless ``holomorphic=False``: then ``fn`` already
+    follows PyTorch's conjugate Wirtinger convention."""
     # every op under autograd comes through here: the node is filled in directly (no
     # __init__ frame), _edge is inlined for one and two inputs, saved versions likewise
     node = _new(_NODE_TYPES.get(name) or _node_type(name))
@@ -223,10 +247,15 @@ def record(out, name, inputs, fn, saved=()):
         node._meta = tuple([(o._data.shape, o.dtype, o._device) for o in out])
         for i, o in enumerate(out):
             o._grad_fn, o._requires_grad, o._out_nr = node, True, i
+        if holomorphic and any(o.dtype.is_complex for o in out):
+            node._fn = _conjugated(fn)
     else:
-        node._meta = ((out._data.shape, out.dtype, out._device),)
+        dt = out.dtype
+        node._meta = ((out._data.shape, dt, out._device),)
         out._grad_fn = node
         out._requires_grad = True
+        if dt.is_complex and holomorphic:
+            node._fn = _conjugated(fn)
     if FORWARD is not None:
         FORWARD(out, name, inputs, fn)
     return out
@@ -241,6 +270,8 @@ def _fit(g, meta):
         from ..ops.reduction import sum_to_size
         g = sum_to_size(g, shape)
     if g.dtype is not dtype:
+        if g.dtype.is_complex and not dtype.is_complex:
+            g = g.real  # a real input that fed a complex op: PyTorch keeps the real part
         g = g.to(dtype)
     return g
 

@@ -227,12 +227,16 @@ def write_back(view: Tensor, src, tracked: bool) -> None:
                 spec.set(be, base._data, view._data) if part else \
                 be.setitem(base._data, spec.key, view._data)
         if tracked:
+            # (a write's routing of gradients already speaks the complex convention:
+            # holomorphic=False, see autograd.graph)
             if full:
-                record(base, "CopySlices", (view,), lambda g, f=spec.fwd: (f(g),))
+                record(base, "CopySlices", (view,), lambda g, f=spec.fwd: (f(g),),
+                       holomorphic=False)
             else:
                 prev = shallow(base)
                 keep = prev._requires_grad
                 record(base, "CopySlices", (prev, view),
-                       spec.grads(keep) if part else _copy_slices(spec, keep))
+                       spec.grads(keep) if part else _copy_slices(spec, keep),
+                       holomorphic=False)
             base._out_nr = 0
         view, src = base, base._view_src
