@@ -17,6 +17,7 @@ the same split).
 from __future__ import annotations
 
 import functools
+import sys
 
 from .._tensor import Tensor, wrap
 from ..autograd.function import Function
@@ -32,7 +33,8 @@ class Program:
     """A compiled step and how to write its outputs back."""
 
     __slots__ = ("exe", "data_writes", "slot_plan", "gen_writes", "arg_writes", "new_meta",
-                 "out_spec", "diff", "leaves", "res_pos", "bwd_jaxpr", "bwd_used", "bwd_exe")
+                 "out_spec", "diff", "leaves", "res_pos", "bwd_jaxpr", "bwd_used", "bwd_exe",
+                 "donate", "keep", "n_outs")
 
 
 def _flatten_out(obj, refs: list):
@@ -156,6 +158,7 @@ def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
         prog.leaves, prog.res_pos, prog.bwd_jaxpr = [], len(outs), None
         if diff:
             _trace_backward(jax, prog, [v for _, v in diff], tensors, wrappers, outs)
+        prog.n_outs = len(outs)
         return outs, keys_out
 
     state_in = [t._data for t in tensors]
@@ -165,10 +168,37 @@ def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
     traced = jax.jit(pure).trace(state_in, keys_in, args_in, lrs_in)
     if rec["changed"]:
         return None
-    prog.exe = traced.lower().compile()
+    prog.exe = _donating(jax, prog, traced.jaxpr, state_in, keys_in, args_in, lrs_in)
     prog.out_spec = (prog.out_spec, rec["out_refs"])
     prog.bwd_exe = None
     return prog
+
+
+def _donating(jax, prog, closed, state_in, keys_in, args_in, lrs_in):
+    """The traced step compiled with the arrays it replaces donated to XLA: the state
+    tensors whose ``_data`` the step rebinds (parameters, in-place optimizer state) are
+    one argument list, given with ``donate_argnums``, so XLA writes the new values into
+    their buffers instead of allocating (PyTorch's in-place update). The rest of the state
+    is another list. ``run`` hands over an array only where nothing but its tensor holds
+    it (a copy otherwise), so no array the user can still reach is ever deleted."""
+    written = {j for j, _ in prog.data_writes}
+    prog.donate = [j for j in range(len(state_in)) if j in written]
+    prog.keep = [j for j in range(len(state_in)) if j not in written]
+    n = len(state_in)
+    jaxpr, consts = closed.jaxpr, closed.consts
+
+    def flat(don, keep, keys, args, lrs):
+        state: list = [None] * n
+        for j, a in zip(prog.donate, don):
+            state[j] = a
+        for j, a in zip(prog.keep, keep):
+            state[j] = a
+        return jax.core.eval_jaxpr(jaxpr, consts, *state, *keys, *args, *lrs)
+
+    don = [state_in[j] for j in prog.donate]
+    keep = [state_in[j] for j in prog.keep]
+    return jax.jit(flat, donate_argnums=(0,) if don else ()).lower(
+        don, keep, keys_in, args_in, lrs_in).compile()
 
 
 def _trace_backward(jax, prog, douts, tensors, wrappers, outs) -> None:
@@ -231,12 +261,31 @@ class _Runner:
         return out
 
 
+# sys.getrefcount of an array held only by its tensor's ``_data``, read in ``_donated``:
+# the attribute, the local variable, getrefcount's argument
+_ONLY_TENSOR = 3
+
+
+def _donated(jax, tensors, donate) -> list:
+    """The arrays to donate: each tensor's own, or a copy where anything else (a
+    ``detach()``-ed tensor, ``.data``, a user's variable, another state tensor) holds the
+    same array, because donation deletes it."""
+    out = []
+    for j in donate:
+        a = tensors[j]._data
+        if sys.getrefcount(a) > _ONLY_TENSOR:
+            a = jax.numpy.array(a, copy=True)
+        out.append(a)
+    return out
+
+
 def run(jax, prog: Program, snap, gens, arg_leaves):
     """Run a compiled step on the current state and write its results back."""
     tensors = snap.tensors
-    outs, keys = prog.exe([t._data for t in tensors], [g.key for g in gens],
-                          [t._data for t in arg_leaves],
-                          [float(group["lr"]) for group in snap.lr_groups])
+    res = prog.exe(_donated(jax, tensors, prog.donate), [tensors[j]._data for j in prog.keep],
+                   [g.key for g in gens], [t._data for t in arg_leaves],
+                   [float(group["lr"]) for group in snap.lr_groups])
+    outs, keys = res[:prog.n_outs], res[prog.n_outs:]
     new: list = [None] * len(prog.new_meta)
 
     def obj(r):
