@@ -204,3 +204,32 @@ def test_compiled_cnn_step_matches_eager(jdev):
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10)
     for a, b in zip(out[0][1], out[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+def test_first_call_runs_as_one_program(jdev, monkeypatch, opt_name):
+    """The call that creates the gradients and the optimizer's state runs as a compiled
+    program, not op by op, and leaves the state eager mode leaves: same keys, values,
+    parameters, and a loss with no graph (as the steady-state program returns)."""
+    from ember.compiler import _jax
+    calls = []
+    real = _jax.run_first
+    monkeypatch.setattr(_jax, "run_first", lambda *a: calls.append(1) or real(*a))
+    me, oe, eager = _model_and_step(jdev, opt_name)
+    mc, oc, step = _model_and_step(jdev, opt_name)
+    f = ember.compile(step, fullgraph=True)
+    le, lc = eager(), f()
+    assert calls == [1]
+    assert lc.grad_fn is None and not lc.requires_grad
+    np.testing.assert_allclose(float(lc), float(le), rtol=1e-6)
+    for pe, pc in zip(me.parameters(), mc.parameters()):
+        np.testing.assert_allclose(_np(pc), _np(pe), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(_np(pc.grad), _np(pe.grad), rtol=1e-6, atol=1e-7)
+        assert pc.grad.grad_fn is None
+        assert sorted(oc.state[pc]) == sorted(oe.state[pe])
+        for k, v in oe.state[pe].items():
+            np.testing.assert_allclose(_np(oc.state[pc][k]), _np(v), rtol=1e-6, atol=1e-7)
+    for _ in range(2):  # the steady state follows and still matches
+        le, lc = eager(), f()
+    np.testing.assert_allclose(float(lc), float(le), rtol=1e-5)
+    assert len(calls) == 1
