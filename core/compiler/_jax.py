@@ -357,9 +357,25 @@ class _Runner:
         return out
 
 
-# sys.getrefcount of an array held only by its tensor's ``_data``, read in ``_donated``:
-# the attribute, the local variable, getrefcount's argument
-_ONLY_TENSOR = 3
+def _refs(t) -> int:
+    """sys.getrefcount of ``t._data``, as read here (the attribute, a local, the call)."""
+    a = t._data
+    return sys.getrefcount(a)
+
+
+class _Probe:
+    __slots__ = ("_data",)
+
+
+def _only_tensor() -> int:
+    """What ``_refs`` reads for an array held by nothing but its tensor: measured, not
+    assumed, since the interpreter's own counting of locals differs between versions."""
+    p = _Probe()
+    p._data = object()
+    return _refs(p)
+
+
+_ONLY_TENSOR = _only_tensor()
 
 
 def _donated(jax, tensors, donate) -> list:
@@ -368,9 +384,8 @@ def _donated(jax, tensors, donate) -> list:
     same array, because donation deletes it."""
     out = []
     for j in donate:
-        a = tensors[j]._data
-        if sys.getrefcount(a) > _ONLY_TENSOR:
-            a = jax.numpy.array(a, copy=True)
+        t = tensors[j]
+        a = t._data if _refs(t) <= _ONLY_TENSOR else jax.numpy.array(t._data, copy=True)
         out.append(a)
     return out
 
