@@ -209,11 +209,14 @@ def _box_muller16_f64(d: np.ndarray, mean: float, std: float) -> np.ndarray:
     return out
 
 
-def _normal_fill(g: TorchCPUGenerator, n: int, double: bool, mean: float, std: float):
+def _normal_fill(g: TorchCPUGenerator, n: int, double: bool, mean: float, std: float,
+                 half: bool = False):
+    """normal_fill: float/double draw all n uniforms first; the half types (computed in
+    float) draw block by block, so their tail block follows the full blocks' draws."""
     draw = (lambda k: _unit_double(g, k)) if double else (lambda k: _unit_float(g.words(k)))
     bm = _box_muller16_f64 if double else _box_muller16_f32
-    data = draw(n)
     full = n // 16 * 16
+    data = draw(full if half else n)
     out = np.empty(n, dtype=data.dtype)
     out[:full] = bm(data[:full].reshape(-1, 16), mean, std).reshape(-1)
     if n % 16:
@@ -236,7 +239,8 @@ def _normal_one(g: TorchCPUGenerator, mean: float, std: float) -> float:
 def normal(g: TorchCPUGenerator, n: int, nat: np.dtype, mean: float, std: float):
     """PyTorch's normal_kernel for a contiguous tensor of ``n`` elements."""
     if n >= 16:
-        out = _normal_fill(g, n, nat == np.float64, mean, std)
+        out = _normal_fill(g, n, nat == np.float64, mean, std,
+                           half=nat not in (np.float32, np.float64))
     else:
         out = np.array([_normal_one(g, mean, std) for _ in range(n)], dtype=np.float64)
     return out.astype(nat, copy=False)
