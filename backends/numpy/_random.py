@@ -224,16 +224,27 @@ def _normal_fill(g: TorchCPUGenerator, n: int, double: bool, mean: float, std: f
     return out
 
 
-def _normal_one(g: TorchCPUGenerator, mean: float, std: float) -> float:
-    """normal_distribution<double>: Box-Muller on two doubles, the sine cached."""
-    if g.next_double_normal is not None:
-        ret, g.next_double_normal = g.next_double_normal, None
-        return float(_fma64(ret, std, mean))
-    u1, u2 = _unit_double(g, 2)
-    r = math.sqrt(-2.0 * math.log1p(-float(u2)))
-    theta = 2.0 * math.pi * float(u1)
-    g.next_double_normal = r * math.sin(theta)
-    return float(_fma64(r * math.cos(theta), std, mean))
+def _normal_small(g: TorchCPUGenerator, n: int, mean: float, std: float) -> np.ndarray:
+    """n draws of normal_distribution<double> (the kernel for < 16 elements): Box-Muller on
+    two doubles (u1 the angle, u2 the radius), the sine cached in the generator for the next
+    draw; each sample then ``fma(z, std, mean)``. The words are drawn in one call."""
+    z = []
+    if n and g.next_double_normal is not None:
+        z.append(g.next_double_normal)
+        g.next_double_normal = None
+    pairs = (n - len(z) + 1) // 2
+    if pairs:
+        u = _unit_double(g, 2 * pairs).tolist()
+        for k in range(pairs):
+            r = math.sqrt(-2.0 * math.log1p(-u[2 * k + 1]))
+            theta = 2.0 * math.pi * u[2 * k]
+            z.append(r * math.cos(theta))
+            if len(z) < n:
+                z.append(r * math.sin(theta))
+            else:
+                g.next_double_normal = r * math.sin(theta)
+    out = np.array(z, dtype=np.float64)
+    return out if (mean, std) == (0.0, 1.0) else _fma64(out, std, mean)
 
 
 def normal(g: TorchCPUGenerator, n: int, nat: np.dtype, mean: float, std: float):
@@ -242,7 +253,7 @@ def normal(g: TorchCPUGenerator, n: int, nat: np.dtype, mean: float, std: float)
         out = _normal_fill(g, n, nat == np.float64, mean, std,
                            half=nat not in (np.float32, np.float64))
     else:
-        out = np.array([_normal_one(g, mean, std) for _ in range(n)], dtype=np.float64)
+        out = _normal_small(g, n, mean, std)
     return out.astype(nat, copy=False)
 
 
@@ -342,8 +353,9 @@ def bernoulli_tensor(g: TorchCPUGenerator, p: np.ndarray) -> np.ndarray:
     return u.reshape(p.shape) < p
 
 
-def exponential(g: TorchCPUGenerator, n: int, lambd: float) -> np.ndarray:
+def exponential(g: TorchCPUGenerator, n: int, lambd: float, double: bool = True):
     """exponential_distribution<double>: ``-1/lambda * log1p(-u)`` (float64; the caller
-    rounds to the tensor's dtype)."""
+    rounds to the tensor's dtype). Only a float64 result needs glibc's log1p bit for bit:
+    numpy's differs in the last bit of a double, which rounding to float32 removes."""
     u = _unit_double(g, n)
-    return (-1.0 / lambd) * _libm("log1p")(-u)
+    return (-1.0 / lambd) * (_libm("log1p") if double else np.log1p)(-u)

@@ -137,7 +137,8 @@ class NumpyBackend(Backend):
         return out.astype(self._nat(dtype))
 
     def random_exponential(self, rng, shape, dtype, lambd, index=None):
-        out = _random.exponential(rng, _numel(shape), lambd)
+        nat = self._nat(dtype)
+        out = _random.exponential(rng, _numel(shape), lambd, double=nat == self.np.float64)
         return out.astype(self._nat(dtype)).reshape(tuple(shape))
 
     # --- convolution and pooling: stride-1 convolutions and unpadded max pooling in numpy
