@@ -18,7 +18,9 @@ draws the words in the order its serial loop does, but whole arrays at a time th
 * integers in [low, high): ``random() % range`` (``random64()`` once range >= 2**28).
 * bernoulli: ``uniform < p`` (double draws for a scalar p, float draws for a float tensor p).
   On Intel CPUs PyTorch's MKL build draws a scalar p from MKL's MCG31 stream seeded with
-  one ``random()`` (bernoulli_scalar_kernel); that is reproduced too.
+  one ``random()`` (bernoulli_scalar_kernel); ``_mcg31`` follows MKL's documented recurrence
+  and ``u < p``, but has not been checked against an Intel machine (the oracle here runs
+  on AMD, where PyTorch takes the double-draw path above).
 * exponential: ``-1/lambda * log1p(-u)`` on double uniforms.
 * randperm: the forward Fisher-Yates swap with ``random() % (n - i)``.
 """
