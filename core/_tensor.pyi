@@ -1113,9 +1113,11 @@ class Tensor:
         ...
     def multinomial(self, num_samples: int, replacement: bool = ..., *, generator=...) -> Tensor:
         """Mirrors ``torch.multinomial``: ``num_samples`` category indices per row of weights
-        (need not sum to 1). With replacement: inverse-CDF draws. Without: PyTorch's algorithm,
-        the top ``num_samples`` of ``p / q`` with ``q ~ Exp(1)`` (a Gumbel-top-k), so
-        zero-weight categories come last, as in PyTorch."""
+        (need not sum to 1), by PyTorch's CPU algorithm. Without replacement (or for one
+        sample): the top ``num_samples`` of ``p / q`` with ``q ~ Exp(1)`` drawn in p's dtype
+        (a Gumbel-top-k; zero-weight categories come last). With replacement: per row, the
+        running sum of p in p's dtype (float for the half types) divided by the total, the
+        last bucket set to 1, and for each double uniform u the first bucket >= u."""
         ...
     def multiply(self, other) -> Tensor:
         """Mirrors ``torch.mul``."""

@@ -26,7 +26,7 @@ import weakref
 
 from .grad_mode import STATE
 
-__all__ = ["Node", "AccumulateGrad", "record", "run_backward"]
+__all__ = ["Node", "AccumulateGrad", "CONSTANT", "record", "run_backward"]
 
 # Set by tools that must see each node run (the profiler): ``NODE_HOOK(node, fn)`` returns
 # the function to call in place of the node's backward ``fn``. Read once per backward run.
@@ -188,6 +188,21 @@ def _edge(t):
 
 
 _NO_EDGE = (None, 0)  # an input that wants no gradient
+
+
+class _Constant:
+    """An input slot PyTorch's node has but no tensor fills in ember: a Python scalar that
+    PyTorch wraps as a tensor (``a * 2`` is ``MulBackward0`` with edges ``(a, None)``), or
+    an absent optional tensor (layer_norm without weight). Passed to :func:`record` like a
+    tensor that needs no gradient; its backward returns None in that place."""
+
+    __slots__ = ()
+    _grad_fn = None
+    _requires_grad = False
+    _out_nr = 0
+
+
+CONSTANT = _Constant()
 
 
 def _conjugated(fn):

@@ -2,7 +2,10 @@
 ``normalize``. Mirror ``torch.nn.functional`` of the same names.
 
 One fused op standardises over some axes (``(x - mean) / sqrt(var + eps)``, biased
-variance) with the closed-form backward; the affine part is ordinary Tensor ops. The
+variance) with the closed-form backward; batch_norm and layer_norm fold their affine part
+into the same node, whose edges are (input, weight, bias) as PyTorch's
+``NativeBatchNormBackward0``/``NativeLayerNormBackward0`` (the others compose it from Tensor
+ops). The
 backward uses the forward's statistics as constants, except when a graph of the gradient
 is being built (``create_graph``), where it recomputes them with Tensor ops so second
 derivatives are exact.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from ...ops._register import takes_out
 from ..._tensor import Tensor, wrap
-from ...autograd.graph import record
+from ...autograd.graph import CONSTANT, record
 from ...autograd.grad_mode import STATE as GRAD
 from ...autograd.grad_mode import no_grad
 
@@ -42,6 +45,66 @@ def _standardize(input: Tensor, axes: tuple, eps: float, name: str):
             return (inv * (g - g.mean(axes, keepdim=True)
                            - xh * (g * xh).mean(axes, keepdim=True)),)
         record(res, name, (input,), backward, saved=(input,))
+    return res, mean, var
+
+
+def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias, shape,
+                 stats=None):
+    """``x̂ · weight + bias`` as one node with edges (input, weight, bias), as PyTorch's
+    native batch/layer norm kernels. x̂ is standardised over ``axes`` with the batch's
+    statistics, or with fixed ones (``stats``: (mean, var) arrays broadcastable to input,
+    eval-mode batch norm). ``shape`` reshapes weight/bias to broadcast (None: as they are).
+    Returns (result, mean array, var array)."""
+    be = input._device._be
+    xp = be.xp
+    x = input._data
+    if stats is None:
+        mean = xp.mean(x, axis=axes, keepdims=True)
+        xc = x - mean
+        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+    else:
+        mean, var = stats
+        xc = x - mean
+    invstd = 1.0 / xp.sqrt(var + eps)
+    xhat = xc * invstd
+    y = xhat
+    if weight is not None:
+        y = y * (xp.reshape(weight._data, shape) if shape is not None else weight._data)
+    if bias is not None:
+        y = y + (xp.reshape(bias._data, shape) if shape is not None else bias._data)
+    res = wrap(y, input.dtype, input._device)
+    rx = input._requires_grad
+    rw = weight is not None and weight._requires_grad
+    rb = bias is not None and bias._requires_grad
+    if GRAD.enabled and (rx or rw or rb):
+        # weight/bias gradients sum over the axes they are broadcast along
+        red = axes if shape is not None else tuple(range(input.ndim - weight.ndim)) \
+            if weight is not None else tuple(range(input.ndim - bias.ndim)) \
+            if bias is not None else ()
+
+        def backward(g):
+            if GRAD.enabled and stats is None:  # a graph of the gradient: stats of x
+                m = input.mean(axes, keepdim=True)
+                c = input - m
+                inv = ((c * c).mean(axes, keepdim=True) + eps) ** -0.5
+                xh = c * inv
+            else:
+                xh = wrap(xhat, input.dtype, input._device)
+                inv = wrap(invstd, input.dtype, input._device)
+            gh = g if weight is None else \
+                g * (weight.reshape(shape) if shape is not None else weight)
+            gx = gw = gb = None
+            if rx:
+                gx = gh * inv if stats is not None else \
+                    inv * (gh - gh.mean(axes, keepdim=True)
+                           - xh * (gh * xh).mean(axes, keepdim=True))
+            if rw:
+                gw = (g * xh).sum(red).reshape(weight.shape)
+            if rb:
+                gb = g.sum(red).reshape(bias.shape)
+            return gx, gw, gb
+        record(res, name, (input, CONSTANT if weight is None else weight,
+                           CONSTANT if bias is None else bias), backward, saved=(input,))
     return res, mean, var
 
 
@@ -102,16 +165,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise RuntimeError("running_mean and running_var must be defined in evaluation "
                                "mode" if running_mean is None else
                                "running_var must be defined in evaluation mode")
-        y, mean, var = _standardize(input, axes, eps, "NativeBatchNormBackward0")
+        y, mean, var = _native_norm(input, axes, eps, "NativeBatchNormBackward0", weight,
+                                    bias, shape)
         if training and running_mean is not None:
             xp = input._device._be.xp
             n = input.numel() // input.shape[1]
             _update_running(running_mean, xp.reshape(mean, (-1,)), momentum)
             _update_running(running_var, xp.reshape(var, (-1,)) * (n / max(n - 1, 1)),
                             momentum)
-    else:
-        y = _fixed_standardize(input, running_mean, running_var, eps, shape)
-    return _affine(y, weight, bias, shape)
+        return y
+    be = input._device._be
+    stats = tuple(be.astype(be.xp.reshape(r._data, shape), input.dtype)
+                  for r in (running_mean, running_var))
+    return _native_norm(input, axes, eps, "NativeBatchNormBackward0", weight, bias, shape,
+                        stats)[0]
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -155,8 +222,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                            f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
                            f"{input.size()}")
     axes = tuple(range(input.ndim - k, input.ndim))
-    y, _, _ = _standardize(input, axes, eps, "NativeLayerNormBackward0")
-    return _affine(y, weight, bias, None)
+    return _native_norm(input, axes, eps, "NativeLayerNormBackward0", weight, bias, None)[0]
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
