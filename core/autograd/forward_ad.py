@@ -138,6 +138,8 @@ def _no_grads(g):
 
 
 def _tangent_of(t):
+    if t is graph.CONSTANT:  # a scalar operand in the node's inputs: no tangent
+        return None
     fw = t.__dict__.get("_fw")
     if fw is None or fw[0] is not _token:
         return None
