@@ -37,6 +37,12 @@ from .special_math import *  # noqa: F401,F403
 from .statistics import *  # noqa: F401,F403
 from . import fused  # noqa: F401,E402 - addcmul/addcdiv
 from .fused import *  # noqa: F401,F403,E402
+from . import binary_math  # noqa: F401,E402 - copysign, logaddexp, gcd, ldexp, ...
+from .binary_math import *  # noqa: F401,F403,E402
+from . import shape_inplace  # noqa: F401,E402 - unsqueeze_, t_, resize_, triu_, ...
+from .shape_inplace import *  # noqa: F401,F403,E402
+from . import index_write  # noqa: F401,E402 - index_copy, index_reduce, put, *_scatter
+from .index_write import *  # noqa: F401,F403,E402
 
 # ``from ember.ops import *`` (ember's own top level) takes the ops, not the modules above
 import sys as _sys  # noqa: E402
@@ -45,5 +51,6 @@ __all__ = [n for _m in ("arith", "conversion", "elementwise", "indexing", "linal
                         "scatter", "selection", "shape", "cumulative", "extrema", "softmax",
                         "sorting", "einsum", "joining", "rearrange", "bounds", "compare",
                         "binning", "calculus", "distances", "grids", "linalg_methods",
-                        "sampling", "setops", "special_math", "statistics", "fused")
+                        "sampling", "setops", "special_math", "statistics", "fused",
+                        "binary_math", "shape_inplace", "index_write")
            for n in _sys.modules[f"{__name__}.{_m}"].__all__]
