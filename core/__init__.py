@@ -73,6 +73,10 @@ def __getattr__(name):
 
 
 from .fft._stft import istft, stft  # noqa: E402,F401 - also Tensor.stft / Tensor.istft
+# sparse COO tensors (also Tensor.to_sparse / is_sparse / layout); ember.sparse is their namespace
+from .sparse._coo import sparse_coo_tensor, spmm  # noqa: E402,F401
+from .sparse._layout import layout, sparse_coo, strided  # noqa: E402,F401
+from . import sparse  # noqa: E402,F401
 
 
 def save(obj, f, *args, **kwargs) -> None:
