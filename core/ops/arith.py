@@ -254,8 +254,16 @@ def pow(input, exponent) -> Tensor:  # noqa: A001
     if not isinstance(exponent, Tensor) and integral and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     try:
-        res = wrap(_int_pow(dev._be.xp, a, b) if integral and isinstance(exponent, Tensor)
-                   else a ** b, dt, dev)
+        if integral and isinstance(exponent, Tensor):
+            data = _int_pow(dev._be.xp, a, b)
+        elif dt.is_floating_point and not isinstance(exponent, Tensor) and (
+                b == 0.5 or b == -0.5):
+            # PyTorch's kernel takes sqrt/rsqrt here: (-0) ** -0.5 is -inf, (-inf) ** 0.5 nan
+            r = dev._be.xp.sqrt(a)
+            data = r if b > 0 else 1 / r
+        else:
+            data = a ** b
+        res = wrap(data, dt, dev)
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise

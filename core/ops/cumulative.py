@@ -181,7 +181,7 @@ def _log_scan(xp, data, axis: int):
         pad_shape = list(data.shape)
         pad_shape[axis] = k
         pad = xp.full(tuple(pad_shape), -float("inf"), dtype=data.dtype)
-        shifted = xp.concat([pad, data[lead + (slice(0, n - k),)]], axis=axis)
+        shifted = xp.concat([pad, data[lead + (slice(0, n - k), Ellipsis)]], axis=axis)
         data = lae(xp, data, shifted)
         k *= 2
     return data
