@@ -296,7 +296,7 @@ def _int_pow(xp, a, b):
     r = a ** xp.where(neg, xp.zeros_like(b), b)
     odd = (b % 2) != 0
     small = xp.where(a == 1, xp.ones_like(r),
-                     xp.where(a == -1, xp.where(odd, -xp.ones_like(r), xp.ones_like(r)),
+                     xp.where(a + 1 == 0, xp.where(odd, -xp.ones_like(r), xp.ones_like(r)),
                               xp.zeros_like(r)))
     return xp.where(neg, small, r)
 
