@@ -69,6 +69,11 @@ def __getattr__(name):
         mod = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = mod
         return mod
+    if not name.startswith("__"):  # torch.conv2d, torch.layer_norm, ...: nn.functional's ops
+        from .nn._torch_namespace import NAMES as _NN_NAMES
+        if name in _NN_NAMES:
+            value = globals()[name] = _NN_NAMES[name]
+            return value
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 

@@ -511,6 +511,12 @@ class Tensor:
     def copy_(self, src, non_blocking: bool = ...) -> Tensor:
         """Mirrors ``Tensor.copy_``: src's values (broadcast, cast, moved) into self."""
         ...
+    def copysign(self, other) -> Tensor:
+        """Mirrors ``torch.copysign``. ``|input|`` with the sign of ``other``; integers compute in the default float dtype."""
+        ...
+    def copysign_(self, other) -> Tensor:
+        """In-place form of ``copysign`` (mirrors ``Tensor.copysign_``)."""
+        ...
     def corrcoef(self) -> Tensor:
         """Mirrors ``torch.corrcoef``: Pearson correlation coefficients (``cov`` normalised by
         the standard deviations), clipped to [-1, 1]."""
@@ -595,6 +601,10 @@ class Tensor:
         ...
     def diagonal(self, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
         """Mirrors ``torch.diagonal``: a view; the diagonal becomes the last dim."""
+        ...
+    def diagonal_scatter(self, src: Tensor, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
+        """Mirrors ``torch.diagonal_scatter``: ``input`` with its diagonal (as ``diagonal(offset,
+        dim1, dim2)``) replaced by ``src``."""
         ...
     def diff(self, n: int = ..., dim: int = ..., prepend: Tensor | None = ..., append: Tensor | None = ...) -> Tensor:
         """Mirrors ``torch.diff``: the n-th forward difference along ``dim``, after joining
@@ -716,6 +726,12 @@ class Tensor:
     def float(self, memory_format=...) -> Any:
         """Mirrors ``Tensor.float()``: ``self.to(torch.float32)``."""
         ...
+    def float_power(self, exponent) -> Tensor:
+        """Mirrors ``torch.float_power``: ``pow`` in double precision (complex128 when either
+        side is complex)."""
+        ...
+    def float_power_(self, exponent) -> Tensor:
+        ...
     def floor(self) -> Tensor:
         """Mirrors ``torch.floor``."""
         ...
@@ -747,8 +763,19 @@ class Tensor:
     def frac_(self) -> Tensor:
         """In-place form of ``frac`` (mirrors ``Tensor.frac_``)."""
         ...
+    def frexp(self) -> Any:
+        """Mirrors ``torch.frexp``: (mantissa, exponent) with ``input = mantissa * 2 **
+        exponent`` and ``0.5 <= |mantissa| < 1`` (0, inf and nan have exponent 0 and are their
+        own mantissa); floats only, the exponent is int32. No derivative, as in PyTorch."""
+        ...
     def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = ...) -> Tensor:
         """Mirrors ``torch.gather``: ``out[i][j] = input[index[i][j]][j]`` (dim 0)."""
+        ...
+    def gcd(self, other) -> Tensor:
+        """Mirrors ``torch.gcd``. Integers only; gcd(0, 0) = 0, the result is never negative."""
+        ...
+    def gcd_(self, other) -> Tensor:
+        """In-place form of ``gcd`` (mirrors ``Tensor.gcd_``)."""
         ...
     def ge(self, other) -> Tensor:
         """Mirrors ``torch.ge`` (``>=``): a bool tensor."""
@@ -785,6 +812,13 @@ class Tensor:
         ...
     def half(self, memory_format=...) -> Any:
         """Mirrors ``Tensor.half()``: ``self.to(torch.float16)``."""
+        ...
+    def heaviside(self, values: Tensor) -> Tensor:
+        """Mirrors ``torch.heaviside``: 0 where input < 0, ``values`` where input == 0, 1 where
+        input > 0; both tensors of one dtype (PyTorch's error otherwise). No derivative."""
+        ...
+    def heaviside_(self, values: Tensor) -> Tensor:
+        """In-place form of ``heaviside`` (mirrors ``Tensor.heaviside_``)."""
         ...
     def histc(self, bins: int = ..., min: float = ..., max: float = ...) -> Tensor:
         """Mirrors ``torch.histc``: ``bins`` equal-width bins over [min, max] (the data's range
@@ -823,6 +857,13 @@ class Tensor:
     def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha=...) -> Tensor:
         """In-place form of ``index_add`` (mirrors ``Tensor.index_add_``)."""
         ...
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """Mirrors ``torch.index_copy``: ``input`` with the slices along ``dim`` at ``index``
+        replaced by those of ``source``."""
+        ...
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """In-place form of ``index_copy`` (mirrors ``Tensor.index_copy_``)."""
+        ...
     def index_fill(self, dim: int, index: Tensor, value) -> Tensor:
         """Mirrors ``torch.index_fill``: the slices along ``dim`` at ``index`` set to ``value``
         (a number or a 0-d tensor)."""
@@ -836,6 +877,13 @@ class Tensor:
         ...
     def index_put_(self, indices, values: Tensor, accumulate: bool = ...) -> Tensor:
         """Mirrors ``Tensor.index_put_``."""
+        ...
+    def index_reduce(self, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
+        """Mirrors ``torch.index_reduce``: the slices of ``source`` reduced ("prod", "mean",
+        "amax", "amin") into ``input`` along ``dim`` at ``index``."""
+        ...
+    def index_reduce_(self, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
+        """In-place form of ``index_reduce`` (mirrors ``Tensor.index_reduce_``)."""
         ...
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         """Mirrors ``torch.index_select``: the slices of ``input`` along ``dim`` at ``index``
@@ -874,6 +922,9 @@ class Tensor:
     def is_shared(self) -> bool:
         """Mirrors ``Tensor.is_shared``: True after ``share_memory_()`` (CUDA tensors always)."""
         ...
+    @property
+    def is_sparse(self) -> Any:
+        ...
     def isclose(self, other: Tensor, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> Tensor:
         """Mirrors ``torch.isclose``: ``|input - other| <= atol + rtol * |other|`` (or equal),
         elementwise. Both tensors must have the same dtype, as in PyTorch."""
@@ -910,6 +961,22 @@ class Tensor:
     def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ...) -> Any:
         """Mirrors ``torch.kthvalue``: the k-th smallest (1-based) along ``dim``. Among equal
         values the one first in the original order is reported."""
+        ...
+    @property
+    def layout(self) -> Any:
+        ...
+    def lcm(self, other) -> Tensor:
+        """Mirrors ``torch.lcm``. Integers only; never negative."""
+        ...
+    def lcm_(self, other) -> Tensor:
+        """In-place form of ``lcm`` (mirrors ``Tensor.lcm_``)."""
+        ...
+    def ldexp(self, other: Tensor) -> Tensor:
+        """Mirrors ``torch.ldexp``: ``input * 2 ** other`` (as PyTorch composes it, so integer
+        inputs give the default float dtype and the gradients follow mul and pow)."""
+        ...
+    def ldexp_(self, other: Tensor) -> Tensor:
+        """In-place form of ``ldexp`` (mirrors ``Tensor.ldexp_``)."""
         ...
     def le(self, other) -> Tensor:
         """Mirrors ``torch.le`` (``<=``): a bool tensor."""
@@ -968,6 +1035,22 @@ class Tensor:
         ...
     def log_softmax(self, dim: int | None = ..., dtype=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.log_softmax`` (``x - max - log(sum(exp(x - max)))``)."""
+        ...
+    def logaddexp(self, other) -> Tensor:
+        """Mirrors ``torch.logaddexp``. ``log(exp(input) + exp(other))`` without overflow."""
+        ...
+    def logaddexp2(self, other) -> Tensor:
+        """Mirrors ``torch.logaddexp2``. ``log2(2**input + 2**other)`` without overflow."""
+        ...
+    def logaddexp2_(self, other) -> Tensor:
+        """In-place form of ``logaddexp2`` (mirrors ``Tensor.logaddexp2_``)."""
+        ...
+    def logaddexp_(self, other) -> Tensor:
+        """In-place form of ``logaddexp`` (mirrors ``Tensor.logaddexp_``)."""
+        ...
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """Mirrors ``torch.logcumsumexp``: ``log(cumsum(exp(input), dim))`` without overflow or
+        underflow; floats only."""
         ...
     def logdet(self) -> Tensor:
         """Mirrors ``torch.logdet``: ``log(det)``; NaN for a negative determinant, -inf for a
@@ -1190,6 +1273,12 @@ class Tensor:
     def new_zeros(self, *size: Any, dtype=..., device=..., requires_grad: bool = ..., layout=..., pin_memory: bool = ..., **kw: Any) -> Tensor:
         """Mirrors ``Tensor.new_zeros``: zeros of ``size`` with self's dtype and device."""
         ...
+    def nextafter(self, other) -> Tensor:
+        """Mirrors ``torch.nextafter``. The next float after ``input`` towards ``other``."""
+        ...
+    def nextafter_(self, other) -> Tensor:
+        """In-place form of ``nextafter`` (mirrors ``Tensor.nextafter_``)."""
+        ...
     def nonzero(self, *, as_tuple: bool = ...) -> Any:
         """Mirrors ``torch.nonzero``: an int64 ``[n, ndim]`` tensor of the indices of non-zero
         elements, or (``as_tuple=True``) one 1-D tensor per dimension."""
@@ -1245,6 +1334,13 @@ class Tensor:
     def prod(self, dim: int | None = ..., keepdim: bool = ..., *, dtype=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.prod`` (all elements, or one ``dim``). The gradient is right where
         inputs are zero (one zero: the product of the others; several: zero)."""
+        ...
+    def put(self, index: Tensor, source: Tensor, accumulate: bool = ...) -> Tensor:
+        """Mirrors ``torch.put``: ``source`` written (or added, with ``accumulate``) at the
+        positions ``index`` of the flattened ``input`` (negative indices count from the end)."""
+        ...
+    def put_(self, index: Tensor, source: Tensor, accumulate: bool = ...) -> Tensor:
+        """In-place form of ``put`` (mirrors ``Tensor.put_``)."""
         ...
     def qr(self, some: bool = ...) -> Any:
         """Mirrors the deprecated ``torch.qr``: ``linalg.qr(A, 'reduced' if some else
@@ -1313,6 +1409,20 @@ class Tensor:
     def reshape_as(self, other: Tensor) -> Tensor:
         """Mirrors ``Tensor.reshape_as``."""
         ...
+    def resize(self, *sizes: Any) -> Tensor:
+        """Mirrors the deprecated ``Tensor.resize``/``resize_as``: a resized copy."""
+        ...
+    def resize_(self, *sizes: Any, memory_format=...) -> Tensor:
+        """Mirrors ``Tensor.resize_``: the tensor takes the shape ``sizes``, keeping its first
+        elements in row-major order. Where PyTorch leaves new memory uninitialised, ember fills
+        it with zeros. A tensor that requires grad cannot be resized (PyTorch's error)."""
+        ...
+    def resize_as(self, *sizes: Any) -> Tensor:
+        """Mirrors the deprecated ``Tensor.resize``/``resize_as``: a resized copy."""
+        ...
+    def resize_as_(self, the_template: Tensor, *, memory_format=...) -> Tensor:
+        """Mirrors ``Tensor.resize_as_``: ``resize_`` to the template's shape."""
+        ...
     def retain_grad(self) -> None:
         """Mirrors ``Tensor.retain_grad``: keep a non-leaf's gradient in ``.grad``."""
         ...
@@ -1359,6 +1469,10 @@ class Tensor:
         ...
     def select(self, dim: int, index: int) -> Tensor:
         """Mirrors ``torch.select``: the view at ``index`` along ``dim``, that dim removed."""
+        ...
+    def select_scatter(self, src: Tensor, dim: int, index: int) -> Tensor:
+        """Mirrors ``torch.select_scatter``: ``input`` with ``input.select(dim, index)`` replaced
+        by ``src``."""
         ...
     def sgn(self) -> Tensor:
         """Mirrors ``torch.sgn``."""
@@ -1413,6 +1527,10 @@ class Tensor:
     def size(self, dim: int | None = ...) -> Any:
         """Mirrors ``Tensor.size``: the Size, or one dimension's length."""
         ...
+    def slice_scatter(self, src: Tensor, dim: int = ..., start: int | None = ..., end: int | None = ..., step: int = ...) -> Tensor:
+        """Mirrors ``torch.slice_scatter``: ``input`` with the slice ``start:end:step`` along
+        ``dim`` replaced by ``src``."""
+        ...
     def slogdet(self) -> Any:
         """Mirrors ``torch.slogdet``: ``torch.return_types.slogdet(sign, logabsdet)``."""
         ...
@@ -1441,6 +1559,9 @@ class Tensor:
         ...
     def squeeze(self, dim=...) -> Tensor:
         """Mirrors ``torch.squeeze`` (``dim`` None, an int or a tuple of ints)."""
+        ...
+    def squeeze_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.squeeze_``: ``squeeze`` changing the tensor itself."""
         ...
     def std(self, dim=..., unbiased: bool | None = ..., keepdim: bool = ..., *, correction=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.std``: the square root of ``var``."""
@@ -1479,11 +1600,20 @@ class Tensor:
     def swapaxes(self, dim0: int, dim1: int) -> Tensor:
         """Mirrors ``torch.transpose``."""
         ...
+    def swapaxes_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.swapaxes_``: ``transpose`` changing the tensor itself."""
+        ...
     def swapdims(self, dim0: int, dim1: int) -> Tensor:
         """Mirrors ``torch.transpose``."""
         ...
+    def swapdims_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.swapdims_``: ``transpose`` changing the tensor itself."""
+        ...
     def t(self) -> Tensor:
         """Mirrors ``torch.t``: transpose of a ≤2-D tensor."""
+        ...
+    def t_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.t_``: ``t`` changing the tensor itself."""
         ...
     def take(self, index: Tensor) -> Tensor:
         """Mirrors ``torch.take``: ``input`` read as 1-D at ``index`` (negative counts back)."""
@@ -1515,6 +1645,19 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Mirrors ``Tensor.to(device | dtype | tensor, copy=False)``: self when nothing changes."""
         ...
+    def to_dense(self, dtype=..., *, masked_grad=...) -> Tensor:
+        """Mirrors ``Tensor.to_dense``: a dense tensor is its own dense form."""
+        ...
+    def to_sparse(self, sparse_dim: int | None = ..., *, layout=..., blocksize=..., dense_dim: int | None = ...) -> Any:
+        """Mirrors ``Tensor.to_sparse``: the non-zero entries as a coalesced sparse COO tensor
+        (the first ``sparse_dim`` dims indexed, the rest dense in each value). Differentiable:
+        the values are gathered from the dense tensor."""
+        ...
+    def to_sparse_coo(self, sparse_dim: int | None = ..., *, layout=..., blocksize=..., dense_dim: int | None = ...) -> Any:
+        """Mirrors ``Tensor.to_sparse``: the non-zero entries as a coalesced sparse COO tensor
+        (the first ``sparse_dim`` dims indexed, the rest dense in each value). Differentiable:
+        the values are gathered from the dense tensor."""
+        ...
     def tolist(self) -> Any:
         """Nested Python lists of Python numbers (``Tensor.tolist``)."""
         ...
@@ -1528,6 +1671,9 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """Mirrors ``torch.transpose``."""
         ...
+    def transpose_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.transpose_``: ``transpose`` changing the tensor itself."""
+        ...
     def triangular_solve(self, A: Tensor, upper: bool = ..., transpose: bool = ..., unitriangular: bool = ...) -> Any:
         """Mirrors the deprecated ``torch.triangular_solve(b, A)``: (solution of
         ``op(A) X = b``, a copy of A)."""
@@ -1535,8 +1681,14 @@ class Tensor:
     def tril(self, diagonal: int = ...) -> Tensor:
         """Mirrors ``torch.tril`` (batched over leading dims)."""
         ...
+    def tril_(self, diagonal: int = ...) -> Tensor:
+        """In-place form of ``tril`` (mirrors ``Tensor.tril_``)."""
+        ...
     def triu(self, diagonal: int = ...) -> Tensor:
         """Mirrors ``torch.triu`` (batched over leading dims)."""
+        ...
+    def triu_(self, diagonal: int = ...) -> Tensor:
+        """In-place form of ``triu`` (mirrors ``Tensor.triu_``)."""
         ...
     def true_divide(self, other, *, rounding_mode: str | None = ...) -> Tensor:
         """Mirrors ``torch.div``; ``rounding_mode`` None (true division), "trunc" or "floor"."""
@@ -1579,6 +1731,9 @@ class Tensor:
         ...
     def unsqueeze(self, dim: int) -> Tensor:
         """Mirrors ``torch.unsqueeze``."""
+        ...
+    def unsqueeze_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.unsqueeze_``: ``unsqueeze`` changing the tensor itself."""
         ...
     def var(self, dim=..., unbiased: bool | None = ..., keepdim: bool = ..., *, correction=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.var`` (``correction=`` or legacy ``unbiased``; default correction 1)."""

@@ -43,6 +43,10 @@ from . import shape_inplace  # noqa: F401,E402 - unsqueeze_, t_, resize_, triu_,
 from .shape_inplace import *  # noqa: F401,F403,E402
 from . import index_write  # noqa: F401,E402 - index_copy, index_reduce, put, *_scatter
 from .index_write import *  # noqa: F401,F403,E402
+from . import composites, introspection, quantiles  # noqa: F401,E402
+from .composites import *  # noqa: F401,F403,E402
+from .introspection import *  # noqa: F401,F403,E402
+from .quantiles import *  # noqa: F401,F403,E402
 
 # ``from ember.ops import *`` (ember's own top level) takes the ops, not the modules above
 import sys as _sys  # noqa: E402
@@ -52,5 +56,6 @@ __all__ = [n for _m in ("arith", "conversion", "elementwise", "indexing", "linal
                         "sorting", "einsum", "joining", "rearrange", "bounds", "compare",
                         "binning", "calculus", "distances", "grids", "linalg_methods",
                         "sampling", "setops", "special_math", "statistics", "fused",
-                        "binary_math", "shape_inplace", "index_write")
+                        "binary_math", "shape_inplace", "index_write", "composites",
+                        "introspection", "quantiles")
            for n in _sys.modules[f"{__name__}.{_m}"].__all__]
