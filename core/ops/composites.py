@@ -25,9 +25,15 @@ def angle(input: Tensor) -> Tensor:
     negative, else 0 (NaN stays NaN); integers give the default float dtype."""
     if input.dtype.is_complex:
         return input.imag.atan2(input.real)
+    from ..autograd.graph import record
+    from ..autograd.grad_mode import STATE as GRAD, no_grad
     from .selection import where
     x = input if input.dtype.is_floating_point else input.to(_dtype.get_default_dtype())
-    return where(x < 0, math.pi, where(x.isnan(), x, 0.0 * x.detach()))
+    with no_grad():
+        res = where(x < 0, math.pi, where(x.isnan(), x, x.new_zeros(())))
+    if GRAD.enabled and input._requires_grad:
+        record(res, "AngleBackward0", (input,), lambda g: (g * 0,))  # PyTorch's: zero
+    return res
 
 
 @takes_out

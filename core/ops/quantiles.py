@@ -49,6 +49,9 @@ def _quantile(name: str, input: Tensor, q, dim, keepdim: bool, interpolation: st
     else:
         last = valid.new_full(tuple(valid.shape), n - 1)
     rank = qt.reshape((-1,) + (1,) * x.ndim) * last.to(input.dtype)  # [nq, ..., 1]
+    if not ignore_nan:
+        # a slice with a NaN: PyTorch's rank is the last (a NaN), which takes the gradient
+        rank = rank.masked_fill((valid < n).unsqueeze(0).expand(rank.shape), n - 1)
     if interpolation == "nearest":
         rank = rank.round()
     lo = rank.floor().long()
@@ -65,10 +68,6 @@ def _quantile(name: str, input: Tensor, q, dim, keepdim: bool, interpolation: st
         out = (v_lo + v_hi) * 0.5
     else:
         out = v_lo.lerp(v_hi, (rank - lo.to(input.dtype)).expand(shape[:-1] + (1,)))
-    if ignore_nan:
-        out = out.masked_fill((valid == 0).unsqueeze(0).expand(out.shape), float("nan"))
-    else:
-        out = out.masked_fill((valid < n).unsqueeze(0).expand(out.shape), float("nan"))
     out = out.squeeze(-1)  # [nq, ...rest]
     if keepdim:
         if dim is None:
