@@ -245,6 +245,9 @@ class Tensor:
     def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
         """Mirrors ``torch.addbmm``: ``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
         ...
+    def addbmm_(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``addbmm`` (mirrors ``Tensor.addbmm_``)."""
+        ...
     def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value=...) -> Tensor:
         """Mirrors ``torch.addcdiv``: ``input + value * tensor1 / tensor2`` (float only, as torch)."""
         ...
@@ -260,8 +263,21 @@ class Tensor:
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta=..., alpha=...) -> Tensor:
         """Mirrors ``torch.addmm``: ``beta * input + alpha * (mat1 @ mat2)``."""
         ...
+    def addmm_(self, mat1: Tensor, mat2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``addmm`` (mirrors ``Tensor.addmm_``)."""
+        ...
     def addmv(self, mat: Tensor, vec: Tensor, *, beta=..., alpha=...) -> Tensor:
         """Mirrors ``torch.addmv``: ``beta * input + alpha * (mat @ vec)``."""
+        ...
+    def addmv_(self, mat: Tensor, vec: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``addmv`` (mirrors ``Tensor.addmv_``)."""
+        ...
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """Mirrors ``torch.addr``: ``beta * input + alpha * outer(vec1, vec2)`` (``beta=0``
+        ignores the input, NaN included)."""
+        ...
+    def addr_(self, vec1: Tensor, vec2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``addr`` (mirrors ``Tensor.addr_``)."""
         ...
     def adjoint(self) -> Tensor:
         """Mirrors ``torch.adjoint``: conjugate transpose of the last two dims."""
@@ -281,6 +297,10 @@ class Tensor:
         ...
     def aminmax(self, *, dim: int | None = ..., keepdim: bool = ...) -> Any:
         """Mirrors ``torch.aminmax``: ``(min, max)`` over all elements or one ``dim``."""
+        ...
+    def angle(self) -> Tensor:
+        """Mirrors ``torch.angle``: the argument of a complex number; for real numbers pi where
+        negative, else 0 (NaN stays NaN); integers give the default float dtype."""
         ...
     def any(self, dim=..., keepdim: bool = ..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.any`` (``dim`` an int or tuple)."""
@@ -379,6 +399,9 @@ class Tensor:
         ...
     def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
         """Mirrors ``torch.baddbmm``: ``beta * input + alpha * bmm(batch1, batch2)``."""
+        ...
+    def baddbmm_(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``baddbmm`` (mirrors ``Tensor.baddbmm_``)."""
         ...
     def bernoulli_(self, p=..., *, generator=...) -> Tensor:
         """Mirrors ``Tensor.bernoulli_``: 1 with probability ``p`` (a float or a tensor)."""
@@ -599,6 +622,9 @@ class Tensor:
         """Mirrors ``torch.diag_embed``: the last dim of ``input`` on a diagonal of new dims
         ``dim1``, ``dim2`` of size ``n + |offset|``."""
         ...
+    def diagflat(self, offset: int = ...) -> Tensor:
+        """Mirrors ``torch.diagflat``: the flattened input on a diagonal of a square matrix."""
+        ...
     def diagonal(self, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
         """Mirrors ``torch.diagonal``: a view; the diagonal becomes the last dim."""
         ...
@@ -813,6 +839,9 @@ class Tensor:
     def half(self, memory_format=...) -> Any:
         """Mirrors ``Tensor.half()``: ``self.to(torch.float16)``."""
         ...
+    def hardshrink(self, lambd: float = ...) -> Tensor:
+        """Mirrors ``Tensor.hardshrink`` (``nn.functional.hardshrink``)."""
+        ...
     def heaviside(self, values: Tensor) -> Tensor:
         """Mirrors ``torch.heaviside``: 0 where input < 0, ``values`` where input == 0, 1 where
         input > 0; both tensors of one dtype (PyTorch's error otherwise). No derivative."""
@@ -901,6 +930,9 @@ class Tensor:
     def is_complex(self) -> bool:
         """Mirrors ``Tensor.is_complex``."""
         ...
+    def is_conj(self) -> bool:
+        """Mirrors ``torch.is_conj``: always False (ember has no lazy conjugate bit)."""
+        ...
     def is_contiguous(self, memory_format=...) -> bool:
         """Mirrors ``Tensor.is_contiguous``."""
         ...
@@ -913,14 +945,31 @@ class Tensor:
     def is_floating_point(self) -> bool:
         """Mirrors ``Tensor.is_floating_point``."""
         ...
+    def is_inference(self) -> bool:
+        """Mirrors ``torch.is_inference``: ember's inference mode makes ordinary tensors that do
+        not require grad, so this is False (PyTorch marks tensors made under it)."""
+        ...
     @property
     def is_leaf(self) -> Any:
+        ...
+    def is_neg(self) -> bool:
+        """Mirrors ``torch.is_neg``: always False (ember has no lazy negation bit)."""
+        ...
+    def is_nonzero(self) -> bool:
+        """Mirrors ``torch.is_nonzero``: the single element is not zero (PyTorch's error for
+        none or several)."""
         ...
     def is_pinned(self, device=...) -> bool:
         """Mirrors ``Tensor.is_pinned``: False (ember does not pin host memory)."""
         ...
+    def is_same_size(self, other: Tensor) -> bool:
+        """Mirrors ``torch.is_same_size``."""
+        ...
     def is_shared(self) -> bool:
         """Mirrors ``Tensor.is_shared``: True after ``share_memory_()`` (CUDA tensors always)."""
+        ...
+    def is_signed(self) -> bool:
+        """Mirrors ``torch.is_signed``: the dtype can hold negative values."""
         ...
     @property
     def is_sparse(self) -> Any:
@@ -943,6 +992,10 @@ class Tensor:
         ...
     def isposinf(self) -> Tensor:
         """Mirrors ``torch.isposinf``: a bool tensor."""
+        ...
+    def isreal(self) -> Tensor:
+        """Mirrors ``torch.isreal``: True where the imaginary part is 0 (everywhere for real
+        dtypes)."""
         ...
     def istft(self, n_fft: int, hop_length: int | None = ..., win_length: int | None = ..., window: Tensor | None = ..., center: bool = ..., normalized: bool = ..., onesided: bool | None = ..., length: int | None = ..., return_complex: bool = ...) -> Tensor:
         """Mirrors ``torch.istft``: the overlap-add inverse of :func:`stft` (input complex,
@@ -1162,6 +1215,10 @@ class Tensor:
     def mm(self, mat2: Tensor) -> Tensor:
         """Mirrors ``torch.mm``: matrix @ matrix, no broadcasting."""
         ...
+    def mode(self, dim: int = ..., keepdim: bool = ...) -> Any:
+        """Mirrors ``torch.mode``: the most frequent value along ``dim`` (the smallest among
+        ties) and the index of its last occurrence, as ``(values, indices)``."""
+        ...
     def moveaxis(self, source, destination) -> Tensor:
         """Mirrors ``torch.movedim`` (ints or sequences of ints)."""
         ...
@@ -1213,12 +1270,19 @@ class Tensor:
     def nanmedian(self, dim: int | None = ..., keepdim: bool = ...) -> Any:
         """Mirrors ``torch.nanmedian``: ``median`` ignoring NaN."""
         ...
+    def nanquantile(self, q, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ...) -> Tensor:
+        """Mirrors ``torch.nanquantile``: :func:`quantile` ignoring NaNs (NaN for an all-NaN
+        slice)."""
+        ...
     def nansum(self, dim=..., keepdim: bool = ..., *, dtype=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.nansum``: the sum treating NaN as zero."""
         ...
     def narrow(self, dim: int, start, length: int) -> Tensor:
         """Mirrors ``torch.narrow``: a view of ``length`` entries from ``start`` along ``dim``
         (``start`` may be a 0-d integer tensor, or negative)."""
+        ...
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        """Mirrors ``torch.narrow_copy``: ``narrow`` copied out."""
         ...
     @property
     def nbytes(self) -> Any:
@@ -1331,6 +1395,9 @@ class Tensor:
     def pow_(self, exponent) -> Tensor:
         """In-place form of ``pow`` (mirrors ``Tensor.pow_``)."""
         ...
+    def prelu(self, weight: Tensor) -> Tensor:
+        """Mirrors ``Tensor.prelu`` (``nn.functional.prelu``)."""
+        ...
     def prod(self, dim: int | None = ..., keepdim: bool = ..., *, dtype=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.prod`` (all elements, or one ``dim``). The gradient is right where
         inputs are zero (one zero: the product of the others; several: zero)."""
@@ -1345,6 +1412,10 @@ class Tensor:
     def qr(self, some: bool = ...) -> Any:
         """Mirrors the deprecated ``torch.qr``: ``linalg.qr(A, 'reduced' if some else
         'complete')``."""
+        ...
+    def quantile(self, q, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ...) -> Tensor:
+        """Mirrors ``torch.quantile``: the q-th quantiles along ``dim`` (all elements when
+        None); a slice with a NaN gives NaN. A 1-D ``q`` puts its dim first."""
         ...
     def rad2deg(self) -> Tensor:
         """Mirrors ``torch.rad2deg``."""
@@ -1388,6 +1459,10 @@ class Tensor:
     def remainder_(self, other) -> Tensor:
         """In-place form of ``remainder`` (mirrors ``Tensor.remainder_``)."""
         ...
+    def renorm(self, p, dim: int, maxnorm) -> Tensor:
+        """Mirrors ``torch.renorm``: each slice along ``dim`` whose p-norm exceeds ``maxnorm``
+        scaled down to it (PyTorch's ``maxnorm / (norm + 1e-7)``)."""
+        ...
     def repeat(self, *sizes: Any) -> Tensor:
         """Mirrors ``Tensor.repeat`` (there is no ``torch.repeat``): tiles the tensor, with
         new leading dims where ``sizes`` is longer than the shape."""
@@ -1422,6 +1497,12 @@ class Tensor:
         ...
     def resize_as_(self, the_template: Tensor, *, memory_format=...) -> Tensor:
         """Mirrors ``Tensor.resize_as_``: ``resize_`` to the template's shape."""
+        ...
+    def resolve_conj(self) -> Tensor:
+        """Mirrors ``torch.resolve_conj``: the tensor itself (no conjugate bit to resolve)."""
+        ...
+    def resolve_neg(self) -> Tensor:
+        """Mirrors ``torch.resolve_neg``: the tensor itself (no negation bit to resolve)."""
         ...
     def retain_grad(self) -> None:
         """Mirrors ``Tensor.retain_grad``: keep a non-leaf's gradient in ``.grad``."""
@@ -1544,6 +1625,9 @@ class Tensor:
         ...
     def split(self, split_size, dim: int = ...) -> tuple:
         """``Tensor.split(split_size, dim=0)``: PyTorch's method names its argument so."""
+        ...
+    def split_with_sizes(self, split_sizes, dim: int = ...) -> Any:
+        """Mirrors ``torch.split_with_sizes``: pieces of the given sizes along ``dim``."""
         ...
     def sqrt(self) -> Tensor:
         """Mirrors ``torch.sqrt``."""
@@ -1728,6 +1812,15 @@ class Tensor:
     def unique_consecutive(self, return_inverse: bool = ..., return_counts: bool = ..., dim: int | None = ...) -> Any:
         """Mirrors ``torch.unique_consecutive``: collapses runs of equal values (or equal slices
         along ``dim``), keeping their order."""
+        ...
+    def unsafe_chunk(self, chunks: int, dim: int = ...) -> Any:
+        """Mirrors ``torch.unsafe_chunk``: ``chunk`` (ember's pieces are safe to write)."""
+        ...
+    def unsafe_split(self, split_size, dim: int = ...) -> Any:
+        """Mirrors ``torch.unsafe_split``: ``split`` (ember's pieces are safe to write)."""
+        ...
+    def unsafe_split_with_sizes(self, split_sizes, dim: int = ...) -> Any:
+        """Mirrors ``torch.split_with_sizes``: pieces of the given sizes along ``dim``."""
         ...
     def unsqueeze(self, dim: int) -> Tensor:
         """Mirrors ``torch.unsqueeze``."""
