@@ -295,7 +295,7 @@ class Tensor:
     def amin(self, dim=..., keepdim: bool = ..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.amin`` (see ``amax``)."""
         ...
-    def aminmax(self, *, dim: int | None = ..., keepdim: bool = ...) -> Any:
+    def aminmax(self, *, dim: int | None = ..., keepdim: bool = ..., axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.aminmax``: ``(min, max)`` over all elements or one ``dim``."""
         ...
     def angle(self) -> Tensor:
@@ -358,7 +358,7 @@ class Tensor:
     def argmin(self, dim: int | None = ..., keepdim: bool = ..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.argmin`` (see ``argmax``)."""
         ...
-    def argsort(self, dim: int = ..., descending: bool = ..., *, stable: bool = ...) -> Tensor:
+    def argsort(self, dim: int = ..., descending: bool = ..., *, stable: bool = ..., axis=...) -> Tensor:
         """Mirrors ``torch.argsort`` (stable, like ``sort``)."""
         ...
     def argwhere(self) -> Tensor:
@@ -487,7 +487,7 @@ class Tensor:
         """Mirrors ``torch.cholesky_solve(B, L)``: X with ``L L^H X = B`` (``U^H U`` if
         upper), two triangular solves."""
         ...
-    def chunk(self, chunks: int, dim: int = ...) -> tuple:
+    def chunk(self, chunks: int, dim: int = ..., *, axis=...) -> tuple:
         """Mirrors ``torch.chunk``: runs of ceil(size / chunks), so there may be fewer than
         ``chunks`` pieces; an empty dim gives ``chunks`` empty pieces."""
         ...
@@ -556,7 +556,7 @@ class Tensor:
     def cosh_(self) -> Tensor:
         """In-place form of ``cosh`` (mirrors ``Tensor.cosh_``)."""
         ...
-    def count_nonzero(self, dim=...) -> Tensor:
+    def count_nonzero(self, dim=..., *, axis=...) -> Tensor:
         """Mirrors ``torch.count_nonzero`` (int64 counts; ``dim`` an int or tuple)."""
         ...
     def cov(self, *, correction: int = ..., fweights: Tensor | None = ..., aweights: Tensor | None = ...) -> Tensor:
@@ -574,19 +574,19 @@ class Tensor:
     def cuda(self, device=..., non_blocking: bool = ..., memory_format=...) -> Tensor:
         """Mirrors ``Tensor.cuda``: to ``cuda`` (or ``cuda:N``)."""
         ...
-    def cummax(self, dim: int) -> Any:
+    def cummax(self, dim: int = ..., *, axis=...) -> Any:
         """Mirrors ``torch.cummax``: running ``(values, indices)`` along ``dim``."""
         ...
-    def cummin(self, dim: int) -> Any:
+    def cummin(self, dim: int = ..., *, axis=...) -> Any:
         """Mirrors ``torch.cummin``: running ``(values, indices)`` along ``dim``."""
         ...
-    def cumprod(self, dim: int, *, dtype=...) -> Tensor:
+    def cumprod(self, dim: int = ..., *, dtype=..., axis=...) -> Tensor:
         """Mirrors ``torch.cumprod`` (ints and bools accumulate in int64)."""
         ...
     def cumprod_(self, dim: int, *, dtype=...) -> Tensor:
         """In-place form of ``cumprod`` (mirrors ``Tensor.cumprod_``)."""
         ...
-    def cumsum(self, dim: int, *, dtype=...) -> Tensor:
+    def cumsum(self, dim: int = ..., *, dtype=..., axis=...) -> Tensor:
         """Mirrors ``torch.cumsum`` (ints and bools accumulate in int64)."""
         ...
     def cumsum_(self, dim: int, *, dtype=...) -> Tensor:
@@ -632,7 +632,7 @@ class Tensor:
         """Mirrors ``torch.diagonal_scatter``: ``input`` with its diagonal (as ``diagonal(offset,
         dim1, dim2)``) replaced by ``src``."""
         ...
-    def diff(self, n: int = ..., dim: int = ..., prepend: Tensor | None = ..., append: Tensor | None = ...) -> Tensor:
+    def diff(self, n: int = ..., dim: int = ..., prepend: Tensor | None = ..., append: Tensor | None = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.diff``: the n-th forward difference along ``dim``, after joining
         ``prepend``/``append`` on that dim (bool tensors differ by xor, as in PyTorch)."""
         ...
@@ -794,7 +794,7 @@ class Tensor:
         exponent`` and ``0.5 <= |mantissa| < 1`` (0, inf and nan have exponent 0 and are their
         own mantissa); floats only, the exponent is int32. No derivative, as in PyTorch."""
         ...
-    def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = ...) -> Tensor:
+    def gather(self, dim: int = ..., index: Tensor = ..., *, sparse_grad: bool = ..., axis=...) -> Tensor:
         """Mirrors ``torch.gather``: ``out[i][j] = input[index[i][j]][j]`` (dim 0)."""
         ...
     def gcd(self, other) -> Tensor:
@@ -879,21 +879,21 @@ class Tensor:
     def imag(self) -> Any:
         """Mirrors ``torch.imag``: a view of the imaginary part of a complex tensor."""
         ...
-    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha=...) -> Tensor:
+    def index_add(self, dim: int = ..., index: Tensor = ..., source: Tensor = ..., *, alpha=..., axis=...) -> Tensor:
         """Mirrors ``torch.index_add``: ``input`` with ``alpha * source`` added along ``dim`` at
         ``index`` (duplicates accumulate)."""
         ...
     def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha=...) -> Tensor:
         """In-place form of ``index_add`` (mirrors ``Tensor.index_add_``)."""
         ...
-    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    def index_copy(self, dim: int = ..., index: Tensor = ..., source: Tensor = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.index_copy``: ``input`` with the slices along ``dim`` at ``index``
         replaced by those of ``source``."""
         ...
     def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
         """In-place form of ``index_copy`` (mirrors ``Tensor.index_copy_``)."""
         ...
-    def index_fill(self, dim: int, index: Tensor, value) -> Tensor:
+    def index_fill(self, dim: int = ..., index: Tensor = ..., value=..., *, axis=...) -> Tensor:
         """Mirrors ``torch.index_fill``: the slices along ``dim`` at ``index`` set to ``value``
         (a number or a 0-d tensor)."""
         ...
@@ -914,7 +914,7 @@ class Tensor:
     def index_reduce_(self, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
         """In-place form of ``index_reduce`` (mirrors ``Tensor.index_reduce_``)."""
         ...
-    def index_select(self, dim: int, index: Tensor) -> Tensor:
+    def index_select(self, dim: int = ..., index: Tensor = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.index_select``: the slices of ``input`` along ``dim`` at ``index``
         (which must be non-negative, as in PyTorch)."""
         ...
@@ -1011,7 +1011,7 @@ class Tensor:
         """Mirrors ``torch.kron`` (promotes dtypes): every product of an entry of ``input``
         with all of ``other``, laid out block-wise."""
         ...
-    def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ...) -> Any:
+    def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.kthvalue``: the k-th smallest (1-based) along ``dim``. Among equal
         values the one first in the original order is reported."""
         ...
@@ -1101,7 +1101,7 @@ class Tensor:
     def logaddexp_(self, other) -> Tensor:
         """In-place form of ``logaddexp`` (mirrors ``Tensor.logaddexp_``)."""
         ...
-    def logcumsumexp(self, dim: int) -> Tensor:
+    def logcumsumexp(self, dim: int = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.logcumsumexp``: ``log(cumsum(exp(input), dim))`` without overflow or
         underflow; floats only."""
         ...
@@ -1140,7 +1140,7 @@ class Tensor:
     def logit_(self, eps: float | None = ...) -> Tensor:
         """In-place form of ``logit`` (mirrors ``Tensor.logit_``)."""
         ...
-    def logsumexp(self, dim, keepdim: bool = ...) -> Tensor:
+    def logsumexp(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Tensor:
         """Mirrors ``torch.logsumexp``: ``log(sum(exp(x)))`` over ``dim`` (an int or tuple)
         without overflow; integer inputs give the default float dtype."""
         ...
@@ -1202,7 +1202,7 @@ class Tensor:
         """Mirrors ``torch.mean``: floating and complex inputs only, as in PyTorch. The mean
         over nothing is nan (without numpy's warning)."""
         ...
-    def median(self, dim: int | None = ..., keepdim: bool = ...) -> Any:
+    def median(self, dim: int | None = ..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.median``: the lower median of all elements (a tensor), or along
         ``dim`` as ``(values, indices)``. NaN propagates."""
         ...
@@ -1215,7 +1215,7 @@ class Tensor:
     def mm(self, mat2: Tensor) -> Tensor:
         """Mirrors ``torch.mm``: matrix @ matrix, no broadcasting."""
         ...
-    def mode(self, dim: int = ..., keepdim: bool = ...) -> Any:
+    def mode(self, dim: int = ..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.mode``: the most frequent value along ``dim`` (the smallest among
         ties) and the index of its last occurrence, as ``(values, indices)``."""
         ...
@@ -1267,17 +1267,17 @@ class Tensor:
         """Mirrors ``torch.nanmean``: the mean of the non-NaN values (a composite, like
         PyTorch's, so its grad_fn is ``DivBackward0``)."""
         ...
-    def nanmedian(self, dim: int | None = ..., keepdim: bool = ...) -> Any:
+    def nanmedian(self, dim: int | None = ..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.nanmedian``: ``median`` ignoring NaN."""
         ...
-    def nanquantile(self, q, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ...) -> Tensor:
+    def nanquantile(self, q, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ..., axis=..., keepdims=...) -> Tensor:
         """Mirrors ``torch.nanquantile``: :func:`quantile` ignoring NaNs (NaN for an all-NaN
         slice)."""
         ...
     def nansum(self, dim=..., keepdim: bool = ..., *, dtype=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.nansum``: the sum treating NaN as zero."""
         ...
-    def narrow(self, dim: int, start, length: int) -> Tensor:
+    def narrow(self, dim: int = ..., start=..., length: int = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.narrow``: a view of ``length`` entries from ``start`` along ``dim``
         (``start`` may be a 0-d integer tensor, or negative)."""
         ...
@@ -1413,7 +1413,7 @@ class Tensor:
         """Mirrors the deprecated ``torch.qr``: ``linalg.qr(A, 'reduced' if some else
         'complete')``."""
         ...
-    def quantile(self, q, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ...) -> Tensor:
+    def quantile(self, q, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ..., axis=..., keepdims=...) -> Tensor:
         """Mirrors ``torch.quantile``: the q-th quantiles along ``dim`` (all elements when
         None); a slice with a NaN gives NaN. A 1-D ``q`` puts its dim first."""
         ...
@@ -1467,7 +1467,7 @@ class Tensor:
         """Mirrors ``Tensor.repeat`` (there is no ``torch.repeat``): tiles the tensor, with
         new leading dims where ``sizes`` is longer than the shape."""
         ...
-    def repeat_interleave(self, repeats=..., dim: int | None = ..., *, output_size: int | None = ...) -> Tensor:
+    def repeat_interleave(self, repeats=..., dim: int | None = ..., *, output_size: int | None = ..., axis=...) -> Tensor:
         """Mirrors ``torch.repeat_interleave``: ``repeats`` an int or a tensor (one count per
         entry along ``dim``); ``dim`` None works on the flattened input. With only a tensor of
         counts, returns the indices repeated (``torch.repeat_interleave(repeats)``)."""
@@ -1530,25 +1530,25 @@ class Tensor:
     def rsqrt_(self) -> Tensor:
         """In-place form of ``rsqrt`` (mirrors ``Tensor.rsqrt_``)."""
         ...
-    def scatter(self, dim: int, index: Tensor, src=..., *, value=..., reduce: str | None = ...) -> Tensor:
+    def scatter(self, dim: int = ..., index: Tensor = ..., src=..., *, value=..., reduce: str | None = ..., axis=...) -> Tensor:
         """Mirrors ``torch.scatter(input, dim, index, src | value, reduce=None)``."""
         ...
     def scatter_(self, dim: int, index: Tensor, src=..., *, value=..., reduce: str | None = ...) -> Tensor:
         """In-place form of ``scatter`` (mirrors ``Tensor.scatter_``)."""
         ...
-    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    def scatter_add(self, dim: int = ..., index: Tensor = ..., src: Tensor = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.scatter_add``: duplicates in ``index`` accumulate."""
         ...
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """In-place form of ``scatter_add`` (mirrors ``Tensor.scatter_add_``)."""
         ...
-    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
+    def scatter_reduce(self, dim: int = ..., index: Tensor = ..., src: Tensor = ..., reduce: str = ..., *, include_self: bool = ..., axis=...) -> Tensor:
         """Mirrors ``torch.scatter_reduce`` (sum, prod, mean, amax, amin; ``include_self``)."""
         ...
     def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
         """In-place form of ``scatter_reduce`` (mirrors ``Tensor.scatter_reduce_``)."""
         ...
-    def select(self, dim: int, index: int) -> Tensor:
+    def select(self, dim: int = ..., index: int = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.select``: the view at ``index`` along ``dim``, that dim removed."""
         ...
     def select_scatter(self, src: Tensor, dim: int, index: int) -> Tensor:
@@ -1619,7 +1619,7 @@ class Tensor:
         """Mirrors ``torch.softmax`` (``dim=None`` picks a dim with PyTorch's deprecation
         warning, as ``torch.nn.functional.softmax`` does)."""
         ...
-    def sort(self, dim: int = ..., descending: bool = ..., *, stable: bool = ...) -> Any:
+    def sort(self, dim: int = ..., descending: bool = ..., *, stable: bool = ..., axis=...) -> Any:
         """Mirrors ``torch.sort``: ``(values, indices)``. Always stable (``stable`` is
         accepted for PyTorch's signature)."""
         ...
@@ -1641,7 +1641,7 @@ class Tensor:
     def square_(self) -> Tensor:
         """In-place form of ``square`` (mirrors ``Tensor.square_``)."""
         ...
-    def squeeze(self, dim=...) -> Tensor:
+    def squeeze(self, dim=..., *, axis=...) -> Tensor:
         """Mirrors ``torch.squeeze`` (``dim`` None, an int or a tuple of ints)."""
         ...
     def squeeze_(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -1702,7 +1702,7 @@ class Tensor:
     def take(self, index: Tensor) -> Tensor:
         """Mirrors ``torch.take``: ``input`` read as 1-D at ``index`` (negative counts back)."""
         ...
-    def take_along_dim(self, indices: Tensor, dim: int | None = ...) -> Tensor:
+    def take_along_dim(self, indices: Tensor, dim: int | None = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.take_along_dim``: gather with ``input`` and ``indices`` broadcast
         against each other outside ``dim`` (flattened when ``dim`` is None)."""
         ...
@@ -1718,7 +1718,7 @@ class Tensor:
     def tanh_(self) -> Tensor:
         """In-place form of ``tanh`` (mirrors ``Tensor.tanh_``)."""
         ...
-    def tensor_split(self, indices_or_sections, dim: int = ...) -> tuple:
+    def tensor_split(self, indices_or_sections, dim: int = ..., *, axis=...) -> tuple:
         """Mirrors ``torch.tensor_split``: an int splits into that many nearly equal views (the
         first ones one longer); a list (or 1-D tensor) gives the indices to split at."""
         ...
@@ -1745,7 +1745,7 @@ class Tensor:
     def tolist(self) -> Any:
         """Nested Python lists of Python numbers (``Tensor.tolist``)."""
         ...
-    def topk(self, k: int, dim: int = ..., largest: bool = ..., sorted: bool = ...) -> Any:
+    def topk(self, k: int, dim: int = ..., largest: bool = ..., sorted: bool = ..., *, axis=...) -> Any:
         """Mirrors ``torch.topk``: the ``k`` largest (or smallest) along ``dim`` as
         ``(values, indices)``, always sorted. Ties go to the lower index."""
         ...
@@ -1795,7 +1795,7 @@ class Tensor:
     def type_as(self, other: Tensor) -> Tensor:
         """Mirrors ``Tensor.type_as``: self cast to other's dtype."""
         ...
-    def unbind(self, dim: int = ...) -> tuple:
+    def unbind(self, dim: int = ..., *, axis=...) -> tuple:
         """Mirrors ``torch.unbind``: views of each entry along ``dim``, that dim removed."""
         ...
     def unflatten(self, dim: int, sizes) -> Tensor:
@@ -1822,7 +1822,7 @@ class Tensor:
     def unsafe_split_with_sizes(self, split_sizes, dim: int = ...) -> Any:
         """Mirrors ``torch.split_with_sizes``: pieces of the given sizes along ``dim``."""
         ...
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim: int = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.unsqueeze``."""
         ...
     def unsqueeze_(self, *args: Any, **kwargs: Any) -> Tensor:

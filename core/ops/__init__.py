@@ -48,6 +48,18 @@ from .composites import *  # noqa: F401,F403,E402
 from .introspection import *  # noqa: F401,F403,E402
 from .quantiles import *  # noqa: F401,F403,E402
 
+# numpy's axis= / keepdims= for the dim ops whose bodies do not take them (PyTorch's parser
+# accepts them everywhere)
+from ._aliases import apply as _dim_aliases  # noqa: E402
+_dim_aliases(globals(), (
+    "cat", "concat", "concatenate", "stack", "cumsum", "cumprod", "cummax", "cummin",
+    "logcumsumexp", "sort", "argsort", "topk", "unsqueeze", "squeeze", "gather",
+    "index_select", "chunk", "split", "unbind", "logsumexp", "var_mean", "std_mean", "median",
+    "nanmedian", "mode", "quantile", "nanquantile", "count_nonzero", "diff", "narrow",
+    "select", "repeat_interleave", "aminmax", "kthvalue", "index_add", "index_copy",
+    "index_fill", "scatter", "scatter_add", "scatter_reduce", "take_along_dim", "flatten",
+    "movedim", "tensor_split", "diagonal"))
+
 # ``from ember.ops import *`` (ember's own top level) takes the ops, not the modules above
 import sys as _sys  # noqa: E402
 
