@@ -151,3 +151,30 @@ def test_index_ops_inplace(torch, device):
         x.put_(lib.tensor([1, 7], device=dev), lib.tensor([9.0, -9.0], device=dev))
         outs.append(x.cpu().numpy() if lib is ember else x.numpy())
     np.testing.assert_array_equal(*outs)
+
+
+AXIS_CASES = {
+    "cat": lambda lib, x: lib.cat([x, x], axis=1),
+    "stack": lambda lib, x: lib.stack([x, x], axis=-1),
+    "cumsum": lambda lib, x: x.cumsum(axis=1),
+    "sort": lambda lib, x: lib.sort(x, axis=0, descending=True).values,
+    "topk": lambda lib, x: x.topk(2, axis=1).indices,
+    "narrow": lambda lib, x: lib.narrow(x, axis=1, start=1, length=2),
+    "gather": lambda lib, x: x.gather(axis=1, index=lib.zeros(3, 1, dtype=lib.int64,
+                                                              device=x.device)),
+    "median": lambda lib, x: x.median(axis=1, keepdims=True).values,
+    "logsumexp": lambda lib, x: lib.logsumexp(x, axis=0, keepdims=True),
+    "quantile": lambda lib, x: x.quantile(0.25, axis=1, keepdims=True),
+    "argmax": lambda lib, x: x.argmax(axis=1, keepdims=True),
+    "unsqueeze": lambda lib, x: x.unsqueeze(axis=0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AXIS_CASES))
+def test_axis_keepdims_aliases(torch, device, case):
+    """numpy's axis= / keepdims=, which PyTorch's argument parser accepts for dim/keepdim."""
+    x = np.arange(12.0).reshape(3, 4) % 5
+    got = AXIS_CASES[case](ember, ember.tensor(x, device=device))
+    want = AXIS_CASES[case](torch, torch.tensor(x))
+    assert tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy())
