@@ -74,10 +74,19 @@ def __getattr__(name):
         mod = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = mod
         return mod
+    if not name.startswith("__"):  # torch.conv2d, torch.layer_norm, ...: nn.functional's ops
+        from .nn._torch_namespace import NAMES as _NN_NAMES
+        if name in _NN_NAMES:
+            value = globals()[name] = _NN_NAMES[name]
+            return value
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
 from .fft._stft import istft, stft  # noqa: E402,F401 - also Tensor.stft / Tensor.istft
+# sparse COO tensors (also Tensor.to_sparse / is_sparse / layout); ember.sparse is their namespace
+from .sparse._coo import sparse_coo_tensor, spmm  # noqa: E402,F401
+from .sparse._layout import layout, sparse_coo, strided  # noqa: E402,F401
+from . import sparse  # noqa: E402,F401
 
 
 def save(obj, f, *args, **kwargs) -> None:

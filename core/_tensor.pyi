@@ -245,6 +245,9 @@ class Tensor:
     def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
         """Mirrors ``torch.addbmm``: ``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
         ...
+    def addbmm_(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``addbmm`` (mirrors ``Tensor.addbmm_``)."""
+        ...
     def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value=...) -> Tensor:
         """Mirrors ``torch.addcdiv``: ``input + value * tensor1 / tensor2`` (float only, as torch)."""
         ...
@@ -260,8 +263,21 @@ class Tensor:
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta=..., alpha=...) -> Tensor:
         """Mirrors ``torch.addmm``: ``beta * input + alpha * (mat1 @ mat2)``."""
         ...
+    def addmm_(self, mat1: Tensor, mat2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``addmm`` (mirrors ``Tensor.addmm_``)."""
+        ...
     def addmv(self, mat: Tensor, vec: Tensor, *, beta=..., alpha=...) -> Tensor:
         """Mirrors ``torch.addmv``: ``beta * input + alpha * (mat @ vec)``."""
+        ...
+    def addmv_(self, mat: Tensor, vec: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``addmv`` (mirrors ``Tensor.addmv_``)."""
+        ...
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """Mirrors ``torch.addr``: ``beta * input + alpha * outer(vec1, vec2)`` (``beta=0``
+        ignores the input, NaN included)."""
+        ...
+    def addr_(self, vec1: Tensor, vec2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``addr`` (mirrors ``Tensor.addr_``)."""
         ...
     def adjoint(self) -> Tensor:
         """Mirrors ``torch.adjoint``: conjugate transpose of the last two dims."""
@@ -279,7 +295,7 @@ class Tensor:
     def amin(self, dim=..., keepdim: bool = ..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.amin`` (see ``amax``)."""
         ...
-    def aminmax(self, *, dim: int | None = ..., keepdim: bool = ...) -> Any:
+    def aminmax(self, *, dim: int | None = ..., keepdim: bool = ..., axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.aminmax``: ``(min, max)`` over all elements or one ``dim``."""
         ...
     def angle(self) -> Tensor:
@@ -344,7 +360,7 @@ class Tensor:
     def argmin(self, dim: int | None = ..., keepdim: bool = ..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.argmin`` (see ``argmax``)."""
         ...
-    def argsort(self, dim: int = ..., descending: bool = ..., *, stable: bool = ...) -> Tensor:
+    def argsort(self, dim: int = ..., descending: bool = ..., *, stable: bool = ..., axis=...) -> Tensor:
         """Mirrors ``torch.argsort`` (stable, like ``sort``)."""
         ...
     def argwhere(self) -> Tensor:
@@ -385,6 +401,9 @@ class Tensor:
         ...
     def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
         """Mirrors ``torch.baddbmm``: ``beta * input + alpha * bmm(batch1, batch2)``."""
+        ...
+    def baddbmm_(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """In-place form of ``baddbmm`` (mirrors ``Tensor.baddbmm_``)."""
         ...
     def bernoulli_(self, p=..., *, generator=...) -> Tensor:
         """Mirrors ``Tensor.bernoulli_``: 1 with probability ``p`` (a float or a tensor)."""
@@ -470,7 +489,7 @@ class Tensor:
         """Mirrors ``torch.cholesky_solve(B, L)``: X with ``L L^H X = B`` (``U^H U`` if
         upper), two triangular solves."""
         ...
-    def chunk(self, chunks: int, dim: int = ...) -> tuple:
+    def chunk(self, chunks: int, dim: int = ..., *, axis=...) -> tuple:
         """Mirrors ``torch.chunk``: runs of ceil(size / chunks), so there may be fewer than
         ``chunks`` pieces; an empty dim gives ``chunks`` empty pieces."""
         ...
@@ -521,6 +540,12 @@ class Tensor:
     def copy_(self, src, non_blocking: bool = ...) -> Tensor:
         """Mirrors ``Tensor.copy_``: src's values (broadcast, cast, moved) into self."""
         ...
+    def copysign(self, other) -> Tensor:
+        """Mirrors ``torch.copysign``. ``|input|`` with the sign of ``other``; integers compute in the default float dtype."""
+        ...
+    def copysign_(self, other) -> Tensor:
+        """In-place form of ``copysign`` (mirrors ``Tensor.copysign_``)."""
+        ...
     def corrcoef(self) -> Tensor:
         """Mirrors ``torch.corrcoef``: Pearson correlation coefficients (``cov`` normalised by
         the standard deviations), clipped to [-1, 1]."""
@@ -537,7 +562,7 @@ class Tensor:
     def cosh_(self) -> Tensor:
         """In-place form of ``cosh`` (mirrors ``Tensor.cosh_``)."""
         ...
-    def count_nonzero(self, dim=...) -> Tensor:
+    def count_nonzero(self, dim=..., *, axis=...) -> Tensor:
         """Mirrors ``torch.count_nonzero`` (int64 counts; ``dim`` an int or tuple)."""
         ...
     def cov(self, *, correction: int = ..., fweights: Tensor | None = ..., aweights: Tensor | None = ...) -> Tensor:
@@ -555,19 +580,19 @@ class Tensor:
     def cuda(self, device=..., non_blocking: bool = ..., memory_format=...) -> Tensor:
         """Mirrors ``Tensor.cuda``: to ``cuda`` (or ``cuda:N``)."""
         ...
-    def cummax(self, dim: int) -> Any:
+    def cummax(self, dim: int = ..., *, axis=...) -> Any:
         """Mirrors ``torch.cummax``: running ``(values, indices)`` along ``dim``."""
         ...
-    def cummin(self, dim: int) -> Any:
+    def cummin(self, dim: int = ..., *, axis=...) -> Any:
         """Mirrors ``torch.cummin``: running ``(values, indices)`` along ``dim``."""
         ...
-    def cumprod(self, dim: int, *, dtype=...) -> Tensor:
+    def cumprod(self, dim: int = ..., *, dtype=..., axis=...) -> Tensor:
         """Mirrors ``torch.cumprod`` (ints and bools accumulate in int64)."""
         ...
     def cumprod_(self, dim: int, *, dtype=...) -> Tensor:
         """In-place form of ``cumprod`` (mirrors ``Tensor.cumprod_``)."""
         ...
-    def cumsum(self, dim: int, *, dtype=...) -> Tensor:
+    def cumsum(self, dim: int = ..., *, dtype=..., axis=...) -> Tensor:
         """Mirrors ``torch.cumsum`` (ints and bools accumulate in int64)."""
         ...
     def cumsum_(self, dim: int, *, dtype=...) -> Tensor:
@@ -603,10 +628,17 @@ class Tensor:
         """Mirrors ``torch.diag_embed``: the last dim of ``input`` on a diagonal of new dims
         ``dim1``, ``dim2`` of size ``n + |offset|``."""
         ...
+    def diagflat(self, offset: int = ...) -> Tensor:
+        """Mirrors ``torch.diagflat``: the flattened input on a diagonal of a square matrix."""
+        ...
     def diagonal(self, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
         """Mirrors ``torch.diagonal``: a view; the diagonal becomes the last dim."""
         ...
-    def diff(self, n: int = ..., dim: int = ..., prepend: Tensor | None = ..., append: Tensor | None = ...) -> Tensor:
+    def diagonal_scatter(self, src: Tensor, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
+        """Mirrors ``torch.diagonal_scatter``: ``input`` with its diagonal (as ``diagonal(offset,
+        dim1, dim2)``) replaced by ``src``."""
+        ...
+    def diff(self, n: int = ..., dim: int = ..., prepend: Tensor | None = ..., append: Tensor | None = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.diff``: the n-th forward difference along ``dim``, after joining
         ``prepend``/``append`` on that dim (bool tensors differ by xor, as in PyTorch)."""
         ...
@@ -726,6 +758,12 @@ class Tensor:
     def float(self, memory_format=...) -> Any:
         """Mirrors ``Tensor.float()``: ``self.to(torch.float32)``."""
         ...
+    def float_power(self, exponent) -> Tensor:
+        """Mirrors ``torch.float_power``: ``pow`` in double precision (complex128 when either
+        side is complex)."""
+        ...
+    def float_power_(self, exponent) -> Tensor:
+        ...
     def floor(self) -> Tensor:
         """Mirrors ``torch.floor``."""
         ...
@@ -757,8 +795,19 @@ class Tensor:
     def frac_(self) -> Tensor:
         """In-place form of ``frac`` (mirrors ``Tensor.frac_``)."""
         ...
-    def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = ...) -> Tensor:
+    def frexp(self) -> Any:
+        """Mirrors ``torch.frexp``: (mantissa, exponent) with ``input = mantissa * 2 **
+        exponent`` and ``0.5 <= |mantissa| < 1`` (0, inf and nan have exponent 0 and are their
+        own mantissa); floats only, the exponent is int32. No derivative, as in PyTorch."""
+        ...
+    def gather(self, dim: int = ..., index: Tensor = ..., *, sparse_grad: bool = ..., axis=...) -> Tensor:
         """Mirrors ``torch.gather``: ``out[i][j] = input[index[i][j]][j]`` (dim 0)."""
+        ...
+    def gcd(self, other) -> Tensor:
+        """Mirrors ``torch.gcd``. Integers only; gcd(0, 0) = 0, the result is never negative."""
+        ...
+    def gcd_(self, other) -> Tensor:
+        """In-place form of ``gcd`` (mirrors ``Tensor.gcd_``)."""
         ...
     def ge(self, other) -> Tensor:
         """Mirrors ``torch.ge`` (``>=``): a bool tensor."""
@@ -796,6 +845,16 @@ class Tensor:
     def half(self, memory_format=...) -> Any:
         """Mirrors ``Tensor.half()``: ``self.to(torch.float16)``."""
         ...
+    def hardshrink(self, lambd: float = ...) -> Tensor:
+        """Mirrors ``Tensor.hardshrink`` (``nn.functional.hardshrink``)."""
+        ...
+    def heaviside(self, values: Tensor) -> Tensor:
+        """Mirrors ``torch.heaviside``: 0 where input < 0, ``values`` where input == 0, 1 where
+        input > 0; both tensors of one dtype (PyTorch's error otherwise). No derivative."""
+        ...
+    def heaviside_(self, values: Tensor) -> Tensor:
+        """In-place form of ``heaviside`` (mirrors ``Tensor.heaviside_``)."""
+        ...
     def histc(self, bins: int = ..., min: float = ..., max: float = ...) -> Tensor:
         """Mirrors ``torch.histc``: ``bins`` equal-width bins over [min, max] (the data's range
         when both are 0; widened by 1 each way when that is a single point); values outside
@@ -827,14 +886,21 @@ class Tensor:
         """Mirrors ``torch.imag``: a writable view of the imaginary part of a complex tensor
         (gradient: i times the incoming one)."""
         ...
-    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha=...) -> Tensor:
+    def index_add(self, dim: int = ..., index: Tensor = ..., source: Tensor = ..., *, alpha=..., axis=...) -> Tensor:
         """Mirrors ``torch.index_add``: ``input`` with ``alpha * source`` added along ``dim`` at
         ``index`` (duplicates accumulate)."""
         ...
     def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha=...) -> Tensor:
         """In-place form of ``index_add`` (mirrors ``Tensor.index_add_``)."""
         ...
-    def index_fill(self, dim: int, index: Tensor, value) -> Tensor:
+    def index_copy(self, dim: int = ..., index: Tensor = ..., source: Tensor = ..., *, axis=...) -> Tensor:
+        """Mirrors ``torch.index_copy``: ``input`` with the slices along ``dim`` at ``index``
+        replaced by those of ``source``."""
+        ...
+    def index_copy_(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """In-place form of ``index_copy`` (mirrors ``Tensor.index_copy_``)."""
+        ...
+    def index_fill(self, dim: int = ..., index: Tensor = ..., value=..., *, axis=...) -> Tensor:
         """Mirrors ``torch.index_fill``: the slices along ``dim`` at ``index`` set to ``value``
         (a number or a 0-d tensor)."""
         ...
@@ -848,7 +914,14 @@ class Tensor:
     def index_put_(self, indices, values: Tensor, accumulate: bool = ...) -> Tensor:
         """Mirrors ``Tensor.index_put_``."""
         ...
-    def index_select(self, dim: int, index: Tensor) -> Tensor:
+    def index_reduce(self, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
+        """Mirrors ``torch.index_reduce``: the slices of ``source`` reduced ("prod", "mean",
+        "amax", "amin") into ``input`` along ``dim`` at ``index``."""
+        ...
+    def index_reduce_(self, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
+        """In-place form of ``index_reduce`` (mirrors ``Tensor.index_reduce_``)."""
+        ...
+    def index_select(self, dim: int = ..., index: Tensor = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.index_select``: the slices of ``input`` along ``dim`` at ``index``
         (which must be non-negative, as in PyTorch)."""
         ...
@@ -879,17 +952,34 @@ class Tensor:
     def is_floating_point(self) -> bool:
         """Mirrors ``Tensor.is_floating_point``."""
         ...
+    def is_inference(self) -> bool:
+        """Mirrors ``torch.is_inference``: ember's inference mode makes ordinary tensors that do
+        not require grad, so this is False (PyTorch marks tensors made under it)."""
+        ...
     @property
     def is_leaf(self) -> Any:
         ...
     def is_neg(self) -> bool:
         """Mirrors ``torch.is_neg``: always False (no lazy negative views in ember)."""
         ...
+    def is_nonzero(self) -> bool:
+        """Mirrors ``torch.is_nonzero``: the single element is not zero (PyTorch's error for
+        none or several)."""
+        ...
     def is_pinned(self, device=...) -> bool:
         """Mirrors ``Tensor.is_pinned``: False (ember does not pin host memory)."""
         ...
+    def is_same_size(self, other: Tensor) -> bool:
+        """Mirrors ``torch.is_same_size``."""
+        ...
     def is_shared(self) -> bool:
         """Mirrors ``Tensor.is_shared``: True after ``share_memory_()`` (CUDA tensors always)."""
+        ...
+    def is_signed(self) -> bool:
+        """Mirrors ``torch.is_signed``: the dtype can hold negative values."""
+        ...
+    @property
+    def is_sparse(self) -> Any:
         ...
     def isclose(self, other: Tensor, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> Tensor:
         """Mirrors ``torch.isclose``: ``|input - other| <= atol + rtol * |other|`` (or equal),
@@ -910,6 +1000,10 @@ class Tensor:
     def isposinf(self) -> Tensor:
         """Mirrors ``torch.isposinf``: a bool tensor."""
         ...
+    def isreal(self) -> Tensor:
+        """Mirrors ``torch.isreal``: True where the imaginary part is 0 (everywhere for real
+        dtypes)."""
+        ...
     def istft(self, n_fft: int, hop_length: int | None = ..., win_length: int | None = ..., window: Tensor | None = ..., center: bool = ..., normalized: bool = ..., onesided: bool | None = ..., length: int | None = ..., return_complex: bool = ...) -> Tensor:
         """Mirrors ``torch.istft``: the overlap-add inverse of :func:`stft` (input complex,
         (B?, freq, n_frames))."""
@@ -924,9 +1018,25 @@ class Tensor:
         """Mirrors ``torch.kron`` (promotes dtypes): every product of an entry of ``input``
         with all of ``other``, laid out block-wise."""
         ...
-    def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ...) -> Any:
+    def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.kthvalue``: the k-th smallest (1-based) along ``dim``. Among equal
         values the one first in the original order is reported."""
+        ...
+    @property
+    def layout(self) -> Any:
+        ...
+    def lcm(self, other) -> Tensor:
+        """Mirrors ``torch.lcm``. Integers only; never negative."""
+        ...
+    def lcm_(self, other) -> Tensor:
+        """In-place form of ``lcm`` (mirrors ``Tensor.lcm_``)."""
+        ...
+    def ldexp(self, other: Tensor) -> Tensor:
+        """Mirrors ``torch.ldexp``: ``input * 2 ** other`` (as PyTorch composes it, so integer
+        inputs give the default float dtype and the gradients follow mul and pow)."""
+        ...
+    def ldexp_(self, other: Tensor) -> Tensor:
+        """In-place form of ``ldexp`` (mirrors ``Tensor.ldexp_``)."""
         ...
     def le(self, other) -> Tensor:
         """Mirrors ``torch.le`` (``<=``): a bool tensor."""
@@ -986,6 +1096,22 @@ class Tensor:
     def log_softmax(self, dim: int | None = ..., dtype=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.log_softmax`` (``x - max - log(sum(exp(x - max)))``)."""
         ...
+    def logaddexp(self, other) -> Tensor:
+        """Mirrors ``torch.logaddexp``. ``log(exp(input) + exp(other))`` without overflow."""
+        ...
+    def logaddexp2(self, other) -> Tensor:
+        """Mirrors ``torch.logaddexp2``. ``log2(2**input + 2**other)`` without overflow."""
+        ...
+    def logaddexp2_(self, other) -> Tensor:
+        """In-place form of ``logaddexp2`` (mirrors ``Tensor.logaddexp2_``)."""
+        ...
+    def logaddexp_(self, other) -> Tensor:
+        """In-place form of ``logaddexp`` (mirrors ``Tensor.logaddexp_``)."""
+        ...
+    def logcumsumexp(self, dim: int = ..., *, axis=...) -> Tensor:
+        """Mirrors ``torch.logcumsumexp``: ``log(cumsum(exp(input), dim))`` without overflow or
+        underflow; floats only."""
+        ...
     def logdet(self) -> Tensor:
         """Mirrors ``torch.logdet``: ``log(det)``; NaN for a negative determinant, -inf for a
         zero one."""
@@ -1021,7 +1147,7 @@ class Tensor:
     def logit_(self, eps: float | None = ...) -> Tensor:
         """In-place form of ``logit`` (mirrors ``Tensor.logit_``)."""
         ...
-    def logsumexp(self, dim, keepdim: bool = ...) -> Tensor:
+    def logsumexp(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Tensor:
         """Mirrors ``torch.logsumexp``: ``log(sum(exp(x)))`` over ``dim`` (an int or tuple)
         without overflow; integer inputs give the default float dtype."""
         ...
@@ -1083,7 +1209,7 @@ class Tensor:
         """Mirrors ``torch.mean``: floating and complex inputs only, as in PyTorch. The mean
         over nothing is nan (without numpy's warning)."""
         ...
-    def median(self, dim: int | None = ..., keepdim: bool = ...) -> Any:
+    def median(self, dim: int | None = ..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.median``: the lower median of all elements (a tensor), or along
         ``dim`` as ``(values, indices)``. NaN propagates."""
         ...
@@ -1095,6 +1221,10 @@ class Tensor:
         ...
     def mm(self, mat2: Tensor) -> Tensor:
         """Mirrors ``torch.mm``: matrix @ matrix, no broadcasting."""
+        ...
+    def mode(self, dim: int = ..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Any:
+        """Mirrors ``torch.mode``: the most frequent value along ``dim`` (the smallest among
+        ties) and the index of its last occurrence, as ``(values, indices)``."""
         ...
     def moveaxis(self, source, destination) -> Tensor:
         """Mirrors ``torch.movedim`` (ints or sequences of ints)."""
@@ -1146,15 +1276,22 @@ class Tensor:
         """Mirrors ``torch.nanmean``: the mean of the non-NaN values (a composite, like
         PyTorch's, so its grad_fn is ``DivBackward0``)."""
         ...
-    def nanmedian(self, dim: int | None = ..., keepdim: bool = ...) -> Any:
+    def nanmedian(self, dim: int | None = ..., keepdim: bool = ..., *, axis=..., keepdims=...) -> Any:
         """Mirrors ``torch.nanmedian``: ``median`` ignoring NaN."""
+        ...
+    def nanquantile(self, q, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ..., axis=..., keepdims=...) -> Tensor:
+        """Mirrors ``torch.nanquantile``: :func:`quantile` ignoring NaNs (NaN for an all-NaN
+        slice)."""
         ...
     def nansum(self, dim=..., keepdim: bool = ..., *, dtype=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.nansum``: the sum treating NaN as zero."""
         ...
-    def narrow(self, dim: int, start, length: int) -> Tensor:
+    def narrow(self, dim: int = ..., start=..., length: int = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.narrow``: a view of ``length`` entries from ``start`` along ``dim``
         (``start`` may be a 0-d integer tensor, or negative)."""
+        ...
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        """Mirrors ``torch.narrow_copy``: ``narrow`` copied out."""
         ...
     @property
     def nbytes(self) -> Any:
@@ -1209,6 +1346,12 @@ class Tensor:
     def new_zeros(self, *size: Any, dtype=..., device=..., requires_grad: bool = ..., layout=..., pin_memory: bool = ..., **kw: Any) -> Tensor:
         """Mirrors ``Tensor.new_zeros``: zeros of ``size`` with self's dtype and device."""
         ...
+    def nextafter(self, other) -> Tensor:
+        """Mirrors ``torch.nextafter``. The next float after ``input`` towards ``other``."""
+        ...
+    def nextafter_(self, other) -> Tensor:
+        """In-place form of ``nextafter`` (mirrors ``Tensor.nextafter_``)."""
+        ...
     def nonzero(self, *, as_tuple: bool = ...) -> Any:
         """Mirrors ``torch.nonzero``: an int64 ``[n, ndim]`` tensor of the indices of non-zero
         elements, or (``as_tuple=True``) one 1-D tensor per dimension."""
@@ -1261,13 +1404,27 @@ class Tensor:
     def pow_(self, exponent) -> Tensor:
         """In-place form of ``pow`` (mirrors ``Tensor.pow_``)."""
         ...
+    def prelu(self, weight: Tensor) -> Tensor:
+        """Mirrors ``Tensor.prelu`` (``nn.functional.prelu``)."""
+        ...
     def prod(self, dim: int | None = ..., keepdim: bool = ..., *, dtype=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.prod`` (all elements, or one ``dim``). The gradient is right where
         inputs are zero (one zero: the product of the others; several: zero)."""
         ...
+    def put(self, index: Tensor, source: Tensor, accumulate: bool = ...) -> Tensor:
+        """Mirrors ``torch.put``: ``source`` written (or added, with ``accumulate``) at the
+        positions ``index`` of the flattened ``input`` (negative indices count from the end)."""
+        ...
+    def put_(self, index: Tensor, source: Tensor, accumulate: bool = ...) -> Tensor:
+        """In-place form of ``put`` (mirrors ``Tensor.put_``)."""
+        ...
     def qr(self, some: bool = ...) -> Any:
         """Mirrors the deprecated ``torch.qr``: ``linalg.qr(A, 'reduced' if some else
         'complete')``."""
+        ...
+    def quantile(self, q, dim: int | None = ..., keepdim: bool = ..., *, interpolation: str = ..., axis=..., keepdims=...) -> Tensor:
+        """Mirrors ``torch.quantile``: the q-th quantiles along ``dim`` (all elements when
+        None); a slice with a NaN gives NaN. A 1-D ``q`` puts its dim first."""
         ...
     def rad2deg(self) -> Tensor:
         """Mirrors ``torch.rad2deg``."""
@@ -1312,11 +1469,15 @@ class Tensor:
     def remainder_(self, other) -> Tensor:
         """In-place form of ``remainder`` (mirrors ``Tensor.remainder_``)."""
         ...
+    def renorm(self, p, dim: int, maxnorm) -> Tensor:
+        """Mirrors ``torch.renorm``: each slice along ``dim`` whose p-norm exceeds ``maxnorm``
+        scaled down to it (PyTorch's ``maxnorm / (norm + 1e-7)``)."""
+        ...
     def repeat(self, *sizes: Any) -> Tensor:
         """Mirrors ``Tensor.repeat`` (there is no ``torch.repeat``): tiles the tensor, with
         new leading dims where ``sizes`` is longer than the shape."""
         ...
-    def repeat_interleave(self, repeats=..., dim: int | None = ..., *, output_size: int | None = ...) -> Tensor:
+    def repeat_interleave(self, repeats=..., dim: int | None = ..., *, output_size: int | None = ..., axis=...) -> Tensor:
         """Mirrors ``torch.repeat_interleave``: ``repeats`` an int or a tensor (one count per
         entry along ``dim``); ``dim`` None works on the flattened input. With only a tensor of
         counts, returns the indices repeated (``torch.repeat_interleave(repeats)``)."""
@@ -1332,6 +1493,20 @@ class Tensor:
         ...
     def reshape_as(self, other: Tensor) -> Tensor:
         """Mirrors ``Tensor.reshape_as``."""
+        ...
+    def resize(self, *sizes: Any) -> Tensor:
+        """Mirrors the deprecated ``Tensor.resize``/``resize_as``: a resized copy."""
+        ...
+    def resize_(self, *sizes: Any, memory_format=...) -> Tensor:
+        """Mirrors ``Tensor.resize_``: the tensor takes the shape ``sizes``, keeping its first
+        elements in row-major order. Where PyTorch leaves new memory uninitialised, ember fills
+        it with zeros. A tensor that requires grad cannot be resized (PyTorch's error)."""
+        ...
+    def resize_as(self, *sizes: Any) -> Tensor:
+        """Mirrors the deprecated ``Tensor.resize``/``resize_as``: a resized copy."""
+        ...
+    def resize_as_(self, the_template: Tensor, *, memory_format=...) -> Tensor:
+        """Mirrors ``Tensor.resize_as_``: ``resize_`` to the template's shape."""
         ...
     def resolve_conj(self) -> Tensor:
         """Mirrors ``torch.resolve_conj``: the input itself (ember never defers a conjugate)."""
@@ -1365,26 +1540,30 @@ class Tensor:
     def rsqrt_(self) -> Tensor:
         """In-place form of ``rsqrt`` (mirrors ``Tensor.rsqrt_``)."""
         ...
-    def scatter(self, dim: int, index: Tensor, src=..., *, value=..., reduce: str | None = ...) -> Tensor:
+    def scatter(self, dim: int = ..., index: Tensor = ..., src=..., *, value=..., reduce: str | None = ..., axis=...) -> Tensor:
         """Mirrors ``torch.scatter(input, dim, index, src | value, reduce=None)``."""
         ...
     def scatter_(self, dim: int, index: Tensor, src=..., *, value=..., reduce: str | None = ...) -> Tensor:
         """In-place form of ``scatter`` (mirrors ``Tensor.scatter_``)."""
         ...
-    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    def scatter_add(self, dim: int = ..., index: Tensor = ..., src: Tensor = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.scatter_add``: duplicates in ``index`` accumulate."""
         ...
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         """In-place form of ``scatter_add`` (mirrors ``Tensor.scatter_add_``)."""
         ...
-    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
+    def scatter_reduce(self, dim: int = ..., index: Tensor = ..., src: Tensor = ..., reduce: str = ..., *, include_self: bool = ..., axis=...) -> Tensor:
         """Mirrors ``torch.scatter_reduce`` (sum, prod, mean, amax, amin; ``include_self``)."""
         ...
     def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
         """In-place form of ``scatter_reduce`` (mirrors ``Tensor.scatter_reduce_``)."""
         ...
-    def select(self, dim: int, index: int) -> Tensor:
+    def select(self, dim: int = ..., index: int = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.select``: the view at ``index`` along ``dim``, that dim removed."""
+        ...
+    def select_scatter(self, src: Tensor, dim: int, index: int) -> Tensor:
+        """Mirrors ``torch.select_scatter``: ``input`` with ``input.select(dim, index)`` replaced
+        by ``src``."""
         ...
     def sgn(self) -> Tensor:
         """Mirrors ``torch.sgn``."""
@@ -1439,6 +1618,10 @@ class Tensor:
     def size(self, dim: int | None = ...) -> Any:
         """Mirrors ``Tensor.size``: the Size, or one dimension's length."""
         ...
+    def slice_scatter(self, src: Tensor, dim: int = ..., start: int | None = ..., end: int | None = ..., step: int = ...) -> Tensor:
+        """Mirrors ``torch.slice_scatter``: ``input`` with the slice ``start:end:step`` along
+        ``dim`` replaced by ``src``."""
+        ...
     def slogdet(self) -> Any:
         """Mirrors ``torch.slogdet``: ``torch.return_types.slogdet(sign, logabsdet)``."""
         ...
@@ -1446,12 +1629,15 @@ class Tensor:
         """Mirrors ``torch.softmax`` (``dim=None`` picks a dim with PyTorch's deprecation
         warning, as ``torch.nn.functional.softmax`` does)."""
         ...
-    def sort(self, dim: int = ..., descending: bool = ..., *, stable: bool = ...) -> Any:
+    def sort(self, dim: int = ..., descending: bool = ..., *, stable: bool = ..., axis=...) -> Any:
         """Mirrors ``torch.sort``: ``(values, indices)``. Always stable (``stable`` is
         accepted for PyTorch's signature)."""
         ...
     def split(self, split_size, dim: int = ...) -> tuple:
         """``Tensor.split(split_size, dim=0)``: PyTorch's method names its argument so."""
+        ...
+    def split_with_sizes(self, split_sizes, dim: int = ...) -> Any:
+        """Mirrors ``torch.split_with_sizes``: pieces of the given sizes along ``dim``."""
         ...
     def sqrt(self) -> Tensor:
         """Mirrors ``torch.sqrt``."""
@@ -1465,8 +1651,11 @@ class Tensor:
     def square_(self) -> Tensor:
         """In-place form of ``square`` (mirrors ``Tensor.square_``)."""
         ...
-    def squeeze(self, dim=...) -> Tensor:
+    def squeeze(self, dim=..., *, axis=...) -> Tensor:
         """Mirrors ``torch.squeeze`` (``dim`` None, an int or a tuple of ints)."""
+        ...
+    def squeeze_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.squeeze_``: ``squeeze`` changing the tensor itself."""
         ...
     def std(self, dim=..., unbiased: bool | None = ..., keepdim: bool = ..., *, correction=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.std``: the square root of ``var``."""
@@ -1505,16 +1694,25 @@ class Tensor:
     def swapaxes(self, dim0: int, dim1: int) -> Tensor:
         """Mirrors ``torch.transpose``."""
         ...
+    def swapaxes_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.swapaxes_``: ``transpose`` changing the tensor itself."""
+        ...
     def swapdims(self, dim0: int, dim1: int) -> Tensor:
         """Mirrors ``torch.transpose``."""
+        ...
+    def swapdims_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.swapdims_``: ``transpose`` changing the tensor itself."""
         ...
     def t(self) -> Tensor:
         """Mirrors ``torch.t``: transpose of a ≤2-D tensor."""
         ...
+    def t_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.t_``: ``t`` changing the tensor itself."""
+        ...
     def take(self, index: Tensor) -> Tensor:
         """Mirrors ``torch.take``: ``input`` read as 1-D at ``index`` (negative counts back)."""
         ...
-    def take_along_dim(self, indices: Tensor, dim: int | None = ...) -> Tensor:
+    def take_along_dim(self, indices: Tensor, dim: int | None = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.take_along_dim``: gather with ``input`` and ``indices`` broadcast
         against each other outside ``dim`` (flattened when ``dim`` is None)."""
         ...
@@ -1530,7 +1728,7 @@ class Tensor:
     def tanh_(self) -> Tensor:
         """In-place form of ``tanh`` (mirrors ``Tensor.tanh_``)."""
         ...
-    def tensor_split(self, indices_or_sections, dim: int = ...) -> tuple:
+    def tensor_split(self, indices_or_sections, dim: int = ..., *, axis=...) -> tuple:
         """Mirrors ``torch.tensor_split``: an int splits into that many nearly equal views (the
         first ones one longer); a list (or 1-D tensor) gives the indices to split at."""
         ...
@@ -1541,10 +1739,23 @@ class Tensor:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Mirrors ``Tensor.to(device | dtype | tensor, copy=False)``: self when nothing changes."""
         ...
+    def to_dense(self, dtype=..., *, masked_grad=...) -> Tensor:
+        """Mirrors ``Tensor.to_dense``: a dense tensor is its own dense form."""
+        ...
+    def to_sparse(self, sparse_dim: int | None = ..., *, layout=..., blocksize=..., dense_dim: int | None = ...) -> Any:
+        """Mirrors ``Tensor.to_sparse``: the non-zero entries as a coalesced sparse COO tensor
+        (the first ``sparse_dim`` dims indexed, the rest dense in each value). Differentiable:
+        the values are gathered from the dense tensor."""
+        ...
+    def to_sparse_coo(self, sparse_dim: int | None = ..., *, layout=..., blocksize=..., dense_dim: int | None = ...) -> Any:
+        """Mirrors ``Tensor.to_sparse``: the non-zero entries as a coalesced sparse COO tensor
+        (the first ``sparse_dim`` dims indexed, the rest dense in each value). Differentiable:
+        the values are gathered from the dense tensor."""
+        ...
     def tolist(self) -> Any:
         """Nested Python lists of Python numbers (``Tensor.tolist``)."""
         ...
-    def topk(self, k: int, dim: int = ..., largest: bool = ..., sorted: bool = ...) -> Any:
+    def topk(self, k: int, dim: int = ..., largest: bool = ..., sorted: bool = ..., *, axis=...) -> Any:
         """Mirrors ``torch.topk``: the ``k`` largest (or smallest) along ``dim`` as
         ``(values, indices)``, always sorted. Ties go to the lower index."""
         ...
@@ -1554,6 +1765,9 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """Mirrors ``torch.transpose``."""
         ...
+    def transpose_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.transpose_``: ``transpose`` changing the tensor itself."""
+        ...
     def triangular_solve(self, A: Tensor, upper: bool = ..., transpose: bool = ..., unitriangular: bool = ...) -> Any:
         """Mirrors the deprecated ``torch.triangular_solve(b, A)``: (solution of
         ``op(A) X = b``, a copy of A)."""
@@ -1561,8 +1775,14 @@ class Tensor:
     def tril(self, diagonal: int = ...) -> Tensor:
         """Mirrors ``torch.tril`` (batched over leading dims)."""
         ...
+    def tril_(self, diagonal: int = ...) -> Tensor:
+        """In-place form of ``tril`` (mirrors ``Tensor.tril_``)."""
+        ...
     def triu(self, diagonal: int = ...) -> Tensor:
         """Mirrors ``torch.triu`` (batched over leading dims)."""
+        ...
+    def triu_(self, diagonal: int = ...) -> Tensor:
+        """In-place form of ``triu`` (mirrors ``Tensor.triu_``)."""
         ...
     def true_divide(self, other, *, rounding_mode: str | None = ...) -> Tensor:
         """Mirrors ``torch.div``; ``rounding_mode`` None (true division), "trunc" or "floor"."""
@@ -1585,7 +1805,7 @@ class Tensor:
     def type_as(self, other: Tensor) -> Tensor:
         """Mirrors ``Tensor.type_as``: self cast to other's dtype."""
         ...
-    def unbind(self, dim: int = ...) -> tuple:
+    def unbind(self, dim: int = ..., *, axis=...) -> tuple:
         """Mirrors ``torch.unbind``: views of each entry along ``dim``, that dim removed."""
         ...
     def unflatten(self, dim: int, sizes) -> Tensor:
@@ -1603,8 +1823,20 @@ class Tensor:
         """Mirrors ``torch.unique_consecutive``: collapses runs of equal values (or equal slices
         along ``dim``), keeping their order."""
         ...
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsafe_chunk(self, chunks: int, dim: int = ...) -> Any:
+        """Mirrors ``torch.unsafe_chunk``: ``chunk`` (ember's pieces are safe to write)."""
+        ...
+    def unsafe_split(self, split_size, dim: int = ...) -> Any:
+        """Mirrors ``torch.unsafe_split``: ``split`` (ember's pieces are safe to write)."""
+        ...
+    def unsafe_split_with_sizes(self, split_sizes, dim: int = ...) -> Any:
+        """Mirrors ``torch.split_with_sizes``: pieces of the given sizes along ``dim``."""
+        ...
+    def unsqueeze(self, dim: int = ..., *, axis=...) -> Tensor:
         """Mirrors ``torch.unsqueeze``."""
+        ...
+    def unsqueeze_(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Mirrors ``Tensor.unsqueeze_``: ``unsqueeze`` changing the tensor itself."""
         ...
     def var(self, dim=..., unbiased: bool | None = ..., keepdim: bool = ..., *, correction=..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.var`` (``correction=`` or legacy ``unbiased``; default correction 1)."""

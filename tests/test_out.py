@@ -74,6 +74,7 @@ def _samples(lib, device):
         (lib.tensor([[5, 3], [6, 2]], device=device), lib.tensor([[1, 2], [3, 1]], device=device)),
         (t(np.eye(4).reshape(2, 2, 2, 2) + 0.1),), (v.sigmoid(),), (v, x, v), ((3,), 2.0),
         (x, 0, i3[0]), (x.triu(), y, {"upper": True}),
+        (x, 2, 0, 1.0), (x, 0, i3[0], y, "prod"), (x, v, 0, 1),  # renorm, index_reduce, ..._scatter
     ]
 
 

@@ -37,8 +37,30 @@ from .special_math import *  # noqa: F401,F403
 from .statistics import *  # noqa: F401,F403
 from . import fused  # noqa: F401,E402 - addcmul/addcdiv
 from .fused import *  # noqa: F401,F403,E402
+from . import binary_math  # noqa: F401,E402 - copysign, logaddexp, gcd, ldexp, ...
+from .binary_math import *  # noqa: F401,F403,E402
+from . import shape_inplace  # noqa: F401,E402 - unsqueeze_, t_, resize_, triu_, ...
+from .shape_inplace import *  # noqa: F401,F403,E402
+from . import index_write  # noqa: F401,E402 - index_copy, index_reduce, put, *_scatter
+from .index_write import *  # noqa: F401,F403,E402
+from . import composites, introspection, quantiles  # noqa: F401,E402
+from .composites import *  # noqa: F401,F403,E402
+from .introspection import *  # noqa: F401,F403,E402
+from .quantiles import *  # noqa: F401,F403,E402
 from . import complex_parts  # noqa: F401,E402 - conj, real/imag, view_as_real, polar ...
 from .complex_parts import *  # noqa: F401,F403,E402
+
+# numpy's axis= / keepdims= for the dim ops whose bodies do not take them (PyTorch's parser
+# accepts them everywhere)
+from ._aliases import apply as _dim_aliases  # noqa: E402
+_dim_aliases(globals(), (
+    "cat", "concat", "concatenate", "stack", "cumsum", "cumprod", "cummax", "cummin",
+    "logcumsumexp", "sort", "argsort", "topk", "unsqueeze", "squeeze", "gather",
+    "index_select", "chunk", "split", "unbind", "logsumexp", "var_mean", "std_mean", "median",
+    "nanmedian", "mode", "quantile", "nanquantile", "count_nonzero", "diff", "narrow",
+    "select", "repeat_interleave", "aminmax", "kthvalue", "index_add", "index_copy",
+    "index_fill", "scatter", "scatter_add", "scatter_reduce", "take_along_dim", "flatten",
+    "movedim", "tensor_split", "diagonal"))
 
 # ``from ember.ops import *`` (ember's own top level) takes the ops, not the modules above
 import sys as _sys  # noqa: E402
@@ -47,5 +69,7 @@ __all__ = [n for _m in ("arith", "conversion", "elementwise", "indexing", "linal
                         "scatter", "selection", "shape", "cumulative", "extrema", "softmax",
                         "sorting", "einsum", "joining", "rearrange", "bounds", "compare",
                         "binning", "calculus", "distances", "grids", "linalg_methods",
-                        "sampling", "setops", "special_math", "statistics", "fused", "complex_parts")
+                        "sampling", "setops", "special_math", "statistics", "fused",
+                        "binary_math", "shape_inplace", "index_write", "composites",
+                        "introspection", "quantiles", "complex_parts")
            for n in _sys.modules[f"{__name__}.{_m}"].__all__]

@@ -255,11 +255,20 @@ def pow(input, exponent) -> Tensor:  # noqa: A001
     a, b, dt, dev = prep2(input, exponent)
     if dt is _dtype.bool and isinstance(exponent, Tensor):
         raise NotImplementedError('"pow" not implemented for \'Bool\'')
-    if not isinstance(exponent, Tensor) and not dt.is_floating_point and not dt.is_complex \
-            and b < 0:
+    integral = not dt.is_floating_point and not dt.is_complex
+    if not isinstance(exponent, Tensor) and integral and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     try:
-        res = wrap(a ** b, dt, dev)
+        if integral and isinstance(exponent, Tensor):
+            data = _int_pow(dev._be.xp, a, b)
+        elif dt.is_floating_point and not isinstance(exponent, Tensor) and (
+                b == 0.5 or b == -0.5):
+            # PyTorch's kernel takes sqrt/rsqrt here: (-0) ** -0.5 is -inf, (-inf) ** 0.5 nan
+            r = dev._be.xp.sqrt(a)
+            data = r if b > 0 else 1 / r
+        else:
+            data = a ** b
+        res = wrap(data, dt, dev)
     except (ValueError, TypeError):  # numpy: ValueError, JAX: TypeError
         broadcast_fail(a, b)
         raise
@@ -268,26 +277,58 @@ def pow(input, exponent) -> Tensor:  # noqa: A001
         if ra or rb:
             if isinstance(exponent, Tensor):
                 def fn(g):
-                    ga = g * exponent * input ** (exponent - 1) if ra else None
-                    gb = g * res * _log_or_zero(input) if rb else None  # res: differentiable again
-                    return ga, gb
-                record(res, "PowBackward1", (input, exponent), fn, saved=(input, exponent))
+                    return (_pow_grad_base(g, input, exponent) if ra else None,
+                            _pow_grad_exponent(g, input, exponent, res) if rb else None)
+                record(res, "PowBackward1", (input, exponent), fn,
+                       saved=(input, exponent) + ((res,) if rb else ()))
             else:
                 e = exponent
                 if e == 0:
                     record(res, "PowBackward0", (input,), lambda g: (g * 0,), saved=(input,))
                 else:
                     record(res, "PowBackward0", (input,),
-                           lambda g: (g * e * input ** (e - 1) if e != 2 else g * 2 * input,),
-                           saved=(input,))
+                           lambda g: (g * (e * _pow_scalar(input, e - 1)),), saved=(input,))
     return res
 
 
-def _log_or_zero(x):
-    # d/db a**b = a**b * log(a); PyTorch defines it as 0 where a == 0
+def _int_pow(xp, a, b):
+    """Integer ``a ** b`` with a tensor exponent, as PyTorch's kernel: a negative exponent
+    gives 1 for a base of 1, ±1 for -1 (by parity), 0 otherwise (0 ** -1 included) instead
+    of numpy's error."""
+    if not hasattr(b, "shape"):
+        return a ** b
+    neg = b < 0
+    r = a ** xp.where(neg, xp.zeros_like(b), b)
+    odd = (b % 2) != 0
+    small = xp.where(a == 1, xp.ones_like(r),
+                     xp.where(a + 1 == 0, xp.where(odd, -xp.ones_like(r), xp.ones_like(r)),
+                              xp.zeros_like(r)))
+    return xp.where(neg, small, r)
+
+
+def _pow_scalar(x, e):
+    """``x ** e`` for a Python exponent as PyTorch computes it: ±0.5 are sqrt/rsqrt (so
+    (-0) ** -0.5 is -inf and (-inf) ** -0.5 nan, as torch's pow_backward gives)."""
+    if e == -0.5:
+        return x.rsqrt()
+    if e == 0.5:
+        return x.sqrt()
+    return x ** e
+
+
+def _pow_grad_base(g, x, e):
+    # PyTorch's pow_backward_self: 0 where the exponent is 0 (not 0 * x ** -1 = nan at x = 0)
+    from .selection import where
+    return where(e == 0, 0.0, g * (e * x ** (e - 1)))
+
+
+def _pow_grad_exponent(g, x, e, res):
+    # PyTorch's pow_backward_exponent: 0 where x == 0 and e >= 0, else res * log(x) (so
+    # 0 ** -1 gives -inf, not nan)
     from .elementwise import log
     from .selection import where
-    return where(x == 0, 0.0, log(where(x == 0, 1.0, x)))
+    zero = (x == 0).logical_and(e >= 0)
+    return g * where(zero, 0.0, res * log(where(zero, 1.0, x)))
 
 
 def _rpow(input: Tensor, base) -> Tensor:
@@ -302,7 +343,8 @@ def _rpow(input: Tensor, base) -> Tensor:
         res = pow(b, input)
     finally:
         GRAD.enabled = True
-    record(res, "PowBackward2", (input,), lambda g: (g * res * _log_or_zero(b),), saved=(res,))
+    record(res, "PowBackward2", (input,), lambda g: (_pow_grad_exponent(g, b, input, res),),
+           saved=(input, res))
     return res
 
 

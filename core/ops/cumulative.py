@@ -7,7 +7,7 @@ that skip it are summed, and at later zeros it is zero.
 from __future__ import annotations
 
 from .. import _dtype, return_types
-from ._register import inplace
+from ._register import inplace, takes_out
 from ._util import GRAD, Tensor, method, record, wrap
 from .reduction import _cast_in, _sum_dtype
 from .reduction import sum as _rsum
@@ -166,3 +166,56 @@ def cummin(input: Tensor, dim: int):
 
 inplace(cumsum, "cumsum_")
 inplace(cumprod, "cumprod_")
+
+
+# --- logcumsumexp -----------------------------------------------------------------------------
+def _log_scan(xp, data, axis: int):
+    """Inclusive log-sum-exp scan along axis: a Hillis-Steele scan of logaddexp (log2(n)
+    whole-array steps), exact in log space where a global-max shift would underflow."""
+    from .binary_math import _logaddexp_kernel
+    lae = _logaddexp_kernel(False)
+    n = data.shape[axis]
+    k = 1
+    lead = (slice(None),) * axis
+    while k < n:
+        pad_shape = list(data.shape)
+        pad_shape[axis] = k
+        pad = xp.full(tuple(pad_shape), -float("inf"), dtype=data.dtype)
+        shifted = xp.concat([pad, data[lead + (slice(0, n - k), Ellipsis)]], axis=axis)
+        data = lae(xp, data, shifted)
+        k *= 2
+    return data
+
+
+def _logcumsumexp(input: Tensor, d: int) -> Tensor:
+    dt, dev = input.dtype, input._device
+    if not (dt.is_floating_point or dt.is_complex):
+        from .elementwise import not_implemented
+        raise not_implemented("logcumsumexp_out", dt, dev)
+    res = wrap(_log_scan(dev._be.xp, input._data, d), dt, dev)
+    if GRAD.enabled and input._requires_grad:
+        def fn(g):
+            # PyTorch's logcumsumexp_backward: positive and negative parts of g in log
+            # space, each through a reverse logcumsumexp
+            from .selection import where
+            lowest = _dtype.finfo(g.dtype).min
+
+            def rev(x):
+                return x.flip(d).logcumsumexp(d).flip(d)
+            log_abs = g.abs().log()
+            pos = where(g > 0, log_abs, lowest)
+            neg = where(g < 0, log_abs, lowest)
+            return ((rev(pos - res) + input).exp() - (rev(neg - res) + input).exp(),)
+        record(res, "LogcumsumexpBackward0", (input,), fn, saved=(input, res))
+    return res
+
+
+@takes_out
+@method("logcumsumexp")
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """Mirrors ``torch.logcumsumexp``: ``log(cumsum(exp(input), dim))`` without overflow or
+    underflow; floats only."""
+    return _on_1d(_logcumsumexp, input, dim)
+
+
+__all__.append("logcumsumexp")

@@ -187,6 +187,8 @@ def _matmul_dtype_error(a: Tensor, b: Tensor, kernel: str) -> Exception:
 @method("matmul", "__matmul__")
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Mirrors ``torch.matmul``: 1-D/2-D/batched with broadcasting of batch dims."""
+    if type(input) is not Tensor and input.is_sparse:  # a sparse left operand: ember.sparse
+        return input.matmul(other)
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(other).__name__}")
@@ -235,6 +237,8 @@ def _product(a: Tensor, b: Tensor, kernel: str, name: str) -> Tensor:
 @method("mm")
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Mirrors ``torch.mm``: matrix @ matrix, no broadcasting."""
+    if type(input) is not Tensor and input.is_sparse:  # a sparse left operand: ember.sparse
+        return input.mm(mat2)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
