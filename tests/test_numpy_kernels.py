@@ -176,9 +176,9 @@ def test_threaded_conv_matches_single_thread(nb):
     try:
         for n in (1, 2):
             ember.set_num_threads(n)
-            y = np.array(conv.conv2d_save(x, w, (1, 1), (1, 1), 1)[0])
-            gx = np.array(conv.conv_transpose2d(g, w, (1, 1), (32, 32), (1, 1), 1))
-            gw = conv.conv2d_weight(x, g, w.shape, (1, 1), (1, 1), 1)
+            y = np.array(conv.conv2d_save(x, w, (1, 1), (1, 1), (1, 1), 1)[0])
+            gx = np.array(conv.conv_transpose2d(g, w, (1, 1), (1, 1), (32, 32), (1, 1), 1))
+            gw = conv.conv2d_weight(x, g, w.shape, (1, 1), (1, 1), (1, 1), 1)
             res.append((y, gx, gw))
     finally:
         ember.set_num_threads(before)
