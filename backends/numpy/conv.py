@@ -144,9 +144,11 @@ def conv2d_save(x, w, stride, padding, dilation, groups):
     nb = _chunk(n, view.shape[0] * kh * kw * run)
     for lo in range(0, n, nb):
         hi = min(n, lo + nb)
-        r = scratch.get((groups, o // groups, (hi - lo) * run), x.dtype)
-        np.matmul(wm, _cols(view, groups, lo, hi), out=r)
-        y[lo:hi] = r.reshape(o, hi - lo, run).transpose(1, 0, 2)
+        # one matmul per sample straight into y's layout (numpy's batched loop): cheaper
+        # than one matmul and a transposing copy of its result
+        cols = _cols(view, groups, lo, hi).reshape(groups, -1, hi - lo, run)
+        np.matmul(wm, cols.transpose(2, 0, 1, 3),
+                  out=y[lo:hi].reshape(hi - lo, groups, o // groups, run))
     y = y.reshape(n, o, oh, rw)
     return (y if rw == ow else y[:, :, :, :ow]), None
 

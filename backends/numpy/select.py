@@ -17,13 +17,12 @@ MIN_SIZE = 1 << 12
 
 
 def masked_fill(x, mask, value):
-    """``np.where(mask, value, x)`` by bit operations for a C-contiguous float or int
-    array of 4 or 8 bytes and a C-contiguous bool mask of its shape; None otherwise (the
-    caller then uses np.where)."""
+    """``np.where(mask, value, x)`` by bit operations for a float or int array of 4 or 8
+    bytes and a bool mask of its shape; None otherwise, or for a broadcast mask (whose
+    regular pattern np.where predicts well; the caller then uses np.where)."""
     it = _INT.get(x.dtype.itemsize)
     if (it is None or x.dtype.kind not in "fiu" or x.size < MIN_SIZE
-            or mask.shape != x.shape or mask.dtype != np.bool_
-            or not (x.flags.c_contiguous and mask.flags.c_contiguous)):
+            or mask.shape != x.shape or mask.dtype != np.bool_ or 0 in mask.strides):
         return None
     try:
         v = np.asarray(value, dtype=x.dtype)
