@@ -203,6 +203,7 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
     bh = max(oh + 2 * ph, (h - 1) * sh + dh * (kh - 1) + 1)
     bw = max(ow + 2 * pw, (wd - 1) * sw + dw * (kw - 1) + 1)
     rw = bw if sw == 1 else wd  # column stride 1: x widened to full rows (zeros beyond wd)
+    contiguous = sh == sw == 1
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
     run = h * rw
     out = scratch.get((n, groups * cog, oh, ow), x.dtype)
@@ -222,6 +223,10 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
             for i in range(kh):
                 for j in range(kw):
                     off = i * dh * bw + j * dw
+                    if contiguous:  # stride 1: each tap's rows are one run
+                        buf[a:b, :, off:off + run] += cols[a:b, i * kw + j].reshape(
+                            b - a, m, run)
+                        continue
                     dst = as_strided(buf[a:b, :, off:], (b - a, m, h, rw),
                                      (s0, s1, sh * bw * s2, sw * s2))
                     dst += cols[a:b, i * kw + j]

@@ -95,17 +95,21 @@ def _fused(input: Tensor, weight, bias, axes: tuple, pshape: tuple, eps: float,
             gw = xp.sum(gd * xhat, axis=paxes, keepdims=True)
             gx = None
             if input._requires_grad:
-                if paxes == axes:  # batch norm: the parameter sums are the row sums
-                    gx = xhat * (gw * (-1.0 / m)) - gb * (1.0 / m)
-                    gx += gd
-                    gx *= w * invstd
+                # invstd (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂)), dx̂ = g w, means over ``axes``
+                if paxes == axes:  # batch norm: those means are the parameter sums
+                    dxh, scale = gd, w * invstd
+                    s1, s2 = gb * (1.0 / m), gw * (1.0 / m)
                 else:
-                    dxh = gd * w
+                    dxh, scale = gd * w, invstd
+                    s1 = xp.mean(dxh, axis=axes, keepdims=True)
                     s2 = xp.mean(dxh * xhat, axis=axes, keepdims=True)
+                if be.mutable:
                     gx = xhat * -s2
                     gx += dxh
-                    gx -= xp.mean(dxh, axis=axes, keepdims=True)
-                    gx *= invstd
+                    gx -= s1
+                    gx *= scale
+                else:
+                    gx = (dxh - s1 - xhat * s2) * scale
                 gx = wrap(gx, input.dtype, input._device)
             dev, dt = input._device, input.dtype
             return (gx, wrap(xp.reshape(gw, weight.shape), dt, dev),
@@ -115,8 +119,7 @@ def _fused(input: Tensor, weight, bias, axes: tuple, pshape: tuple, eps: float,
 
 
 def _can_fuse(input: Tensor, weight, bias) -> bool:
-    return (weight is not None and bias is not None and input._device._be.mutable
-            and input.dtype.is_floating_point and weight.dtype is input.dtype
+    return (weight is not None and bias is not None and input.dtype.is_floating_point and weight.dtype is input.dtype
             and bias.dtype is input.dtype)
 
 
