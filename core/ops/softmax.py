@@ -95,8 +95,8 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None, **np_kw) -> T
             if d is not None and not GRAD.enabled and input._device._be.mutable:
                 # on the arrays, in place: one array the input's size instead of three
                 t = xp.exp(res._data)
-                t *= xp.sum(g._data, axis=d, keepdims=True)
-                xp.subtract(g._data, t, out=t)
+                t *= -xp.sum(g._data, axis=d, keepdims=True)
+                t += g._data
                 return (wrap(t, g.dtype, g._device),)
             total = _sum(g, d, keepdim=True) if d is not None else g
             return (g - exp(res) * total,)
