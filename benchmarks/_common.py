@@ -61,3 +61,29 @@ def blocks(cases: dict, number: int, repeat: int, timer=timeit.default_timer) ->
         for k in (keys if r % 2 == 0 else keys[::-1]):
             times[k].append(timers[k].timeit(number) / number * 1e6)
     return {k: (statistics.median(v), min(v)) for k, v in times.items()}
+
+
+def cases_main(doc: str, cases) -> None:
+    """The command line of a benchmark made of ``cases(lib) -> {name: (fn, number)}``:
+    ``--repeat``, ``--cpu-time``; prints ember against PyTorch, one row per case."""
+    import argparse
+    import time
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--cpu-time", action="store_true")
+    args = ap.parse_args()
+    timer = time.process_time if args.cpu_time else time.perf_counter
+    import ember
+    torch = load_torch()
+    ec = cases(ember)
+    tc = cases(torch) if torch is not None else {}
+    rows = []
+    for name, (fn, number) in ec.items():
+        runs = {"ember": fn}
+        if name in tc:
+            runs["torch"] = tc[name][0]
+        best = race(runs, number, args.repeat, timer=timer)
+        rows.append([name, f"{best['ember']:.0f}",
+                     f"{best['torch']:.0f}" if "torch" in best else "-",
+                     ratio(best["ember"], best.get("torch"))])
+    print(table(["case", "ember us", "torch us", "ember/torch"], rows))

@@ -7,8 +7,9 @@ with ``ember.compile`` on JAX (one XLA program) vs PyTorch eager and ``torch.com
 Rows: MLP 784-512-256-10 batch 128 (SGD, Adam); LeNet-like CNN batch 64 (SGD); the seeds'
 homework shape Linear(117->16)-ReLU-Linear(16->1) batch 256, MSELoss, SGD, where Python
 dispatch is nearly all of the time. Also the compile cost: the first calls until the
-program runs (the first call runs eagerly, creating gradients and optimizer state; the
-second traces and compiles), and the mean time per step over the first 100 steps.
+program runs (the first call, which creates gradients and optimizer state, runs as a
+program of its own; the second traces and compiles the steady state), and the mean time
+per step over the first 100 steps.
 
     python benchmarks/compile_step.py [--number 20] [--repeat 7] [--threads 2]
         [--rows mlp-sgd,mlp-adam,cnn,homework] [--cpu-time] [--torch-compile]
@@ -102,14 +103,17 @@ def bench_row(name, args, torch, results):
     m_c = ember_model("jax")
     compiled = ember.compile(make_step(ember, m_c, xj, yj, optim, classes), fullgraph=True)
     step_c = _jax_sync(compiled)
-    # compile cost: the calls until the program runs, then the mean over 100 steps
-    t0 = time.perf_counter()
+    # compile cost: the calls until the program runs, then the mean over 100 steps (CPU
+    # seconds of this process with --cpu-time: wall time on a shared machine mostly
+    # measures the other processes)
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    t0 = clock()
     step_c()
     loss2 = {"ember compiled": float(step_c().detach())}  # the compiled program's first run
-    first = time.perf_counter() - t0
+    first = clock() - t0
     for _ in range(98):
         step_c()
-    first100 = (time.perf_counter() - t0) / 100
+    first100 = (clock() - t0) / 100
     steps["ember compiled"] = step_c
     if torch is not None:
         tm = build(torch)

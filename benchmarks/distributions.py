@@ -11,13 +11,11 @@ on a loaded machine.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_torch, race, ratio, table  # noqa: E402
+from _common import cases_main  # noqa: E402
 
 
 def cases(lib):
@@ -55,27 +53,5 @@ def cases(lib):
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--cpu-time", action="store_true")
-    args = ap.parse_args()
-    timer = time.process_time if args.cpu_time else time.perf_counter
-    import ember
-    torch = load_torch()
-    ec = cases(ember)
-    tc = cases(torch) if torch is not None else {}
-    rows = []
-    for name, (fn, number) in ec.items():
-        runs = {"ember": fn}
-        if name in tc:
-            runs["torch"] = tc[name][0]
-        best = race(runs, number, args.repeat, timer=timer)
-        rows.append([name, f"{best['ember']:.0f}",
-                     f"{best['torch']:.0f}" if "torch" in best else "-",
-                     ratio(best["ember"], best.get("torch"))])
-    print(table(["case", "ember us", "torch us", "ember/torch"], rows))
-
-
 if __name__ == "__main__":
-    main()
+    cases_main(__doc__, cases)

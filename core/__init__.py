@@ -50,7 +50,8 @@ newaxis = None
 # Submodules load on first attribute access (``ember.nn``), keeping ``import ember`` light.
 _LAZY = {"hub", "nn", "optim", "utils", "cuda", "backends", "accelerator", "linalg", "testing",
          "serialization", "special", "random", "distributed", "multiprocessing",
-         "distributions", "fft", "amp", "cpu", "profiler", "onnx", "jit", "compiler"}
+         "distributions", "fft", "amp", "cpu", "profiler", "onnx", "jit", "compiler",
+         "func"}
 
 
 # torch's autocast state functions, from ember.amp on first use
@@ -63,6 +64,10 @@ def __getattr__(name):
     if name == "autocast" or name in _AMP_STATE:  # torch.autocast is torch.amp.autocast
         from .amp import autocast_mode
         value = globals()[name] = getattr(autocast_mode, name)
+        return value
+    if name == "vmap":  # torch.vmap is torch.func.vmap
+        from .func import vmap
+        value = globals()[name] = vmap
         return value
     if name in _LAZY:
         import importlib

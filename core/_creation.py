@@ -429,11 +429,18 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
 
 # --- random ---------------------------------------------------------------------------------
 
-_initial_seed = 67280421310721  # PyTorch's default seed
+_initial_seed = 67280421310721  # PyTorch's default seed (a new Generator's)
 
 
 class Generator:
-    """Mirrors ``torch.Generator``: a seedable random state for one device's backend."""
+    """Mirrors ``torch.Generator``: a seedable random state for one device's backend.
+
+    On the numpy backend (the default CPU) it is PyTorch's CPU generator: after
+    ``manual_seed(s)`` the random functions draw PyTorch's numbers (its mt19937 stream and
+    its kernels' transforms: ``ember._mt19937``, ``ember_numpy._random``) and the state is
+    PyTorch's 5056-byte layout. Other backends keep their own generators (JAX's
+    counter-based keys, CuPy's, numpy PCG64 on the array-API host backends): seeded draws
+    are reproducible there but are not PyTorch's numbers."""
 
     def __init__(self, device="cpu"):
         self.device = _Device(device) if not isinstance(device, _Device) else device
@@ -449,8 +456,10 @@ class Generator:
         return self
 
     def seed(self) -> int:
-        import random as _random
-        self.manual_seed(_random.SystemRandom().getrandbits(63))
+        """Mirrors ``Generator.seed``: reseed from the OS's entropy (64 bits, as PyTorch's
+        ``getNonDeterministicRandom``) and return the seed."""
+        import os
+        self.manual_seed(int.from_bytes(os.urandom(8), "little"))
         return self._seed
 
     def initial_seed(self) -> int:
@@ -462,12 +471,17 @@ class Generator:
         return self._state[1]
 
     def get_state(self) -> Tensor:
-        """Mirrors ``Generator.get_state``: a uint8 tensor in the fixed layout of
-        ``ember._random_state`` (no pickle)."""
+        """Mirrors ``Generator.get_state``: a uint8 tensor in a fixed layout of
+        ``ember._random_state`` (PyTorch's on the numpy backend; no pickle)."""
         import numpy as np
-        from ._random_state import encode_state
+        from ._mt19937 import TorchCPUGenerator
+        from ._random_state import encode_state, encode_torch_state
         st = None if self._state is None else self._state[1]
-        return from_numpy(np.frombuffer(encode_state(self._seed, st), dtype=np.uint8).copy())
+        if st is None and self.device.type == "cpu":
+            st = self.rng(resolve_device(self.device)._be)
+        data = encode_torch_state(st) if isinstance(st, TorchCPUGenerator) else \
+            encode_state(self._seed, st)
+        return from_numpy(np.frombuffer(data, dtype=np.uint8).copy())
 
     def set_state(self, new_state: Tensor) -> "Generator":
         """Mirrors ``Generator.set_state``: restore a ``get_state`` tensor; a wrong size or
@@ -476,7 +490,18 @@ class Generator:
         if not isinstance(new_state, Tensor) or new_state.dtype is not _dtype.uint8:
             raise TypeError("RNG state must be a torch.ByteTensor")
         check_size(new_state.numel())  # before touching a byte of it
-        seed, kind, payload = decode_state(new_state.detach().cpu().numpy().tobytes())
+        data = new_state.detach().cpu().numpy().tobytes()
+        from ._random_state import TORCH_STATE_SIZE, decode_torch_state
+        if len(data) == TORCH_STATE_SIZE:
+            from ._mt19937 import TorchCPUGenerator
+            g = decode_torch_state(data)
+            be = resolve_device(self.device)._be
+            if not isinstance(be.rng(0), TorchCPUGenerator):
+                raise RuntimeError("Invalid RNG state: PyTorch's mt19937 state, and this "
+                                   "backend's generator is not PyTorch's")
+            self._seed, self._state = g.seed, (be, g)
+            return self
+        seed, kind, payload = decode_state(data)
         self.manual_seed(seed)
         if payload is not None:
             rng = self.rng(resolve_device(self.device)._be)
@@ -489,6 +514,7 @@ class Generator:
 
 
 default_generator = Generator("cpu")
+default_generator.seed()  # as PyTorch: an unseeded process starts from a fresh random seed
 _device_generators: dict = {}
 
 
@@ -540,7 +566,7 @@ def _draw(kind: str, shape: tuple, dt, dev, generator, a: float, b: float):
         return draw(rng, shape, dt, a, b, dev.index)
     real = dt.to_real()
     if kind == "normal":
-        a, b = a, b * math.sqrt(0.5)
+        a, b = a, b / math.sqrt(2)  # PyTorch: normal_ of view_as_real with std / sqrt(2)
     parts = draw(rng, shape + (2,), real, a, b, dev.index)
     return be.astype(parts[..., 0], dt) + be.astype(parts[..., 1], dt) * 1j
 
@@ -706,10 +732,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None,
 def bernoulli(input: Tensor, p: float | None = None, *, generator=None) -> Tensor:
     """Mirrors ``torch.bernoulli``: 1 with probability ``input`` (or ``p``)."""
     dev = input._device
-    u = rand(input.shape, generator=generator, dtype=input.dtype, device=dev)
-    probs = input.detach() if p is None else p
-    with _no_grad():
-        return (u < probs).to(input.dtype)
+    probs = input.detach()._data if p is None else float(p)
+    data = dev._be.random_bernoulli(_generator_for(dev, generator), tuple(input.shape),
+                                    input.dtype, probs, dev.index)
+    return wrap(data, input.dtype, dev)
 
 
 def _no_grad():

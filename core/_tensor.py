@@ -238,8 +238,9 @@ class Tensor:
         out._vc = self._vc
         out._base = self if self._base is None else self._base
         if not self._device._be.mutable:  # no shared buffer: writes through out reach self
-            from .ops._views import ALIAS
+            from .ops._views import ALIAS, register_view
             out._view_src = (self, ALIAS)
+            register_view(out._base, out)  # and writes into self reach out
         return out
 
     def detach_(self) -> "Tensor":

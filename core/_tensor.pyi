@@ -282,6 +282,12 @@ class Tensor:
     def aminmax(self, *, dim: int | None = ..., keepdim: bool = ...) -> Any:
         """Mirrors ``torch.aminmax``: ``(min, max)`` over all elements or one ``dim``."""
         ...
+    def angle(self) -> Tensor:
+        """Mirrors ``torch.angle``. Real inputs give pi for negatives, else 0 (gradient 0)."""
+        ...
+    def angle_(self) -> Tensor:
+        """In-place form of ``angle`` (mirrors ``Tensor.angle_``)."""
+        ...
     def any(self, dim=..., keepdim: bool = ..., **np_kw: Any) -> Tensor:
         """Mirrors ``torch.any`` (``dim`` an int or tuple)."""
         ...
@@ -498,12 +504,16 @@ class Tensor:
         """Mirrors ``torch.clone``: a copy that stays in the graph."""
         ...
     def conj(self) -> Tensor:
-        """Mirrors ``torch.conj``: the input itself for real tensors; for complex ones a new
-        tensor (PyTorch returns a lazy conjugate view; ember has no conj bit)."""
+        """Mirrors ``torch.conj``: the input itself for real tensors; for complex ones the
+        conjugate (a new tensor: PyTorch's is a lazy view, ember has no conj bit). Gradient:
+        the conjugate of the incoming one."""
         ...
     def conj_physical(self) -> Tensor:
-        """Mirrors ``torch.conj``: the input itself for real tensors; for complex ones a new
-        tensor (PyTorch returns a lazy conjugate view; ember has no conj bit)."""
+        """Mirrors ``torch.conj_physical``: the conjugate, materialised (ember's ``conj``
+        always is)."""
+        ...
+    def conj_physical_(self) -> Tensor:
+        """In-place form of ``conj_physical`` (mirrors ``Tensor.conj_physical_``)."""
         ...
     def contiguous(self, memory_format=...) -> Tensor:
         """Mirrors ``Tensor.contiguous``: self when already contiguous, else a copy."""
@@ -814,7 +824,8 @@ class Tensor:
         ...
     @property
     def imag(self) -> Any:
-        """Mirrors ``torch.imag``: a view of the imaginary part of a complex tensor."""
+        """Mirrors ``torch.imag``: a writable view of the imaginary part of a complex tensor
+        (gradient: i times the incoming one)."""
         ...
     def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha=...) -> Tensor:
         """Mirrors ``torch.index_add``: ``input`` with ``alpha * source`` added along ``dim`` at
@@ -853,6 +864,9 @@ class Tensor:
     def is_complex(self) -> bool:
         """Mirrors ``Tensor.is_complex``."""
         ...
+    def is_conj(self) -> bool:
+        """Mirrors ``torch.is_conj``: always False (no lazy conjugate views in ember)."""
+        ...
     def is_contiguous(self, memory_format=...) -> bool:
         """Mirrors ``Tensor.is_contiguous``."""
         ...
@@ -867,6 +881,9 @@ class Tensor:
         ...
     @property
     def is_leaf(self) -> Any:
+        ...
+    def is_neg(self) -> bool:
+        """Mirrors ``torch.is_neg``: always False (no lazy negative views in ember)."""
         ...
     def is_pinned(self, device=...) -> bool:
         """Mirrors ``Tensor.is_pinned``: False (ember does not pin host memory)."""
@@ -1096,9 +1113,11 @@ class Tensor:
         ...
     def multinomial(self, num_samples: int, replacement: bool = ..., *, generator=...) -> Tensor:
         """Mirrors ``torch.multinomial``: ``num_samples`` category indices per row of weights
-        (need not sum to 1). With replacement: inverse-CDF draws. Without: PyTorch's algorithm,
-        the top ``num_samples`` of ``p / q`` with ``q ~ Exp(1)`` (a Gumbel-top-k), so
-        zero-weight categories come last, as in PyTorch."""
+        (need not sum to 1), by PyTorch's CPU algorithm. Without replacement (or for one
+        sample): the top ``num_samples`` of ``p / q`` with ``q ~ Exp(1)`` drawn in p's dtype
+        (a Gumbel-top-k; zero-weight categories come last). With replacement: per row, the
+        running sum of p in p's dtype (float for the half types) divided by the total, the
+        last bucket set to 1, and for each double uniform u the first bucket >= u."""
         ...
     def multiply(self, other) -> Tensor:
         """Mirrors ``torch.mul``."""
@@ -1265,7 +1284,8 @@ class Tensor:
         ...
     @property
     def real(self) -> Any:
-        """Mirrors ``torch.real``: the input itself when real, else a view of the real part."""
+        """Mirrors ``torch.real``: the input itself when real, else a writable view of the real
+        part (gradient: the incoming one as complex)."""
         ...
     def reciprocal(self) -> Tensor:
         """Mirrors ``torch.reciprocal``."""
@@ -1312,6 +1332,12 @@ class Tensor:
         ...
     def reshape_as(self, other: Tensor) -> Tensor:
         """Mirrors ``Tensor.reshape_as``."""
+        ...
+    def resolve_conj(self) -> Tensor:
+        """Mirrors ``torch.resolve_conj``: the input itself (ember never defers a conjugate)."""
+        ...
+    def resolve_neg(self) -> Tensor:
+        """Mirrors ``torch.resolve_neg``: the input itself (ember never defers a negation)."""
         ...
     def retain_grad(self) -> None:
         """Mirrors ``Tensor.retain_grad``: keep a non-leaf's gradient in ``.grad``."""
@@ -1592,6 +1618,14 @@ class Tensor:
         ...
     def view_as(self, other: Tensor) -> Tensor:
         """Mirrors ``Tensor.view_as``."""
+        ...
+    def view_as_complex(self) -> Tensor:
+        """Mirrors ``torch.view_as_complex``: a float tensor whose last dim is 2 (real,
+        imaginary) as a complex one, sharing memory where the backend can."""
+        ...
+    def view_as_real(self) -> Tensor:
+        """Mirrors ``torch.view_as_real``: a complex tensor as a real one with a last dim of 2
+        (real, imaginary), sharing memory where the backend can."""
         ...
     def vsplit(self, indices_or_sections) -> tuple:
         """Mirrors ``torch.vsplit``: along dim 0 of an at least 2-D tensor."""

@@ -89,8 +89,8 @@ def test_writes_through_views_reach_the_base():
 
 
 def test_what_cannot_alias_is_a_copy():
-    """Documented in ember_jax: numpy arrays and JAX arrays never share memory, and a view
-    taken before an in-place change of its base keeps the old values."""
+    """Documented in ember_jax: numpy arrays and JAX arrays never share memory (views and
+    detach() of a JAX tensor do see later in-place changes: tests/test_inplace.py)."""
     a = np.ones(3, dtype=np.float32)
     t = ember.from_numpy(a).to("jax")
     a[0] = 5.0
@@ -98,11 +98,6 @@ def test_what_cannot_alias_is_a_copy():
     host = t.cpu().numpy()
     host[1] = 7.0
     assert t.tolist() == [1.0, 1.0, 1.0]
-    x = ember.zeros(3, device="jax")
-    v, d = x[:2], x.detach()
-    x.add_(1)
-    assert x.tolist() == [1.0, 1.0, 1.0]
-    assert v.tolist() == [0.0, 0.0] and d.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_from_numpy_copies_when_jax_serves_cpu(jax_cpu):

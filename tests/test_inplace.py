@@ -197,3 +197,38 @@ def test_writes_into_an_expanded_view_are_refused_like_torch(device, torch):
     b.expand(2, 3).fill_(2)
     tb.expand(2, 3).fill_(2)
     np.testing.assert_array_equal(b.cpu().numpy(), tb.numpy())
+
+
+def _views_after_base_writes(lib, dev):
+    """Views and detach() taken *before* in-place writes into their base (or into a
+    sibling view) show the new values, and writing through such a view keeps the rest."""
+    out = []
+    a = lib.zeros(4, device=dev)
+    v = a[1:3]
+    a.add_(1)
+    out.append(v.tolist())
+    v.mul_(5)
+    out.append(a.tolist())
+    w, d = a.view(2, 2), a.detach()
+    a.add_(1)
+    out += [w.tolist(), d.tolist()]
+    m = lib.arange(9.0, device=dev).reshape(3, 3)
+    dg, t, inner = m.diagonal(), m.t(), m[1:][:, 1:]
+    row = inner[0]
+    m.mul_(2)
+    m[0, 1] = 100.0
+    out += [dg.tolist(), t.tolist(), row.tolist()]
+    row.fill_(-1.0)
+    out += [m.tolist(), dg.tolist(), t.tolist()]
+    first, second = lib.arange(6.0, device=dev).view(2, 3).unbind(0)
+    first._base.add_(10) if first._base is not None else None
+    out.append(second.tolist())
+    return out
+
+
+def test_views_see_later_writes_into_their_base_like_torch(device, torch):
+    """On every backend, including immutable ones (JAX), where ember refreshes live views
+    after a write instead of sharing memory."""
+    got = _views_after_base_writes(ember, device)
+    assert got[:-1] == _views_after_base_writes(torch, "cpu")[:-1]
+    assert got[-1] == [13.0, 14.0, 15.0]  # torch has no _base attribute to write through

@@ -1,10 +1,22 @@
-"""Convolution and pooling with XLA's own kernels (``lax.conv_general_dilated``,
-``lax.reduce_window``), jitted per geometry: the JAX backend's overrides of ember's
-im2col defaults (``ember.backends._conv``), same arguments and results.
+"""Convolution and pooling for the JAX backend, jitted per geometry: the overrides of
+ember's im2col defaults (``ember.backends._conv``), same arguments and results. Each is
+the formulation XLA's CPU backend ran fastest inside a jitted training step (measured
+with ``benchmarks/compile_step.py``; see the README section "Compiling"):
 
-The adjoints (transposed convolution, the weight gradient, average pooling's backward) are
-``jax.linear_transpose`` of the forward map, so XLA derives them instead of this file.
-Imported on first use, after the backend has loaded JAX.
+- a convolution whose groups each see one input channel (a first layer on grey images,
+  depthwise convolutions) is ``kh * kw`` shifted multiply-adds, which XLA fuses into one
+  loop; XLA's convolution kernel is about 10x slower there. Other convolutions and the
+  weight gradient use ``lax.conv_general_dilated`` (the weight gradient as its
+  ``jax.linear_transpose``);
+- the input gradient (transposed convolution) of an ungrouped convolution is one
+  channels-last matmul whose per-offset slices are spread back with ``lax.pad``
+  (interior padding for the stride) and summed: 1.3x faster than the transpose of XLA's
+  convolution;
+- max pooling stacks the ``kh * kw`` window slices and takes max/argmax (twice as fast as
+  a variadic ``lax.reduce_window``); its backward is one flat scatter-add.
+
+Average pooling's backward is ``jax.linear_transpose`` of its window sum. Imported on
+first use, after the backend has loaded JAX.
 """
 from __future__ import annotations
 
@@ -26,14 +38,69 @@ def _conv(x, w, stride, padding, dilation, groups):
                                     feature_group_count=groups)
 
 
-conv2d = jax.jit(_conv, static_argnums=(2, 3, 4, 5))
+def _windows(x, kernel, stride, dilation, out_hw) -> list:
+    """The ``kh * kw`` strided slices of x: slice ``i * kw + j`` holds
+    ``x[:, :, oh * sh + i * dh, ow * sw + j * dw]``."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    return [x[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+            for i in range(kh) for j in range(kw)]
+
+
+def _conv_shifted(x, w, stride, padding, dilation, groups):
+    """Groups of one input channel: sum over kernel offsets of weight * shifted input."""
+    o, _, kh, kw = w.shape
+    x = jnp.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    if groups > 1 and o != groups:  # output channel k reads input channel k // (O / groups)
+        x = jnp.repeat(x, o // groups, axis=1)
+    out_hw = tuple((x.shape[2 + a] - dilation[a] * ((kh, kw)[a] - 1) - 1) // stride[a] + 1
+                   for a in range(2))
+    y = None
+    for k, s in enumerate(_windows(x, (kh, kw), stride, dilation, out_hw)):
+        term = w[None, :, 0, k // kw, k % kw, None, None] * s
+        y = term if y is None else y + term
+    return y
+
+
+@partial(jax.jit, static_argnums=(2, 3, 4, 5))
+def conv2d(x, w, stride, padding, dilation, groups):
+    if w.shape[1] == 1 and jnp.issubdtype(x.dtype, jnp.floating):
+        return _conv_shifted(x, w, stride, padding, dilation, groups)
+    return _conv(x, w, stride, padding, dilation, groups)
 
 
 @partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
 def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
+    if groups == 1 and jnp.issubdtype(x.dtype, jnp.floating):
+        return _conv_transpose_spread(x, w, stride, padding, out_hw, dilation)
     spec = jax.ShapeDtypeStruct((x.shape[0], w.shape[1] * groups) + out_hw, x.dtype)
     fwd = partial(_conv, w=w, stride=stride, padding=padding, dilation=dilation, groups=groups)
     return jax.linear_transpose(fwd, spec)(x)[0]
+
+
+def _conv_transpose_spread(x, w, stride, padding, out_hw, dilation):
+    """x (N, Ci, H, W), w (Ci, Co, kh, kw): one matmul ``x^T w`` over channels-last rows
+    gives, for each kernel offset (i, j), the values landing on rows ``h * sh + i * dh``
+    and columns ``w * sw + j * dw`` of the zero-padded output (``lax.pad`` with interior
+    padding ``s - 1`` puts them there; XLA fuses the sum); then the padding is cropped."""
+    ci, co, kh, kw = w.shape
+    n, _, h, wd = x.shape
+    (sh, sw), (dh, dw), (ph, pw) = stride, dilation, padding
+    # the padded output must hold every window and the requested size (output_padding)
+    bh = max(out_hw[0] + 2 * ph, (h - 1) * sh + dh * (kh - 1) + 1)
+    bw = max(out_hw[1] + 2 * pw, (wd - 1) * sw + dw * (kw - 1) + 1)
+    t = jnp.reshape(jnp.transpose(x, (0, 2, 3, 1)), (-1, ci)) @ jnp.reshape(w, (ci, -1))
+    t = jnp.reshape(t, (n, h, wd, co, kh, kw))
+    zero = jnp.zeros((), x.dtype)
+    y = None
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            p = lax.pad(t[..., i, j], zero, ((0, 0, 0),
+                                             (top, bh - top - (h - 1) * sh - 1, sh - 1),
+                                             (left, bw - left - (wd - 1) * sw - 1, sw - 1),
+                                             (0, 0, 0)))
+            y = p if y is None else y + p
+    return jnp.transpose(y[:, ph:ph + out_hw[0], pw:pw + out_hw[1]], (0, 3, 1, 2))
 
 
 @partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
@@ -43,26 +110,36 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups):
     return jax.linear_transpose(fwd, spec)(g)[0]
 
 
-def _first_max(a, b):
-    """Combine (value, flat index) pairs: the larger value, NaN beating numbers (PyTorch's
-    max propagates NaN), and on a tie the smaller index (the first maximum)."""
-    (av, ai), (bv, bi) = a, b
-    an, bn = av != av, bv != bv
-    take = (bn & ~an) | (bv > av) | (((bv == av) | (an & bn)) & (bi < ai))
-    return jnp.where(take, bv, av), jnp.where(take, bi, ai)
-
-
 @partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     h, w = x.shape[2], x.shape[3]
-    _, (eh, ew) = pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
-    idx = jnp.broadcast_to(jnp.arange(h * w, dtype=jnp.int64).reshape(h, w), x.shape)
+    out_hw, (eh, ew) = pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
     low = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
-    # padding carries the largest index, so a tie with it keeps the real element
-    init = (jnp.asarray(low, x.dtype), jnp.asarray(jnp.iinfo(jnp.int64).max, jnp.int64))
-    pads = ((0, 0), (0, 0), (padding[0], padding[0] + eh), (padding[1], padding[1] + ew))
-    return lax.reduce_window((x, idx), init, _first_max, (1, 1) + kernel, (1, 1) + stride,
-                             pads, window_dilation=(1, 1) + dilation)
+    (ph, pw), kw = padding, kernel[1]
+    xpad = x
+    if ph or pw or eh or ew:
+        xpad = jnp.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)),
+                       constant_values=jnp.asarray(low, x.dtype))
+    stk = jnp.stack(_windows(xpad, kernel, stride, dilation, out_hw), axis=-1)
+    # argmax: the first maximum, a NaN beating numbers (PyTorch's max propagates NaN)
+    k = jnp.argmax(stk, axis=-1)
+    out = jnp.take_along_axis(stk, k[..., None], axis=-1)[..., 0]
+    rows = (jnp.arange(out_hw[0]) * stride[0] - ph).reshape(-1, 1) + (k // kw) * dilation[0]
+    cols = (jnp.arange(out_hw[1]) * stride[1] - pw).reshape(1, -1) + (k % kw) * dilation[1]
+    # a window of padding and -inf only names its first slot: PyTorch names the first
+    # real element there
+    idx = jnp.maximum(rows, 0) * w + jnp.maximum(cols, 0)
+    return out, idx.astype(jnp.int64)
+
+
+@partial(jax.jit, static_argnums=(2,))
+def max_pool2d_backward(g, idx, in_shape):
+    """g added into zeros of ``in_shape`` at the flat per-plane indices, as one flat
+    scatter-add (duplicates accumulate)."""
+    n, c, h, w = in_shape
+    plane = jnp.arange(n * c, dtype=idx.dtype).reshape(n, c, 1, 1) * (h * w)
+    flat = (plane + idx.reshape(n, c, *g.shape[2:])).reshape(-1)
+    return jnp.zeros(n * c * h * w, g.dtype).at[flat].add(g.reshape(-1)).reshape(in_shape)
 
 
 def _window_sum(x, kernel, stride, padding, extra):

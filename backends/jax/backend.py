@@ -196,6 +196,10 @@ class JaxBackend(Backend):
         from . import _conv
         return _conv.max_pool2d(x, *_pairs(kernel, stride, padding, dilation), bool(ceil_mode))
 
+    def max_pool2d_backward(self, g, idx, in_shape):
+        from . import _conv
+        return _conv.max_pool2d_backward(g, idx, tuple(int(v) for v in in_shape))
+
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
                    divisor_override):
         from . import _conv

@@ -3,9 +3,17 @@ from __future__ import annotations
 
 from ember.backends import Backend
 
+from . import _random
 from . import conv as _conv
 from . import optim as _optim
 from . import select as _select
+
+
+def _numel(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
 
 
 class NumpyBackend(Backend):
@@ -92,25 +100,47 @@ class NumpyBackend(Backend):
         self.np.add.at(out, key, values)
         return out
 
+    # --- random numbers: PyTorch's CPU generator and kernels (ember_numpy._random) -------
     def rng(self, seed):
-        return self.np.random.Generator(self.np.random.PCG64(seed))
+        from ember._mt19937 import TorchCPUGenerator
+        return TorchCPUGenerator(seed)
 
     def _host(self, arr, dtype, index):
         return arr.astype(self.native_dtype(dtype), copy=False)
 
+    def _nat(self, dtype):
+        return self.np.dtype(self.native_dtype(dtype))
+
     def random_uniform(self, rng, shape, dtype, low, high, index=None):
-        # Draw in the target precision where numpy can (float32/float64): a float64 draw
-        # just below 1 rounds up to exactly 1.0 in float32, and PyTorch's range is [0, 1)
-        np = self.np
-        nat = np.dtype(self.native_dtype(dtype))
-        if dtype.name in ("float32", "float64"):
-            u = rng.random(tuple(shape), dtype=nat)
-        else:  # half types: a float32 draw held below the largest half value under 1
-            below_one = 1.0 - 2.0 ** -(8 if dtype.name == "bfloat16" else 11)  # 1 - ulp/2
-            u = np.minimum(rng.random(tuple(shape), dtype=np.float32), below_one).astype(nat)
-        if low == 0.0 and high == 1.0:
-            return u
-        return (u * (high - low) + low).astype(nat, copy=False)
+        n = _numel(shape)
+        return _random.uniform(rng, n, self._nat(dtype), low, high).reshape(tuple(shape))
+
+    def random_normal(self, rng, shape, dtype, mean, std, index=None):
+        n = _numel(shape)
+        return _random.normal(rng, n, self._nat(dtype), mean, std).reshape(tuple(shape))
+
+    def random_integers(self, rng, shape, dtype, low, high, index=None):
+        out = _random.from_to(rng, _numel(shape), low, high)
+        return out.astype(self._nat(dtype), copy=False).reshape(tuple(shape))
+
+    def random_full_range(self, rng, shape, dtype, index=None):
+        return _random.full_range(rng, _numel(shape), self._nat(dtype)).reshape(tuple(shape))
+
+    def random_permutation(self, rng, n, dtype, index=None):
+        return _random.permutation(rng, n).astype(self._nat(dtype), copy=False)
+
+    def random_bernoulli(self, rng, shape, dtype, p, index=None):
+        shape = tuple(shape)
+        if isinstance(p, self.np.ndarray):
+            out = _random.bernoulli_tensor(rng, self.np.broadcast_to(p, shape))
+        else:
+            out = _random.bernoulli_scalar(rng, _numel(shape), float(p)).reshape(shape)
+        return out.astype(self._nat(dtype))
+
+    def random_exponential(self, rng, shape, dtype, lambd, index=None):
+        nat = self._nat(dtype)
+        out = _random.exponential(rng, _numel(shape), lambd, double=nat == self.np.float64)
+        return out.astype(self._nat(dtype)).reshape(tuple(shape))
 
     # --- convolution and pooling: im2col convolutions and unpadded max pooling in numpy
     # layouts (ember_numpy.conv); everything else through the generic defaults

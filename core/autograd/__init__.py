@@ -12,13 +12,13 @@ from .variable import Variable
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck",
-           "gradgradcheck", "Variable", "functional"]
+           "gradgradcheck", "Variable", "functional", "forward_ad"]
 
 
 def __getattr__(name):
     # torch.autograd.profiler and torch.autograd.functional, loaded on first use (functional
     # needs Tensor, which imports this package first)
-    if name in ("profiler", "functional"):
+    if name in ("profiler", "functional", "forward_ad"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")

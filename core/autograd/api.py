@@ -35,7 +35,7 @@ def _make_grads(outputs, grad_outputs):
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not out.dtype.is_floating_point and not out.dtype.is_complex:
+            if not out.dtype.is_floating_point:  # complex too: which real loss is meant?
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                    f"but got {out.dtype!r}")
             g = _filled(out._data.shape, 1, out.dtype, out._device)  # ones_like(out)

@@ -101,7 +101,7 @@ class Function:
         if not touts:
             return fresh[0] if single else fresh
         record(touts if len(touts) != 1 else touts[0], cls.__name__ + "Backward", inputs,
-               backward_fn, saved=saved)
+               backward_fn, saved=saved, holomorphic=False)  # the user's own formula
         node = touts[0]._grad_fn
         node._materialize = ctx.materialize_grads
         ctx._node = node

@@ -158,6 +158,48 @@ _V_INPUT = ("The vector v can only be None if the input to the user-provided fun
             "single Tensor with a single element.")
 
 
+class DoubleBackward:
+    """Forward-mode products ``J t`` from reverse mode, the double-vjp identity shared by
+    :func:`jvp`, ``ember.func.jvp``/``jacfwd`` and ``ember.autograd.forward_ad``'s generic
+    rule: the vjp ``u -> J^T u`` is linear in the cotangent ``u``, so the gradient of
+    ``<J^T u, t>`` w.r.t. ``u`` is ``J t``, exact wherever the backward formulas are
+    differentiable. The first backward runs once (graph kept); each call is one more.
+
+    ``grad_inputs``: ``J^T u`` per input (None where an input is unused); calling with one
+    tangent per input gives one ``J t`` per output (None where it is identically zero).
+    ``vjp``, where given, maps the cotangents (one per output, zeros for outputs that take
+    none) to ``J^T u`` in place of a backward pass through the graph: forward AD passes one
+    op's backward formula."""
+
+    def __init__(self, outputs, inputs, vjp=None):
+        from .._creation import zeros_like
+        self.outputs = tuple(outputs)
+        self.grad_outputs = tuple(
+            zeros_like(o, requires_grad=True) if o.is_floating_point() or o.is_complex()
+            else None for o in self.outputs)
+        if vjp is not None:
+            with enable_grad():
+                self.grad_inputs = tuple(vjp([zeros_like(o) if u is None else u
+                                              for o, u in zip(self.outputs, self.grad_outputs)]))
+            return
+        keep = [(o, u) for o, u in zip(self.outputs, self.grad_outputs) if u is not None]
+        self.grad_inputs = _autograd_grad(tuple(o for o, _ in keep), tuple(inputs),
+                                          tuple(u for _, u in keep), create_graph=True)
+
+    def __call__(self, tangents, create_graph: bool = True, retain_graph: bool = True) -> tuple:
+        us = [u for u in self.grad_outputs if u is not None]
+        got = iter(_autograd_grad(self.grad_inputs, tuple(us), tuple(tangents),
+                                  create_graph=create_graph, retain_graph=retain_graph)
+                   if us else ())
+        return tuple(next(got) if u is not None else None for u in self.grad_outputs)
+
+    def filled(self, tangents) -> tuple:
+        """``J t`` per output with zeros (not None) where it vanishes, graph kept."""
+        from .._creation import zeros_like
+        return tuple(zeros_like(o) if r is None else r
+                     for r, o in zip(self(tangents), self.outputs))
+
+
 # --- the functions ----------------------------------------------------------------------------
 def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """Mirrors ``torch.autograd.functional.vjp``: ``(func(inputs), v^T J)``."""
@@ -180,9 +222,7 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
 
 def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """Mirrors ``torch.autograd.functional.jvp``: ``(func(inputs), J v)`` by the
-    double-backward trick (the vjp is linear in its cotangent; differentiating it w.r.t. the
-    cotangent gives J v)."""
-    from .._creation import zeros_like
+    double-backward trick (:class:`DoubleBackward`)."""
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
@@ -192,11 +232,10 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
                                               "jvp")
         _check_requires_grad(outputs, "outputs", strict=strict)
-        grad_outputs = tuple(zeros_like(out, requires_grad=True) for out in outputs)
-        grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)
-        _check_requires_grad(grad_inputs, "grad_inputs", strict=strict)
+        lin = DoubleBackward(outputs, inputs)
+        _check_requires_grad(lin.grad_inputs, "grad_inputs", strict=strict)
     with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        res = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
+        res = lin(v, create_graph=create_graph)
         res = _fill_in_zeros(res, outputs, strict, create_graph, "back_trick")
     return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
             _tuple_postprocess(_grad_postprocess(res, create_graph), is_outputs_tuple))

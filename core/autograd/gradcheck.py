@@ -1,10 +1,16 @@
 """``ember.autograd.gradcheck`` / ``gradgradcheck``: compare autograd's Jacobian with
-central finite differences. Mirrors ``torch.autograd.gradcheck`` (use float64 inputs).
+central finite differences. Mirrors ``torch.autograd.gradcheck`` (use float64 or complex128
+inputs).
 
-Jacobians are built on the host in float64, laid out as PyTorch lays them out (one row per
-input element, one column per output element), and the mismatch error names the output and
-input and prints both Jacobians, as PyTorch's does. Real dtypes only: PyTorch's Wirtinger
-checks for complex inputs are not implemented.
+Jacobians are built on the host, laid out as PyTorch lays them out (one row per input
+element, one column per output element), and the mismatch error names the output and
+input and prints both Jacobians, as PyTorch's does. Complex numbers are checked as PyTorch's
+slow mode checks them, as pairs of reals: a complex input contributes a row for the real
+and one for the imaginary part of each element (perturbed by eps and by eps·i), and a
+complex output is checked part by part ("While considering the real part of complex
+outputs only, ..."), its imaginary part's analytical column coming from a backward with
+grad_output i. Under PyTorch's convention (the gradient of z is dL/dRe(z) + i dL/dIm(z))
+these pairs must match the finite differences exactly.
 """
 from __future__ import annotations
 
@@ -24,15 +30,31 @@ def _outputs(fn, args) -> list:
 
 def _host(t):
     import numpy as np
-    return np.array(t.detach().numpy(force=True), dtype=np.float64, copy=True).reshape(-1)
+    a = t.detach().numpy(force=True)
+    return np.array(a, dtype=np.complex128 if np.iscomplexobj(a) else np.float64,
+                    copy=True).reshape(-1)
 
 
-def _numerical(fn, inputs, i, eps, n_out):
-    """d(outputs)/d(inputs[i]) by central differences: ``[(in_numel, out_numel)] per output``."""
+def _parts(o) -> tuple:
+    """The parts of an output checked one by one: ("real",), or ("real", "imag")."""
+    return ("real", "imag") if o.dtype.is_complex else ("real",)
+
+
+def _rows(v, complex_in: bool):
+    """One column's entries for an input's rows: real parts, then imaginary parts (complex
+    inputs)."""
+    import numpy as np
+    return np.concatenate([v.real, v.imag]) if complex_in else v.real
+
+
+def _numerical(fn, inputs, i, eps, outs_meta):
+    """d(outputs)/d(inputs[i]) by central differences: ``[{part: (rows, out_numel)}]`` per
+    output, rows as :func:`_rows` lays them out."""
     import numpy as np
     from .._creation import tensor
     x = inputs[i]
     base = np.array(x.detach().numpy(force=True), copy=True)
+    cx = np.iscomplexobj(base)
 
     def at(k, delta):
         pert = base.copy()
@@ -41,37 +63,49 @@ def _numerical(fn, inputs, i, eps, n_out):
         args[i] = tensor(pert, dtype=x.dtype, device=x.device, requires_grad=x.requires_grad)
         return [_host(o) for o in _outputs(fn, args)]
 
-    cols = [[] for _ in range(n_out)]
-    for k in range(base.size):
-        for j, (p, m) in enumerate(zip(at(k, eps), at(k, -eps))):
-            cols[j].append((p - m) / (2 * eps))
-    return [np.stack(c, axis=0) if c else np.zeros((0, 0)) for c in cols]
+    steps = [eps, eps * 1j] if cx else [eps]
+    rows = [[] for _ in outs_meta]
+    for step in steps:
+        for k in range(base.size):
+            for j, (p, m) in enumerate(zip(at(k, step), at(k, -step))):
+                rows[j].append((p - m) / (2 * eps))
+    res = []
+    for j, parts in enumerate(outs_meta):
+        d = np.stack(rows[j], axis=0) if rows[j] else np.zeros((0, 0))
+        res.append({part: (d.real if part == "real" else d.imag) for part in parts})
+    return res
 
 
 def _analytical(outs, wrt):
-    """``{(j, i): (in_numel, out_numel)}`` from one backward per output element."""
+    """``{(j, i): {part: (rows, out_numel)}}`` from one backward per output element and
+    part (grad_output 1 for the real part, i for the imaginary part)."""
     import numpy as np
     from .._creation import tensor
     from .api import grad
     jac = {}
     for j, o in enumerate(outs):
         n = o.numel()
-        rows = {i: np.zeros((x.numel(), n)) for i, x in wrt}
-        if o._requires_grad:
-            for m in range(n):
-                onehot = np.zeros(n)
-                onehot[m] = 1
-                go = tensor(onehot.reshape(tuple(o.shape)), dtype=o.dtype, device=o.device)
-                got = grad([o], [x for _, x in wrt], [go], retain_graph=True,
-                           allow_unused=True)
-                for (i, x), g in zip(wrt, got):
-                    if g is not None:
-                        if tuple(g.shape) != tuple(x.shape):
-                            raise GradcheckError(f"Gradient has incorrect shape for input {i}: "
-                                                 f"{tuple(g.shape)} vs {tuple(x.shape)}")
-                        rows[i][:, m] = _host(g)
+        cols = {}
+        for part in _parts(o):
+            rows = {i: np.zeros(((2 if x.dtype.is_complex else 1) * x.numel(), n))
+                    for i, x in wrt}
+            if o._requires_grad:
+                for m in range(n):
+                    onehot = np.zeros(n, dtype=np.complex128 if o.dtype.is_complex else None)
+                    onehot[m] = 1 if part == "real" else 1j
+                    go = tensor(onehot.reshape(tuple(o.shape)), dtype=o.dtype, device=o.device)
+                    got = grad([o], [x for _, x in wrt], [go], retain_graph=True,
+                               allow_unused=True)
+                    for (i, x), g in zip(wrt, got):
+                        if g is not None:
+                            if tuple(g.shape) != tuple(x.shape):
+                                raise GradcheckError(
+                                    f"Gradient has incorrect shape for input {i}: "
+                                    f"{tuple(g.shape)} vs {tuple(x.shape)}")
+                            rows[i][:, m] = _rows(_host(g), x.dtype.is_complex)
+            cols[part] = rows
         for i, _ in wrt:
-            jac[(j, i)] = rows[i]
+            jac[(j, i)] = {part: cols[part][i] for part in cols}
     return jac
 
 
@@ -102,16 +136,21 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                           UserWarning, stacklevel=2)
     outs = _outputs(func, inputs)
     ana = _analytical(outs, wrt)
+    meta = [_parts(o) for o in outs]
     for i, _ in wrt:
-        num = _numerical(func, inputs, i, eps, len(outs))
+        num = _numerical(func, inputs, i, eps, meta)
         for j in range(len(outs)):
-            a, n = ana[(j, i)], num[j].reshape(ana[(j, i)].shape)
-            if not np.allclose(a, n, rtol=rtol, atol=atol):
-                if raise_exception:
-                    raise GradcheckError(f"Jacobian mismatch for output {j} with respect to "
-                                         f"input {i},\nnumerical:{_fmt(n)}\n"
-                                         f"analytical:{_fmt(a)}\n")
-                return False
+            for part in meta[j]:
+                a = ana[(j, i)][part]
+                n = num[j][part].reshape(a.shape)
+                if not np.allclose(a, n, rtol=rtol, atol=atol):
+                    if raise_exception:
+                        prefix = (f"While considering the {part} part of complex outputs "
+                                  "only, " if len(meta[j]) == 2 else "")
+                        raise GradcheckError(f"{prefix}Jacobian mismatch for output {j} with "
+                                             f"respect to input {i},\nnumerical:{_fmt(n)}\n"
+                                             f"analytical:{_fmt(a)}\n")
+                    return False
     return True
 
 

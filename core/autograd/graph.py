@@ -7,8 +7,18 @@ gradients come free. The engine is iterative (Kahn's algorithm over dependency c
 a chain of 10,000 ops backs up without touching the recursion limit.
 
 Shapes are the engine's job, as in PyTorch's ``validate_outputs``: a gradient arriving for
-a broadcast input is summed back to that input's shape and cast to its dtype, so each
-op's backward only states its maths.
+a broadcast input is summed back to that input's shape and cast to its dtype (a complex
+gradient reaching a real input keeps its real part, as PyTorch's), so each op's backward
+only states its maths.
+
+Complex gradients follow PyTorch's convention (conjugate Wirtinger: for a real loss L the
+gradient of z is dL/dRe(z) + i dL/dIm(z)), so a holomorphic op's backward multiplies by the
+*conjugate* derivative. An op's backward states the plain derivative (``g * y`` for mul);
+:func:`record` conjugates it for complex results once, here: ``conj(fn(conj(g)))`` is
+``g * conj(f'(z))`` for every holomorphic op and leaves any real-coefficient linear map
+(sums, views, indexing) as it is. Ops whose backward already speaks the complex
+convention (conj, real/imag, abs/angle, the DFTs, decompositions, custom Functions) record
+with ``holomorphic=False``. Real results never take that path.
 """
 from __future__ import annotations
 
@@ -16,11 +26,14 @@ import weakref
 
 from .grad_mode import STATE
 
-__all__ = ["Node", "AccumulateGrad", "record", "run_backward"]
+__all__ = ["Node", "AccumulateGrad", "CONSTANT", "record", "run_backward"]
 
 # Set by tools that must see each node run (the profiler): ``NODE_HOOK(node, fn)`` returns
 # the function to call in place of the node's backward ``fn``. Read once per backward run.
 NODE_HOOK = None
+# Set by ``autograd.forward_ad`` while a dual level is open: ``FORWARD(out, name, inputs,
+# fn)`` gives each recorded op's output its tangent. Outside a level it costs one global read.
+FORWARD = None
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved "
           "tensors after they have already been freed). Saved intermediate values of the graph "
@@ -177,10 +190,39 @@ def _edge(t):
 _NO_EDGE = (None, 0)  # an input that wants no gradient
 
 
-def record(out, name, inputs, fn, saved=()):
+class _Constant:
+    """An input slot PyTorch's node has but no tensor fills in ember: a Python scalar that
+    PyTorch wraps as a tensor (``a * 2`` is ``MulBackward0`` with edges ``(a, None)``), or
+    an absent optional tensor (layer_norm without weight). Passed to :func:`record` like a
+    tensor that needs no gradient; its backward returns None in that place."""
+
+    __slots__ = ()
+    _grad_fn = None
+    _requires_grad = False
+    _out_nr = 0
+
+
+CONSTANT = _Constant()
+
+
+def _conjugated(fn):
+    """``fn`` (a holomorphic op's backward with the plain derivative) in PyTorch's complex
+    convention: ``conj(fn(conj(g)))``, i.e. ``g * conj(f'(z))``."""
+    def back(*grads):
+        outs = fn(*[g if g is None or not g.dtype.is_complex else g.conj() for g in grads])
+        if type(outs) is not tuple:
+            outs = (outs,) if not isinstance(outs, list) else tuple(outs)
+        return tuple([g if g is None or not g.dtype.is_complex else g.conj() for g in outs])
+    return back
+
+
+def record(out, name, inputs, fn, saved=(), holomorphic=True):
     """Attach a grad_fn to ``out`` (or a tuple of outputs). ``fn(grad)`` (one output) or
     ``fn(*grads)`` returns one gradient per input (None where there is none). ``saved`` lists
-    the tensors ``fn`` reads: their versions are checked, and they are freed after use."""
+    the tensors ``fn`` reads: their versions are checked, and they are freed after use.
+    For a complex result ``fn`` gives the plain (holomorphic) derivative and is conjugated
+    here (see the module docstring), unless ``holomorphic=False``: then ``fn`` already
+    follows PyTorch's conjugate Wirtinger convention."""
     # every op under autograd comes through here: the node is filled in directly (no
     # __init__ frame), _edge is inlined for one and two inputs, saved versions likewise
     node = _new(_NODE_TYPES.get(name) or _node_type(name))
@@ -220,10 +262,17 @@ def record(out, name, inputs, fn, saved=()):
         node._meta = tuple([(o._data.shape, o.dtype, o._device) for o in out])
         for i, o in enumerate(out):
             o._grad_fn, o._requires_grad, o._out_nr = node, True, i
+        if holomorphic and any(o.dtype.is_complex for o in out):
+            node._fn = _conjugated(fn)
     else:
-        node._meta = ((out._data.shape, out.dtype, out._device),)
+        dt = out.dtype
+        node._meta = ((out._data.shape, dt, out._device),)
         out._grad_fn = node
         out._requires_grad = True
+        if dt.is_complex and holomorphic:
+            node._fn = _conjugated(fn)
+    if FORWARD is not None:
+        FORWARD(out, name, inputs, fn)
     return out
 
 
@@ -236,6 +285,8 @@ def _fit(g, meta):
         from ..ops.reduction import sum_to_size
         g = sum_to_size(g, shape)
     if g.dtype is not dtype:
+        if g.dtype.is_complex and not dtype.is_complex:
+            g = g.real  # a real input that fed a complex op: PyTorch keeps the real part
         g = g.to(dtype)
     return g
 

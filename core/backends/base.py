@@ -416,6 +416,32 @@ class Backend:
     def random_permutation(self, rng: Any, n: int, dtype, index=None) -> Any:
         return self._host(rng.permutation(n), dtype, index)
 
+    def random_full_range(self, rng: Any, shape: Sequence[int], dtype, index=None) -> Any:
+        """``Tensor.random_()`` with no bounds: integers in [0, the dtype's max] (for floating
+        dtypes [0, 2**mantissa digits])."""
+        from .. import _dtype
+        if dtype is _dtype.bool:
+            high = 2
+        elif dtype.is_floating_point:
+            high = 2 ** {"float16": 11, "bfloat16": 8, "float32": 24}.get(dtype.name, 53) + 1
+        else:
+            high = _dtype.iinfo(dtype).max + 1
+        return self.random_integers(rng, shape, dtype, 0, high, index)
+
+    def random_bernoulli(self, rng: Any, shape: Sequence[int], dtype, p, index=None) -> Any:
+        """0/1 draws of ``dtype``, 1 with probability ``p`` (a float, or a backend array
+        broadcastable to ``shape``)."""
+        from .. import _dtype
+        u = self.random_uniform(rng, shape, _dtype.float64, 0.0, 1.0, index)
+        return self.astype(u < p, dtype)
+
+    def random_exponential(self, rng: Any, shape: Sequence[int], dtype, lambd: float,
+                           index=None) -> Any:
+        """Exponential(lambd) draws of ``dtype`` (``-log1p(-u) / lambd``)."""
+        from .. import _dtype
+        u = self.random_uniform(rng, shape, _dtype.float64, 0.0, 1.0, index)
+        return self.astype((-1.0 / lambd) * self.xp.log1p(-u), dtype)
+
     def __repr__(self) -> str:
         return f"<ember backend {self.name!r} serving {', '.join(self.device_types)}>"
 

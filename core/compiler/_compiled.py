@@ -144,6 +144,11 @@ class CompiledCallable:
             key = self._key(snap, akey)
             gens = _generators(snap.tensors, leaves)
             prog = self._trace_jax(be.jax, snap, gens, leaves, rebuild)
+            if isinstance(prog, _jax.FirstRun):
+                # the state-creating call runs once as a program; should this guard case
+                # come back (the state reset), it runs eagerly
+                self._cache[key] = _EAGER
+                return _jax.run_first(prog, snap, gens, leaves)
             self._cache[key] = prog
         if prog is _EAGER:
             return self._fn(*args, **kwargs)
@@ -163,9 +168,11 @@ class CompiledCallable:
         except BaseException:
             _slots.restore(saved)
             raise
+        if isinstance(prog, _jax.FirstRun):
+            _jax.first_capture(prog, self._roots, saved[2])
         _slots.restore(saved)
-        # None: the step created state (optimizer buffers, gradients): this call runs
-        # eagerly and the next one compiles the steady state
+        # None: the step created state (optimizer buffers, gradients) in a way only eager
+        # mode reproduces: this call runs eagerly and the next one compiles the steady state
         return _EAGER if prog is None else prog
 
     def __get__(self, obj, objtype=None):

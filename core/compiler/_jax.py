@@ -17,6 +17,7 @@ the same split).
 from __future__ import annotations
 
 import functools
+import sys
 
 from .._tensor import Tensor, wrap
 from ..autograd.function import Function
@@ -25,14 +26,15 @@ from . import _slots
 from ._breaks import print_breaks
 from ._state import tracing
 
-__all__ = ["Program", "build", "run"]
+__all__ = ["FirstRun", "Program", "build", "first_capture", "run", "run_first"]
 
 
 class Program:
     """A compiled step and how to write its outputs back."""
 
     __slots__ = ("exe", "data_writes", "slot_plan", "gen_writes", "arg_writes", "new_meta",
-                 "out_spec", "diff", "leaves", "res_pos", "bwd_jaxpr", "bwd_used", "bwd_exe")
+                 "out_spec", "diff", "leaves", "res_pos", "bwd_jaxpr", "bwd_used", "bwd_exe",
+                 "donate", "keep", "n_outs")
 
 
 def _flatten_out(obj, refs: list):
@@ -63,9 +65,11 @@ def _unflatten_out(spec, vals: list):
 
 
 def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
-    """Trace ``fn`` and compile it. Returns the Program, or None when the step changed the
-    structure of its state (made new optimizer buffers, gradients where there were none):
-    that call is run eagerly and the next one, with the new structure, is compiled.
+    """Trace ``fn`` and compile it. Returns the Program; or, when the step changed the
+    structure of its state (made new optimizer buffers, gradients where there were none),
+    a ``FirstRun`` that runs this one call as a program and installs the new state (the
+    next call, with the new structure, compiles the steady state), or None where that
+    call must run eagerly (a forward returning its graph, a write into an argument).
     Graph-break exceptions propagate; the caller restores the state either way."""
     prog = Program()
     rec: dict = {}
@@ -93,7 +97,8 @@ def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
         after = _slots.gather(roots, grads)
         rec["changed"] = after.sig != snap.sig
         if rec["changed"]:
-            return [], []
+            return _first_outputs(rec, result, after, tensors, state_in, wrappers, args_in,
+                                  gens, keys_in)
         outs: list = []
         index = {id(t): j for j, t in enumerate(tensors)}
         warg = {id(w): k for k, w in enumerate(wrappers)}
@@ -156,6 +161,7 @@ def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
         prog.leaves, prog.res_pos, prog.bwd_jaxpr = [], len(outs), None
         if diff:
             _trace_backward(jax, prog, [v for _, v in diff], tensors, wrappers, outs)
+        prog.n_outs = len(outs)
         return outs, keys_out
 
     state_in = [t._data for t in tensors]
@@ -164,11 +170,131 @@ def build(jax, fn, roots, snap, gens, arg_leaves, rebuild, grads=True):
     lrs_in = [float(group["lr"]) for group in lr_groups]
     traced = jax.jit(pure).trace(state_in, keys_in, args_in, lrs_in)
     if rec["changed"]:
-        return None
-    prog.exe = traced.lower().compile()
+        first = rec.get("first")
+        if first is None:
+            return None
+        first.exe = traced.lower().compile()
+        return first
+    prog.exe = _donating(jax, prog, traced.jaxpr, state_in, keys_in, args_in, lrs_in)
     prog.out_spec = (prog.out_spec, rec["out_refs"])
     prog.bwd_exe = None
     return prog
+
+
+class FirstRun:
+    """A call that creates state (the first step makes gradients and optimizer buffers):
+    compiled once and run once, instead of op by op (each op's first eager run on JAX is
+    an XLA compile of its own). ``after``: the slots and tensors the trace left, which
+    become the real state with the program's values in place of the tracers."""
+
+    __slots__ = ("exe", "after", "patch", "new_state", "result", "gen_writes")
+
+
+def _first_outputs(rec, result, after, tensors, state_in, wrappers, args_in, gens, keys_in):
+    """The outputs of a state-creating call: every tensor the slots hold afterwards that
+    the step wrote or made, the returned tensors, the advanced keys. Only plain cases:
+    a training step or a function returning no graph, arguments unchanged; else no
+    outputs and no ``rec["first"]`` (the call runs eagerly)."""
+    if any(w._data is not a for w, a in zip(wrappers, args_in)):
+        return [], []
+    refs: list = []
+    spec = _flatten_out(result, refs)
+    warg = {id(w) for w in wrappers}
+    # a returned graph is kept only by a step that ran backward (its loss comes back
+    # without one, as from the steady-state program); a forward's graph needs eager mode
+    stepped = any(k is _slots._GRAD and v is not None
+                  for (_, k), v in zip(after.slots, after.values))
+    if any((v._grad_fn is not None and not stepped) or id(v) in warg for v in refs):
+        return [], []
+    first = FirstRun()
+    old = {id(t): j for j, t in enumerate(tensors)}
+    outs: list = []
+    patch: list = []
+    seen: dict = {}
+    for t in after.tensors:
+        j = old.get(id(t))
+        if j is not None and t._data is state_in[j]:
+            continue
+        seen[id(t)] = len(outs)
+        patch.append((t, len(outs)))
+        outs.append(t._data)
+    res = []
+    for v in refs:
+        pos = seen.get(id(v))
+        if pos is None:
+            j = old.get(id(v))
+            if j is not None and v._data is state_in[j]:
+                res.append(("old", j))
+                continue
+            pos = len(outs)
+            outs.append(v._data)
+        res.append(("new", pos, v.dtype, v._device, v._requires_grad and v._grad_fn is None))
+    first.after, first.patch, first.result = after, patch, (spec, res)
+    first.gen_writes = [n for n, g in enumerate(gens) if g.key is not keys_in[n]]
+    rec["first"] = first
+    return outs, [gens[n].key for n in first.gen_writes]
+
+
+def first_capture(first, roots, saved_opts) -> None:
+    """Before ``_slots.restore``: the optimizer state entries the trace created."""
+    first.new_state = [(opt.state, p, st) for opt, (_, copy) in zip(roots.optimizers,
+                                                                      saved_opts)
+                       for p, st in opt.state.items() if p not in copy]
+
+
+def run_first(first, snap, gens, arg_leaves):
+    """After ``_slots.restore``: run the state-creating program on the restored state and
+    install what the trace created, holding the program's values."""
+    tensors = snap.tensors
+    outs, keys = first.exe([t._data for t in tensors], [g.key for g in gens],
+                           [t._data for t in arg_leaves],
+                           [float(group["lr"]) for group in snap.lr_groups])
+    for t, pos in first.patch:
+        t._data = outs[pos]
+        t._bump()
+    for state, p, st in first.new_state:
+        state[p] = st
+    for (c, k), v in zip(first.after.slots, first.after.values):
+        _slots.set_slot(c, k, v)
+    for n, key in zip(first.gen_writes, keys):
+        gens[n].key = key
+    spec, res = first.result
+    vals = []
+    for r in res:
+        if r[0] == "old":
+            vals.append(tensors[r[1]])
+        else:
+            t = wrap(outs[r[1]], r[2], r[3])
+            t._requires_grad = r[4]
+            vals.append(t)
+    return _unflatten_out(spec, vals)
+
+
+def _donating(jax, prog, closed, state_in, keys_in, args_in, lrs_in):
+    """The traced step compiled with the arrays it replaces donated to XLA: the state
+    tensors whose ``_data`` the step rebinds (parameters, in-place optimizer state) are
+    one argument list, given with ``donate_argnums``, so XLA writes the new values into
+    their buffers instead of allocating (PyTorch's in-place update). The rest of the state
+    is another list. ``run`` hands over an array only where nothing but its tensor holds
+    it (a copy otherwise), so no array the user can still reach is ever deleted."""
+    written = {j for j, _ in prog.data_writes}
+    prog.donate = [j for j in range(len(state_in)) if j in written]
+    prog.keep = [j for j in range(len(state_in)) if j not in written]
+    n = len(state_in)
+    jaxpr, consts = closed.jaxpr, closed.consts
+
+    def flat(don, keep, keys, args, lrs):
+        state: list = [None] * n
+        for j, a in zip(prog.donate, don):
+            state[j] = a
+        for j, a in zip(prog.keep, keep):
+            state[j] = a
+        return jax.core.eval_jaxpr(jaxpr, consts, *state, *keys, *args, *lrs)
+
+    don = [state_in[j] for j in prog.donate]
+    keep = [state_in[j] for j in prog.keep]
+    return jax.jit(flat, donate_argnums=(0,) if don else ()).lower(
+        don, keep, keys_in, args_in, lrs_in).compile()
 
 
 def _trace_backward(jax, prog, douts, tensors, wrappers, outs) -> None:
@@ -231,12 +357,46 @@ class _Runner:
         return out
 
 
+def _refs(t) -> int:
+    """sys.getrefcount of ``t._data``, as read here (the attribute, a local, the call)."""
+    a = t._data
+    return sys.getrefcount(a)
+
+
+class _Probe:
+    __slots__ = ("_data",)
+
+
+def _only_tensor() -> int:
+    """What ``_refs`` reads for an array held by nothing but its tensor: measured, not
+    assumed, since the interpreter's own counting of locals differs between versions."""
+    p = _Probe()
+    p._data = object()
+    return _refs(p)
+
+
+_ONLY_TENSOR = _only_tensor()
+
+
+def _donated(jax, tensors, donate) -> list:
+    """The arrays to donate: each tensor's own, or a copy where anything else (a
+    ``detach()``-ed tensor, ``.data``, a user's variable, another state tensor) holds the
+    same array, because donation deletes it."""
+    out = []
+    for j in donate:
+        t = tensors[j]
+        a = t._data if _refs(t) <= _ONLY_TENSOR else jax.numpy.array(t._data, copy=True)
+        out.append(a)
+    return out
+
+
 def run(jax, prog: Program, snap, gens, arg_leaves):
     """Run a compiled step on the current state and write its results back."""
     tensors = snap.tensors
-    outs, keys = prog.exe([t._data for t in tensors], [g.key for g in gens],
-                          [t._data for t in arg_leaves],
-                          [float(group["lr"]) for group in snap.lr_groups])
+    res = prog.exe(_donated(jax, tensors, prog.donate), [tensors[j]._data for j in prog.keep],
+                   [g.key for g in gens], [t._data for t in arg_leaves],
+                   [float(group["lr"]) for group in snap.lr_groups])
+    outs, keys = res[:prog.n_outs], res[prog.n_outs:]
     new: list = [None] * len(prog.new_meta)
 
     def obj(r):

@@ -53,7 +53,7 @@ def to_complex(x: Tensor) -> Tensor:
     dt = _complex_of(x.dtype)
     res = wrap(x._device._be.astype(x._data, dt), dt, x._device)
     if GRAD.enabled and x._requires_grad:
-        record(res, "ToCopyBackward0", (x,), lambda g: (real_part(g),))
+        record(res, "ToCopyBackward0", (x,), lambda g: (real_part(g),), holomorphic=False)
     return res
 
 
@@ -67,7 +67,7 @@ def real_part(z: Tensor) -> Tensor:
     if be.ember_dtype(res._data.dtype) is not dt:
         res._data = be.astype(res._data, dt)
     if GRAD.enabled and z._requires_grad:
-        record(res, "RealBackward0", (z,), lambda g: (to_complex(g),))
+        record(res, "RealBackward0", (z,), lambda g: (to_complex(g),), holomorphic=False)
     return res
 
 
@@ -77,7 +77,7 @@ def conj(z: Tensor) -> Tensor:
         return z
     res = wrap(z._device._be.xp.conj(z._data), z.dtype, z._device)
     if GRAD.enabled and z._requires_grad:
-        record(res, "ConjBackward0", (z,), lambda g: (conj(g),))
+        record(res, "ConjBackward0", (z,), lambda g: (conj(g),), holomorphic=False)
     return res
 
 
@@ -86,7 +86,7 @@ def c2c(x: Tensor, axes: tuple, scale: str, forward: bool) -> Tensor:
     other direction with the same scale."""
     res = _run(x, "fft" if forward else "ifft", axes, _np_norm(scale, forward), x.dtype)
     if GRAD.enabled and x._requires_grad:
-        record(res, "FftC2CBackward0", (x,), lambda g: (c2c(g, axes, scale, not forward),))
+        record(res, "FftC2CBackward0", (x,), lambda g: (c2c(g, axes, scale, not forward),), holomorphic=False)
     return res
 
 
@@ -110,7 +110,7 @@ def r2c(x: Tensor, axes: tuple, scale: str, onesided: bool) -> Tensor:
                 from .._creation import zeros
                 g = cat([g, zeros(pad, dtype=g.dtype, device=g._device)], axes[-1])
             return (real_part(c2c(g, axes, scale, False)),)
-        record(res, "FftR2CBackward0", (x,), fn)
+        record(res, "FftR2CBackward0", (x,), fn, holomorphic=False)
     return res
 
 
@@ -138,7 +138,7 @@ def c2r(x: Tensor, axes: tuple, scale: str, last_size: int) -> Tensor:
                 w = w.reshape([-1] + [1] * (gi.ndim - 1 - axes[-1]))
                 gi = gi * w
             return (gi,)
-        record(res, "FftC2RBackward0", (x,), fn)
+        record(res, "FftC2RBackward0", (x,), fn, holomorphic=False)
     return res
 
 
@@ -150,5 +150,5 @@ def imag_part(z: Tensor) -> Tensor:
     if be.ember_dtype(res._data.dtype) is not dt:
         res._data = be.astype(res._data, dt)
     if GRAD.enabled and z._requires_grad:
-        record(res, "ImagBackward0", (z,), lambda g: (to_complex(g) * 1j,))
+        record(res, "ImagBackward0", (z,), lambda g: (to_complex(g) * 1j,), holomorphic=False)
     return res

@@ -205,7 +205,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         record(res, "LinalgCrossBackward0", (input, other),
                lambda g: (cross(other.conj(), g, dim=d) if ri else None,
                           cross(g, input.conj(), dim=d) if ro else None),
-               saved=(input, other))
+               saved=(input, other), holomorphic=False)
     return res
 
 
@@ -351,7 +351,7 @@ def matrix_exp(A: Tensor) -> Tensor:
             top = cat([Ah, g], dim=-1)
             bottom = cat([g.new_zeros(tuple(g.shape)), Ah], dim=-1)
             return (matrix_exp(cat([top, bottom], dim=-2))[..., :n, n:],)
-        record(res, "LinalgMatrixExpBackward0", (A,), back, saved=(A,))
+        record(res, "LinalgMatrixExpBackward0", (A,), back, saved=(A,), holomorphic=False)
     return res
 
 

@@ -36,7 +36,7 @@ def _cholesky(A: Tensor, upper: bool, fn: str = "linalg.cholesky") -> Tensor:
             P = 0.5 * (P + P.tril(-1).mH)
             gA = solve_triangular(L.mH, P, upper=True)
             return (solve_triangular(L, gA, upper=False, left=False),)
-        record(res, "LinalgCholeskyExBackward0", (A,), back, saved=(res,))
+        record(res, "LinalgCholeskyExBackward0", (A,), back, saved=(res,), holomorphic=False)
     return res
 
 
@@ -91,7 +91,7 @@ def qr(A: Tensor, mode: str = "reduced"):
         else:
             def back(gQ, gR):
                 return (_qr_backward(gQ, gR, Q, R),)
-        record((Q, R), "LinalgQrBackward0", (A,), back, saved=(Q, R))
+        record((Q, R), "LinalgQrBackward0", (A,), back, saved=(Q, R), holomorphic=False)
         Q._grad_fn._materialize = False
     return _linalg_qr((Q, R))
 
@@ -197,7 +197,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver=None):
                 gVh = gVh[..., :k, :] if gVh is not None else None
                 return (_svd_backward(gU, gS, gVh, U[..., :, :k], S, Vh[..., :k, :]),)
             return (_svd_backward(gU, gS, gVh, U, S, Vh),)
-        record((U, S, Vh), "LinalgSvdBackward0", (A,), back, saved=(U, S, Vh))
+        record((U, S, Vh), "LinalgSvdBackward0", (A,), back, saved=(U, S, Vh), holomorphic=False)
         U._grad_fn._materialize = False
     return _linalg_svd((U, S, Vh))
 
@@ -238,7 +238,7 @@ def eigh(A: Tensor, UPLO: str = "L"):
     L, V = _eigh_arrays(A, UPLO, True)
     if GRAD.enabled and A._requires_grad:
         record((L, V), "LinalgEighBackward0", (A,),
-               lambda gL, gV: (_eig_backward(gL, gV, L, V, True),), saved=(L, V))
+               lambda gL, gV: (_eig_backward(gL, gV, L, V, True),), saved=(L, V), holomorphic=False)
         L._grad_fn._materialize = False
     return _linalg_eigh((L, V))
 
@@ -303,7 +303,7 @@ def eig(A: Tensor):
     if GRAD.enabled and A._requires_grad:
         record((L, V), "LinalgEigBackward0", (A,),
                lambda gL, gV: (_real_grad(_eig_backward(gL, gV, L, V, False), A),),
-               saved=(L, V))
+               saved=(L, V), holomorphic=False)
         L._grad_fn._materialize = False
     return _linalg_eig((L, V))
 
@@ -359,7 +359,7 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
             P = (Vh.mH * Sinv.unsqueeze(-2)) @ U.mH
     if GRAD.enabled and A._requires_grad:
         record(P, "LinalgPinvBackward0", (A,), lambda g: (_pinv_backward(g, P, A),),
-               saved=(P, A))
+               saved=(P, A), holomorphic=False)
     return P
 
 
@@ -447,7 +447,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
                 if ra:
                     gA = t @ X.mH if gA is None else gA + t @ X.mH
             return gA, (gB.squeeze(-1) if vec and gB is not None else gB)
-        record(outs, "LinalgLstsqBackward0", (A, B), back, saved=(A, X))
+        record(outs, "LinalgLstsqBackward0", (A, B), back, saved=(A, X), holomorphic=False)
         X._grad_fn._materialize = False
     sol = X.squeeze(-1) if vec else X
     rank = empty(0, dtype=_dtype.int64, device=dev) if driver == "gels" else ranks

@@ -28,7 +28,7 @@ def _inv(A: Tensor, fn: str = "linalg.inv") -> Tensor:
     res = _w(data, A.dtype, dev)
     if GRAD.enabled and A._requires_grad:
         record(res, "LinalgInvExBackward0", (A,),
-               lambda g: (-(res.mH @ g @ res.mH),), saved=(res,))
+               lambda g: (-(res.mH @ g @ res.mH),), saved=(res,), holomorphic=False)
     return res
 
 
@@ -74,7 +74,7 @@ def det(A: Tensor) -> Tensor:
                 return (gd.unsqueeze(-1).unsqueeze(-1) * _inv(A).mH,)
             except LinAlgError:
                 return (_adjugate_h(A) * g.unsqueeze(-1).unsqueeze(-1),)
-        record(res, "LinalgDetBackward0", (A,), back, saved=(A, res))
+        record(res, "LinalgDetBackward0", (A,), back, saved=(A, res), holomorphic=False)
     return res
 
 
@@ -113,7 +113,7 @@ def slogdet(A: Tensor):
             def back(gs, gl):
                 return (gl.unsqueeze(-1).unsqueeze(-1) * _inv(A).mH if gl is not None
                         else None,)
-        record((sign, logabs), "LinalgSlogdetBackward0", (A,), back, saved=(A, sign))
+        record((sign, logabs), "LinalgSlogdetBackward0", (A,), back, saved=(A, sign), holomorphic=False)
         sign._grad_fn._materialize = False
     return _linalg_slogdet((sign, logabs))
 
@@ -175,7 +175,7 @@ def _solve(A: Tensor, B: Tensor, left: bool, fn: str = "linalg.solve") -> Tensor
             gB = _solve(A.mH, gm, left)
             gA = (-(gB @ Xm.mH) if left else -(Xm.mH @ gB)) if ra else None
             return gA, (gB.squeeze(-1) if vec else gB)
-        record(X, "LinalgSolveExBackward0", (A, B), back, saved=(A, X))
+        record(X, "LinalgSolveExBackward0", (A, B), back, saved=(A, X), holomorphic=False)
     return X
 
 
@@ -257,7 +257,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool = _REQUIRED, left: boo
                 gA = gA.triu(1 if unitriangular else 0) if upper else \
                     gA.tril(-1 if unitriangular else 0)
             return gA, gB
-        record(X, "LinalgSolveTriangularBackward0", (A, B), back, saved=(A, X))
+        record(X, "LinalgSolveTriangularBackward0", (A, B), back, saved=(A, X), holomorphic=False)
     return X
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 
-__all__ = ["Parameter", "Buffer", "is_lazy"]
+__all__ = ["Parameter", "Buffer", "UninitializedTensorMixin", "UninitializedParameter",
+           "UninitializedBuffer", "is_lazy"]
 
 _new = object.__new__
 
@@ -29,6 +30,10 @@ def _share(cls, data: Tensor, requires_grad: bool) -> Tensor:
     t._accum = None
     t._base = None
     t._view_src = None
+    if not data._device._be.mutable:  # no shared buffer (JAX): writes pass between the two
+        from ..ops._views import ALIAS, register_view
+        t._view_src = (data, ALIAS)
+        register_view(data if data._base is None else data._base, t)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -82,6 +87,115 @@ class Buffer:
         return t
 
 
+# what an uninitialized tensor still allows (PyTorch's ``_allowed_methods`` plus what
+# ember itself calls on a parameter while building one or moving a module)
+_ALLOWED = frozenset({"data", "materialize", "cls_to_become", "size", "copy_", "is_complex",
+                      "is_floating_point", "half", "float", "double", "char", "short", "int",
+                      "long", "cuda", "cpu", "to", "get_device", "requires_grad_", "dtype",
+                      "device", "requires_grad", "grad", "is_leaf", "grad_fn", "shape",
+                      "share_memory_"})
+
+
+class UninitializedTensorMixin:
+    """Mirrors ``torch.nn.parameter.UninitializedTensorMixin``: a placeholder whose shape is
+    not known yet; ``materialize(shape)`` gives it data and turns it, the same object, into
+    ``cls_to_become``. Until then its shape and its Tensor methods raise PyTorch's errors.
+
+    Deliberate difference: only methods called on the object raise; functions given one
+    (``ember.add(p, 1)``) see an empty tensor (ember has no ``__torch_function__``)."""
+
+    __slots__ = ()
+    cls_to_become: type = Tensor
+
+    def __getattribute__(self, name: str):
+        if name[0] == "_" or name in _ALLOWED:
+            return object.__getattribute__(self, name)
+        attr = object.__getattribute__(self, name)
+        if callable(attr) and callable(getattr(Tensor, name, None)):
+            kind = "parameter" if isinstance(self, Parameter) else "buffer"
+            cls = type(self).__name__
+            raise ValueError(
+                f"Attempted to use an uninitialized {kind} in <method '{name}' of "
+                f"'torch._C.TensorBase' objects>. This error happens when you are using a "
+                f"`LazyModule` or explicitly manipulating `torch.nn.parameter.{cls}` objects. "
+                "When using LazyModules Call `forward` with a dummy batch to initialize the "
+                "parameters before calling torch functions")
+        return attr
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Mirrors ``materialize``: new (uninitialized) data of ``shape``; the object becomes
+        a ``cls_to_become`` (Parameter or Tensor)."""
+        from .._creation import empty
+        data = object.__getattribute__(self, "data")
+        device = data.device if device is None else device
+        dtype = data.dtype if dtype is None else dtype
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.data = empty(shape, device=device, dtype=dtype)
+        self.__class__ = self.cls_to_become
+
+    @property
+    def data(self) -> Tensor:
+        return _share(Tensor, self, False)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        Tensor.data.fset(self, value)
+
+    @property
+    def shape(self):
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error "
+            "usually happens in `load_state_dict` when trying to load an uninitialized "
+            "parameter into an initialized one. Call `forward` to initialize the parameters "
+            "before accessing their attributes.")
+
+    def share_memory_(self):
+        raise RuntimeError(
+            "Can't share memory on an uninitialized parameter or buffer. Call `forward` to "
+            "initialize the parameters before calling `module.share_memory()`.")
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__}>"
+
+    def __reduce_ex__(self, proto):
+        return (self.__class__, (self.requires_grad,))
+
+    def __deepcopy__(self, memo):
+        got = memo.get(id(self))
+        if got is None:
+            data = object.__getattribute__(self, "data")
+            got = memo[id(self)] = type(self)(self.requires_grad, data.device, data.dtype)
+        return got
+
+
+def _uninitialized(cls, requires_grad: bool, device, dtype):
+    from .._creation import empty
+    return _share(cls, empty(0, device=device, dtype=dtype), requires_grad)
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    """Mirrors ``torch.nn.parameter.UninitializedParameter(requires_grad=True, device=None,
+    dtype=None)``: a lazy module's parameter before its first forward; ``materialize``
+    turns this same object into a ``Parameter`` (so optimizers built before keep it)."""
+
+    __slots__ = ()
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad: bool = True, device=None, dtype=None):
+        return _uninitialized(cls, requires_grad, device, dtype)
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    """Mirrors ``torch.nn.parameter.UninitializedBuffer(requires_grad=False, device=None,
+    dtype=None)``: becomes a plain Tensor when materialized."""
+
+    __slots__ = ()
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad: bool = False, device=None, dtype=None):
+        return _uninitialized(cls, requires_grad, device, dtype)
+
+
 def is_lazy(param) -> bool:
-    """Mirrors ``torch.nn.parameter.is_lazy``: ember has no lazy modules, so False."""
-    return False
+    """Mirrors ``torch.nn.parameter.is_lazy``: whether ``param`` is still uninitialized."""
+    return isinstance(param, UninitializedTensorMixin)

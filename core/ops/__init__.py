@@ -37,6 +37,8 @@ from .special_math import *  # noqa: F401,F403
 from .statistics import *  # noqa: F401,F403
 from . import fused  # noqa: F401,E402 - addcmul/addcdiv
 from .fused import *  # noqa: F401,F403,E402
+from . import complex_parts  # noqa: F401,E402 - conj, real/imag, view_as_real, polar ...
+from .complex_parts import *  # noqa: F401,F403,E402
 
 # ``from ember.ops import *`` (ember's own top level) takes the ops, not the modules above
 import sys as _sys  # noqa: E402
@@ -45,5 +47,5 @@ __all__ = [n for _m in ("arith", "conversion", "elementwise", "indexing", "linal
                         "scatter", "selection", "shape", "cumulative", "extrema", "softmax",
                         "sorting", "einsum", "joining", "rearrange", "bounds", "compare",
                         "binning", "calculus", "distances", "grids", "linalg_methods",
-                        "sampling", "setops", "special_math", "statistics", "fused")
+                        "sampling", "setops", "special_math", "statistics", "fused", "complex_parts")
            for n in _sys.modules[f"{__name__}.{_m}"].__all__]

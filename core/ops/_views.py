@@ -17,8 +17,17 @@ autograd as PyTorch's ``CopySlices``. ``how`` is one of
   "more than one element ... refers to a single memory location" error;
 - a ``(factory, *args)`` tuple that builds any of those when first needed, so a view that
   is never written pays for no closures.
+
+Where memory is not shared (JAX's immutable arrays) a write must also reach the *other*
+views of the same storage, as it does through shared memory: every view made there is
+registered (weakly) with its root base, and after a write has reached the root, each live
+view takes its new values from its base again (:func:`refresh_views`), oldest first, so a
+view of a view sees its base's new values. Mutable backends register nothing and pay
+nothing.
 """
 from __future__ import annotations
+
+import weakref
 
 from .._tensor import Tensor, wrap
 
@@ -40,8 +49,8 @@ class FullView:
 class PartView:
     """How a view of part of its base that no indexing key expresses (a diagonal) maps
     back: ``set(be, base_array, view_array)`` gives the base's new array (immutable
-    backends), ``grads(keep)`` the CopySlices backward ``g -> (grad of the old base or
-    None, grad of the view)``."""
+    backends), ``get(base)`` the view's array of the base tensor's current values, ``grads(keep)`` the
+    CopySlices backward ``g -> (grad of the old base or None, grad of the view)``."""
 
     __slots__ = ()
 
@@ -73,8 +82,72 @@ def view_of(base: Tensor, data) -> Tensor:
     if base._vc is None:
         base._vc = [0]
     out._vc = base._vc
-    out._base = base if base._base is None else base._base
+    out._base = root = base if base._base is None else base._base
+    if not base._device._be.mutable:
+        register_view(root, out)
     return out
+
+
+# id(root) -> weak references to the views of root, oldest first (immutable backends)
+_LIVE: dict = {}
+
+
+def register_view(root: Tensor, view: Tensor) -> None:
+    """Remember ``view`` as a view of ``root`` whose values a write must refresh."""
+    refs = _LIVE.get(id(root))
+    if refs is None:
+        refs = _LIVE[id(root)] = [0]  # [0]: the live count at the last pruning
+        weakref.finalize(root, _LIVE.pop, id(root), None)
+    refs.append(weakref.ref(view))
+    if len(refs) > 2 * refs[0] + 32:  # views made in a loop: drop the dead ones now and then
+        refs[1:] = [r for r in refs[1:] if r() is not None]
+        refs[0] = len(refs) - 1
+
+
+def refresh_views(t: Tensor) -> None:
+    """After a write into ``t`` (or a base it passed the write on to) on an immutable
+    backend: every other live view of the same root takes its values from its base again."""
+    root = t if t._base is None else t._base
+    refs = _LIVE.get(id(root))
+    if refs is None or len(refs) == 1:
+        return
+    live = [0]
+    for r in refs[1:]:
+        v = r()
+        if v is None:
+            continue
+        live.append(r)
+        src = v._view_src
+        if v is not t and src is not None:
+            data = _viewed(src[0], src[1], v)
+            if data is not None:
+                v._data = data
+    live[0] = len(live) - 1
+    refs[:] = live
+
+
+def _viewed(base: Tensor, how, view: Tensor):
+    """The array ``view`` shows of ``base``'s current values (None: not recomputable)."""
+    data = base._data
+    if type(how) is int:
+        return data[how]
+    if type(how) is tuple:
+        how = how[0](*how[1:])
+    if how is ALIAS or how is SAME:
+        return data if how is ALIAS else data.reshape(view._data.shape)
+    if how is EXPANDED:
+        return base._device._be.xp.broadcast_to(data, view._data.shape)
+    if isinstance(how, FullView):
+        return how.fwd(wrap(data, base.dtype, base._device))._data
+    if isinstance(how, PartView):
+        return how.get(base)
+    key = how.key + (Ellipsis,) if type(how) is MultiOutput else how.key
+    if getattr(how, "adv", False):
+        return None
+    try:
+        return data[key]
+    except (IndexError, TypeError):
+        return base._device._be.getitem(data, key)
 
 
 def mark_view(res: Tensor, base: Tensor, how) -> None:
@@ -119,8 +192,11 @@ def propagate(t: Tensor, tracked: bool) -> None:
     """After a write into ``t``: if it is a view, make the write reach its bases where the
     backend does not share memory, and (``tracked``) give them their place in the graph."""
     src = t._view_src
-    if src is not None and (tracked or not t._device._be.mutable):
+    mutable = t._device._be.mutable
+    if src is not None and (tracked or not mutable):
         write_back(t, src, tracked)
+    if not mutable:
+        refresh_views(t)
 
 
 def write_back(view: Tensor, src, tracked: bool) -> None:
@@ -151,12 +227,16 @@ def write_back(view: Tensor, src, tracked: bool) -> None:
                 spec.set(be, base._data, view._data) if part else \
                 be.setitem(base._data, spec.key, view._data)
         if tracked:
+            # (a write's routing of gradients already speaks the complex convention:
+            # holomorphic=False, see autograd.graph)
             if full:
-                record(base, "CopySlices", (view,), lambda g, f=spec.fwd: (f(g),))
+                record(base, "CopySlices", (view,), lambda g, f=spec.fwd: (f(g),),
+                       holomorphic=False)
             else:
                 prev = shallow(base)
                 keep = prev._requires_grad
                 record(base, "CopySlices", (prev, view),
-                       spec.grads(keep) if part else _copy_slices(spec, keep))
+                       spec.grads(keep) if part else _copy_slices(spec, keep),
+                       holomorphic=False)
             base._out_nr = 0
         view, src = base, base._view_src

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._register import takes_out
 from .. import _dtype
 from ._register import attach, broadcast_fail, inplace
+from ..autograd.graph import CONSTANT
 from ._util import (GRAD, Tensor, float_dtype_for, method, prep2, record,
                     reflected, wrap)
 
@@ -46,7 +47,7 @@ def add(input: Tensor, other, *, alpha=1) -> Tensor:
             record(res, "AddBackward0", (input, other),
                    _two if alpha == 1 else (lambda g: (g, g * alpha)))
         else:
-            record(res, "AddBackward0", (input,), _one)
+            record(res, "AddBackward0", (input, CONSTANT), _one_none)
     return res
 
 
@@ -56,6 +57,10 @@ def _one(g):
 
 def _two(g):
     return (g, g)
+
+
+def _one_none(g):  # a scalar operand: PyTorch's node has a None edge for it
+    return (g, None)
 
 
 def _no_bool_sub(x, y) -> None:
@@ -91,7 +96,7 @@ def sub(input: Tensor, other, *, alpha=1) -> Tensor:
             record(res, "SubBackward0", (input, other), lambda g: (g, -g if alpha == 1
                                                                    else g * -alpha))
         else:
-            record(res, "SubBackward0", (input,), _one)
+            record(res, "SubBackward0", (input, CONSTANT), _one_none)
     return res
 
 
@@ -137,7 +142,7 @@ def mul(input: Tensor, other) -> Tensor:
                        lambda g: (g * other if ra else None, g * input if rb else None),
                        saved=(input, other))
             else:
-                record(res, "MulBackward0", (input,), lambda g: (g * other,))
+                record(res, "MulBackward0", (input, CONSTANT), lambda g: (g * other, None))
     return res
 
 
@@ -173,7 +178,7 @@ def div(input: Tensor, other, *, rounding_mode: str | None = None) -> Tensor:
                                   -g * input / (other * other) if rb else None),
                        saved=(input, other))
             else:
-                record(res, "DivBackward0", (input,), lambda g: (g / other,))
+                record(res, "DivBackward0", (input, CONSTANT), lambda g: (g / other, None))
     return res
 
 

@@ -62,6 +62,11 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
         return self
     data = transfer(self._data, src, dst) if dst is not src else self._data
     if dt is not self.dtype:
+        if self.dtype.is_complex and not dt.is_complex and dt is not _dtype.bool:
+            import warnings
+            warnings.warn("Casting complex values to real discards the imaginary part",
+                          UserWarning, stacklevel=2)  # PyTorch's warning
+            data = dst._be.xp.real(data)  # (JAX deprecates astype from complex to real)
         data = dst._be.astype(data, dt)
     elif copy and data is self._data:
         data = dst._be.copy(data)

@@ -208,7 +208,8 @@ def _einsum(subs: list, out_sub: str, ops: list) -> Tensor:
         def back(g):
             return tuple(_operand_grad(g, i, subs, out_sub, ops) if need[i] else None
                          for i in range(len(ops)))
-        record(res, "EinsumBackward0", tuple(ops), back, saved=tuple(ops))
+        record(res, "EinsumBackward0", tuple(ops), back, saved=tuple(ops),
+               holomorphic=False)  # _operand_grad conjugates itself
     return res
 
 

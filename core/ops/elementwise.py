@@ -10,6 +10,7 @@ detached copy, for the same reason). Ops with extra arguments (``round(decimals=
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 
 from ._register import takes_out
@@ -17,11 +18,13 @@ from .. import _dtype
 from .._creation import full, zeros_like
 from ._register import apply2, attach, binary, export, inplace
 from ._util import GRAD, Tensor, method, prep2, record, reflected, wrap
+from ..autograd.graph import record as _record
 from .selection import where
 
+_record_as_is = functools.partial(_record, holomorphic=False)
+
 __all__ = ["floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "round",
-           "round_", "logit", "logit_", "square", "square_", "conj", "real", "imag",
-           "positive"]  # and every op unary() defines
+           "round_", "logit", "logit_", "square", "square_", "positive"]  # and every op unary() defines
 
 FLOAT, SAME, ROUND = "float", "same", "round"  # what a bool/int input becomes (see unary)
 
@@ -65,7 +68,7 @@ def _odd_input(name, input, ints, errors):
 
 
 def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, aliases=(),
-          doc="", real_out=False, public=True):
+          doc="", real_out=False, public=True, holomorphic=True):
     """Define ``ember.<name>``, ``Tensor.<name>`` and their in-place ``<name>_`` forms.
 
     kernel: an ``xp`` function name, or ``fn(backend, array)``. deriv: ``fn(g, x, y)`` →
@@ -74,7 +77,11 @@ def unary(name, kernel, deriv, uses="x", ints=FLOAT, errors=None, node=None, ali
     default float dtype), SAME (keep their dtype) or ROUND (returned unchanged, as a copy).
     errors: {"bool" | "int" | "complex": exception} for dtypes PyTorch rejects. real_out:
     complex inputs give real results (abs). public: attach and export it (else just return).
+    holomorphic: for complex inputs ``deriv`` is the plain complex derivative, which the
+    autograd graph conjugates (PyTorch's convention, see ``autograd.graph``); False when
+    ``deriv`` already gives PyTorch's conjugate Wirtinger gradient (sgn).
     """
+    record = _record if holomorphic else _record_as_is
     kern = (lambda be, a: getattr(be.xp, kernel)(a)) if isinstance(kernel, str) else kernel
     node = node or name.capitalize() + "Backward0"
 
@@ -145,12 +152,18 @@ tanh = unary("tanh", "tanh", lambda g, x, y: g * (1 - y * y), "y")
 unary("asinh", "asinh", lambda g, x, y: g * (x * x + 1).rsqrt(), aliases=("arcsinh",))
 unary("acosh", "acosh", lambda g, x, y: g * (x * x - 1).rsqrt(), aliases=("arccosh",))
 unary("atanh", "atanh", lambda g, x, y: g / (1 - x * x), aliases=("arctanh",))
-unary("deg2rad", lambda be, a: a * (math.pi / 180), lambda g, x, y: g * (math.pi / 180), "")
-unary("rad2deg", lambda be, a: a * (180 / math.pi), lambda g, x, y: g * (180 / math.pi), "")
+unary("deg2rad", lambda be, a: a * (math.pi / 180), lambda g, x, y: g * (math.pi / 180), "",
+      errors={"complex": RuntimeError("deg2rad is not supported for complex tensors.")})
+unary("rad2deg", lambda be, a: a * (180 / math.pi), lambda g, x, y: g * (180 / math.pi), "",
+      errors={"complex": RuntimeError("rad2deg is not supported for complex tensors.")})
 
 
 # --- activations and special functions -------------------------------------------------------
 def _sigmoid(be, a):
+    if be.xp.isdtype(a.dtype, "complex floating"):  # the same, by the real part's sign
+        pos = be.xp.real(a) >= 0
+        e = be.xp.exp(-be.xp.where(pos, a, -a))
+        return be.xp.where(pos, 1 / (1 + e), e / (1 + e))
     # exp(-|a|) never overflows; each sign takes the form that stays accurate
     e = be.xp.exp(-be.xp.abs(a))
     return be.xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
@@ -197,12 +210,16 @@ def _sgn(be, a):
 
 
 def _sgn_grad(g, x, y):
-    if x.dtype.is_complex:
-        raise RuntimeError("ember: the gradient of sgn for complex inputs is not implemented")
-    return zeros_like(g)
+    if not x.dtype.is_complex:
+        return zeros_like(g)
+    # PyTorch's sgn_backward: (g - Re(g conj(sgn)) sgn) / |x|, and 0 at x = 0
+    a = x.abs()
+    d = (g - (g * y.conj()).real * y) / a.masked_fill(a == 0, 1)
+    return d.masked_fill(a == 0, 0)
 
 
-_abs_op = unary("abs", _abs, lambda g, x, y: g * x.sign(), ints=SAME, aliases=("absolute",),
+_abs_op = unary("abs", _abs, lambda g, x, y: g * (x.sgn() if x.dtype.is_complex else x.sign()),
+                ints=SAME, aliases=("absolute",),
              errors={"bool": lambda t: None if t._device.type == "cuda"  # CUDA's takes bool
                      else not_implemented("abs", t.dtype, t._device)},
              real_out=True, doc="abs'(0) = 0, as in PyTorch.")
@@ -210,7 +227,28 @@ attach("__abs__", _abs_op)
 unary("sign", _sign, _zero, "", ints=SAME, errors={"complex": NotImplementedError(
     "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
     "torch.sgn instead.")})
-unary("sgn", _sgn, _sgn_grad, ints=SAME)
+unary("sgn", _sgn, _sgn_grad, "xy", ints=SAME, holomorphic=False)
+
+
+def _angle(be, a):
+    xp = be.xp
+    if xp.isdtype(a.dtype, "complex floating"):
+        return xp.atan2(xp.imag(a), xp.real(a))
+    # PyTorch's real angle: pi for negatives, 0 otherwise (-0.0 too), NaN stays NaN
+    return xp.where(xp.isnan(a), a, xp.where(a < 0, math.pi, xp.zeros_like(a)))
+
+
+def _angle_grad(g, x, y):
+    if not x.dtype.is_complex:
+        return zeros_like(g)
+    # PyTorch's angle_backward: g i z / |z|^2, and 0 at z = 0
+    a2 = (x * x.conj()).real
+    d = (g * 1j) * x / a2.masked_fill(a2 == 0, 1)
+    return d.masked_fill(a2 == 0, 0)
+
+
+unary("angle", _angle, _angle_grad, real_out=True,
+      doc="Real inputs give pi for negatives, else 0 (gradient 0).")
 
 
 # --- rounding ---------------------------------------------------------------------------------
@@ -271,7 +309,7 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     dt, dev = input.dtype, input._device
     data = input._data
     if not dt.is_floating_point:
-        data, dt = _odd_input("logit", input, FLOAT, None)
+        data, dt = _odd_input("logit", input, FLOAT, _errs("logit", "complex"))
     xp = dev._be.xp
     if eps is not None:
         data = xp.clip(data, eps, 1.0 - eps)
@@ -287,44 +325,6 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 
 logit_ = inplace(logit, "logit_")
-
-
-# --- complex parts (real tensors pass through, as in PyTorch) ----------------------------------
-@method("conj", "conj_physical")
-def conj(input: Tensor) -> Tensor:
-    """Mirrors ``torch.conj``: the input itself for real tensors; for complex ones a new
-    tensor (PyTorch returns a lazy conjugate view; ember has no conj bit)."""
-    if not input.dtype.is_complex:
-        return input
-    return wrap(input._device._be.xp.conj(input._data), input.dtype, input._device)
-
-
-def _part(input: Tensor, which: str) -> Tensor:
-    from ._views import view_of
-    data = getattr(input._data, which, None)
-    if data is None:  # a backend whose arrays have no .real/.imag views
-        data = getattr(input._device._be.xp, which)(input._data)
-    out = view_of(input, data)
-    out.dtype = input.dtype.to_real()
-    return out
-
-
-@method("real")
-def real(input: Tensor) -> Tensor:
-    """Mirrors ``torch.real``: the input itself when real, else a view of the real part."""
-    return _part(input, "real") if input.dtype.is_complex else input
-
-
-@method("imag")
-def imag(input: Tensor) -> Tensor:
-    """Mirrors ``torch.imag``: a view of the imaginary part of a complex tensor."""
-    if not input.dtype.is_complex:
-        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
-    return _part(input, "imag")
-
-
-attach("real", property(real))
-attach("imag", property(imag))
 
 
 @method("positive")

@@ -108,17 +108,14 @@ def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=No
     capped at 2**53 for floats as PyTorch does)."""
     if to is None:
         from_, to = 0, from_ if from_ else None
-    if to is None:
-        if self.dtype is _dtype.bool:
-            to = 2
-        elif self.dtype.is_floating_point:
-            to = 2 ** {"float16": 11, "bfloat16": 8, "float32": 24}.get(self.dtype.name, 53) + 1
-        else:
-            to = _dtype.iinfo(self.dtype).max + 1
+    dev = self._device
+    if to is None:  # PyTorch's random_kernel: [0, the dtype's max] (2**digits for floats)
+        data = dev._be.random_full_range(_rng(self, generator), self.shape, self.dtype,
+                                         dev.index)
+        return _replace(self, data, "RandomBackward0")
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
                            f">= to={to}")
-    dev = self._device
     data = dev._be.random_integers(_rng(self, generator), self.shape, _dtype.int64, int(from_),
                                    int(to), dev.index)
     return _replace(self, dev._be.astype(data, self.dtype), "RandomBackward0")
@@ -128,11 +125,10 @@ def random_(self: Tensor, from_: int = 0, to: int | None = None, *, generator=No
 def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Mirrors ``Tensor.bernoulli_``: 1 with probability ``p`` (a float or a tensor)."""
     dev = self._device
-    u = dev._be.random_uniform(_rng(self, generator), self.shape, _dtype.float64, 0.0, 1.0,
-                               dev.index)
-    probs = p._data if isinstance(p, Tensor) else p
-    be = dev._be
-    return _replace(self, be.astype(u < probs, self.dtype), "BernoulliBackward0")
+    probs = p.detach().to(self._device)._data if isinstance(p, Tensor) else float(p)
+    data = dev._be.random_bernoulli(_rng(self, generator), self.shape, self.dtype, probs,
+                                    dev.index)
+    return _replace(self, data, "BernoulliBackward0")
 
 
 @method("exponential_")
@@ -140,7 +136,6 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Mirrors ``Tensor.exponential_``."""
     _need_float(self, "exponential_cpu")
     dev = self._device
-    xp = dev._be.xp
-    u = dev._be.random_uniform(_rng(self, generator), self.shape, self.dtype, 0.0, 1.0,
-                               dev.index)
-    return _replace(self, -xp.log1p(-u) / lambd, "ExponentialBackward0")
+    data = dev._be.random_exponential(_rng(self, generator), self.shape, self.dtype,
+                                      float(lambd), dev.index)
+    return _replace(self, data, "ExponentialBackward0")

@@ -21,7 +21,7 @@ import warnings
 
 from .. import _dtype
 from ._util import GRAD, Tensor, method, record, same_device, wrap
-from ._views import check_write, view_of, write_back
+from ._views import check_write, propagate, view_of
 
 __all__ = ["index_put", "take"]
 
@@ -557,10 +557,7 @@ def _assign(self: Tensor, spec: _Spec, value, accumulate: bool) -> Tensor:
         record(self, "IndexPutBackward0" if accumulate or spec.adv else "CopySlices",
                (prev,) if vt is None else (prev, vt), fn)
         self._out_nr = 0
-    if tracked or not be.mutable:
-        src = self._view_src
-        if src is not None:
-            write_back(self, src, tracked)
+    propagate(self, tracked)
     return self
 
 

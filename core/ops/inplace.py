@@ -9,6 +9,7 @@ which is how autograd detects a saved tensor modified later (PyTorch's error).
 from __future__ import annotations
 
 from .. import _dtype
+from ..autograd import graph as _graph
 from ._util import GRAD, Tensor, wrap
 from ._views import check_write, propagate
 
@@ -43,6 +44,9 @@ def shallow(self: Tensor) -> Tensor:
     t._grad_fn, t._requires_grad, t._out_nr, t._accum = (self._grad_fn, self._requires_grad,
                                                         self._out_nr, self._accum)
     t._vc = [self._vc[0] if self._vc is not None else 0]
+    if _graph.FORWARD is not None:  # a dual level is open: and its tangent
+        from ..autograd.forward_ad import rebind_tangent
+        rebind_tangent(t, self)
     return t
 
 
@@ -76,6 +80,9 @@ def commit(self: Tensor, out: Tensor) -> Tensor:
         if node._saved:
             now = self._vc[0]
             node._saved = tuple((t, now) if t is out else (t, v) for t, v in node._saved)
+        if _graph.FORWARD is not None:  # a dual level is open: self takes out's tangent
+            from ..autograd.forward_ad import rebind_tangent
+            rebind_tangent(self, out)
     propagate(self, tracked)
     return self
 

@@ -100,7 +100,8 @@ def _product_backward(g, a, b, ra, rb):
 def _record_product(res, name, a, b):
     ra, rb = a._requires_grad, b._requires_grad
     if ra or rb:
-        record(res, name, (a, b), lambda g: _product_backward(g, a, b, ra, rb), saved=(a, b))
+        record(res, name, (a, b), lambda g: _product_backward(g, a, b, ra, rb), saved=(a, b),
+               holomorphic=False)  # _product_backward conjugates itself
     return res
 
 
@@ -296,7 +297,8 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
             ga = (g.conj() if cx else g) * other if ra else None
             gb = g * input if rb else None
             return ga, gb
-        record(res, "VdotBackward0", (input, other), back, saved=(input, other))
+        record(res, "VdotBackward0", (input, other), back, saved=(input, other),
+               holomorphic=False)  # conj(input) is not holomorphic: back is PyTorch's
     return res
 
 
@@ -403,7 +405,8 @@ def _fused(input: Tensor, a: Tensor, b: Tensor, target: tuple, beta, alpha,
 
 
 def _scaled(t, s):
-    return t if s == 1 else t * s
+    # a gradient scaled by a complex beta/alpha takes its conjugate (PyTorch's convention)
+    return t if s == 1 else t * (s.conjugate() if type(s) is complex else s)
 
 
 def _record_fused(res, name, input, a, b, beta, alpha, reduce_batch=False):
@@ -417,7 +420,8 @@ def _record_fused(res, name, input, a, b, beta, alpha, reduce_batch=False):
         ga, gb = _product_backward(gp, a, b, ra, rb)
         return gi, (_scaled(ga, alpha) if ga is not None else None), \
             (_scaled(gb, alpha) if gb is not None else None)
-    record(res, name, (input, a, b), back, saved=(a, b))
+    record(res, name, (input, a, b), back, saved=(a, b),
+           holomorphic=False)  # _product_backward and _scaled conjugate themselves
     return res
 
 

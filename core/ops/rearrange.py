@@ -438,6 +438,9 @@ class _DiagView(PartView):
     def __init__(self, offset: int, d1: int, d2: int, shape: tuple):
         self.offset, self.d1, self.d2, self.shape = offset, d1, d2, shape
 
+    def get(self, base: Tensor):
+        return _diagonal_data(base, self.offset, self.d1, self.d2)
+
     def set(self, be, base, view):
         xp = be.xp
         n = len(self.shape)

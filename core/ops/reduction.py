@@ -225,6 +225,8 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
 
 def _prod(input: Tensor, axes: tuple, keepdim: bool, dt, name: str) -> Tensor:
     shape = input._data.shape
+    if input.dtype is not dt and GRAD.enabled and input._requires_grad:
+        input = input.to(dt)  # the gradient is the product's in dtype, cast back (PyTorch)
     xp = input._device._be.xp
     res = wrap(xp.prod(_cast_in(input, dt), axis=axes, keepdims=keepdim), dt, input._device)
     if GRAD.enabled and input._requires_grad:
@@ -335,7 +337,8 @@ def _var_std(name, input, dim, unbiased, keepdim, correction, with_mean):
             return (gi,)
         node = ("VarBackward0", "StdBackward0", "VarMeanBackward0", "StdMeanBackward0")
         nm = node[(name == "std") + 2 * with_mean]
-        record(out, nm, (input,), fn, saved=(input, res))
+        # complex input: _var_grad is PyTorch's formula already (and the mean's is real)
+        record(out, nm, (input,), fn, saved=(input, res), holomorphic=False)
     return out
 
 
@@ -447,7 +450,7 @@ def _norm_grad(x: Tensor, res: Tensor, g: Tensor, p: float, shape, axes, keepdim
     n_safe = where(nz, 1.0, n)
     if p == 2:
         return where(nz, 0.0, g * x / n_safe)
-    ax = x * sgn
+    ax = x * (sgn.conj() if x.dtype.is_complex else sgn)  # |x| (sgn is x/|x| for complex)
     if p < 1:
         xz = wrap(xa == 0, _dtype.bool, dev)
         scaled = where(xz, 0.0, sgn * where(xz, 1.0, ax) ** (p - 1))

@@ -1,7 +1,7 @@
 """Random sampling from a tensor of weights: ``multinomial``.
 
-Draws come from the device's generator (``ember.manual_seed`` / ``generator=``), so they
-are reproducible in ember but not equal to PyTorch's streams."""
+Draws come from the device's generator (``ember.manual_seed`` / ``generator=``); on the
+numpy backend they are PyTorch's (its CPU algorithm, below, over its mt19937 stream)."""
 from __future__ import annotations
 
 from ._register import takes_out
@@ -10,12 +10,6 @@ from .._creation import _generator_for
 from ._util import Tensor, method, wrap
 
 __all__ = ["multinomial"]
-
-
-def _uniform(dev, generator, shape, dt):
-    """Uniform [0, 1) draws (a backend array)."""
-    return dev._be.random_uniform(_generator_for(dev, generator), shape, dt, 0.0, 1.0,
-                                  dev.index)
 
 
 def _check(input: Tensor, num_samples: int, replacement: bool, xp, p) -> None:
@@ -40,30 +34,38 @@ def _check(input: Tensor, num_samples: int, replacement: bool, xp, p) -> None:
 @method("multinomial")
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
     """Mirrors ``torch.multinomial``: ``num_samples`` category indices per row of weights
-    (need not sum to 1). With replacement: inverse-CDF draws. Without: PyTorch's algorithm,
-    the top ``num_samples`` of ``p / q`` with ``q ~ Exp(1)`` (a Gumbel-top-k), so
-    zero-weight categories come last, as in PyTorch."""
+    (need not sum to 1), by PyTorch's CPU algorithm. Without replacement (or for one
+    sample): the top ``num_samples`` of ``p / q`` with ``q ~ Exp(1)`` drawn in p's dtype
+    (a Gumbel-top-k; zero-weight categories come last). With replacement: per row, the
+    running sum of p in p's dtype (float for the half types) divided by the total, the
+    last bucket set to 1, and for each double uniform u the first bucket >= u."""
     dev = input._device
-    xp = dev._be.xp
+    be = dev._be
+    xp = be.xp
     p = input._data
     _check(input, num_samples, replacement, xp, p)
-    # float64 keys: float32 CDFs lose the last categories' tiny weights
-    p64 = dev._be.astype(p, _dtype.float64)
-    rows = p64 if input.ndim == 2 else xp.reshape(p64, (1, -1))
+    rows = p if input.ndim == 2 else xp.reshape(p, (1, -1))
     nrow, ncat = rows.shape
-    if replacement:
-        cdf = xp.cumulative_sum(rows, axis=-1)
-        total = cdf[:, -1:]
-        u = _uniform(dev, generator, (nrow, num_samples), _dtype.float64) * total
-        idx = xp.stack([xp.searchsorted(cdf[i, ...], u[i, ...], side="right")
-                        for i in range(nrow)])
-        idx = xp.minimum(idx, ncat - 1)  # u * total may round up to the last edge
+    rng = _generator_for(dev, generator)
+    if not replacement or num_samples == 1:
+        q = be.random_exponential(rng, tuple(p.shape), input.dtype, 1.0, dev.index)
+        keys = xp.reshape(p / q, (nrow, ncat))
+        if num_samples == 1:
+            idx = xp.reshape(xp.argmax(keys, axis=-1), (nrow, 1))
+        else:
+            idx = xp.argsort(-keys, axis=-1, stable=True)[:, :num_samples]
     else:
-        q = -xp.log1p(-_uniform(dev, generator, (nrow, ncat), _dtype.float64))
-        keys = rows / q
-        idx = xp.argsort(-keys, axis=-1, stable=True)[:, :num_samples]
-    idx = xp.astype(idx, dev._be.native_dtype(_dtype.int64))
+        acc = input.dtype if input.dtype in (_dtype.float32, _dtype.float64) else \
+            _dtype.float32
+        cdf = xp.cumulative_sum(be.astype(rows, acc), axis=-1)
+        cdf = cdf / cdf[:, -1:]
+        cdf = be.astype(cdf, _dtype.float64)
+        ones = xp.ones((nrow, 1), dtype=cdf.dtype)
+        cdf = xp.concat([cdf[:, :-1], ones], axis=-1)
+        u = be.random_uniform(rng, (nrow, num_samples), _dtype.float64, 0.0, 1.0, dev.index)
+        idx = xp.stack([xp.searchsorted(cdf[i, ...], u[i, ...], side="left")
+                        for i in range(nrow)])
+    idx = xp.astype(idx, be.native_dtype(_dtype.int64))
     if input.ndim == 1:
         idx = xp.reshape(idx, (num_samples,))
-    res = wrap(idx, _dtype.int64, dev)
-    return res
+    return wrap(idx, _dtype.int64, dev)

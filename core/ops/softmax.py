@@ -119,7 +119,8 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
             tuple(s for i, s in enumerate(shape) if i not in axes)
         out = xp.full(out_shape, -math.inf, dtype=be.native_dtype(dt))
     else:
-        m = xp.max(data, axis=axes, keepdims=True)
+        # (complex: shifted by the largest real part; complex numbers have no maximum)
+        m = xp.max(xp.real(data) if dt.is_complex else data, axis=axes, keepdims=True)
         # an infinite maximum would turn x - m into nan: shift by 0 there instead
         m = xp.where(xp.isinf(m), xp.zeros((), dtype=m.dtype), m)
         out = xp.log(xp.sum(xp.exp(data - m), axis=axes, keepdims=True)) + m

@@ -20,10 +20,12 @@ __all__ = ["digamma", "i0", "i0_", "lgamma", "mvlgamma", "polygamma", "sinc", "s
 _PI = math.pi
 
 
-def special_unary(name, kernel, deriv, uses="x", node=None, doc=""):
+def special_unary(name, kernel, deriv, uses="x", node=None, doc="", complex_ok=False):
     """A float-only special function (integers compute in the default float dtype,
-    complex inputs get PyTorch's not-implemented error), not attached anywhere."""
-    return unary(name, kernel, deriv, uses, errors=_errs(f"{name}_vml", "complex"),
+    complex inputs get PyTorch's not-implemented error unless ``complex_ok``), not attached
+    anywhere."""
+    return unary(name, kernel, deriv, uses,
+                 errors=None if complex_ok else _errs(f"{name}_vml", "complex"),
                  node=node, doc=doc, public=False)
 
 
@@ -107,7 +109,7 @@ def _sinc_grad(g, x, y):
 
 
 sinc = _publish(special_unary("sinc", _sinc_kernel, _sinc_grad,
-                              doc="sin(pi x) / (pi x), 1 at 0."), "sinc")
+                              doc="sin(pi x) / (pi x), 1 at 0.", complex_ok=True), "sinc")
 
 
 @takes_out

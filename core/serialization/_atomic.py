@@ -12,6 +12,10 @@ identity as ``torch.save``'s plain ``open(path, "wb")`` would.
 - Temporary files are named ``.<name>.<pid>.<random>.ember-partial``: never mistaken for a
   checkpoint, and removed by the next save to the same path once their process is gone
   (a SIGKILL cannot run cleanup).
+- The fsync that makes the rename safe would otherwise wait for every byte at the end
+  (about as long again as writing a 100 MiB checkpoint): on Linux, writeback of what was
+  written so far is started every :data:`WRITEBACK_BYTES` (``sync_file_range``), so the disk
+  works while the rest is serialised and the final fsync waits only for the tail.
 - A folder where no file can be created (read-only) but whose file is writable: the file is
   overwritten in place, with a warning that the write is not atomic.
 """
@@ -20,11 +24,48 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import tempfile
 import warnings
 from typing import BinaryIO, Callable
 
 SUFFIX = ".ember-partial"
+WRITEBACK_BYTES = 8 << 20
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _sync_file_range():
+    """libc's ``sync_file_range`` (Linux), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+class _Writeback:
+    """A file object that starts the kernel's writeback of the file every
+    :data:`WRITEBACK_BYTES` written (a hint: a failure changes nothing but speed)."""
+
+    def __init__(self, f: BinaryIO, start: Callable) -> None:
+        self._f, self._start, self._pending = f, start, 0
+
+    def write(self, b) -> int:
+        n = self._f.write(b)
+        self._pending += n
+        if self._pending >= WRITEBACK_BYTES:
+            self._f.flush()
+            self._start(self._f.fileno(), 0, 0, _SYNC_FILE_RANGE_WRITE)  # 0, 0: whole file
+            self._pending = 0
+        return n
+
+    def __getattr__(self, name: str):
+        return getattr(self._f, name)
 
 
 def write(path, fill: Callable[[BinaryIO], None]) -> None:
@@ -57,7 +98,8 @@ def write(path, fill: Callable[[BinaryIO], None]) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as f:
-            fill(f)
+            start = _sync_file_range()
+            fill(f if start is None else _Writeback(f, start))
             f.flush()
             os.fsync(f.fileno())
         if st is not None:

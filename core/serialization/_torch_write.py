@@ -255,8 +255,8 @@ def write(obj, f: BinaryIO, protocol: int = 2) -> None:
     w.record("archive/.format_version", b"1")
     w.record("archive/.storage_alignment", str(_zip.ALIGNMENT).encode())
     w.record("archive/byteorder", b"little")
-    for ref in p.storages:
-        w.record(f"archive/data/{ref.key}", ref.array.view("u1") if ref.array.size else b"")
+    w.records((f"archive/data/{ref.key}", ref.array.view("u1") if ref.array.size else b"")
+              for ref in p.storages)
     w.record("archive/version", b"3\n")
     w.record("archive/.data/serialization_id", _serialization_id())
     w.finish()

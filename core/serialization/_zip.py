@@ -26,6 +26,13 @@ _FFFF = 0xFFFFFFFF  # what a 32-bit field then holds
 _MAX_DEFLATE_RATIO = 1032  # deflate cannot expand data by more than this
 
 
+_PIPELINE_MIN_BYTES = 4 << 20  # below this a thread costs more than it saves
+
+
+def _bytes(data):
+    return data if isinstance(data, bytes) else memoryview(data).cast("B")
+
+
 class ZipFormatError(ValueError):
     """The archive is malformed (the caller turns this into a CheckpointError)."""
 
@@ -42,11 +49,11 @@ class Writer:
         self.f.write(b)
         self.pos += len(b) if isinstance(b, (bytes, bytearray)) else memoryview(b).nbytes
 
-    def record(self, name: str, data) -> None:
+    def record(self, name: str, data, crc: int | None = None) -> None:
         """Add one record; ``data`` bytes or any buffer (a numpy array's memory: not copied)."""
-        view = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+        view = _bytes(data)
         size = len(view)
-        crc = zlib.crc32(view)
+        crc = zlib.crc32(view) if crc is None else crc
         fname = name.encode("utf-8")
         offset = self.pos
         big = size >= _ZIP64_LIMIT or offset >= _ZIP64_LIMIT
@@ -61,6 +68,21 @@ class Writer:
         self._write(extra)
         self._write(view)
         self.entries.append((fname, crc, size, offset))
+
+    def records(self, items) -> None:
+        """Add ``(name, data)`` records in order. The CRC-32s of big ones are computed on a
+        second thread, ahead of the record being written (zlib releases the GIL), so
+        checksumming overlaps the writes instead of adding to them."""
+        items = [(name, _bytes(data)) for name, data in items]
+        if sum(len(v) for _, v in items) < _PIPELINE_MIN_BYTES:
+            for name, view in items:
+                self.record(name, view)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(1, thread_name_prefix="ember-crc") as ex:
+            crcs = [ex.submit(zlib.crc32, view) for _, view in items]
+            for (name, view), crc in zip(items, crcs):
+                self.record(name, view, crc.result())
 
     def finish(self) -> None:
         """The central directory and end records."""

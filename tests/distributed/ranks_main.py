@@ -215,6 +215,18 @@ def _():
     else:
         assert dist.get_rank(g) == -1
         assert dist.all_reduce(t(x_of(rank)), group=g) is None
+    # groups of one rank: the reduction is the values themselves (ember makes no MPI call)
+    solo = [dist.new_group([r]) for r in range(n)][rank]
+    for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX):
+        x = t(x_of(rank))
+        work = dist.all_reduce(x, op=op, group=solo, async_op=True)
+        assert work.wait() and work.is_completed()
+        np.testing.assert_array_equal(x.numpy(), x_of(rank))
+    xi = t(x_of(rank, np.int64))
+    assert dist.all_reduce(xi, op=dist.ReduceOp.AVG, group=solo) is None
+    np.testing.assert_array_equal(xi.numpy(), x_of(rank, np.int64))
+    raises(ValueError, lambda: dist.all_reduce(t(x_of(rank)), op=dist.ReduceOp.PREMUL_SUM,
+                                                group=solo), "PREMUL_SUM")
 
 
 @check("mismatch")

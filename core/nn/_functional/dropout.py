@@ -1,16 +1,17 @@
 """Dropout: ``dropout``, ``dropout1d/2d/3d`` (whole channels), ``alpha_dropout``,
 ``feature_alpha_dropout``. Mirror ``torch.nn.functional`` of the same names.
 
-The kept elements are scaled by 1/(1-p), so the expectation is unchanged; the noise is drawn
-from ember's generator on the input's backend and multiplied in (``MulBackward0``, as on
-PyTorch's CPU path). Outside training (or with p == 0) the input itself is returned.
+The kept elements are scaled by 1/(1-p), so the expectation is unchanged. As on PyTorch's CPU
+path the noise is ``empty_like(input).bernoulli_(1 - p).div_(1 - p)`` (one per channel for
+the feature variants), drawn from the input device's generator (so PyTorch's masks on the
+numpy backend), and multiplied in (``MulBackward0``). Outside training (or with p == 0) the
+input itself is returned.
 """
 from __future__ import annotations
 
 import math
 import warnings
 
-from ... import _dtype
 from ..._creation import _generator_for
 from ..._tensor import Tensor, wrap
 
@@ -24,18 +25,19 @@ def _check_p(p: float) -> None:
 
 
 def _keep_mask(input: Tensor, shape, p: float):
-    """A backend bool array: True where an element (or channel) is kept."""
+    """A backend array of input's dtype: ``bernoulli_(1 - p)``, 1 where an element (or
+    channel) is kept."""
     dev = input._device
-    dt = input.dtype if input.dtype is _dtype.float64 else _dtype.float32
-    u = dev._be.random_uniform(_generator_for(dev, None), tuple(shape), dt, 0.0, 1.0,
-                               dev.index)
-    return u < (1.0 - p)
+    return dev._be.random_bernoulli(_generator_for(dev, None), tuple(shape), input.dtype,
+                                    1.0 - p, dev.index)
 
 
 def _noise(input: Tensor, shape, p: float) -> Tensor:
+    if p == 1:  # PyTorch multiplies by a zero scalar and draws nothing
+        return wrap(input._device._be.xp.zeros((), dtype=input._data.dtype), input.dtype,
+                    input._device)
     keep = _keep_mask(input, shape, p)
-    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    data = input._device._be.astype(keep, input.dtype) * scale  # scale where kept, else 0
+    data = keep / (1.0 - p)  # a weak Python scalar: divided in input's dtype, as div_
     return wrap(data, input.dtype, input._device)
 
 
@@ -120,14 +122,13 @@ def _alpha(input: Tensor, shape, p: float, training: bool, inplace: bool) -> Ten
         return input.mul_(0) if inplace else input * 0
     # PyTorch's formula: out = x * (a·m) + a·alpha·(m - 1 + p), m the 0/1 keep mask
     a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
-    keep = _keep_mask(input, shape, p)
-    be = input._device._be
-    m = be.astype(keep, input.dtype)  # (the standard's where takes no two scalars)
+    m = _keep_mask(input, shape, p)
 
     def const(arr):
         return wrap(arr, input.dtype, input._device)
+    # PyTorch: b = noise.add(-1).mul_(alpha * a).add_(alpha * a * p); noise.mul_(a)
+    add = const((m - 1) * (_ALPHA * a) + _ALPHA * a * p)
     mul = const(m * a)
-    add = const(m * _ALPHA * a + _ALPHA * a * (p - 1))
     if inplace:
         return input.mul_(mul).add_(add)
     return input * mul + add

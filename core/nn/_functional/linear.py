@@ -61,35 +61,47 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                                f"non-singleton dimension {data.ndim - 1}.  Target sizes: "
                                f"{list(data.shape)}.  Tensor sizes: {list(bias.shape)}")
         data += bias._data  # into the fresh matmul result: no extra array
-    res = wrap(data, input.dtype, input._device)
-    if GRAD.enabled:
-        rx, rw = input._requires_grad, weight._requires_grad
-        rb = bias is not None and bias._requires_grad
-        if rx or rw or rb:
-            nd = input.ndim
-            name = ("AddmmBackward0" if bias is not None else "MmBackward0") if nd == 2 \
-                else "ViewBackward0"
-            inputs = (input, weight) if bias is None else (input, weight, bias)
+    if GRAD.enabled and (input._requires_grad or weight._requires_grad or
+                         (bias is not None and bias._requires_grad)):
+        return _linear_graph(input, weight, bias, data)
+    return wrap(data, input.dtype, input._device)
 
-            def backward(g):
-                if not rx:
-                    gx = None
-                elif nd > 2:  # one large matmul, as in the forward
-                    gx = (g.reshape(rows, weight.shape[0]) @ weight).reshape(input.shape)
-                else:
-                    gx = g @ weight
-                gw = gb = None
-                if rw or rb:
-                    if nd == 2:
-                        g2, x2 = g, input
-                    else:
-                        g2 = g.reshape(-1, weight.shape[0])
-                        x2 = input.reshape(-1, weight.shape[1])
-                    gw = g2.mT @ x2 if rw else None
-                    gb = g2.sum(0) if rb else None
-                return (gx, gw) if bias is None else (gx, gw, gb)
-            record(res, name, inputs, backward, saved=(input, weight))
-    return res
+
+def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None, data) -> Tensor:
+    """The result ``data`` with PyTorch's graph for linear: ``AddmmBackward0(bias, x2,
+    TBackward0(weight))`` (``MmBackward0(x2, ...)`` without bias), where x2 is the input
+    (2-D), its ``ViewBackward0`` to rows (N-D) or ``UnsqueezeBackward0`` (1-D, no bias), and
+    the result viewed back (``ViewBackward0``; ``UnsafeViewBackward0``/``SqueezeBackward4``
+    without bias)."""
+    nd, n_out = input.ndim, weight.shape[0]
+    if nd == 2:
+        x2 = input
+    elif nd == 1 and bias is None:
+        x2 = input.unsqueeze(0)
+    else:
+        x2 = input.reshape(-1, input.shape[-1])
+    wt = weight.t()
+    xp = input._device._be.xp
+    mid = wrap(data if nd == 2 else xp.reshape(data, (x2.shape[0], n_out)), input.dtype,
+               input._device)
+    rx, rw = x2._requires_grad, weight._requires_grad
+
+    def backward(g):
+        gx = g @ weight if rx else None
+        gwt = x2.mT @ g if rw else None  # TBackward0 turns it into weight's layout
+        if bias is None:
+            return gx, gwt
+        return (g.sum(0) if bias._requires_grad else None), gx, gwt
+    if bias is None:
+        record(mid, "MmBackward0", (x2, wt), backward, saved=(x2, weight))
+    else:
+        record(mid, "AddmmBackward0", (bias, x2, wt), backward, saved=(x2, weight))
+    if nd == 2:
+        return mid
+    out = wrap(data, input.dtype, input._device)
+    name = "ViewBackward0" if bias is not None else \
+        "SqueezeBackward4" if nd == 1 else "UnsafeViewBackward0"
+    return record(out, name, (mid,), lambda g: (g.reshape(mid.shape),))
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,

@@ -287,8 +287,8 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     reduction = _reduction(size_average, reduce, reduction)
     if weight is not None:
         return _weighted(input, (input - target).abs(), weight, reduction)
-    return _diff_loss(input, target, reduction, "L1LossBackward0",
-                      lambda xp, d: xp.abs(d), _sign)
+    check_reduction(reduction)
+    return reduce_loss((input - target).abs(), reduction)  # PyTorch's graph: Abs(Sub)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -400,15 +400,38 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if target.size() != input.size():
         raise ValueError(f"Target size ({target.size()}) must be the same as input size "
                          f"({input.size()})")
-    log_sig = logsigmoid(input)
-    if pos_weight is not None:
-        log_weight = (pos_weight - 1) * target + 1
-        loss = (1 - target) * input - log_weight * log_sig
-    else:
-        loss = (1 - target) * input - log_sig
-    if weight is not None:
-        loss = loss * weight
-    return reduce_loss(loss, reduction)
+    from ...autograd.grad_mode import no_grad
+    with no_grad():  # one node, as PyTorch's: BinaryCrossEntropyWithLogitsBackward0
+        log_sig = logsigmoid(input)
+        if pos_weight is not None:
+            log_weight = (pos_weight - 1) * target + 1
+            loss = (1 - target) * input - log_weight * log_sig
+        else:
+            loss = (1 - target) * input - log_sig
+        if weight is not None:
+            loss = loss * weight
+        loss = reduce_loss(loss, reduction)
+    rx, rt = input._requires_grad, target._requires_grad
+    if GRAD.enabled and (rx or rt):
+        def backward(g):
+            if reduction == "mean":
+                g = g / input.numel()
+            if weight is not None:
+                g = g * weight
+            gx = gt = None
+            if rx:  # d/dx: σ(x)·(1 + (pw - 1)·t) - pw·t
+                if pos_weight is None:
+                    gx = (input.sigmoid() - target) * g
+                else:
+                    pt = pos_weight * target
+                    gx = ((pt + 1 - target) * input.sigmoid() - pt) * g
+            if rt:  # d/dt: -x, or log σ(-x) - pw·log σ(x)
+                gt = -input * g if pos_weight is None else \
+                    (logsigmoid(-input) - logsigmoid(input) * pos_weight) * g
+            return gx, gt
+        record(loss, "BinaryCrossEntropyWithLogitsBackward0", (input, target), backward,
+               saved=(input, target))
+    return loss
 
 
 # --- divergences and margins --------------------------------------------------------------------

@@ -2,7 +2,10 @@
 ``normalize``. Mirror ``torch.nn.functional`` of the same names.
 
 One fused op standardises over some axes (``(x - mean) / sqrt(var + eps)``, biased
-variance) with the closed-form backward; the affine part is ordinary Tensor ops. The
+variance) with the closed-form backward; batch_norm and layer_norm fold their affine part
+into the same node, whose edges are (input, weight, bias) as PyTorch's
+``NativeBatchNormBackward0``/``NativeLayerNormBackward0`` (the others compose it from Tensor
+ops). The
 backward uses the forward's statistics as constants, except when a graph of the gradient
 is being built (``create_graph``), where it recomputes them with Tensor ops so second
 derivatives are exact.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from ...ops._register import takes_out
 from ..._tensor import Tensor, wrap
-from ...autograd.graph import record
+from ...autograd.graph import CONSTANT, record
 from ...autograd.grad_mode import STATE as GRAD
 from ...autograd.grad_mode import no_grad
 
@@ -45,82 +48,125 @@ def _standardize(input: Tensor, axes: tuple, eps: float, name: str):
     return res, mean, var
 
 
-def _fused(input: Tensor, weight, bias, axes: tuple, pshape: tuple, eps: float,
-           name: str):
-    """(``x̂ · weight + bias`` as one node over (input, weight, bias), mean, biased var):
-    the standardisation and the affine map in one op whose backward is the closed form
-    (PyTorch's native_batch_norm/native_layer_norm), a handful of array passes instead of
-    three nodes' dozen. ``pshape``: weight and bias broadcast against the input; their
-    gradients sum over the axes they broadcast along. With a graph of the gradient wanted
-    (``create_graph``), the backward is Tensor ops, so higher derivatives are exact."""
+def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias, shape,
+                 stats=None):
+    """``x̂ · weight + bias`` as one node with edges (input, weight, bias), as PyTorch's
+    native batch/layer norm kernels. x̂ is standardised over ``axes`` with the batch's
+    statistics, or with fixed ones (``stats``: (mean, var) arrays broadcastable to input,
+    eval-mode batch norm). ``shape`` reshapes weight/bias to broadcast (None: as they are).
+    Returns (result, mean array, var array)."""
     be = input._device._be
     xp = be.xp
     x = input._data
-    nd = len(x.shape)
-    full = (1,) * (nd - len(pshape)) + tuple(pshape)
-    paxes = tuple(i for i in range(nd) if full[i] == 1)
-    mean = xp.mean(x, axis=axes, keepdims=True)
-    xc = x - mean
-    var = xp.mean(xc * xc, axis=axes, keepdims=True)
+    if stats is None:
+        mean = xp.mean(x, axis=axes, keepdims=True)
+        xc = x - mean
+        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+    else:
+        mean, var = stats
+        xc = x - mean
     invstd = 1.0 / xp.sqrt(var + eps)
-    w, b = xp.reshape(weight._data, full), xp.reshape(bias._data, full)
+    w = None if weight is None else \
+        xp.reshape(weight._data, shape) if shape is not None else weight._data
+    b = None if bias is None else \
+        xp.reshape(bias._data, shape) if shape is not None else bias._data
     if be.mutable:  # in place on the fresh arrays: no temporaries the input's size
         xc *= invstd
-        xhat = xc
-        y = xhat * w
-        y += b
+        xhat = y = xc
+        if w is not None:
+            y = xhat * w
+        if b is not None:
+            if y is xhat:
+                y = xhat + b
+            else:
+                y += b
     else:
-        xhat = xc * invstd
-        y = xhat * w + b
+        xhat = y = xc * invstd
+        if w is not None:
+            y = y * w
+        if b is not None:
+            y = y + b
     res = wrap(y, input.dtype, input._device)
-    if GRAD.enabled and (input._requires_grad or weight._requires_grad
-                         or bias._requires_grad):
-        m = 1
-        for a in axes:
-            m *= x.shape[a]
+    rx = input._requires_grad
+    rw = weight is not None and weight._requires_grad
+    rb = bias is not None and bias._requires_grad
+    if GRAD.enabled and (rx or rw or rb):
+        # weight/bias gradients sum over the axes they are broadcast along
+        red = axes if shape is not None else tuple(range(input.ndim - weight.ndim)) \
+            if weight is not None else tuple(range(input.ndim - bias.ndim)) \
+            if bias is not None else ()
 
         def backward(g):
-            if GRAD.enabled:  # building a graph of the gradient: everything as Tensor ops
-                mu = input.mean(axes, keepdim=True)
-                c = input - mu
+            if not GRAD.enabled:
+                return _norm_backward(be, g, xhat, invstd, w, axes, red, stats is None,
+                                      (rx, rw, rb), input, weight, bias)
+            if GRAD.enabled and stats is None:  # a graph of the gradient: stats of x
+                m = input.mean(axes, keepdim=True)
+                c = input - m
                 inv = ((c * c).mean(axes, keepdim=True) + eps) ** -0.5
                 xh = c * inv
-                dxh = g * weight.reshape(full)
-                gx = inv * (dxh - dxh.mean(axes, keepdim=True)
-                            - xh * (dxh * xh).mean(axes, keepdim=True))
-                return (gx, (g * xh).sum(paxes).reshape(weight.shape),
-                        g.sum(paxes).reshape(bias.shape))
-            gd = g._data
-            gb = xp.sum(gd, axis=paxes, keepdims=True)
-            gw = xp.sum(gd * xhat, axis=paxes, keepdims=True)
-            gx = None
-            if input._requires_grad:
-                # invstd (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂)), dx̂ = g w, means over ``axes``
-                if paxes == axes:  # batch norm: those means are the parameter sums
-                    dxh, scale = gd, w * invstd
-                    s1, s2 = gb * (1.0 / m), gw * (1.0 / m)
-                else:
-                    dxh, scale = gd * w, invstd
-                    s1 = xp.mean(dxh, axis=axes, keepdims=True)
-                    s2 = xp.mean(dxh * xhat, axis=axes, keepdims=True)
-                if be.mutable:
-                    gx = xhat * -s2
-                    gx += dxh
-                    gx -= s1
-                    gx *= scale
-                else:
-                    gx = (dxh - s1 - xhat * s2) * scale
-                gx = wrap(gx, input.dtype, input._device)
-            dev, dt = input._device, input.dtype
-            return (gx, wrap(xp.reshape(gw, weight.shape), dt, dev),
-                    wrap(xp.reshape(gb, bias.shape), dt, dev))
-        record(res, name, (input, weight, bias), backward, saved=(input, weight, bias))
+            else:
+                xh = wrap(xhat, input.dtype, input._device)
+                inv = wrap(invstd, input.dtype, input._device)
+            gh = g if weight is None else \
+                g * (weight.reshape(shape) if shape is not None else weight)
+            gx = gw = gb = None
+            if rx:
+                gx = gh * inv if stats is not None else \
+                    inv * (gh - gh.mean(axes, keepdim=True)
+                           - xh * (gh * xh).mean(axes, keepdim=True))
+            if rw:
+                gw = (g * xh).sum(red).reshape(weight.shape)
+            if rb:
+                gb = g.sum(red).reshape(bias.shape)
+            return gx, gw, gb
+        record(res, name, (input, CONSTANT if weight is None else weight,
+                           CONSTANT if bias is None else bias), backward, saved=(input,))
     return res, mean, var
 
 
-def _can_fuse(input: Tensor, weight, bias) -> bool:
-    return (weight is not None and bias is not None and input.dtype.is_floating_point and weight.dtype is input.dtype
-            and bias.dtype is input.dtype)
+def _norm_backward(be, g, xhat, invstd, w, axes, red, batch_stats, needs, input, weight,
+                   bias):
+    """:func:`_native_norm`'s backward on the arrays (no graph of the gradient wanted): the
+    closed form in a handful of passes, in place where arrays are mutable, instead of a
+    dozen Tensor ops. ``red``: the axes weight/bias broadcast along."""
+    xp = be.xp
+    rx, rw, rb = needs
+    gd = g._data
+    dev, dt = input._device, input.dtype
+    gx = gw = gb = None
+    sg = xp.sum(gd, axis=red, keepdims=True) if rb or (rx and batch_stats and red == axes) \
+        else None
+    sgx = xp.sum(gd * xhat, axis=red, keepdims=True) if rw or (
+        rx and batch_stats and red == axes) else None
+    if rw:
+        gw = wrap(xp.reshape(sgx, weight.shape), dt, dev)
+    if rb:
+        gb = wrap(xp.reshape(sg, bias.shape), dt, dev)
+    if rx:
+        scale = invstd if w is None else w * invstd
+        if not batch_stats:  # fixed statistics: an affine map of x
+            gx = gd * scale
+        else:
+            # invstd (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂)), dx̂ = g w, means over ``axes``
+            if red == axes:  # batch norm: those means are the parameter sums (w factored)
+                m = 1
+                for a in axes:
+                    m *= gd.shape[a]
+                dxh, s1, s2 = gd, sg * (1.0 / m), sgx * (1.0 / m)
+            else:
+                dxh, scale = (gd if w is None else gd * w), invstd
+                s1 = xp.mean(dxh, axis=axes, keepdims=True)
+                s2 = xp.mean(dxh * xhat, axis=axes, keepdims=True)
+            if be.mutable:
+                gx = xhat * -s2
+                gx += dxh
+                gx -= s1
+                gx *= scale
+            else:
+                gx = (dxh - s1 - xhat * s2) * scale
+        gx = wrap(gx, dt, dev)
+    return gx, gw, gb
 
 
 def _fixed_standardize(input: Tensor, running_mean: Tensor, running_var: Tensor, eps: float,
@@ -180,21 +226,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise RuntimeError("running_mean and running_var must be defined in evaluation "
                                "mode" if running_mean is None else
                                "running_var must be defined in evaluation mode")
-        if _can_fuse(input, weight, bias):
-            y, mean, var = _fused(input, weight, bias, axes, shape, eps,
-                                  "NativeBatchNormBackward0")
-            weight = bias = None
-        else:
-            y, mean, var = _standardize(input, axes, eps, "NativeBatchNormBackward0")
+        y, mean, var = _native_norm(input, axes, eps, "NativeBatchNormBackward0", weight,
+                                    bias, shape)
         if training and running_mean is not None:
             xp = input._device._be.xp
             n = input.numel() // input.shape[1]
             _update_running(running_mean, xp.reshape(mean, (-1,)), momentum)
             _update_running(running_var, xp.reshape(var, (-1,)) * (n / max(n - 1, 1)),
                             momentum)
-    else:
-        y = _fixed_standardize(input, running_mean, running_var, eps, shape)
-    return _affine(y, weight, bias, shape)
+        return y
+    be = input._device._be
+    stats = tuple(be.astype(be.xp.reshape(r._data, shape), input.dtype)
+                  for r in (running_mean, running_var))
+    return _native_norm(input, axes, eps, "NativeBatchNormBackward0", weight, bias, shape,
+                        stats)[0]
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None,
@@ -238,10 +283,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                            f"[*, {', '.join(str(s) for s in ns)}], but got input of size"
                            f"{input.size()}")
     axes = tuple(range(input.ndim - k, input.ndim))
-    if _can_fuse(input, weight, bias) and tuple(weight.shape) == ns == tuple(bias.shape):
-        return _fused(input, weight, bias, axes, ns, eps, "NativeLayerNormBackward0")[0]
-    y, _, _ = _standardize(input, axes, eps, "NativeLayerNormBackward0")
-    return _affine(y, weight, bias, None)
+    return _native_norm(input, axes, eps, "NativeLayerNormBackward0", weight, bias, None)[0]
 
 
 def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,

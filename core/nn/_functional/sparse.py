@@ -13,7 +13,7 @@ from ...autograd.grad_mode import STATE as GRAD
 from ...autograd.grad_mode import no_grad
 from ...compiler._state import is_compiling
 
-__all__ = ["embedding", "one_hot"]
+__all__ = ["embedding", "embedding_bag", "one_hot"]
 
 
 def _check_indices(input: Tensor) -> None:
@@ -141,3 +141,104 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     data = be.astype(xp.expand_dims(t, -1) == xp.arange(num_classes), _dtype.int64)
     return wrap(data, _dtype.int64, tensor._device)
 
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
+                  max_norm: float | None = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """Mirrors ``torch.nn.functional.embedding_bag``: per bag (a row of a 2-D ``input``,
+    or the slice between consecutive ``offsets`` of a 1-D one) the sum, mean or max of the
+    looked-up rows (sum weighted by ``per_sample_weights``); ``padding_idx`` entries are
+    left out of their bag; an empty bag gives zeros. Composed of differentiable ops (row
+    lookup, then ``index_add`` or ``scatter_reduce`` into the bags), so gradients reach
+    ``weight`` and ``per_sample_weights``. ``sparse`` gradients are returned dense."""
+    import numpy as np
+
+    from ..._creation import tensor, zeros
+    if weight.dtype is _dtype.int64 and input.is_floating_point():
+        import warnings
+        warnings.warn("Argument order of nn.functional.embedding_bag was changed. Usage "
+                      "`embedding_bag(weight, input, ...)` is deprecated, and should now be "
+                      "`embedding_bag(input, weight, ...)`.", stacklevel=2)
+        weight, input = input, weight
+    if per_sample_weights is not None and tuple(input.shape) != \
+            tuple(per_sample_weights.shape):
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) "
+                         f"is not None, then it must have the same shape as the input "
+                         f"({input.shape})")
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension "
+                         f"{weight.dim()}")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences. However, found "
+                             f"offsets of type {type(offsets)}")
+        starts = np.arange(0, input.numel(), input.shape[1], dtype=np.int64)
+        include_last_offset = False
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        starts = np.asarray(offsets.tolist(), dtype=np.int64)
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.dim()}")
+    if mode == "max":
+        if scale_grad_by_freq:
+            raise ValueError("max mode does not support scaling the gradient by the frequency")
+        if sparse:
+            raise ValueError("max mode does not support sparse weights")
+    elif mode not in ("sum", "mean"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    _check_indices(input)
+    if max_norm is not None:
+        _renorm_(weight, input._data, max_norm, norm_type)
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights was not None. "
+                                  "per_sample_weights is only supported for mode='sum' "
+                                  f"(got mode='{mode}'). Please open a feature request on "
+                                  "GitHub.")
+    n = input.numel()
+    if starts.size and starts[0] != 0:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the "
+                           "mini-batch has to start from position 0. However, got "
+                           f"{int(starts[0])}")
+    if starts.size and (np.any(np.diff(starts) < 0) or starts[-1] > n):
+        raise RuntimeError("offsets must be non-decreasing and at most the number of indices "
+                           f"({n})")
+    bags = starts.size - 1 if include_last_offset else starts.size
+    idx = np.asarray(input.tolist(), dtype=np.int64).reshape(-1)
+    # as PyTorch's CPU kernel, the last bag runs to the end of input even where
+    # include_last_offset's final offset stops short of it
+    bag_of = np.minimum(np.searchsorted(starts, np.arange(n), side="right") - 1,
+                        max(bags - 1, 0))
+    keep = np.ones(n, dtype=bool)
+    num = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        raise IndexError("index out of range in self")
+    pad = normalize_padding_idx(padding_idx, num)
+    if pad is not None:
+        keep &= idx != pad
+    pos = tensor(np.nonzero(keep)[0], dtype=_dtype.int64, device=input.device)
+    bag = tensor(bag_of[keep], dtype=_dtype.int64, device=input.device)
+    rows = embedding(input.index_select(0, pos), weight, None, None, 2.0, scale_grad_by_freq)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.index_select(0, pos).unsqueeze(1)
+    out = zeros(max(bags, 0), weight.shape[1], dtype=weight.dtype, device=weight.device)
+    if mode == "max":
+        expanded = bag.unsqueeze(1).expand(-1, weight.shape[1])
+        return out.scatter_reduce(0, expanded, rows, "amax", include_self=False)
+    out = out.index_add(0, bag, rows)
+    if mode == "mean":
+        counts = np.bincount(bag_of[keep], minlength=max(bags, 0))[:max(bags, 0)]
+        div = tensor(np.maximum(counts, 1).astype(np.float64), dtype=weight.dtype,
+                     device=weight.device)
+        out = out / div.unsqueeze(1)
+    return out

@@ -19,6 +19,7 @@ from .pixelshuffle import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
 
 # PyTorch keeps these two in other modules than ember does; scripts name them by PyTorch's
 # paths (``torch.serialization.safe_globals([torch.nn.modules.linear

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from ... import _dtype
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
-from ..parameter import Parameter
+from ..parameter import Parameter, is_lazy
 from ._hooks import BackwardHook, RemovableHandle
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
@@ -776,9 +776,10 @@ class Module:
                                   "torch.Tensor or Tensor-like object from checkpoint but "
                                   f"received {type(value)}")
                 continue
-            if param.ndim == 0 and value.ndim == 1 and value.shape[0] == 1:
+            lazy = is_lazy(param)  # a lazy module's placeholder takes any shape
+            if not lazy and param.ndim == 0 and value.ndim == 1 and value.shape[0] == 1:
                 value = value[0]  # PyTorch 0.3 checkpoints stored scalars as shape (1,)
-            if value.shape != param.shape:
+            if not lazy and value.shape != param.shape:
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape "
                                   f"{value.shape} from checkpoint, the shape in current model "
                                   f"is {param.shape}.")

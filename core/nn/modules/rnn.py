@@ -3,8 +3,10 @@ classes: same arguments, parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse
 ``weight_hr_l0`` ...) in the same order so state dicts line up, output and state shapes,
 checks and reprs; every parameter starts U(±1/√hidden_size).
 
-Deliberate difference: ``PackedSequence`` inputs are not supported (pad the batch and use
-masks instead).
+A ``PackedSequence`` input runs step by step through the functional cells with the batch
+narrowed to ``batch_sizes[t]`` (sequences are sorted by decreasing length, so the rows that
+finished keep their last state: the final hidden state is each sequence's last valid step,
+as PyTorch's), and returns a ``PackedSequence``.
 """
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ import warnings
 
 from ..._creation import zeros
 from ..._tensor import Tensor
+from ...ops.joining import cat, stack
 from .. import init
 from .._functional import rnn as R
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from ._factory import empty
 from .module import Module
 
@@ -124,9 +128,6 @@ class RNNBase(Module):
 
     def _prepare(self, input: Tensor):
         """(sequence-first batched input, whether the input was batched)."""
-        if isinstance(input, tuple):
-            raise NotImplementedError("ember's recurrent layers do not take PackedSequence "
-                                      "inputs; pad the batch instead")
         if input.dim() not in (2, 3):
             name = {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(self.mode, self.mode)
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D "
@@ -159,6 +160,8 @@ class RNNBase(Module):
         return out, hn, cn
 
     def forward(self, input: Tensor, hx: Tensor | None = None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         input, batched = self._prepare(input)
         if hx is not None:
             want = 3 if batched else 2
@@ -170,6 +173,90 @@ class RNNBase(Module):
         h = self._hidden(hx, input, batched, self.hidden_size)
         out, hn, _ = self._run(input, h, None, batched)
         return out, hn
+
+
+    # --- PackedSequence inputs -------------------------------------------------------
+    def _forward_packed(self, packed: PackedSequence, hx):
+        """PyTorch's packed path: hx is given in the caller's batch order, permuted into
+        the packed (sorted) order here and the final states permuted back."""
+        data, bs = packed.data, [int(n) for n in packed.batch_sizes.tolist()]
+        lstm = self.mode == "LSTM"
+        if data.dim() != 2:
+            raise ValueError(f"input must have 2 dimensions, got {data.dim()}")
+        self._check_input(data)
+        dirs = 2 if self.bidirectional else 1
+        batch = bs[0]
+        real = self.proj_size if self.proj_size > 0 else self.hidden_size
+        shape_h = (self.num_layers * dirs, batch, real)
+        shape_c = (self.num_layers * dirs, batch, self.hidden_size)
+        if hx is None:
+            h0 = zeros(*shape_h, dtype=data.dtype, device=data.device)
+            c0 = zeros(*shape_c, dtype=data.dtype, device=data.device) if lstm else None
+        else:
+            h0, c0 = (hx[0], hx[1]) if lstm else (hx, None)
+            if packed.sorted_indices is not None:
+                h0 = h0.index_select(1, packed.sorted_indices)
+                c0 = c0.index_select(1, packed.sorted_indices) if lstm else None
+            if lstm:
+                self._check_hidden(h0, shape_h, "Expected hidden[0] size {}, got {}")
+                self._check_hidden(c0, shape_c, "Expected hidden[1] size {}, got {}")
+            else:
+                self._check_hidden(h0, shape_h)
+        h0s = h0.unbind(0)
+        c0s = c0.unbind(0) if lstm else None
+        offsets = [0]
+        for n in bs:
+            offsets.append(offsets[-1] + n)
+        x, hn, cn = data, [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                out, h, c = self._packed_direction(x, bs, offsets, h0s[k],
+                                                   c0s[k] if lstm else None,
+                                                   self.all_weights[k], d == 1)
+                outs.append(out)
+                hn.append(h)
+                cn.append(c)
+            x = outs[0] if dirs == 1 else cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                from .._functional.dropout import dropout
+                x = dropout(x, self.dropout, True)
+        h_n = stack(hn, 0)
+        c_n = stack(cn, 0) if lstm else None
+        if packed.unsorted_indices is not None:
+            h_n = h_n.index_select(1, packed.unsorted_indices)
+            c_n = c_n.index_select(1, packed.unsorted_indices) if lstm else None
+        out = PackedSequence(x, packed.batch_sizes, packed.sorted_indices,
+                             packed.unsorted_indices)
+        return out, ((h_n, c_n) if lstm else h_n)
+
+    def _packed_direction(self, data: Tensor, bs: list, offsets: list, h: Tensor,
+                          c: Tensor | None, params: list, reverse: bool) -> tuple:
+        """One layer, one direction over packed rows: step t updates the first bs[t] rows
+        of the state and leaves the others (sequences already finished, or in reverse not
+        yet started, which thus begin from h0) as they are."""
+        w_ih, w_hh = params[0], params[1]
+        b_ih, b_hh = (params[2], params[3]) if self.bias else (None, None)
+        w_hr = params[-1] if self.proj_size > 0 else None
+        order = range(len(bs) - 1, -1, -1) if reverse else range(len(bs))
+        outs = [None] * len(bs)
+        for t in order:
+            n = bs[t]
+            x_t = data[offsets[t]:offsets[t] + n]
+            if self.mode == "LSTM":
+                h_t, c_t = R.lstm_cell(x_t, (h[:n], c[:n]), w_ih, w_hh, b_ih, b_hh)
+                if w_hr is not None:
+                    h_t = h_t.matmul(w_hr.t())
+                c = c_t if n == c.shape[0] else cat([c_t, c[n:]], 0)
+            elif self.mode == "GRU":
+                h_t = R.gru_cell(x_t, h[:n], w_ih, w_hh, b_ih, b_hh)
+            else:
+                cell = R.rnn_relu_cell if self.mode == "RNN_RELU" else R.rnn_tanh_cell
+                h_t = cell(x_t, h[:n], w_ih, w_hh, b_ih, b_hh)
+            h = h_t if n == h.shape[0] else cat([h_t, h[n:]], 0)
+            outs[t] = h_t
+        return cat(outs, 0), h, c
 
 
 def _check_args(input_size, hidden_size, num_layers, bias, batch_first, dropout,
@@ -240,6 +327,8 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def forward(self, input: Tensor, hx: tuple | None = None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         input, batched = self._prepare(input)
         if hx is not None:
             want = 3 if batched else 2

@@ -4,8 +4,8 @@ Each rank iterates a disjoint slice (``rank::num_replicas``) of one order of the
 that every rank computes alike: a permutation from a generator seeded ``seed + epoch``
 (call ``set_epoch`` each epoch) or ``range(len)``; padded by repeating its head to a
 multiple of ``num_replicas``, or cut with ``drop_last``. The partitioning is PyTorch's
-line for line; the permutation comes from ember's ``randperm``, whose stream is ember's
-own, so for the same seed the shuffled indices are not PyTorch's numbers.
+line for line; the permutation comes from ember's ``randperm``, which on the numpy backend
+draws PyTorch's numbers, so for the same seed the shuffled indices are PyTorch's.
 """
 from __future__ import annotations
 

@@ -1,0 +1,235 @@
+"""What makes ``ember.compile`` fast on JAX, checked for correctness:
+
+- buffer donation: a compiled step hands the arrays it replaces (parameters, in-place
+  optimizer state) to XLA to update in place, but never an array the user can still reach
+  (``detach()``, ``.data``, an old ``.grad``, optimizer state held by a variable): those
+  keep their values and stay readable;
+- the JAX backend's convolution and pooling formulations (one-input-channel groups as
+  shifted multiply-adds, the transposed convolution spread back with ``lax.pad``, max
+  pooling as stacked windows): values and gradients as PyTorch's, strides, dilation,
+  padding, groups and ``output_padding`` included. These run eagerly on any device JAX
+  serves and inside a compiled CNN step.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+import ember.nn.functional as F
+
+
+@pytest.fixture(scope="module")
+def jdev() -> str:
+    """A device JAX serves, or skip."""
+    pytest.importorskip("jax")
+    for dev in ("cpu", "jax"):
+        try:
+            if ember.empty(0, device=dev)._device._be.name == "jax":
+                return dev
+        except Exception:  # noqa: BLE001 - not available here
+            continue
+    pytest.skip("the JAX backend is not available")
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().cpu().numpy() if hasattr(t, "cpu") else t.detach().numpy()
+
+
+def _model_and_step(dev, opt_name="SGD"):
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2)).to(dev)
+    opt = (ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9) if opt_name == "SGD"
+           else ember.optim.Adam(model.parameters(), lr=0.01))
+    g = ember.Generator().manual_seed(3)
+    x = ember.randn(8, 5, generator=g).to(dev)
+    y = ember.randn(8, 2, generator=g).to(dev)
+
+    def step():
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, step
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+def test_donation_keeps_what_the_user_holds(jdev, opt_name):
+    """Tensors sharing a parameter's or optimizer state's array, and an old gradient, keep
+    their values and stay readable after compiled steps, as in eager mode on JAX (where
+    an update rebinds the parameter's array); the steps still give eager mode's
+    parameters."""
+    me, _, eager = _model_and_step(jdev, opt_name)
+    mc, oc, step = _model_and_step(jdev, opt_name)
+    f = ember.compile(step, fullgraph=True)
+    for _ in range(3):  # eager first call, then the program
+        eager()
+        f()
+    assert f._fast is not None and f._fast.prog.donate  # the program does donate
+    w = mc[0].weight
+    held = {"detach": w.detach(), "data": w.data, "grad": w.grad,
+            "state": next(iter(oc.state[w].values())).detach()}
+    before = {k: _np(v).copy() for k, v in held.items()}
+    for _ in range(2):
+        eager()
+        f()
+    for k, v in held.items():
+        np.testing.assert_array_equal(_np(v), before[k], err_msg=k)
+    assert not np.array_equal(_np(w), before["detach"])  # the parameter did move
+    for a, b in zip(me.parameters(), mc.parameters()):
+        np.testing.assert_allclose(_np(a), _np(b), rtol=1e-6, atol=1e-7)
+
+
+def test_donation_of_a_returned_loss_and_an_argument(jdev):
+    """A loss returned by an earlier compiled step and a tensor argument stay valid."""
+    _, _, step = _model_and_step(jdev)
+    f = ember.compile(step)
+    losses = [f() for _ in range(4)]
+    vals = [float(v) for v in losses]  # every one still readable
+    assert vals[-1] < vals[1]
+
+    ember.manual_seed(0)
+    lin = nn.Linear(3, 1).to(jdev)
+    opt = ember.optim.SGD(lin.parameters(), lr=0.1)
+
+    def s(x):
+        opt.zero_grad()
+        loss = lin(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    fs = ember.compile(s)
+    x = ember.ones(2, 3, device=jdev)
+    for _ in range(3):
+        fs(x)
+    np.testing.assert_array_equal(_np(x), np.ones((2, 3), np.float32))
+
+
+CONVS = [  # (in, out, kernel, stride, padding, dilation, groups), input shape
+    ((1, 4, 3, 1, 1, 1, 1), (2, 1, 7, 6)),  # one input channel: shifted multiply-adds
+    ((1, 3, (3, 2), 2, (1, 0), (2, 1), 1), (2, 1, 9, 8)),
+    ((3, 6, 3, 2, 1, 1, 3), (2, 3, 8, 7)),  # depthwise, channel multiplier 2
+    ((2, 4, 3, 1, 0, 1, 1), (2, 2, 6, 6)),  # XLA's convolution; input gradient spread
+]
+
+
+@pytest.mark.parametrize("cfg,shape", CONVS, ids=[str(i) for i in range(len(CONVS))])
+def test_conv2d_paths_match_torch(torch, jdev, cfg, shape):
+    cin, cout, k, s, p, d, g = cfg
+    tm = torch.nn.Conv2d(cin, cout, k, stride=s, padding=p, dilation=d, groups=g).double()
+    em = nn.Conv2d(cin, cout, k, stride=s, padding=p, dilation=d, groups=g).to(jdev).double()
+    em.weight.data = ember.tensor(tm.weight.detach().numpy()).to(jdev)
+    em.bias.data = ember.tensor(tm.bias.detach().numpy()).to(jdev)
+    x = np.random.default_rng(0).standard_normal(shape)
+    tx = torch.tensor(x, requires_grad=True)
+    ex = ember.tensor(x, requires_grad=True, device=jdev)
+    ty, ey = tm(tx), em(ex)
+    np.testing.assert_allclose(_np(ey), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gy = np.random.default_rng(1).standard_normal(ty.shape)
+    ty.backward(torch.tensor(gy))
+    ey.backward(ember.tensor(gy, device=jdev))
+    np.testing.assert_allclose(_np(ex.grad), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(_np(em.weight.grad), tm.weight.grad.numpy(), rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("stride,padding,dilation,output_padding", [
+    (2, 1, 1, 1), (3, 0, 2, 2), ((1, 2), (0, 1), 1, (0, 1))])
+def test_conv_transpose2d_spread_matches_torch(torch, jdev, stride, padding, dilation,
+                                               output_padding):
+    tm = torch.nn.ConvTranspose2d(3, 2, (3, 2), stride=stride, padding=padding,
+                                  dilation=dilation, output_padding=output_padding).double()
+    em = nn.ConvTranspose2d(3, 2, (3, 2), stride=stride, padding=padding, dilation=dilation,
+                            output_padding=output_padding).to(jdev).double()
+    em.weight.data = ember.tensor(tm.weight.detach().numpy()).to(jdev)
+    em.bias.data = ember.tensor(tm.bias.detach().numpy()).to(jdev)
+    x = np.random.default_rng(2).standard_normal((2, 3, 4, 5))
+    tx = torch.tensor(x, requires_grad=True)
+    ex = ember.tensor(x, requires_grad=True, device=jdev)
+    ty, ey = tm(tx), em(ex)
+    np.testing.assert_allclose(_np(ey), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    ty.sum().backward()
+    ey.sum().backward()
+    np.testing.assert_allclose(_np(ex.grad), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=2, stride=1, dilation=2, ceil_mode=True),
+                                dict(kernel_size=3, stride=2, ceil_mode=True)])
+def test_max_pool2d_matches_torch(torch, jdev, kw):
+    """Values, indices (the first maximum; NaN wins) and the gradient, overlapping windows
+    accumulating."""
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 6)).round(1)  # ties
+    x[0, 0, 1, 1] = np.nan
+    tx = torch.tensor(x, requires_grad=True)
+    ex = ember.tensor(x, requires_grad=True, device=jdev)
+    ty, ti = torch.nn.functional.max_pool2d(tx, return_indices=True, **kw)
+    ey, ei = F.max_pool2d(ex, return_indices=True, **kw)
+    np.testing.assert_array_equal(_np(ey), ty.detach().numpy())
+    np.testing.assert_array_equal(_np(ei), ti.numpy())
+    g = np.random.default_rng(5).standard_normal(ty.shape)
+    ty.backward(torch.tensor(g))
+    ey.backward(ember.tensor(g, device=jdev))
+    np.testing.assert_allclose(_np(ex.grad), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_compiled_cnn_step_matches_eager(jdev):
+    """A LeNet-like step (one-channel input, max pooling) compiled: 3 steps give eager
+    mode's losses and parameters (float64)."""
+    def make():
+        ember.manual_seed(0)
+        m = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(4, 2)).to(jdev).double()
+        return m, ember.optim.SGD(m.parameters(), lr=0.1)
+
+    g = ember.Generator().manual_seed(1)
+    x = ember.randn(3, 1, 8, 8, generator=g, dtype=ember.float64).to(jdev)
+    y = ember.tensor([0, 1, 1]).to(jdev)
+    out = []
+    for compiled in (False, True):
+        m, opt = make()
+
+        def step():
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        f = ember.compile(step, fullgraph=True) if compiled else step
+        out.append(([float(f()) for _ in range(3)], [_np(p) for p in m.parameters()]))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10)
+    for a, b in zip(out[0][1], out[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+def test_first_call_runs_as_one_program(jdev, monkeypatch, opt_name):
+    """The call that creates the gradients and the optimizer's state runs as a compiled
+    program, not op by op, and leaves the state eager mode leaves: same keys, values,
+    parameters, and a loss with no graph (as the steady-state program returns)."""
+    from ember.compiler import _jax
+    calls = []
+    real = _jax.run_first
+    monkeypatch.setattr(_jax, "run_first", lambda *a: calls.append(1) or real(*a))
+    me, oe, eager = _model_and_step(jdev, opt_name)
+    mc, oc, step = _model_and_step(jdev, opt_name)
+    f = ember.compile(step, fullgraph=True)
+    le, lc = eager(), f()
+    assert calls == [1]
+    assert lc.grad_fn is None and not lc.requires_grad
+    np.testing.assert_allclose(float(lc), float(le), rtol=1e-6)
+    for pe, pc in zip(me.parameters(), mc.parameters()):
+        np.testing.assert_allclose(_np(pc), _np(pe), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(_np(pc.grad), _np(pe.grad), rtol=1e-6, atol=1e-7)
+        assert pc.grad.grad_fn is None
+        assert sorted(oc.state[pc]) == sorted(oe.state[pe])
+        for k, v in oe.state[pe].items():
+            np.testing.assert_allclose(_np(oc.state[pc][k]), _np(v), rtol=1e-6, atol=1e-7)
+    for _ in range(2):  # the steady state follows and still matches
+        le, lc = eager(), f()
+    np.testing.assert_allclose(float(lc), float(le), rtol=1e-5)
+    assert len(calls) == 1
