@@ -176,11 +176,94 @@ def test_threaded_conv_matches_single_thread(nb):
     try:
         for n in (1, 2):
             ember.set_num_threads(n)
-            y = np.array(conv.conv2d_save(x, w, (1, 1), (1, 1), 1)[0])
-            gx = np.array(conv.conv_transpose2d(g, w, (1, 1), (32, 32), (1, 1), 1))
-            gw = conv.conv2d_weight(x, g, w.shape, (1, 1), (1, 1), 1)
+            y = np.array(conv.conv2d_save(x, w, (1, 1), (1, 1), (1, 1), 1)[0])
+            gx = np.array(conv.conv_transpose2d(g, w, (1, 1), (1, 1), (32, 32), (1, 1), 1))
+            gw = conv.conv2d_weight(x, g, w.shape, (1, 1), (1, 1), (1, 1), 1)
             res.append((y, gx, gw))
     finally:
         ember.set_num_threads(before)
     for a, b in zip(*res):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", [
+    # (x shape, w shape, stride, padding, dilation, groups)
+    ((3, 4, 11, 10), (6, 2, 3, 3), (2, 2), (1, 1), (1, 1), 2),
+    ((2, 3, 12, 9), (4, 3, 3, 2), (2, 1), (0, 1), (1, 2), 1),
+    ((2, 3, 10, 11), (5, 3, 1, 1), (3, 2), (0, 0), (1, 1), 1),
+    ((3, 5, 9, 8), (5, 5, 3, 3), (1, 1), (2, 1), (2, 1), 1),  # the flipped transposed conv
+])
+def test_strided_conv_kernels_match_torch(device, torch, monkeypatch, case):
+    """Every stride goes through the numpy backend's im2col kernels (exact windows, x read
+    in place when unpadded, col2im by strided adds); chunks of a few samples."""
+    from ember_numpy import conv
+    monkeypatch.setattr(conv, "CHUNK_ELEMENTS", 2000)
+    xs, ws, stride, padding, dilation, groups = case
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    ty = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), **kw)
+    g = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+    res = []
+    for lib, dev in ((torch, {}), (ember, {"device": device})):
+        tx = lib.tensor(x, requires_grad=True, **dev)
+        tw = lib.tensor(w, requires_grad=True, **dev)
+        y = lib.nn.functional.conv2d(tx, tw, **kw)
+        y.backward(lib.tensor(g, **dev))
+        # the transposed convolution with an output_padding where the stride allows one
+        op = tuple(min(s - 1, 1) for s in stride)
+        z = lib.nn.functional.conv_transpose2d(lib.tensor(g, **dev), tw.detach(), stride=stride,
+                                               padding=padding, output_padding=op,
+                                               dilation=dilation, groups=groups)
+        res.append([np.asarray(t.detach().cpu().numpy()) for t in (y, tx.grad, tw.grad, z)])
+    for t, e in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
+
+
+def test_masked_fill_bit_select_equals_where(nb):
+    """The numpy backend's branch-free masked_fill gives np.where's bits exactly (NaN,
+    -0.0, infinities, integers), on strided inputs too, and declines broadcast masks."""
+    rng = np.random.default_rng(5)
+    for dt in (np.float32, np.float64, np.int32, np.int64):
+        x = (rng.standard_normal((70, 90)) * 100).astype(dt)
+        if dt in (np.float32, np.float64):
+            x[0, :4] = [np.nan, -0.0, np.inf, -np.inf]
+        mask = rng.random((70, 90)) < 0.5
+        values = (0, -7, np.inf, -0.0, np.nan) if dt in (np.float32, np.float64) else (0, -7, 3)
+        for v in values:
+            want = np.where(mask, np.asarray(v, dt), x)
+            for a, m in ((x, mask), (x.T, mask.T)):
+                got = nb.masked_fill(a, m, np.asarray(v, dt))
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(np.ascontiguousarray(got).view(np.uint8),
+                                              np.ascontiguousarray(
+                                                  want if a is x else want.T).view(np.uint8))
+    from ember_numpy.select import masked_fill
+    assert masked_fill(x, np.broadcast_to(mask[:1], mask.shape), 0) is None
+
+
+@pytest.mark.parametrize("kind", ["batch", "layer"])
+def test_fused_norm_matches_torch_to_second_order(device, torch, kind):
+    """batch_norm/layer_norm with weight and bias are one fused node; its closed-form
+    backward and (under create_graph) its Tensor-op backward agree with PyTorch."""
+    rng = np.random.default_rng(6)
+    shape = (4, 3, 5, 2) if kind == "batch" else (3, 4, 6)
+    c = shape[1] if kind == "batch" else shape[-1]
+    x = rng.standard_normal(shape) * 3 + 2
+    w, b, g = rng.standard_normal(c), rng.standard_normal(c), rng.standard_normal(shape)
+    res = []
+    for lib, dev in ((torch, {}), (ember, {"device": device})):
+        dt = lib.float64
+        xt, wt, bt = (lib.tensor(a, dtype=dt, requires_grad=True, **dev) for a in (x, w, b))
+        F = lib.nn.functional
+        y = (F.batch_norm(xt, None, None, wt, bt, training=True) if kind == "batch"
+             else F.layer_norm(xt, (c,), wt, bt))
+        gx, gw, gb = lib.autograd.grad(y, (xt, wt, bt), lib.tensor(g, dtype=dt, **dev),
+                                       create_graph=True)
+        hx, hw = lib.autograd.grad((gx * gx).sum() + (gw * gb).sum(), (xt, wt))
+        res.append([np.asarray(t.detach().cpu().numpy()) for t in (y, gx, gw, gb, hx, hw)])
+        assert type(y.grad_fn).__name__ == ("NativeBatchNormBackward0" if kind == "batch"
+                                            else "NativeLayerNormBackward0")
+    for t, e in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-7, atol=1e-8)

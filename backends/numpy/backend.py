@@ -6,6 +6,7 @@ from ember.backends import Backend
 from . import _random
 from . import conv as _conv
 from . import optim as _optim
+from . import select as _select
 
 
 def _numel(shape) -> int:
@@ -141,29 +142,23 @@ class NumpyBackend(Backend):
         out = _random.exponential(rng, _numel(shape), lambd, double=nat == self.np.float64)
         return out.astype(self._nat(dtype)).reshape(tuple(shape))
 
-    # --- convolution and pooling: stride-1 convolutions and unpadded max pooling in numpy
+    # --- convolution and pooling: im2col convolutions and unpadded max pooling in numpy
     # layouts (ember_numpy.conv); everything else through the generic defaults
     def conv2d(self, x, w, stride, padding, dilation, groups):
-        if tuple(stride) != (1, 1):
-            return super().conv2d(x, w, stride, padding, dilation, groups)
-        return _conv.conv2d_save(x, w, padding, dilation, groups)[0]
+        return _conv.conv2d_save(x, w, tuple(stride), tuple(padding), tuple(dilation),
+                                 groups)[0]
 
     def conv2d_save(self, x, w, stride, padding, dilation, groups):
-        if tuple(stride) != (1, 1):
-            return super().conv2d_save(x, w, stride, padding, dilation, groups)
-        return _conv.conv2d_save(x, w, padding, dilation, groups)
+        return _conv.conv2d_save(x, w, tuple(stride), tuple(padding), tuple(dilation), groups)
 
     def conv2d_weight(self, x, g, weight_shape, stride, padding, dilation, groups,
                       saved=None):
-        if tuple(stride) != (1, 1):
-            return super().conv2d_weight(x, g, weight_shape, stride, padding, dilation,
-                                         groups, saved)
-        return _conv.conv2d_weight(x, g, weight_shape, padding, dilation, groups, saved)
+        return _conv.conv2d_weight(x, g, weight_shape, tuple(stride), tuple(padding),
+                                   tuple(dilation), groups, saved)
 
     def conv_transpose2d(self, x, w, stride, padding, out_hw, dilation, groups):
-        if tuple(stride) != (1, 1):
-            return super().conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups)
-        return _conv.conv_transpose2d(x, w, padding, out_hw, dilation, groups)
+        return _conv.conv_transpose2d(x, w, tuple(stride), tuple(padding), tuple(out_hw),
+                                      tuple(dilation), groups)
 
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         if tuple(padding) == (0, 0) and not ceil_mode and x.dtype.kind == "f":
@@ -173,6 +168,10 @@ class NumpyBackend(Backend):
             if res is not None:
                 return res
         return super().max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+
+    def masked_fill(self, x, mask, value):
+        res = _select.masked_fill(x, mask, value)
+        return super().masked_fill(x, mask, value) if res is None else res
 
     # --- optimizer updates: in place and blocked (ember_numpy.optim)
     def adam_update(self, a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax=None):

@@ -1,18 +1,19 @@
 """The numpy backend's convolution and max-pooling kernels: ember's generic im2col
 defaults, laid out for numpy.
 
-Stride-1 convolutions use a "full-width" im2col: the padded input is one flat row per
-(sample, channel), so the patch rows for kernel tap (i, j) are one contiguous run starting
-at ``i·dh·Wp + j·dw`` (Wp the padded width). One ``as_strided`` view and one contiguous copy
-build the columns; the ``Wp - OW`` extra columns per output row compute values that are
-dropped (a view, no copy). Columns are channel-major, (C·kh·kw, n·OH·Wp), built for a chunk
-of n samples at a time (``CHUNK_ELEMENTS``): the chunk's copy is still in cache when its
-matmul reads it, which halves the forward's time against one whole-batch pass (columns of
-20 MiB for a 16-channel 3x3 layer at batch 32 stream from memory twice: 6.2 against 3.4 ms
-CPU, one thread) while each matmul stays large (numpy's batched matmul over N small ones
-costs up to 40% more). The adjoint (col2im, for the input gradient) adds the same
-contiguous runs back, the extra columns carrying zeros. Other strides fall back to the
-generic kernels.
+im2col is one ``as_strided`` view of the zero-padded input and one copy. With a column
+stride of 1 the view is "full-width": the padded input is one flat row per (sample,
+channel), so the patch rows for kernel tap (i, j) are one contiguous run starting at
+``i·dh·Wp + j·dw`` (Wp the padded width), and the ``Wp - OW`` extra columns per output row
+compute values that are dropped (a view, no copy). Other strides read the windows exactly.
+Columns are channel-major, (C·kh·kw, n·OH·RW), built for a chunk of n samples at a time
+(``CHUNK_ELEMENTS``): the chunk's copy is still in cache when its matmul reads it, which
+halves the forward's time against one whole-batch pass (columns of 20 MiB for a 16-channel
+3x3 layer at batch 32 stream from memory twice: 6.2 against 3.4 ms CPU, one thread) while
+each matmul stays large (numpy's batched matmul over N small ones costs up to 40% more).
+The adjoint (col2im, for the input gradient) adds each tap's rows back (the extra columns
+carrying zeros); at stride 1 with no more output than input channels it is the
+convolution with the flipped kernel instead (one im2col copy instead of kh·kw adds).
 """
 from __future__ import annotations
 
@@ -78,27 +79,37 @@ def _chunk(n: int, per_sample: int) -> int:
     return max(1, min(n, CHUNK_ELEMENTS // max(1, per_sample)))
 
 
-def _view(x, kernel, padding, dilation):
-    """(a read-only (C, kh, kw, N, OH·Wp) view of x's zero-padded rows, whose copy is the
-    columns of a stride-1 conv, OH, OW, Wp)."""
+def _view(x, kernel, stride, padding, dilation):
+    """(a read-only (C, kh, kw, N, OH, RW) view of x's zero-padded rows, whose copy is the
+    columns of the convolution, OH, OW, RW). With a column stride of 1 the rows are read
+    full-width (RW = Wp, the padded width: each (OH, RW) block is one contiguous run);
+    otherwise exactly (RW = OW)."""
     n, c, h, w = x.shape
-    (kh, kw), (ph, pw), (dh, dw) = kernel, padding, dilation
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
-    # zeros (the padding) stay zero: only this interior is ever written
-    flat = scratch.get((n, c, hp * wp + dw * (kw - 1)), x.dtype, ("pad", h, w, ph, pw))
-    flat[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
-    oh, ow = hp - dh * (kh - 1), wp - dw * (kw - 1)
-    s0, s1, s2 = flat.strides
-    view = as_strided(flat, (c, kh, kw, n, oh * wp), (s1, dh * wp * s2, dw * s2, s0, s2),
-                      writeable=False)
-    return view, oh, ow, wp
+    oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+    rw = wp if sw == 1 else ow
+    if ph == pw == 0 and (sw > 1 or (kw == 1 and x.flags.c_contiguous)):
+        # nothing read past a row's end: x itself, no padded copy (1x1 and unpadded
+        # strided convolutions)
+        s0, s1, s2, s3 = x.strides
+        src = x
+    else:
+        # zeros (the padding) stay zero: only this interior is ever written
+        src = scratch.get((n, c, hp * wp + dw * (kw - 1)), x.dtype, ("pad", h, w, ph, pw))
+        src[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
+        s0, s1, s3 = src.strides
+        s2 = wp * s3
+    view = as_strided(src, (c, kh, kw, n, oh, rw),
+                      (s1, dh * s2, dw * s3, s0, sh * s2, sw * s3), writeable=False)
+    return view, oh, ow, rw
 
 
 def _cols(view, groups: int, lo: int, hi: int):
-    """The columns of samples lo:hi, (groups, C/groups·kh·kw, (hi - lo)·OH·Wp)."""
-    c, kh, kw, _, run = view.shape
-    cols = scratch.get((groups, (c // groups) * kh * kw, (hi - lo) * run), view.dtype)
-    dst, src = cols.reshape(c, kh, kw, hi - lo, run), view[:, :, :, lo:hi]
+    """The columns of samples lo:hi, (groups, C/groups·kh·kw, (hi - lo)·OH·RW)."""
+    c, kh, kw, _, oh, rw = view.shape
+    cols = scratch.get((groups, (c // groups) * kh * kw, (hi - lo) * oh * rw), view.dtype)
+    dst, src = cols.reshape(c, kh, kw, hi - lo, oh, rw), view[:, :, :, lo:hi]
     _by_channel(lambda a, b: np.copyto(dst[a:b], src[a:b]), c, cols.size)
     return cols
 
@@ -119,71 +130,107 @@ def _widen(g, wp: int, lo: int, hi: int):
     return out
 
 
-def conv2d_save(x, w, padding, dilation, groups):
-    """Stride-1 conv2d: (output (N, O, OH, OW), None: the weight gradient rebuilds its
-    columns chunk by chunk, cheaper than keeping them). The batch goes through in chunks
-    whose columns fit in cache: the im2col copy and the matmul reading it then cost about
-    half what one whole-batch pass does (columns of several MiB stream from memory twice)."""
+def conv2d_save(x, w, stride, padding, dilation, groups):
+    """conv2d: (output (N, O, OH, OW), None: the weight gradient rebuilds its columns chunk
+    by chunk, cheaper than keeping them). The batch goes through in chunks whose columns
+    fit in cache: the im2col copy and the matmul reading it then cost about half what one
+    whole-batch pass does (columns of several MiB stream from memory twice)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape
-    view, oh, ow, wp = _view(x, (kh, kw), padding, dilation)
-    run = oh * wp
+    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation)
+    run = oh * rw
     y = scratch.get((n, o, run), x.dtype)
     wm = w.reshape(groups, o // groups, cg * kh * kw)
     nb = _chunk(n, view.shape[0] * kh * kw * run)
     for lo in range(0, n, nb):
         hi = min(n, lo + nb)
-        r = scratch.get((groups, o // groups, (hi - lo) * run), x.dtype)
-        np.matmul(wm, _cols(view, groups, lo, hi), out=r)
-        y[lo:hi] = r.reshape(o, hi - lo, run).transpose(1, 0, 2)
-    return y.reshape(n, o, oh, wp)[:, :, :, :ow], None
+        # one matmul per sample straight into y's layout (numpy's batched loop): cheaper
+        # than one matmul and a transposing copy of its result
+        cols = _cols(view, groups, lo, hi).reshape(groups, -1, hi - lo, run)
+        np.matmul(wm, cols.transpose(2, 0, 1, 3),
+                  out=y[lo:hi].reshape(hi - lo, groups, o // groups, run))
+    y = y.reshape(n, o, oh, rw)
+    return (y if rw == ow else y[:, :, :, :ow]), None
 
 
-def conv2d_weight(x, g, weight_shape, padding, dilation, groups, cols=None):
-    """Stride-1 weight gradient: per chunk, the output gradient widened to Wp against the
-    chunk's columns, summed."""
+def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=None):
+    """Weight gradient: per chunk, the chunk's columns against the output gradient (widened
+    to the columns' row width), summed."""
     o, cg, kh, kw = weight_shape
     n = x.shape[0]
-    view, oh, ow, wp = _view(x, (kh, kw), padding, dilation)
-    run = oh * wp
+    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation)
+    run = oh * rw
     nb = _chunk(n, view.shape[0] * kh * kw * run)
-    acc = np.zeros((groups, o // groups, cg * kh * kw), x.dtype)
+    # columns (K, L) @ g^T (L, O/groups): OpenBLAS runs this orientation ~30% faster than
+    # g @ columns^T for the skinny O of small convolutions (3.1 against 4.3 ms for
+    # K = 144, L = 35k, O = 16, one thread)
+    acc = np.zeros((groups, cg * kh * kw, o // groups), x.dtype)
     part = np.empty_like(acc)
     for lo in range(0, n, nb):
         hi = min(n, lo + nb)
-        gm = _widen(g, wp, lo, hi).reshape(groups, o // groups, -1)
-        np.matmul(gm, _cols(view, groups, lo, hi).transpose(0, 2, 1), out=part)
+        gm = _widen(g, rw, lo, hi).reshape(groups, o // groups, -1)
+        np.matmul(_cols(view, groups, lo, hi), gm.transpose(0, 2, 1), out=part)
         acc += part
-    return acc.reshape(weight_shape)
+    return acc.transpose(0, 2, 1).reshape(weight_shape)
 
 
-def conv_transpose2d(x, w, padding, out_hw, dilation, groups):
-    """Stride-1 transposed convolution, chunk by chunk of the batch: columns by one matmul,
-    col2im by contiguous runs."""
-    n, ci, h, _ = x.shape
+def _flipped(x, w, padding, out_hw, dilation, groups):
+    """A stride-1 transposed convolution as the convolution it is (flipped kernel, padding
+    d·(k - 1) - p), or None where that does not apply. im2col's one copy of O·kh·kw rows
+    then replaces col2im's kh·kw adds over Ci·kh·kw rows: 3.9 against 6.0 ms for the
+    input gradient of a 16-channel 3x3 layer at 32x32, batch 32 (one thread)."""
+    n, ci, h, wd = x.shape
     _, cog, kh, kw = w.shape
-    (ph, pw), (oh, ow), (dh, dw) = padding, out_hw, dilation
-    hp, wp = oh + 2 * ph, ow + 2 * pw
+    pad = (dilation[0] * (kh - 1) - padding[0], dilation[1] * (kw - 1) - padding[1])
+    if (groups != 1 or ci > cog or min(pad) < 0
+            or tuple(out_hw) != (h + pad[0] - padding[0], wd + pad[1] - padding[1])):
+        return None
+    wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    return conv2d_save(x, wf, (1, 1), pad, dilation, 1)[0]
+
+
+def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
+    """Transposed convolution (the input gradient of conv2d), chunk by chunk of the batch:
+    columns by one matmul, col2im by adding each kernel tap's strided rows back."""
+    if tuple(stride) == (1, 1):
+        res = _flipped(x, w, padding, out_hw, dilation, groups)
+        if res is not None:
+            return res
+    n, ci, h, wd = x.shape
+    _, cog, kh, kw = w.shape
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = stride, padding, out_hw, dilation
+    # the buffer's rows and row width: the padded output, or what the windows reach
+    bh = max(oh + 2 * ph, (h - 1) * sh + dh * (kh - 1) + 1)
+    bw = max(ow + 2 * pw, (wd - 1) * sw + dw * (kw - 1) + 1)
+    rw = bw if sw == 1 else wd  # column stride 1: x widened to full rows (zeros beyond wd)
+    contiguous = sh == sw == 1
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
-    run = h * wp
+    run = h * rw
     out = scratch.get((n, groups * cog, oh, ow), x.dtype)
     nb = _chunk(n, groups * cog * kh * kw * run)
     for lo in range(0, n, nb):
         hi = min(n, lo + nb)
         m = hi - lo
-        xm = _widen(x, wp, lo, hi).reshape(groups, ci // groups, m * run)
+        xm = _widen(x, rw, lo, hi).reshape(groups, ci // groups, m * run)
         cols = scratch.get((groups, cog * kh * kw, m * run), x.dtype)
         np.matmul(wm, xm, out=cols)
-        cols = cols.reshape(groups * cog, kh * kw, m, run)
-        buf = scratch.get((groups * cog, m, hp * wp + dw * (kw - 1)), x.dtype)
+        cols = cols.reshape(groups * cog, kh * kw, m, h, rw)
+        buf = scratch.get((groups * cog, m, bh * bw + dw * (kw - 1)), x.dtype)
+        s0, s1, s2 = buf.strides
 
         def col2im(a, b, buf=buf, cols=cols, lo=lo, hi=hi, m=m):
             buf[a:b].fill(0)
             for i in range(kh):
                 for j in range(kw):
-                    off = i * dh * wp + j * dw
-                    buf[a:b, :, off:off + run] += cols[a:b, i * kw + j]
-            crop = buf[a:b, :, :hp * wp].reshape(b - a, m, hp, wp)
+                    off = i * dh * bw + j * dw
+                    if contiguous:  # stride 1: each tap's rows are one run
+                        buf[a:b, :, off:off + run] += cols[a:b, i * kw + j].reshape(
+                            b - a, m, run)
+                        continue
+                    dst = as_strided(buf[a:b, :, off:], (b - a, m, h, rw),
+                                     (s0, s1, sh * bw * s2, sw * s2))
+                    dst += cols[a:b, i * kw + j]
+            crop = buf[a:b, :, :bh * bw].reshape(b - a, m, bh, bw)
             out[lo:hi, a:b] = crop[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
         _by_channel(col2im, groups * cog, cols.size)
     return out

@@ -245,6 +245,11 @@ class Backend:
         from ._special import erfinv
         return erfinv(self.xp, x)
 
+    def masked_fill(self, x: Any, mask: Any, value: Any) -> Any:
+        """``value`` (a number, or a 0-d array of x's dtype) where the bool array ``mask``
+        (x's shape) is True, x elsewhere: a new array. Generic default: ``xp.where``."""
+        return self.xp.where(mask, value, x)
+
     def getitem(self, x: Any, key: Any) -> Any:
         """``x[key]`` for a key the namespace refused (the frontend indexes directly and asks
         here only then). Generic default: the key rewritten in the array API standard's

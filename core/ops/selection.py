@@ -81,8 +81,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     x, m = _expand_pair(input, mask)
     be = input._device._be
     xp = be.xp
-    res = wrap(xp.where(m._data, xp.asarray(v, dtype=be.native_dtype(input.dtype))
-                        if vt else v, x._data), input.dtype, input._device)
+    res = wrap(be.masked_fill(x._data, m._data, xp.asarray(v, dtype=be.native_dtype(
+        input.dtype)) if vt else v), input.dtype, input._device)
     if res._data.dtype != x._data.dtype:
         res._data = be.astype(res._data, input.dtype)
     vg = vt and value._requires_grad
@@ -90,7 +90,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         ig = input._requires_grad
 
         def fn(g):
-            gi = where(m, 0, g) if ig else None
+            gi = g.masked_fill(m, 0) if ig else None
             return (gi,) if not vt else (gi, where(m, g, 0).sum() if vg else None)
         record(res, "MaskedFillBackward0" if not vt else "MaskedFillBackward1",
                (input, value) if vt else (input,), fn)

@@ -59,6 +59,11 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None, **np_kw) -> Tenso
         ax = 0 if d is None else d
 
         def fn(g):
+            if d is not None and not GRAD.enabled and input._device._be.mutable:
+                # on the arrays, in place: one array the input's size instead of three
+                gy = g._data * res._data
+                gy -= res._data * xp.sum(gy, axis=d, keepdims=True)
+                return (wrap(gy, g.dtype, g._device),)
             gy = g * res
             return (gy - res * (_sum(gy, ax, keepdim=True) if d is not None else gy),)
         record(res, "SoftmaxBackward0", (input,), fn, saved=(res,))
@@ -76,13 +81,23 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None, **np_kw) -> T
         out = xp.zeros_like(input._data)
     else:
         z, s = _shifted(xp, input._data, d)
-        out = z - xp.log(s)
+        if input._device._be.mutable and z is not input._data:
+            z -= xp.log(s)  # the fresh shifted array becomes the result
+            out = z
+        else:
+            out = z - xp.log(s)
     res = wrap(out, input.dtype, input._device)
     if GRAD.enabled and input._requires_grad:
         from .elementwise import exp
         from .reduction import sum as _sum
 
         def fn(g):
+            if d is not None and not GRAD.enabled and input._device._be.mutable:
+                # on the arrays, in place: one array the input's size instead of three
+                t = xp.exp(res._data)
+                t *= -xp.sum(g._data, axis=d, keepdims=True)
+                t += g._data
+                return (wrap(t, g.dtype, g._device),)
             total = _sum(g, d, keepdim=True) if d is not None else g
             return (g - exp(res) * total,)
         record(res, "LogSoftmaxBackward0", (input,), fn, saved=(res,))
