@@ -52,7 +52,8 @@ def _unit_double(g: TorchCPUGenerator, n: int) -> np.ndarray:
 def _fma(a, b, c):
     """float32 fma(a, b, c) of arrays or scalars: see _fma32. GCC contracts avx_mathfun's
     ``_mm256_add_ps(_mm256_mul_ps(a, b), c)`` pairs into fmas (-ffp-contract=fast)."""
-    r = np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)
+    r = np.multiply(a, b, dtype=np.float64)  # exact: 24 + 24 bits of product fit in 53
+    r = np.add(r, c, out=r) if isinstance(r, np.ndarray) else r + np.float64(c)
     return r.astype(_F32)
 
 
@@ -211,6 +212,9 @@ def _box_muller16_f64(d: np.ndarray, mean: float, std: float) -> np.ndarray:
     return out
 
 
+_BM_ROWS = 2048  # Box-Muller rows per block: its ~40 temporaries of a block fit in L2
+
+
 def _normal_fill(g: TorchCPUGenerator, n: int, double: bool, mean: float, std: float,
                  half: bool = False):
     """normal_fill: float/double draw all n uniforms first; the half types (computed in
@@ -220,7 +224,9 @@ def _normal_fill(g: TorchCPUGenerator, n: int, double: bool, mean: float, std: f
     full = n // 16 * 16
     data = draw(full if half else n)
     out = np.empty(n, dtype=data.dtype)
-    out[:full] = bm(data[:full].reshape(-1, 16), mean, std).reshape(-1)
+    rows, dst = data[:full].reshape(-1, 16), out[:full].reshape(-1, 16)
+    for i in range(0, len(rows), _BM_ROWS):  # blocks that stay in cache: ~2x faster
+        dst[i:i + _BM_ROWS] = bm(rows[i:i + _BM_ROWS], mean, std)
     if n % 16:
         out[n - 16:] = bm(draw(16).reshape(1, 16), mean, std).reshape(-1)
     return out
