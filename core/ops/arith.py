@@ -327,7 +327,7 @@ def _pow_grad_exponent(g, x, e, res):
     # 0 ** -1 gives -inf, not nan)
     from .elementwise import log
     from .selection import where
-    zero = (x == 0).logical_and(e >= 0)
+    zero = (x == 0).logical_and((e.real if e.dtype.is_complex else e) >= 0)
     return g * where(zero, 0.0, res * log(where(zero, 1.0, x)))
 
 

@@ -34,6 +34,8 @@ copysign = binary("copysign", lambda xp, a, b: xp.copysign(a, b),
 
 def _logaddexp_kernel(base2: bool):
     def kernel(xp, a, b):
+        if xp.isdtype(a.dtype, "complex floating"):
+            return _logaddexp_complex(xp, a, b, base2)
         m = xp.maximum(a, b)
         d = -xp.abs(a - b)
         if base2:
@@ -43,6 +45,18 @@ def _logaddexp_kernel(base2: bool):
         # both infinite with one sign: a - b is nan, the result is that infinity
         return xp.where(xp.isinf(a) & (a == b), a, r)
     return kernel
+
+
+def _logaddexp_complex(xp, a, b, base2: bool):
+    """PyTorch's complex log-add-exp: the operand with the larger real part is the shift."""
+    ge = xp.real(a) >= xp.real(b)
+    m, o = xp.where(ge, a, b), xp.where(ge, b, a)
+    if base2:
+        r = m + xp.log1p(xp.exp((o - m) * _LN2)) / _LN2
+    else:
+        r = m + xp.log1p(xp.exp(o - m))
+    low = xp.real(m)
+    return xp.where(xp.isinf(low) & (low < 0), o, r)  # both -inf: o - m would be nan
 
 
 logaddexp = binary("logaddexp", _logaddexp_kernel(False),

@@ -198,10 +198,12 @@ def _logcumsumexp(input: Tensor, d: int) -> Tensor:
             # PyTorch's logcumsumexp_backward: positive and negative parts of g in log
             # space, each through a reverse logcumsumexp
             from .selection import where
-            lowest = _dtype.finfo(g.dtype).min
 
             def rev(x):
                 return x.flip(d).logcumsumexp(d).flip(d)
+            if g.dtype.is_complex:  # no sign split needed (record() adds the conjugates)
+                return ((rev(g.log() - res) + input).exp(),)
+            lowest = _dtype.finfo(g.dtype).min
             log_abs = g.abs().log()
             pos = where(g > 0, log_abs, lowest)
             neg = where(g < 0, log_abs, lowest)
