@@ -492,6 +492,8 @@ def lp_pool3d(input: Tensor, norm_type: float, kernel_size, stride=None,
 def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     """Mirrors ``torch.nn.functional.adaptive_avg_pool3d``: adaptive average pooling over
     (H, W), then a constant averaging matrix along D."""
+    if isinstance(output_size, (list, tuple)) and len(output_size) != 3:
+        raise RuntimeError("adaptive_avg_pool3d: output_size must be 3")
     od, oh, ow = _adaptive_sizes(input, output_size, 3, "adaptive_avg_pool3d")
     if not input.dtype.is_floating_point:
         from ._util import dtype_name
@@ -513,6 +515,9 @@ def adaptive_max_pool3d_with_indices(input: Tensor, output_size,
     if input.ndim not in (4, 5):
         raise RuntimeError(f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: "
                            f"{list(input.shape)}")
+    if isinstance(output_size, (list, tuple)) and len(output_size) != 3:
+        raise RuntimeError("adaptive_max_pool3d(): internal error: output_size.size() must "
+                           "be 3")
     od, oh, ow = _adaptive_sizes(input, output_size, 3, "adaptive_max_pool3d")
     lead = input.shape[:-3]
     d, h, w = input.shape[-3:]
