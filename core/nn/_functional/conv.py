@@ -358,7 +358,7 @@ def _conv_transpose3d(x: Tensor, w: Tensor, bias: Tensor | None, stride, padding
     """The adjoint of ``_conv3d``: each input plane through every depth tap of a 2-d
     transposed convolution (taps as output channels), summed into the depths they reach."""
     n, c, d, h, wd = x.shape
-    cig, cog, kd, kh, kw = w.shape[0] // groups, w.shape[1], *w.shape[2:]
+    cog, kd, kh, kw = w.shape[1:]
     sd, pd, dd = stride[0], padding[0], dilation[0]
     w2 = w.permute(0, 2, 1, 3, 4).reshape(c, kd * cog, kh, kw)
     y = _conv_t(x.permute(0, 2, 1, 3, 4).reshape(n * d, c, h, wd), w2, None, stride[1:],
