@@ -277,3 +277,11 @@ ERRORS = [
                                                for e in ERRORS])
 def test_errors_match_torch(torch, name, fn):
     assert_same_error(lambda: fn(torch, torch.nn.functional), lambda: fn(ember, F))
+
+
+def test_empty_batch(torch, device):
+    for fe, ft in [(lambda L, F_: F_.unfold(L.zeros(0, 2, 3, 3), 2),) * 2,
+                   (lambda L, F_: F_.fold(L.zeros(0, 8, 4), (3, 3), 2),) * 2,
+                   (lambda L, F_: F_.grid_sample(L.zeros(0, 2, 3, 3), L.zeros(0, 2, 2, 2),
+                                                 align_corners=True),) * 2]:
+        assert tuple(fe(ember, F).shape) == tuple(ft(torch, torch.nn.functional).shape)

@@ -267,3 +267,27 @@ def test_conv_transpose3d_output_size(torch, device):
     for size in ([6, 5, 4], (1, 3, 5, 6, 3)):
         assert_close(em(ember.tensor(x, device=device), output_size=size),
                      tm(torch.tensor(x), output_size=size), 1e-5, 1e-6)
+
+
+EMPTY = [  # (function, input shapes (int64 ones are indices), args)
+    ("conv3d", [(0, 2, 3, 3, 3), (4, 2, 2, 2, 2)], ()),
+    ("conv_transpose3d", [(0, 2, 3, 3, 3), (2, 4, 2, 2, 2)], ()),
+    ("max_pool3d", [(0, 2, 3, 3, 3)], (2,)),
+    ("avg_pool3d", [(0, 2, 3, 3, 3)], (2,)),
+    ("adaptive_avg_pool3d", [(0, 2, 3, 3, 3)], ((1, 2, 1),)),
+    ("adaptive_max_pool3d", [(0, 2, 3, 3, 3)], ((1, 2, 1),)),
+    ("max_unpool2d", [(0, 2, 3, 3), "idx"], (2,)),
+]
+
+
+@pytest.mark.parametrize("name,shapes,args", EMPTY, ids=[e[0] for e in EMPTY])
+def test_empty_batch(torch, device, name, shapes, args):
+    """A batch of 0: the output shape as torch's (indices stand in by int64 zeros)."""
+    idx = [s == "idx" for s in shapes]
+    shapes = [shapes[0] if i else s for s, i in zip(shapes, idx)]
+    es = [ember.zeros(s, device=device, dtype=ember.int64 if i else ember.float32)
+          for s, i in zip(shapes, idx)]
+    ts = [torch.zeros(s, dtype=torch.int64 if i else torch.float32)
+          for s, i in zip(shapes, idx)]
+    assert tuple(getattr(F, name)(*es, *args).shape) == \
+        tuple(getattr(torch.nn.functional, name)(*ts, *args).shape)

@@ -207,8 +207,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     sizes = tuple(input.shape[2:])  # (H, W) or (D, H, W)
     k = len(sizes)
     out_spatial = tuple(grid.shape[1:-1])
-    flat = input.reshape(n, ch, -1)
-    g = grid.reshape(n, -1, k)
+    count = _prod(out_spatial)
+    flat = input.reshape(n, ch, _prod(sizes))
+    g = grid.reshape(n, count, k)
     # pixel coordinates, first spatial dim first (the grid lists x, i.e. the last, first)
     raw = [_unnormalize(g[:, :, k - 1 - i], sizes[i], align_corners) for i in range(k)]
     if mode == "bicubic":
@@ -222,6 +223,13 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
         else:
             out = _linear(flat, pix, sizes)
     return out.reshape(n, ch, *out_spatial)
+
+
+def _prod(sizes) -> int:
+    out = 1
+    for v in sizes:
+        out *= v
+    return out
 
 
 def _linear(flat: Tensor, pix: list, sizes: tuple) -> Tensor:

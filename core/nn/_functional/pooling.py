@@ -416,12 +416,19 @@ def _check_3d(input: Tensor, kernel, stride, padding, dilation, ceil_mode,
 
 def _depth_last(y: Tensor, lead: int, d: int) -> Tensor:
     """(B, d, oh, ow) -> (B, oh * ow, 1, d): the depth as the width of a 2-d plane."""
-    return y.reshape(lead, d, -1).permute(0, 2, 1).unsqueeze(2)
+    return y.reshape(lead, d, y.shape[2] * y.shape[3]).permute(0, 2, 1).unsqueeze(2)
 
 
 def _depth_back(z: Tensor, lead: int, oh: int, ow: int) -> Tensor:
     """(B, oh * ow, 1, od) -> (B, od, oh, ow)."""
-    return z.squeeze(2).permute(0, 2, 1).reshape(lead, -1, oh, ow)
+    return z.squeeze(2).permute(0, 2, 1).reshape(lead, z.shape[3], oh, ow)
+
+
+def _count(lead) -> int:
+    n = 1
+    for v in lead:
+        n *= v
+    return n
 
 
 def _join_indices(i2: Tensor, idep: Tensor, hw: int) -> Tensor:
@@ -437,7 +444,7 @@ def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
     _check_3d(input, kernel, stride, padding, dilation, ceil_mode)
     lead = input.shape[:-3]
     d, h, w = input.shape[-3:]
-    b = input.reshape(-1, d, h, w)
+    b = input.reshape(_count(lead), d, h, w)
     y, i2 = _max_pool(b, kernel[1:], stride[1:], padding[1:], dilation[1:], ceil_mode)
     oh, ow = y.shape[2], y.shape[3]
     z, iz = _max_pool(_depth_last(y, b.shape[0], d), (1, kernel[0]), (1, stride[0]),
@@ -466,7 +473,7 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         raise RuntimeError("divisor must be not zero")
     lead = input.shape[:-3]
     d, h, w = input.shape[-3:]
-    b = input.reshape(-1, d, h, w)
+    b = input.reshape(_count(lead), d, h, w)
     # with a divisor override: window sums over (H, W), then the sum over D / the divisor
     y = _avg_pool(b, kernel[1:], stride[1:], padding[1:], ceil_mode, count_include_pad,
                   None if divisor_override is None else 1)
@@ -501,11 +508,11 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
                                   f"'{dtype_name(input.dtype)}'")
     lead = input.shape[:-3]
     d, h, w = input.shape[-3:]
-    y = adaptive_avg_pool2d(input.reshape(-1, d, h, w), (oh, ow))
+    y = adaptive_avg_pool2d(input.reshape(_count(lead), d, h, w), (oh, ow))
     if od != d:
         be = input._device._be
         m = wrap(_avg_matrix(be, d, od, input.dtype), input.dtype, input._device)
-        y = (m @ y.reshape(y.shape[0], d, oh * ow)).reshape(-1, od, oh, ow)
+        y = (m @ y.reshape(y.shape[0], d, oh * ow)).reshape(y.shape[0], od, oh, ow)
     return y.reshape(*lead, od, oh, ow)
 
 
@@ -521,7 +528,7 @@ def adaptive_max_pool3d_with_indices(input: Tensor, output_size,
     od, oh, ow = _adaptive_sizes(input, output_size, 3, "adaptive_max_pool3d")
     lead = input.shape[:-3]
     d, h, w = input.shape[-3:]
-    b = input.reshape(-1, d, h, w)
+    b = input.reshape(_count(lead), d, h, w)
     y, i2 = _adaptive_max(b, oh, ow)
     z, iz = _adaptive_max(_depth_last(y, b.shape[0], d), 1, od)
     out = _depth_back(z, b.shape[0], oh, ow)
@@ -586,7 +593,7 @@ def _max_unpool(input: Tensor, indices: Tensor, kernel_size, stride, padding, ou
     plane = 1
     for v in size:
         plane *= v
-    flat_idx = indices.reshape(*lead, -1)
+    flat_idx = indices.reshape(*lead, _count(indices.shape[len(lead):]))
     if flat_idx.numel():
         bad = flat_idx[(flat_idx < 0) | (flat_idx >= plane)]
         if bad.numel():
@@ -596,7 +603,7 @@ def _max_unpool(input: Tensor, indices: Tensor, kernel_size, stride, padding, ou
     be = input._device._be
     zeros = wrap(be.xp.zeros(lead + (plane,), dtype=be.native_dtype(input.dtype)),
                  input.dtype, input._device)
-    out = zeros.scatter(len(lead), flat_idx, input.reshape(*lead, -1))
+    out = zeros.scatter(len(lead), flat_idx, input.reshape(*lead, flat_idx.shape[-1]))
     return out.reshape(*lead, *size)
 
 
