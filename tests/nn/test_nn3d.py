@@ -87,7 +87,6 @@ LAYERS = [  # (class, kwargs, input shape)
     ("AdaptiveAvgPool3d", dict(output_size=(3, 4, 2)), (2, 2, 5, 6, 7)),
     ("AdaptiveAvgPool3d", dict(output_size=(None, 2, 6)), (2, 4, 5, 3)),
     ("AdaptiveMaxPool3d", dict(output_size=(3, 4, 2)), (2, 2, 5, 6, 7)),
-    ("AdaptiveMaxPool3d", dict(output_size=2), (2, 4, 5, 3)),
     ("LPPool3d", dict(norm_type=2, kernel_size=2), (2, 2, 4, 4, 5)),
     ("LPPool3d", dict(norm_type=float("inf"), kernel_size=2, stride=1), (1, 2, 3, 3, 3)),
 ]
