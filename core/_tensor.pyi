@@ -1811,6 +1811,11 @@ class Tensor:
     def unflatten(self, dim: int, sizes) -> Tensor:
         """Mirrors ``torch.unflatten``: dim ``dim`` becomes ``sizes`` (one may be -1)."""
         ...
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """Mirrors ``Tensor.unfold(dimension, size, step)``: the windows ``[i*step, i*step +
+        size)`` of dim ``dimension`` along a new last dim. A view (strided where the backend's
+        arrays have strides, else a copy that writes back through the view machinery)."""
+        ...
     def uniform_(self, from_: float = ..., to: float = ..., *, generator=...) -> Tensor:
         """Mirrors ``Tensor.uniform_``."""
         ...

@@ -536,3 +536,135 @@ def trace(input: Tensor) -> Tensor:
             return (_diag_place(g.expand(length), shape, 0, 0, 1, "TraceBackwardBackward0"),)
         record(res, "TraceBackward0", (input,), back)
     return res
+
+
+# --- Tensor.unfold: sliding windows ---------------------------------------------------------
+
+def _window_index(xp, n_out: int, size: int, step: int):
+    """The positions along the dim that window i's element k reads, window-major (flat)."""
+    idx = xp.reshape(xp.arange(n_out) * step, (-1, 1)) + xp.reshape(xp.arange(size), (1, -1))
+    return xp.reshape(idx, (-1,))
+
+
+def _windows_data(be, data, d: int, size: int, step: int, n_out: int):
+    """The windows of ``data`` along ``d`` (window dim at ``d``, window elements last): a
+    strided view where the backend's arrays have strides, else a gathered copy."""
+    shape = tuple(data.shape)
+    out = shape[:d] + (n_out,) + shape[d + 1:] + (size,)
+    strides = getattr(data, "strides", None)
+    tricks = getattr(getattr(be.xp, "lib", None), "stride_tricks", None)
+    if be.mutable and strides is not None and hasattr(tricks, "as_strided"):
+        new = strides[:d] + (strides[d] * step,) + strides[d + 1:] + (strides[d],)
+        return tricks.as_strided(data, out, new)
+    if be.mutable:  # a namespace over numpy without strides (array_api_strict): see below
+        view = _host_windows(be, data, out, d, step)
+        if view is not None:
+            return view
+    xp = be.xp
+    taken = xp.take(data, _window_index(xp, n_out, size, step), axis=d)
+    taken = xp.reshape(taken, shape[:d] + (n_out, size) + shape[d + 1:])
+    order = tuple(i for i in range(len(out)) if i != d + 1) + (d + 1,)
+    return xp.permute_dims(taken, order)
+
+
+def _host_windows(be, data, out: tuple, d: int, step: int):
+    """The windows as a strided numpy view wrapped back by the backend, where its
+    ``to_numpy``/``from_numpy`` share memory with the base (as for ``diagonal``); else
+    None."""
+    import numpy as np
+    host = np.asarray(be.to_numpy(data))
+    if not host.flags.writeable:
+        return None
+    st = host.strides
+    view = np.lib.stride_tricks.as_strided(host, out, st[:d] + (st[d] * step,) + st[d + 1:] +
+                                           (st[d],))
+    res = be.from_numpy(view, None)
+    back = np.asarray(be.to_numpy(res))
+    return res if back.size == 0 or np.shares_memory(back, host) else None
+
+
+def _windows_flat(g, d: int):
+    """(..., n_out at d, ..., size) -> (..., n_out * size at d, ...): the windows' elements in
+    the order ``_window_index`` lists their positions."""
+    return g.movedim(-1, d + 1).flatten(d, d + 1)
+
+
+def _unfold_backward(g: Tensor, shape: tuple, d: int, size: int, step: int) -> Tensor:
+    """Each window element's gradient added at the position it reads (overlaps sum)."""
+    be = g._device._be
+    n_out = g.shape[d]
+    idx = wrap(_window_index(be.xp, n_out, size, step), _dtype.int64, g._device)
+    zeros = wrap(_zeros(shape, g), g.dtype, g._device)
+    return zeros.index_add(d, idx, _windows_flat(g, d))
+
+
+@method("unfold")
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Mirrors ``Tensor.unfold(dimension, size, step)``: the windows ``[i*step, i*step +
+    size)`` of dim ``dimension`` along a new last dim. A view (strided where the backend's
+    arrays have strides, else a copy that writes back through the view machinery)."""
+    if input.ndim == 0:
+        if size > 1:
+            raise RuntimeError(f"maximum size for tensor at dimension 0 is 1 but size is "
+                               f"{size}")
+        return reshape(input, (1,))[:size] if size == 0 else reshape(input, (1,))
+    d = wrap_dim(dimension, input.ndim)
+    n = input.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is "
+                           f"{size}")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    n_out = (n - size) // step + 1
+    be = input._device._be
+    res = view_of(input, _windows_data(be, input._data, d, size, step, n_out))
+    shape = tuple(input._data.shape)
+    mark_view(res, input, (_WindowsView, d, size, step, shape))
+    if GRAD.enabled and input._requires_grad:
+        record(res, "UnfoldBackward0", (input,),
+               lambda g: (_unfold_backward(g, shape, d, size, step),))
+    return res
+
+
+class _WindowsView(PartView):
+    """``Tensor.unfold``'s windows as the part of the base a write through them replaces
+    (where windows overlap, the last window's value of an element wins)."""
+
+    __slots__ = ("d", "size", "step", "shape")
+
+    def __init__(self, d: int, size: int, step: int, shape: tuple):
+        self.d, self.size, self.step, self.shape = d, size, step, shape
+
+    def _index(self, xp, n_out: int):
+        return _window_index(xp, n_out, self.size, self.step)
+
+    def set(self, be, base, view):
+        xp = be.xp
+        d = self.d
+        n_out = view.shape[d]
+        flat = xp.moveaxis(view, -1, d + 1) if hasattr(xp, "moveaxis") else \
+            xp.permute_dims(view, tuple(range(d + 1)) + (view.ndim - 1,) +
+                            tuple(range(d + 1, view.ndim - 1)))
+        flat = xp.reshape(flat, tuple(base.shape[:d]) + (n_out * self.size,) +
+                          tuple(base.shape[d + 1:]))
+        key = (slice(None),) * d + (self._index(xp, n_out),)
+        return be.setitem(base, key, flat)
+
+    def grads(self, keep: bool):
+        d, size, step = self.d, self.size, self.step
+
+        def fn(g):
+            view_grad = unfold(g, d, size, step)
+            if not keep:
+                return None, view_grad
+            be = g._device._be
+            xp = be.xp
+            n = g.shape[d]
+            covered = be.setitem(xp.ones((n,), dtype=be.native_dtype(g.dtype)),
+                                 (self._index(xp, view_grad.shape[d]),), 0)
+            mask = wrap(xp.reshape(covered, (n,) + (1,) * (g.ndim - d - 1)), g.dtype,
+                        g._device)
+            return g * mask, view_grad
+        return fn

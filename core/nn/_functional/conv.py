@@ -1,22 +1,32 @@
-"""Convolutions: ``conv1d``, ``conv2d``, ``conv_transpose1d``, ``conv_transpose2d``. Mirror
-``torch.nn.functional`` of the same names.
+"""Convolutions: ``conv1d``, ``conv2d``, ``conv3d``, ``conv_transpose1d``,
+``conv_transpose2d``, ``conv_transpose3d``. Mirror ``torch.nn.functional`` of the same names.
 
 Three differentiable 2-d ops do all the work, each a backend kernel (``conv2d``,
 ``conv_transpose2d``, ``conv2d_weight``) plus a backward written with the other two: the
 input gradient of a convolution is a transposed convolution and vice versa, and the weight
 gradient is bilinear in (input, output gradient), so double backward is exact. 1-d forms
 run the 2-d ops with a height of 1. The bias is added into the fresh kernel result.
+
+3-d forms are composed over the same 2-d ops, so every backend has them without kernels of
+its own: ``conv3d`` gathers, for each output depth, the kD input planes its taps read and
+stacks them as channels (an im2col over depth), then runs one grouped ``conv2d`` with the
+depth taps folded into the weight's input channels and the output depths folded into the
+batch. ``conv_transpose3d`` is its adjoint: one ``conv_transpose2d`` with the depth taps
+folded into the output channels, then an ``index_add`` that sums each tap's planes into the
+output depth it reaches. Their gradients (of any order) come from those parts.
 """
 from __future__ import annotations
 
 from ..._tensor import Tensor, wrap
 from ...autograd.graph import record
 from ...autograd.grad_mode import STATE as GRAD
+from ... import _dtype
 from ...ops._util import same_device
 from ._util import tuple_arg
 from .resample import pad
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d"]
 
 _TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half",
          "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int"}
@@ -218,6 +228,9 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd: int, op:
         x, pad = _same_padding(x, kernel, stride, dilation, nd)
     _check_sizes(tuple(x.shape[2:]), kernel, pad, dilation)
     w = weight
+    if nd == 3:
+        out = _conv3d(x, w, bias, stride, pad, dilation, groups)
+        return out.squeeze(0) if unbatched else out
     if nd == 1:
         x, w = _to2d(x), _to2d(w)
         stride, pad, dilation = (1,) + stride, (0,) + pad, (1,) + dilation
@@ -255,7 +268,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                            f"channels, but got {x.shape[1]} channels instead")
     _check_bias(weight, bias, weight.shape[1] * groups)
     if any(op_ >= max(s, d) for op_, s, d in zip(output_padding, stride, dilation)):
-        names = ("height", "width") if nd == 2 else ("",)
+        names = {1: ("",), 2: ("height", "width"), 3: ("depth", "height", "width")}[nd]
         parts = [f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)] + \
             [f"stride_{n}: {v}" for n, v in zip(names, stride)] + \
             [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]
@@ -269,6 +282,9 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                            f"). Calculated output size per channel: "
                            f"({' x '.join(map(str, out_hw))}). Output size is too small")
     w = weight
+    if nd == 3:
+        out = _conv_transpose3d(x, w, bias, stride, padding, out_hw, dilation, groups)
+        return out.squeeze(0) if unbatched else out
     if nd == 1:
         x, w = _to2d(x), _to2d(w)
         stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
@@ -292,3 +308,72 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """Mirrors ``torch.nn.functional.conv_transpose1d``."""
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
                              dilation, 1, "conv_transpose1d")
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """Mirrors ``torch.nn.functional.conv3d`` over (N, C, D, H, W) or (C, D, H, W) with
+    weight (O, C/groups, kD, kH, kW); ``padding`` an int, a triple, ``'valid'`` or
+    ``'same'``."""
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Mirrors ``torch.nn.functional.conv_transpose3d`` (weight (C_in, C_out/groups, kD, kH,
+    kW))."""
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 3, "conv_transpose3d")
+
+
+# --- 3-d over the 2-d ops ----------------------------------------------------------------
+
+def _index(like: Tensor, values) -> Tensor:
+    xp = like._device._be.xp
+    return wrap(xp.asarray(values, dtype=xp.int64), _dtype.int64, like._device)
+
+
+def _conv3d(x: Tensor, w: Tensor, bias: Tensor | None, stride, padding, dilation,
+            groups: int) -> Tensor:
+    """(N, C, D, H, W) * (O, C/g, kD, kH, kW): the kD planes each output depth reads become
+    channels (group-major, then tap, then channel, as the grouped 2-d weight reads them)."""
+    n, c, d, h, wd = x.shape
+    o, cg, kd, kh, kw = w.shape
+    sd, pd, dd = stride[0], padding[0], dilation[0]
+    od = (d + 2 * pd - dd * (kd - 1) - 1) // sd + 1
+    if pd:
+        x = pad(x, [0, 0, 0, 0, pd, pd])
+    if not (kd == 1 and sd == 1 and od == x.shape[2]):
+        x = x.index_select(2, _index(x, [i * sd + k * dd for i in range(od)
+                                         for k in range(kd)]))
+    cols = x.reshape(n, groups, cg, od, kd, h, wd).permute(0, 3, 1, 4, 2, 5, 6) \
+        .reshape(n * od, groups * kd * cg, h, wd)
+    w2 = w.permute(0, 2, 1, 3, 4).reshape(o, kd * cg, kh, kw)
+    y = _conv(cols, w2, bias, stride[1:], padding[1:], dilation[1:], groups)
+    return y.reshape(n, od, o, *y.shape[2:]).permute(0, 2, 1, 3, 4)
+
+
+def _conv_transpose3d(x: Tensor, w: Tensor, bias: Tensor | None, stride, padding, out_size,
+                      dilation, groups: int) -> Tensor:
+    """The adjoint of ``_conv3d``: each input plane through every depth tap of a 2-d
+    transposed convolution (taps as output channels), summed into the depths they reach."""
+    n, c, d, h, wd = x.shape
+    cog, kd, kh, kw = w.shape[1:]
+    sd, pd, dd = stride[0], padding[0], dilation[0]
+    w2 = w.permute(0, 2, 1, 3, 4).reshape(c, kd * cog, kh, kw)
+    y = _conv_t(x.permute(0, 2, 1, 3, 4).reshape(n * d, c, h, wd), w2, None, stride[1:],
+                padding[1:], out_size[1:], dilation[1:], groups)
+    ho, wo = y.shape[2], y.shape[3]
+    y = y.reshape(n, d, groups, kd, cog, ho, wo).permute(0, 1, 3, 2, 4, 5, 6) \
+        .reshape(n, d * kd, groups * cog, ho, wo)
+    reach = [i * sd + k * dd - pd for i in range(d) for k in range(kd)]
+    keep = [j for j, t in enumerate(reach) if 0 <= t < out_size[0]]
+    if len(keep) != len(reach):
+        y = y.index_select(1, _index(y, keep))
+    be = x._device._be
+    zeros = wrap(be.xp.zeros((n, out_size[0], groups * cog, ho, wo),
+                             dtype=be.native_dtype(x.dtype)), x.dtype, x._device)
+    out = zeros.index_add(1, _index(y, [reach[j] for j in keep]), y).permute(0, 2, 1, 3, 4)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    return out

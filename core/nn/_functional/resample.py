@@ -1,5 +1,5 @@
 """Resampling and padding: ``pad``, ``interpolate`` (nearest, nearest-exact, linear,
-bilinear, area), ``upsample*``, ``pixel_shuffle``, ``pixel_unshuffle``. Mirror
+bilinear, bicubic, trilinear, area, antialias), ``upsample*``, ``pixel_shuffle``, ``pixel_unshuffle``. Mirror
 ``torch.nn.functional`` of the same names.
 
 Constant padding is one op (a filled array with the input written in; its backward slices
@@ -17,7 +17,7 @@ from ... import _dtype
 from ..._tensor import Tensor, wrap
 from ...autograd.graph import record
 from ...autograd.grad_mode import STATE as GRAD
-from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "pixel_shuffle", "pixel_unshuffle"]
@@ -201,7 +201,71 @@ def _linear_matrix(be, n_in: int, n_out: int, scale, align_corners: bool, dt):
     return be.astype(m, dt)
 
 
-def _linear_resize(input: Tensor, out, scales, align_corners: bool) -> Tensor:
+def _cubic_coefficients(xp, t):
+    """PyTorch's get_cubic_upsample_coefficients (Keys' kernel, A = -0.75) of the four taps
+    at floor(src) - 1 .. floor(src) + 2 for the fraction t."""
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)
+
+
+def _cubic_matrix(be, n_in: int, n_out: int, scale, align_corners: bool, dt):
+    """The (n_out, n_in) matrix of bicubic weights along one dim: PyTorch's source index
+    (not clamped below 0 for cubic), taps clamped to the border (their weights add up)."""
+    xp = be.xp
+    r = _src_scale(n_in, n_out, scale, align_corners)
+    o = xp.astype(xp.arange(n_out), xp.float64)
+    src = o * r if align_corners else (o + 0.5) * r - 0.5
+    fl = xp.floor(src)
+    t = src - fl
+    base = xp.astype(fl, xp.int64)
+    cols = xp.reshape(xp.arange(n_in), (1, n_in))
+    m = xp.zeros((n_out, n_in), dtype=xp.float64)
+    for k, w in enumerate(_cubic_coefficients(xp, t)):
+        i = xp.clip(base - 1 + k, 0, n_in - 1)
+        m = m + xp.where(cols == xp.reshape(i, (-1, 1)), xp.reshape(w, (-1, 1)), 0.0)
+    return be.astype(m, dt)
+
+
+def _aa_matrix(be, n_in: int, n_out: int, scale, align_corners: bool, dt, interp: int = 2):
+    """The (n_out, n_in) matrix of antialiased weights along one dim (PyTorch's
+    _compute_indices_min_size_weights_aa, as Pillow resamples): when shrinking, the
+    triangle (bilinear) or Keys a = -0.5 (bicubic) filter stretched by the scale, the
+    weights of each output normalised to sum to 1."""
+    xp = be.xp
+    r = _src_scale(n_in, n_out, scale, align_corners)
+    support = interp * 0.5 * r if r >= 1.0 else interp * 0.5
+    inv = 1.0 / r if r >= 1.0 else 1.0
+    center = (xp.astype(xp.arange(n_out), xp.float64) + 0.5) * r
+    lo = xp.clip(xp.astype(center - support + 0.5, xp.int64), 0, None)  # truncation
+    hi = xp.clip(xp.astype(center + support + 0.5, xp.int64), None, n_in)
+    j = xp.astype(xp.reshape(xp.arange(n_in), (1, n_in)), xp.float64)
+    x = xp.abs((j - xp.reshape(center, (-1, 1)) + 0.5) * inv)
+    if interp == 2:
+        w = xp.where(x < 1.0, 1.0 - x, 0.0)
+    else:
+        a = -0.5
+        w = xp.where(x < 1.0, ((a + 2) * x - (a + 3)) * x * x + 1,
+                     xp.where(x < 2.0, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
+    jj = xp.reshape(xp.arange(n_in), (1, n_in))
+    w = xp.where((jj >= xp.reshape(lo, (-1, 1))) & (jj < xp.reshape(hi, (-1, 1))), w, 0.0)
+    total = xp.sum(w, axis=1, keepdims=True)
+    w = xp.where(total != 0.0, w / xp.where(total != 0.0, total, 1.0), 0.0)
+    return be.astype(w, dt)
+
+
+def _linear_resize(input: Tensor, out, scales, align_corners: bool, matrix=None,
+                   interp: int = 2) -> Tensor:
+    """Separable resizing: along each resized dim, a product with the constant (out, in)
+    weight matrix ``matrix`` builds (linear by default)."""
+    if matrix is None:
+        matrix = _linear_matrix
+    extra = {"interp": interp} if matrix is _aa_matrix else {}
     be = input._device._be
     x = input
     k = input.ndim - 2
@@ -209,7 +273,7 @@ def _linear_resize(input: Tensor, out, scales, align_corners: bool) -> Tensor:
         n_in = input.shape[2 + d]
         if out[d] == n_in and scales[d] is None:
             continue
-        m = wrap(_linear_matrix(be, n_in, out[d], scales[d], bool(align_corners), x.dtype),
+        m = wrap(matrix(be, n_in, out[d], scales[d], bool(align_corners), x.dtype, **extra),
                  x.dtype, x._device)
         axis = 2 + d
         if axis == x.ndim - 1:
@@ -223,7 +287,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """Mirrors ``torch.nn.functional.interpolate`` for the modes nearest, nearest-exact,
-    linear, bilinear, trilinear and area (bicubic and antialias are not implemented)."""
+    linear, bilinear, bicubic, trilinear and area; ``antialias`` for bilinear and bicubic
+    (4-D input), as PyTorch. The linear, cubic and antialiased modes are separable: one
+    constant weight matrix per resized dim."""
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating "
@@ -236,27 +302,35 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
             f"the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
             f"nearest-exact (got {mode})")
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
     if mode in _LINEAR and _LINEAR[mode] != k:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                   f"{_LINEAR[mode] + 2}D input")
-    if mode == "bicubic" or antialias:
-        raise NotImplementedError("ember's interpolate does not implement bicubic or "
-                                  "antialiased resizing")
+    if mode == "bicubic" and k != 2:
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+            f"the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})")
     out, scales = _sizes(input, size, scale_factor, recompute_scale_factor)
     if mode == "area":
         if k == 1:
             return adaptive_avg_pool1d(input, out)
         if k == 2:
             return adaptive_avg_pool2d(input, out)
-        raise NotImplementedError("ember's interpolate implements area mode for 3D/4D input")
-    if mode in _LINEAR:
+        return adaptive_avg_pool3d(input, out)
+    if mode in _LINEAR or mode == "bicubic":
         if not input.dtype.is_floating_point:  # PyTorch's kernels are float-only
             from ._util import dtype_name
-            kernel = {1: "compute_indices_weights_linear",
-                      2: "upsample_bilinear2d_channels_last"}.get(k, "upsample_trilinear3d")
+            kernel = "compute_indices_weights_cubic" if mode == "bicubic" else \
+                {2: "upsample_bilinear2d_channels_last"}.get(k, "compute_indices_weights_linear")
             raise NotImplementedError(f'"{kernel}" not implemented for '
                                       f"'{dtype_name(input.dtype)}'")
-        return _linear_resize(input, out, scales, align_corners)
+        matrix = _aa_matrix if antialias else \
+            _cubic_matrix if mode == "bicubic" else _linear_matrix
+        return _linear_resize(input, out, scales, align_corners, matrix,
+                              4 if mode == "bicubic" else 2)
     xp = input._device._be.xp
     x = input
     for d in range(k):

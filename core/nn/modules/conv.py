@@ -1,4 +1,5 @@
-"""``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``. Mirror the ``torch.nn``
+"""``Conv1d``, ``Conv2d``, ``Conv3d``, ``ConvTranspose1d``, ``ConvTranspose2d``,
+``ConvTranspose3d``. Mirror the ``torch.nn``
 classes: same constructor arguments, attributes, parameter shapes, reprs and default
 initialisation (Kaiming-uniform weights with a = √5, biases U(±1/√fan_in))."""
 from __future__ import annotations
@@ -12,7 +13,8 @@ from ..parameter import Parameter
 from ._factory import empty, optional_bias
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 # sets, printed in the same (hash) order as PyTorch's messages print theirs
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
@@ -149,6 +151,14 @@ class Conv2d(_Conv):
     _fn = staticmethod(F.conv2d)
 
 
+class Conv3d(_Conv):
+    """Mirrors ``torch.nn.Conv3d(in_channels, out_channels, kernel_size, stride=1,
+    padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros')`` over (N, C, D, H, W)
+    or (C, D, H, W)."""
+    _nd = 3
+    _fn = staticmethod(F.conv3d)
+
+
 class _ConvTranspose(_ConvNd):
     _nd = 2
     _fn = staticmethod(F.conv_transpose2d)
@@ -204,3 +214,10 @@ class ConvTranspose2d(_ConvTranspose):
     output_size=None)`` picks the output padding that reaches ``output_size``."""
     _nd = 2
     _fn = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """Mirrors ``torch.nn.ConvTranspose3d(in_channels, out_channels, kernel_size, stride=1,
+    padding=0, output_padding=0, groups=1, bias=True, dilation=1)``."""
+    _nd = 3
+    _fn = staticmethod(F.conv_transpose3d)

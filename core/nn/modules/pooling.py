@@ -1,5 +1,5 @@
-"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``,
-``AdaptiveMaxPool1d/2d``, ``LPPool1d/2d``. Mirror the ``torch.nn`` classes (attributes as
+"""Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``,
+``AdaptiveMaxPool1d/2d/3d``, ``LPPool1d/2d/3d``, ``MaxUnpool1d/2d/3d``. Mirror the ``torch.nn`` classes (attributes as
 given, reprs as PyTorch prints them)."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "LPPool1d",
-           "LPPool2d"]
+           "LPPool2d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
+           "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -166,3 +167,85 @@ class LPPool1d(_LPPoolNd):
 class LPPool2d(_LPPoolNd):
     """Mirrors ``torch.nn.LPPool2d(norm_type, kernel_size, stride=None, ceil_mode=False)``."""
     _fn = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(_LPPoolNd):
+    """Mirrors ``torch.nn.LPPool3d(norm_type, kernel_size, stride=None, ceil_mode=False)``."""
+    _fn = staticmethod(F.lp_pool3d)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Mirrors ``torch.nn.MaxPool3d(kernel_size, stride=None, padding=0, dilation=1,
+    return_indices=False, ceil_mode=False)``."""
+    _fn = staticmethod(F.max_pool3d)
+
+
+class AvgPool3d(_AvgPoolNd):
+    """Mirrors ``torch.nn.AvgPool3d(kernel_size, stride=None, padding=0, ceil_mode=False,
+    count_include_pad=True, divisor_override=None)``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Mirrors ``torch.nn.AdaptiveAvgPool3d(output_size)`` (``None`` keeps that size)."""
+    _fn = staticmethod(F.adaptive_avg_pool3d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Mirrors ``torch.nn.AdaptiveMaxPool3d(output_size, return_indices=False)``."""
+    _fn = staticmethod(F.adaptive_max_pool3d)
+
+
+class _MaxUnpoolNd(Module):
+    _nd = 2
+    _fn = staticmethod(F.max_unpool2d)
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__()
+        n = self._nd
+        self.kernel_size = _tuple(kernel_size, n)
+        self.stride = _tuple(stride if stride is not None else kernel_size, n)
+        self.padding = _tuple(padding, n)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        return self._fn(input, indices, self.kernel_size, self.stride, self.padding,
+                        output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _tuple(v, n: int) -> tuple:
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,) * n
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Mirrors ``torch.nn.MaxUnpool1d(kernel_size, stride=None, padding=0)``;
+    ``forward(input, indices, output_size=None)``."""
+    _nd = 1
+    _fn = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Mirrors ``torch.nn.MaxUnpool2d(kernel_size, stride=None, padding=0)``."""
+    _nd = 2
+    _fn = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Mirrors ``torch.nn.MaxUnpool3d(kernel_size, stride=None, padding=0)``."""
+    _nd = 3
+    _fn = staticmethod(F.max_unpool3d)
