@@ -41,8 +41,6 @@ from __future__ import annotations
 import contextlib
 import struct
 
-import numpy as np
-
 from . import _creation, _dtype
 from ._tensor import Tensor
 
@@ -63,6 +61,7 @@ TORCH_STATE_SIZE = _TORCH_HEAD.size + 8 * _N + _TORCH_TAIL.size  # 5056
 
 def encode_torch_state(g) -> bytes:
     """PyTorch's 5056-byte ``CPUGeneratorImplState`` of an ``ember._mt19937`` generator."""
+    import numpy as np
     from ._mt19937 import init_genrand
     key, pos = g.engine_state()
     left, nxt = (1, pos) if pos == _N else (_N + 1 - pos, pos)
@@ -78,6 +77,7 @@ def encode_torch_state(g) -> bytes:
 def decode_torch_state(data: bytes):
     """An ``ember._mt19937`` generator from PyTorch's state bytes; RuntimeError("Invalid
     mt19937 state") for anything PyTorch's engine would refuse or could not have written."""
+    import numpy as np  # (here: ``import ember`` stays light)
     from ._mt19937 import TorchCPUGenerator
     if len(data) != TORCH_STATE_SIZE:
         check_size(len(data))
