@@ -65,8 +65,9 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
     from .selection import where
     d = wrap_dim(dim, input.ndim)
     others = [k for k in range(input.ndim) if k != d]
-    norm = input.abs().pow(p).sum(others, keepdim=True).pow(1.0 / p) if p != 2 else \
-        (input * input).sum(others, keepdim=True).sqrt()
+    a = input.abs() if input.dtype.is_complex else input  # a complex slice's norm is real
+    norm = a.abs().pow(p).sum(others, keepdim=True).pow(1.0 / p) if p != 2 else \
+        (a * a).sum(others, keepdim=True).sqrt()
     factor = where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
     return input * factor
 
