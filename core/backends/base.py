@@ -424,8 +424,8 @@ class Backend:
             high = 2
         elif dtype.is_floating_point:
             high = 2 ** {"float16": 11, "bfloat16": 8, "float32": 24}.get(dtype.name, 53) + 1
-        else:
-            high = _dtype.iinfo(dtype).max + 1
+        else:  # int64: [0, 2**63 - 1) (an exclusive bound of 2**63 overflows int64 libraries)
+            high = min(_dtype.iinfo(dtype).max + 1, (1 << 63) - 1)
         return self.random_integers(rng, shape, dtype, 0, high, index)
 
     def random_bernoulli(self, rng: Any, shape: Sequence[int], dtype, p, index=None) -> Any:
