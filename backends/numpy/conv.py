@@ -130,6 +130,9 @@ def _widen(g, wp: int, lo: int, hi: int):
     return out
 
 
+_PER_SAMPLE_RUN = 256  # output pixels per sample from which one matmul per sample pays
+
+
 def conv2d_save(x, w, stride, padding, dilation, groups):
     """conv2d: (output (N, O, OH, OW), None: the weight gradient rebuilds its columns chunk
     by chunk, cheaper than keeping them). The batch goes through in chunks whose columns
@@ -147,8 +150,13 @@ def conv2d_save(x, w, stride, padding, dilation, groups):
         # one matmul per sample straight into y's layout (numpy's batched loop): cheaper
         # than one matmul and a transposing copy of its result
         cols = _cols(view, groups, lo, hi).reshape(groups, -1, hi - lo, run)
-        np.matmul(wm, cols.transpose(2, 0, 1, 3),
-                  out=y[lo:hi].reshape(hi - lo, groups, o // groups, run))
+        if run >= _PER_SAMPLE_RUN:
+            np.matmul(wm, cols.transpose(2, 0, 1, 3),
+                      out=y[lo:hi].reshape(hi - lo, groups, o // groups, run))
+        else:  # small maps (deep layers): per-sample products are too thin for BLAS
+            res = np.matmul(wm, cols.reshape(groups, -1, (hi - lo) * run))
+            y[lo:hi] = res.reshape(groups, o // groups, hi - lo, run).transpose(
+                2, 0, 1, 3).reshape(hi - lo, o, run)
     y = y.reshape(n, o, oh, rw)
     return (y if rw == ow else y[:, :, :, :ow]), None
 
