@@ -7,16 +7,24 @@ reads them. A backend without strides used to report every array C-contiguous, s
 would have are derived from how the tensor was made: each view remembers its source and
 how it views it (``Tensor._view_src``, see ``ops._views``: permute, transpose,
 reshape/view, detach, expand, ``t[i]``), so the strides follow that chain from a
-C-contiguous array. A hop this module does not know (an indexing view with a key, a
-diagonal) restarts from C-contiguous strides, the old behaviour. Nothing here runs on numpy/CuPy, nor on any op's hot path: only
-when strides are asked for, or a view is taken, on a stride-less backend.
+C-contiguous array. A hop this module does not know (an advanced-indexing key, a diagonal)
+restarts from C-contiguous strides, the old behaviour. Nothing here runs on numpy/CuPy, nor
+on any op's hot path: only when strides are asked for, or a view is taken, on a stride-less
+backend.
+
+The same walk also gives a view's storage offset (:func:`logical_layout`): where every hop
+is known, a view is ``(root, offset, strides)`` into its root's C-contiguous buffer, which
+is what ``storage_offset()`` reports and what lets ``ember.save`` write views of one
+tensor as one storage, as PyTorch does, on backends whose arrays do not alias. On numpy and
+CuPy the offset is read off the arrays' own addresses (:func:`buffer_layout`).
 
 Not tracked (yet): ops that are not views keep C-contiguous strides, where PyTorch's
 elementwise ops and ``clone()`` give a transposed input's layout to their result.
 """
 from __future__ import annotations
 
-__all__ = ["contiguous_strides", "logical_strides", "is_contiguous", "view_strides"]
+__all__ = ["contiguous_strides", "logical_strides", "logical_layout", "buffer_layout",
+           "is_contiguous", "view_strides"]
 
 
 def contiguous_strides(shape: tuple) -> tuple:
@@ -58,17 +66,34 @@ def logical_strides(t) -> tuple:
 
 def _through(how, bs: tuple, base_shape: tuple, shape: tuple) -> tuple:
     """The strides of a view made by ``how`` of a base with strides ``bs``."""
-    from .ops import _views, shape as _shape  # (ops import this package's Tensor)
+    got = _hop(how, 0, bs, base_shape, shape)
+    return contiguous_strides(shape) if got is None else got[1]
+
+
+def _hop(how, off: int, bs: tuple, base_shape: tuple, shape: tuple):
+    """``(offset, strides)`` of a view made by ``how`` of a base at ``off`` with strides
+    ``bs``, or None for a hop whose layout is not known here."""
+    from .ops import _views, indexing, shape as _shape  # (ops import this package's Tensor)
     if how is _views.ALIAS or how is _views.SAME:
-        return bs if base_shape == shape else contiguous_strides(shape)
+        if base_shape == shape:
+            return off, bs
+        st = view_strides(base_shape, bs, shape)
+        return None if st is None else (off, st)
     if how is _views.EXPANDED:  # repeated elements step 0, as PyTorch's expand
         lead = len(shape) - len(base_shape)
         if lead >= 0 and len(bs) == len(base_shape):
-            return (0,) * lead + tuple(
+            return off, (0,) * lead + tuple(
                 st if n == base_shape[i] else 0
                 for i, (n, st) in enumerate(zip(shape[lead:], bs)))
-    if type(how) is int and len(bs) == len(shape) + 1:  # t[i]: a select on dim 0
-        return tuple(bs[1:])
+        return None
+    if type(how) is int:  # t[i]: a select on dim 0
+        if len(bs) == len(shape) + 1 and base_shape:
+            return off + (how % base_shape[0]) * bs[0], tuple(bs[1:])
+        return None
+    if type(how) is _views.MultiOutput:
+        return _key_layout(how.key + (Ellipsis,), off, bs, base_shape, shape)
+    if type(how) is indexing._Spec:
+        return None if how.adv else _key_layout(how.key, off, bs, base_shape, shape)
     if isinstance(how, tuple) and how:
         kind = how[0]
         if kind is _shape._permute_full:
@@ -76,12 +101,121 @@ def _through(how, bs: tuple, base_shape: tuple, shape: tuple) -> tuple:
         elif kind is _shape._transpose_full:
             order = how[3]
         elif kind is _shape._reshape_full:
-            return view_strides(base_shape, bs, shape) or contiguous_strides(shape)
+            st = view_strides(base_shape, bs, shape)
+            return None if st is None else (off, st)
+        else:  # a factory of an indexing spec (narrow, select) or a PartView (diagonal)
+            built = kind(*how[1:])
+            if type(built) is indexing._Spec or isinstance(built, _views.PartView):
+                return _hop(built, off, bs, base_shape, shape)
+            return None
+        if len(order) == len(bs) == len(shape):
+            return off, tuple(bs[i] for i in order)
+        return None
+    if isinstance(how, _views.PartView):
+        return _part_layout(how, off, bs, shape)
+    return None
+
+
+def _part_layout(how, off: int, bs: tuple, shape: tuple):
+    """A PartView's own ``layout(off, bs)`` (a diagonal, unfold's windows), checked."""
+    layout = getattr(how, "layout", None)
+    got = None if layout is None else layout(off, bs)
+    return got if got is not None and len(got[1]) == len(shape) else None
+
+
+def _key_layout(key: tuple, off: int, bs: tuple, base_shape: tuple, shape: tuple):
+    """``(offset, strides)`` of ``base[key]`` for a basic key (ints, slices with a positive
+    step, None, one Ellipsis), as ATen's select/slice/unsqueeze compute them."""
+    used = sum(1 for k in key if type(k) is int or type(k) is slice)
+    nd = len(base_shape)
+    if used > nd or len(bs) != nd:
+        return None
+    st = []
+    dim = 0
+    for k in key:
+        tk = type(k)
+        if tk is int:
+            off += (k % base_shape[dim]) * bs[dim] if base_shape[dim] else 0
+            dim += 1
+        elif tk is slice:
+            start, _, step = k.indices(base_shape[dim])
+            if step <= 0:
+                return None
+            off += min(start, base_shape[dim]) * bs[dim]
+            st.append(bs[dim] * step)
+            dim += 1
+        elif k is None:  # unsqueeze: ATen's stride for a new dim
+            st.append(bs[dim] * base_shape[dim] if dim < nd else 1)
+        elif k is Ellipsis:
+            st.extend(bs[dim:dim + nd - used])
+            dim += nd - used
         else:
-            order = None
-        if order is not None and len(order) == len(bs) == len(shape):
-            return tuple(bs[i] for i in order)
-    return contiguous_strides(shape)
+            return None
+    st.extend(bs[dim:])
+    return (off, tuple(st)) if len(st) == len(shape) else None
+
+
+def logical_layout(t):
+    """``(root, offset, strides)``: ``t`` as a view into the C-contiguous buffer of the
+    tensor at the start of its chain of views (a stride-less backend), or None where a hop
+    is not known (an advanced-indexing key, a stride-ful base)."""
+    from .ops import _views
+    chain = []
+    node = t
+    # an ALIAS hop (a Parameter made of a tensor, detach, .data) ends the walk: code that
+    # updates a parameter in place by giving it a new array (the optimizers' fast paths)
+    # does not refresh the tensor it was made of, so only the alias holds current values
+    while node._view_src is not None and node._view_src[1] is not _views.ALIAS:
+        chain.append(node)
+        node = node._view_src[0]
+        if getattr(node._data, "strides", None) is not None:
+            return None
+    root = node
+    off, st = 0, contiguous_strides(tuple(root._data.shape))
+    for node in reversed(chain):
+        base, how = node._view_src
+        got = _hop(how, off, st, tuple(base._data.shape), tuple(node._data.shape))
+        if got is None:
+            return None
+        off, st = got
+    return root, off, st
+
+
+def buffer_layout(arr):
+    """``(root array, offset, strides)`` in elements for a numpy/CuPy array ``arr`` viewing
+    the memory of the array at the end of its ``.base`` chain, or None where that root is
+    not one contiguous buffer holding ``arr`` at a whole-element offset with non-negative
+    strides (then ``arr`` is best written as its own storage)."""
+    root, kind = arr, type(arr)
+    while True:
+        up = getattr(root, "base", None)
+        if type(up) is not kind:  # numpy's as_strided: a holder between array and base
+            up = getattr(up, "base", None)
+            if type(up) is not kind:
+                break
+        root = up
+    start, ptr = _address(root), _address(arr)
+    if start is None or ptr is None:
+        return None
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return None
+    item = arr.itemsize
+    if any(s < 0 or s % item for s in arr.strides) or (ptr - start) % item or \
+            root.nbytes % item:
+        return None
+    extent = sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) + item \
+        if arr.size else 0
+    if ptr < start or ptr + extent > start + root.nbytes:
+        return None
+    return root, (ptr - start) // item, tuple(s // item for s in arr.strides)
+
+
+def _address(arr):
+    """The address of ``arr``'s first element (numpy, or CuPy's device pointer)."""
+    face = getattr(arr, "__array_interface__", None)
+    if face is None:
+        face = getattr(arr, "__cuda_array_interface__", None)
+    return None if face is None else face["data"][0]
 
 
 def is_contiguous(shape: tuple, strides: tuple) -> bool:

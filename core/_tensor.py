@@ -128,6 +128,16 @@ class Tensor:
             return out
         return out[_wrap_dim(dim, len(shape))]
 
+    def storage_offset(self) -> int:
+        """Mirrors ``Tensor.storage_offset``: where the tensor starts in the storage it views,
+        in elements: read off the arrays' addresses where the backend aliases memory (numpy,
+        CuPy), else followed through the views that made it (see ``_strides``); 0 where the
+        chain holds a view no strides express (PyTorch would have copied there)."""
+        st = getattr(self._data, "strides", None)
+        got = _strides.buffer_layout(self._data) if st is not None else \
+            _strides.logical_layout(self)
+        return 0 if got is None else got[1]
+
     def is_contiguous(self, memory_format=None) -> bool:
         """Mirrors ``Tensor.is_contiguous``."""
         flags = getattr(self._data, "flags", None)

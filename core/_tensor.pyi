@@ -1663,6 +1663,12 @@ class Tensor:
     def stft(self, n_fft: int, hop_length: int | None = ..., win_length: int | None = ..., window: Tensor | None = ..., center: bool = ..., pad_mode: str = ..., normalized: bool = ..., onesided: bool | None = ..., return_complex: bool | None = ..., align_to_window: bool | None = ...) -> Tensor:
         """Mirrors ``torch.stft``: (B?, n_fft // 2 + 1 or n_fft, n_frames) complex."""
         ...
+    def storage_offset(self) -> int:
+        """Mirrors ``Tensor.storage_offset``: where the tensor starts in the storage it views,
+        in elements: read off the arrays' addresses where the backend aliases memory (numpy,
+        CuPy), else followed through the views that made it (see ``_strides``); 0 where the
+        chain holds a view no strides express (PyTorch would have copied there)."""
+        ...
     def stride(self, dim: int | None = ...) -> Any:
         """Mirrors ``Tensor.stride``: elements to step in each dim, read off the backend
         array's own strides where it has them (numpy, CuPy: views share their base's), else

@@ -40,6 +40,27 @@ CASES = [
     ("expand.view(-1)", lambda L, t, x: t.expand(2, 3, 4).view(-1)),
     ("expand(1,...).view", lambda L, t, x: t.expand(1, 3, 4).view(12)),
     ("swapaxes.unsqueeze.squeeze", lambda L, t, x: x.swapaxes(1, 2).unsqueeze(0).squeeze(0)),
+    # slices, selects and the other views: strides and storage offsets as PyTorch's
+    ("t[1]", lambda L, t, x: t[1]),
+    ("t[-1, 1:]", lambda L, t, x: t[-1, 1:]),
+    ("t[:, 2]", lambda L, t, x: t[:, 2]),
+    ("t[1:, ::2]", lambda L, t, x: t[1:, ::2]),
+    ("x[..., 1:3]", lambda L, t, x: x[..., 1:3]),
+    ("x[1, ..., ::3]", lambda L, t, x: x[1, ..., ::3]),
+    ("x[:, 1:][1]", lambda L, t, x: x[:, 1:][1]),
+    ("x[1:].transpose(1, 2)[0, 2:]", lambda L, t, x: x[1:].transpose(1, 2)[0, 2:]),
+    ("t[2:].view(-1)[1:]", lambda L, t, x: t[2:].view(-1)[1:]),
+    ("t[:, 1:3].view(-1)", lambda L, t, x: t[:, 1:3].view(-1)),
+    ("narrow", lambda L, t, x: x.narrow(2, 1, 2)),
+    ("select", lambda L, t, x: x.select(1, 2)),
+    ("unbind", lambda L, t, x: x.unbind(2)[3]),
+    ("chunk", lambda L, t, x: x.chunk(2, 2)[1]),
+    ("split", lambda L, t, x: t.split([1, 2])[1]),
+    ("diagonal", lambda L, t, x: t.diagonal(1)),
+    ("diagonal 3-d", lambda L, t, x: x.diagonal(-1, 1, 2)),
+    ("t.t().diagonal()", lambda L, t, x: t.t().diagonal()),
+    ("unfold", lambda L, t, x: x[1:].unfold(2, 2, 1)),
+    ("t[1].expand(2, 4)", lambda L, t, x: t[1].expand(2, 4)),
 ]
 
 
@@ -50,7 +71,8 @@ def _layout(lib, fn, dev):
         r = fn(lib, t, x)
     except RuntimeError as e:
         return ("RuntimeError", str(e))
-    return tuple(r.shape), tuple(r.stride()), r.is_contiguous(), r.flatten().tolist()
+    return (tuple(r.shape), tuple(r.stride()), r.storage_offset(), r.is_contiguous(),
+            r.flatten().tolist())
 
 
 def test_strides_contiguity_and_view_errors_match_torch(device, torch, torch_device):

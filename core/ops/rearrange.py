@@ -441,6 +441,13 @@ class _DiagView(PartView):
     def get(self, base: Tensor):
         return _diagonal_data(base, self.offset, self.d1, self.d2)
 
+    def layout(self, off: int, bs: tuple) -> tuple:
+        """(offset, strides) of the diagonal of a base at ``off`` with strides ``bs``."""
+        o, d1, d2 = self.offset, self.d1, self.d2
+        off += o * bs[d2] if o >= 0 else -o * bs[d1]
+        rest = tuple(s for i, s in enumerate(bs) if i not in (d1, d2))
+        return off, rest + (bs[d1] + bs[d2],)
+
     def set(self, be, base, view):
         xp = be.xp
         n = len(self.shape)
@@ -639,6 +646,11 @@ class _WindowsView(PartView):
 
     def _index(self, xp, n_out: int):
         return _window_index(xp, n_out, self.size, self.step)
+
+    def layout(self, off: int, bs: tuple) -> tuple:
+        """(offset, strides) of the windows of a base at ``off`` with strides ``bs``."""
+        d = self.d
+        return off, bs[:d] + (bs[d] * self.step,) + bs[d + 1:] + (bs[d],)
 
     def set(self, be, base, view):
         xp = be.xp

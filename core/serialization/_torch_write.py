@@ -20,6 +20,7 @@ from collections import OrderedDict
 from typing import BinaryIO
 
 from . import _zip
+from .. import _strides
 
 STORAGE_TYPES = {
     "float32": "FloatStorage", "float64": "DoubleStorage", "float16": "HalfStorage",
@@ -186,49 +187,57 @@ class _Pickler(pickle._Pickler):
         return (_REBUILD_V2, args + (bool(t.requires_grad), OrderedDict()))
 
     def _storage(self, t):
-        """(storage, offset, stride in elements) for ``t``: a view of a numpy buffer shares
-        that buffer's storage; anything else gets a C-contiguous copy of its own."""
+        """(storage, offset, stride in elements) for ``t``. Views of one buffer share one
+        storage, written once, as in PyTorch: on numpy/CuPy found through the arrays' own
+        ``.base`` and addresses, on backends whose arrays do not alias (JAX) through the
+        chain of views that made ``t`` (``_strides.logical_layout``). Anything else gets a
+        C-contiguous copy of its own."""
         import numpy as np
         dt = t.dtype.name
         if dt not in STORAGE_TYPES:
             raise pickle.PicklingError(f"ember.save: cannot save a tensor of dtype {dt}")
         loc = str(t.device)
         data = t._data
-        if isinstance(data, np.ndarray) and data.dtype.byteorder in "=|<":
-            got = self._shared(data, dt, loc)
-            if got is not None:
-                return got
-        arr = np.asarray(t._device._be.to_numpy(t.detach()._data))
-        # (np.asarray, not ascontiguousarray: that makes a 0-d array 1-d)
-        arr = np.asarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False), order="C")
+        if getattr(data, "strides", None) is not None:
+            got = _strides.buffer_layout(data)
+            if got is not None and (not isinstance(data, np.ndarray) or
+                                    data.dtype.byteorder in "=|<"):
+                root, offset, stride = got
+                return self._shared(root, root, t, dt, loc, data.dtype), offset, stride
+        else:
+            got = _strides.logical_layout(t)
+            if got is not None and got[0].dtype == t.dtype:
+                root, offset, stride = got
+                return self._shared(root, root._data, t, dt, loc), offset, stride
+        arr = self._host(t, data)
         ref = self._new_storage(arr.reshape(-1), dt, loc)
         return ref, 0, _contiguous_strides(arr.shape)
 
-    def _shared(self, arr, dt: str, loc: str):
-        import numpy as np
-        root = arr
-        while isinstance(root.base, np.ndarray):
-            root = root.base
-        if not (root.flags.c_contiguous or root.flags.f_contiguous):
-            return None
-        item = arr.itemsize
-        start = root.__array_interface__["data"][0]
-        ptr = arr.__array_interface__["data"][0]
-        if any(s < 0 or s % item for s in arr.strides) or (ptr - start) % item or \
-                root.nbytes % item:
-            return None
-        extent = sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) + item \
-            if arr.size else 0
-        if ptr < start or ptr + extent > start + root.nbytes:
-            return None
-        key = (id(root), dt)
+    def _shared(self, owner, root, t, dt: str, loc: str, as_dtype=None) -> _StorageRef:
+        """The one storage of the buffer ``root`` (owned by ``owner``, kept alive so its id
+        stays unique until the storages are written), its elements as they lie in memory
+        (a C- or Fortran-ordered buffer, read as ``as_dtype``; a stride-less backend's array
+        in C order)."""
+        key = (id(owner), dt)
         ref = self._by_buffer.get(key)
         if ref is None:
-            flat = root.reshape(-1, order="A").view(np.uint8).view(arr.dtype) \
-                if root.size else np.empty(0, arr.dtype)
-            ref = self._by_buffer[key] = self._new_storage(flat, dt, loc)
-            self._keep.append(root)  # its id stays unique until the storages are written
-        return ref, (ptr - start) // item, tuple(s // item for s in arr.strides)
+            if as_dtype is not None:  # the buffer's bytes as t's dtype (a dtype view)
+                root = root.reshape(-1, order="A").view("u1").view(as_dtype)
+            ref = self._by_buffer[key] = self._new_storage(
+                self._host(t, root).reshape(-1), dt, loc)
+            self._keep.append(owner)
+        return ref
+
+    @staticmethod
+    def _host(t, data):
+        """``data`` (an array of t's backend) as a C-contiguous little-endian numpy array
+        (the array itself where it already is one)."""
+        import numpy as np
+        if not isinstance(data, np.ndarray):
+            data = t._device._be.to_numpy(data)
+        arr = np.asarray(data)
+        # (np.asarray, not ascontiguousarray: that makes a 0-d array 1-d)
+        return np.asarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False), order="C")
 
     def _new_storage(self, flat, dt: str, loc: str) -> _StorageRef:
         ref = _StorageRef(str(len(self.storages)), flat, dt, loc)
