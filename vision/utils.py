@@ -1,6 +1,6 @@
 """``ember_vision.utils``: mirrors ``torchvision.utils`` (``make_grid``, ``save_image``,
 ``draw_bounding_boxes``, ``draw_segmentation_masks``, ``draw_keypoints``,
-``flow_to_image``). Adapted from torchvision's source (BSD-3-Clause) with ``torch`` bound to
+``flow_to_image``). Adapted from torchvision's source (BSD-3-Clause; Copyright (c) Soumith Chintala 2016; license text: vision/LICENSE-torchvision) with ``torch`` bound to
 ember."""
 import collections
 import math

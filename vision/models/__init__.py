@@ -1,6 +1,6 @@
 """``ember_vision.models``: torchvision's classification models with torchvision's module
 names, so a torchvision ``state_dict`` loads as is. Adapted from torchvision's sources
-(BSD-3-Clause) with ``torch`` bound to ember. ``weights=`` enums load from PyTorch's hub
+(BSD-3-Clause; Copyright (c) Soumith Chintala 2016; license text: vision/LICENSE-torchvision) with ``torch`` bound to ember. ``weights=`` enums load from PyTorch's hub
 cache (``$TORCH_HOME/hub/checkpoints``), downloading when online (see ``_hub``)."""
 from .alexnet import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403

@@ -1,4 +1,4 @@
-# Adapted from torchvision/models/_meta.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# Adapted from torchvision/models/_meta.py of torchvision 0.29.1 (BSD-3-Clause; Copyright (c) Soumith Chintala 2016; license text: vision/LICENSE-torchvision), with `torch` bound to
 # ember; the names, defaults and behaviour are torchvision's.
 """
 This file is part of the private API. Please do not refer to any variables defined here directly as they will be

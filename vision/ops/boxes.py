@@ -1,4 +1,4 @@
-"""Box operations. Adapted from torchvision.ops.boxes (BSD-3-Clause) with ``torch`` bound to
+"""Box operations. Adapted from torchvision.ops.boxes (BSD-3-Clause; Copyright (c) Soumith Chintala 2016; license text: vision/LICENSE-torchvision) with ``torch`` bound to
 ember; ``nms`` is ember_vision's own (``_nms``)."""
 import math
 import ember as torch

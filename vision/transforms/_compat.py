@@ -1,4 +1,4 @@
-"""What the transforms (adapted from torchvision's own sources, BSD-3-Clause) need beyond
+"""What the transforms (adapted from torchvision's own sources, BSD-3-Clause; Copyright (c) Soumith Chintala 2016; license text: vision/LICENSE-torchvision) need beyond
 ember's public API: resizing with antialias and bicubic resizing (``interpolate``), and
 ``grid_sample`` (rotate/affine/perspective on tensors), written with ember's public ops so
 they run on any backend; plus the Pillow-version shim torchvision uses for

@@ -1,4 +1,4 @@
-# Adapted from torchvision/transforms/autoaugment.py of torchvision 0.29.1 (BSD-3-Clause), with `torch` bound to
+# Adapted from torchvision/transforms/autoaugment.py of torchvision 0.29.1 (BSD-3-Clause; Copyright (c) Soumith Chintala 2016; license text: vision/LICENSE-torchvision), with `torch` bound to
 # ember; the names, defaults and behaviour are torchvision's.
 import math
 from enum import Enum
