@@ -191,8 +191,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     """Mirrors ``torch.nn.functional.grid_sample``: input (N, C, H, W) sampled at grid (N,
     Ho, Wo, 2) of (x, y) in [-1, 1] -> (N, C, Ho, Wo); 5-D input with a (N, Do, Ho, Wo, 3)
     grid of (x, y, z). Modes bilinear (trilinear for 5-D), nearest (ties to even, as
-    PyTorch's nearbyint) and bicubic (4-D); padding zeros, border or reflection. The
-    nearest mode's gradient for the grid is None where PyTorch gives zeros."""
+    PyTorch's nearbyint) and bicubic (4-D); padding zeros, border or reflection."""
     if mode not in GRID_SAMPLE_INTERPOLATION_MODES:
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
                          f"'nearest' or 'bicubic', but got: '{mode}'")
@@ -217,9 +216,12 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     else:
         pix = [_coordinates(c, s, padding_mode, align_corners) for c, s in zip(raw, sizes)]
         if mode == "nearest":
-            taps = [p.round().to(_dtype.int64) for p in pix]
-            vals, inside = _tap(flat, taps, sizes)
-            out = vals * inside.to(input.dtype)
+            near = [p.round() for p in pix]
+            vals, inside = _tap(flat, [p.to(_dtype.int64) for p in near], sizes)
+            weight = inside.to(input.dtype)
+            if grid.requires_grad:  # the grid's gradient: zeros (round's), as PyTorch's
+                weight = weight + sum(p - p.detach() for p in near).unsqueeze(1)
+            out = vals * weight
         else:
             out = _linear(flat, pix, sizes)
     return out.reshape(n, ch, *out_spatial)
