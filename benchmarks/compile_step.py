@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import THREADS, load_torch, race, ratio, table  # noqa: E402
@@ -51,6 +52,58 @@ ROWS = {
     "cnn": (cnn, (64, 1, 28, 28), 10, "sgd"),
     "homework": (homework, (256, 117), None, "sgd"),
 }
+
+
+def jax_floor(name, state, x, y, classes):
+    """The same SGD step written by hand in JAX (parameters a pytree, ``jax.value_and_grad``,
+    jitted with the parameters donated; convolution and pooling as ``lax`` gives them,
+    NCHW): the floor for ember's per-call overhead on the dispatch-bound rows, and what
+    XLA makes of the step without ember's kernel choices. None for rows it does not cover."""
+    if ROWS[name][3] != "sgd":
+        return None
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    names = sorted({k.rsplit(".", 1)[0] for k in state}, key=lambda k: int(k))
+    params = [(jnp.asarray(state[k + ".weight"]), jnp.asarray(state[k + ".bias"]))
+              for k in names]
+    pool = "cnn" == name
+
+    def fwd(p, h):
+        for i, (w, b) in enumerate(p):
+            if w.ndim == 4:
+                h = lax.conv_general_dilated(h, w, (1, 1), [(2, 2)] * 2 if i == 0 else "VALID",
+                                             dimension_numbers=("NCHW", "OIHW", "NCHW"))
+                h = jnp.maximum(h + b[None, :, None, None], 0)
+                h = lax.reduce_window(h, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2),
+                                      "VALID")
+                continue
+            h = h.reshape(h.shape[0], -1) if pool and h.ndim == 4 else h
+            h = h @ w.T + b
+            if i < len(p) - 1:
+                h = jnp.maximum(h, 0)
+        return h
+
+    def loss_fn(p, xb, yb):
+        out = fwd(p, xb)
+        if classes:
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(out), yb[:, None], 1))
+        return jnp.mean((out - yb) ** 2)
+
+    @partial(jax.jit, donate_argnums=(0,))
+    def step(p, xb, yb):
+        loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
+        return jax.tree_util.tree_map(lambda a, d: a - 0.01 * d, p, g), loss
+
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    box = [params]
+
+    def run():
+        box[0], loss = step(box[0], xj, yj)
+        loss.block_until_ready()
+        return loss
+    return run
 
 
 def make_step(lib, model, x, y, optim: str, classes, sync=None):
@@ -115,6 +168,10 @@ def bench_row(name, args, torch, results):
         step_c()
     first100 = (clock() - t0) / 100
     steps["ember compiled"] = step_c
+    if args.floor:
+        floor = jax_floor(name, state, x, y, classes)
+        if floor is not None:
+            steps["jax.jit by hand"] = floor
     if torch is not None:
         tm = build(torch)
         tm.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
@@ -136,7 +193,7 @@ def bench_row(name, args, torch, results):
     for k, st in steps.items():
         if k not in ("ember compiled", "torch.compile"):  # (called already)
             st()
-            loss2[k] = float(st().detach())
+            loss2[k] = float(st() if k == "jax.jit by hand" else st().detach())
     losses = loss2
     timer = time.process_time if args.cpu_time else time.perf_counter
     best = race(steps, args.number, args.repeat, timer)
@@ -154,6 +211,9 @@ def main() -> None:
     ap.add_argument("--cpu-time", action="store_true",
                     help="time CPU seconds of this process (all its threads, XLA's too), not "
                          "wall time: steadier on a loaded machine; use with --threads 1")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time the SGD rows' step written by hand in JAX (jax.jit, "
+                         "parameters donated): the floor for ember's per-call overhead")
     ap.add_argument("--torch-compile", action="store_true",
                     help="also time torch.compile (inductor needs a C++ compiler and takes "
                          "minutes per model on 2 cores)")
@@ -169,7 +229,8 @@ def main() -> None:
     results: list = []
     for name in args.rows.split(","):
         bench_row(name, args, torch, results)
-    cols = ["ember numpy", "ember jax eager", "ember compiled", "torch eager", "torch.compile"]
+    cols = ["ember numpy", "ember jax eager", "ember compiled", "jax.jit by hand",
+            "torch eager", "torch.compile"]
     rows = []
     for name, best, first, first100, _ in results:
         ms = [f"{best[c] / 1e3:.3f}" if c in best else "-" for c in cols]

@@ -233,3 +233,109 @@ def test_first_call_runs_as_one_program(jdev, monkeypatch, opt_name):
         le, lc = eager(), f()
     np.testing.assert_allclose(float(lc), float(le), rtol=1e-5)
     assert len(calls) == 1
+
+
+def _dropout_step(dev, p_drop):
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Dropout(p_drop),
+                          nn.Linear(4, 2)).to(dev)
+    opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, step
+
+
+def test_fast_path_retraces_or_rechecks_on_every_guard(jdev):
+    """The steady state's cheap guard (identities and version counters) still sends every
+    change to the full path: a new input shape, ``requires_grad`` of an input, a
+    parameter frozen, train/eval mode, a replaced parameter, a new learning rate (an input,
+    no retrace) or momentum (a constant, retrace). After each change the compiled steps
+    give eager mode's losses and parameters."""
+    me, oe, eager = _dropout_step(jdev, 0.0)
+    mc, oc, step = _dropout_step(jdev, 0.0)
+    f = ember.compile(step, fullgraph=True, recompile_limit=32)
+    g = ember.Generator().manual_seed(5)
+
+    def data(n=8, dtype=ember.float32):
+        x = ember.randn(n, 5, generator=g, dtype=dtype)
+        return x.to(jdev), ember.randn(n, 2, generator=g, dtype=dtype).to(jdev)
+
+    def both(x, y, times=3):
+        for _ in range(times):
+            a, b = eager(x, y), f(x, y)
+            np.testing.assert_allclose(float(a), float(b), rtol=1e-5, atol=1e-7)
+        for p, q in zip(me.parameters(), mc.parameters()):
+            np.testing.assert_allclose(_np(p), _np(q), rtol=1e-5, atol=1e-6)
+
+    x, y = data()
+    both(x, y)
+    assert f._fast is not None  # the steady state runs through the fast path
+    n = len(f._cache)
+    both(*data(6))  # shape
+    assert len(f._cache) > n
+    xr = x.clone().requires_grad_(True)
+    n = len(f._cache)
+    both(xr, y)  # requires_grad of an input
+    assert len(f._cache) > n
+    for m in (me, mc):
+        m[0].bias.requires_grad_(False)  # a frozen parameter
+    both(x, y)
+    for m in (me, mc):
+        m[0].bias.requires_grad_(True)
+        m.eval()
+    both(x, y)
+    for m in (me, mc):
+        m.train()
+        m[3].weight = nn.Parameter(ember.full((2, 4), 0.1, device=jdev))
+    for o, m in ((oe, me), (oc, mc)):  # the optimizer sees the new parameter
+        o.param_groups[0]["params"][2] = m[3].weight
+    both(x, y)
+    n = len(f._cache)
+    for o in (oe, oc):
+        o.param_groups[0]["lr"] = 0.03
+    both(x, y)
+    assert len(f._cache) == n  # the learning rate is an input of the same program
+    for o in (oe, oc):
+        o.param_groups[0]["momentum"] = 0.5
+    both(x, y)
+    assert len(f._cache) > n
+
+
+def test_rng_keys_are_inputs_only_where_drawn(jdev):
+    """A step that draws no random numbers passes no RNG key to its program (a typed
+    key costs a Python-side flatten per call); one with dropout passes its key and moves
+    the generator as eager mode does."""
+    _, _, step = _dropout_step(jdev, 0.0)
+    x, y = ember.ones(4, 5, device=jdev), ember.zeros(4, 2, device=jdev)
+    f = ember.compile(step)
+    for _ in range(3):
+        f(x, y)
+    assert f._fast.prog.key_in == []
+    me, _, eager = _dropout_step(jdev, 0.5)
+    mc, _, step = _dropout_step(jdev, 0.5)
+    f = ember.compile(step)
+    ember.manual_seed(1)
+    losses_e = [float(eager(x, y)) for _ in range(4)]
+    after_e = float(ember.rand(1, device=jdev))  # the generator's state after the steps
+    ember.manual_seed(1)
+    losses_c = [float(f(x, y)) for _ in range(4)]
+    after_c = float(ember.rand(1, device=jdev))
+    assert f._fast.prog.key_in == [0]
+    np.testing.assert_allclose(losses_c, losses_e, rtol=1e-5, atol=1e-7)
+    assert after_c == after_e
+
+
+def test_cpu_dispatch_is_synchronous(jdev):
+    """Loading the JAX backend turns off JAX's asynchronous CPU dispatch (the handoff to
+    XLA's dispatch thread costs as much as a small compiled step) unless
+    EMBER_JAX_ASYNC_DISPATCH=1 asks to keep it."""
+    import os
+
+    import jax
+    want = os.environ.get("EMBER_JAX_ASYNC_DISPATCH", "") in ("1", "true", "True")
+    assert bool(jax.config.read("jax_cpu_enable_async_dispatch")) is want

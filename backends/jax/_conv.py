@@ -9,9 +9,9 @@ with ``benchmarks/compile_step.py``; see the README section "Compiling"):
   weight gradient use ``lax.conv_general_dilated`` (the weight gradient as its
   ``jax.linear_transpose``);
 - the input gradient (transposed convolution) of an ungrouped convolution is one
-  channels-last matmul whose per-offset slices are spread back with ``lax.pad``
-  (interior padding for the stride) and summed: 1.3x faster than the transpose of XLA's
-  convolution;
+  matmul whose per-offset blocks are spread back with ``lax.pad`` (interior padding for
+  the stride) and summed, kernel row by kernel row: about 2x faster than the transpose
+  of XLA's convolution;
 - max pooling stacks the ``kh * kw`` window slices and takes max/argmax (twice as fast as
   a variadic ``lax.reduce_window``); its backward is one flat scatter-add.
 
@@ -78,29 +78,37 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
 
 
 def _conv_transpose_spread(x, w, stride, padding, out_hw, dilation):
-    """x (N, Ci, H, W), w (Ci, Co, kh, kw): one matmul ``x^T w`` over channels-last rows
-    gives, for each kernel offset (i, j), the values landing on rows ``h * sh + i * dh``
-    and columns ``w * sw + j * dw`` of the zero-padded output (``lax.pad`` with interior
-    padding ``s - 1`` puts them there; XLA fuses the sum); then the padding is cropped."""
+    """x (N, Ci, H, W), w (Ci, Co, kh, kw): one matmul ``w^T x`` over the channels gives,
+    for each kernel offset (i, j), a channels-first block (Co, N, H, W) of the values
+    landing on rows ``h * sh + i * dh`` and columns ``w * sw + j * dw`` of the
+    zero-padded output; ``lax.pad`` (interior padding ``s - 1`` for the stride) puts
+    them there, summed in two stages, the ``kw`` column offsets of each kernel row, then
+    the ``kh`` rows (run on its own, 1.5x faster than one sum of ``kh * kw`` padded
+    blocks, where XLA evaluates every pad for every output element; inside a compiled
+    step XLA fuses both forms into the same loop); then the padding is cropped."""
     ci, co, kh, kw = w.shape
     n, _, h, wd = x.shape
     (sh, sw), (dh, dw), (ph, pw) = stride, dilation, padding
     # the padded output must hold every window and the requested size (output_padding)
     bh = max(out_hw[0] + 2 * ph, (h - 1) * sh + dh * (kh - 1) + 1)
     bw = max(out_hw[1] + 2 * pw, (wd - 1) * sw + dw * (kw - 1) + 1)
-    t = jnp.reshape(jnp.transpose(x, (0, 2, 3, 1)), (-1, ci)) @ jnp.reshape(w, (ci, -1))
-    t = jnp.reshape(t, (n, h, wd, co, kh, kw))
+    t = jnp.reshape(jnp.transpose(w, (2, 3, 1, 0)), (kh * kw * co, ci)) @ \
+        jnp.reshape(jnp.transpose(x, (1, 0, 2, 3)), (ci, n * h * wd))
+    t = jnp.reshape(t, (kh, kw, co, n, h, wd))
     zero = jnp.zeros((), x.dtype)
+    none = (0, 0, 0)
     y = None
     for i in range(kh):
+        row = None
         for j in range(kw):
-            top, left = i * dh, j * dw
-            p = lax.pad(t[..., i, j], zero, ((0, 0, 0),
-                                             (top, bh - top - (h - 1) * sh - 1, sh - 1),
-                                             (left, bw - left - (wd - 1) * sw - 1, sw - 1),
-                                             (0, 0, 0)))
-            y = p if y is None else y + p
-    return jnp.transpose(y[:, ph:ph + out_hw[0], pw:pw + out_hw[1]], (0, 3, 1, 2))
+            left = j * dw
+            p = lax.pad(t[i, j], zero, (none, none, none,
+                                        (left, bw - left - (wd - 1) * sw - 1, sw - 1)))
+            row = p if row is None else row + p
+        top = i * dh
+        p = lax.pad(row, zero, (none, none, (top, bh - top - (h - 1) * sh - 1, sh - 1), none))
+        y = p if y is None else y + p
+    return jnp.transpose(y[:, :, ph:ph + out_hw[0], pw:pw + out_hw[1]], (1, 0, 2, 3))
 
 
 @partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))

@@ -34,7 +34,7 @@ class Program:
 
     __slots__ = ("exe", "data_writes", "slot_plan", "gen_writes", "arg_writes", "new_meta",
                  "out_spec", "diff", "leaves", "res_pos", "bwd_jaxpr", "bwd_used", "bwd_exe",
-                 "donate", "keep", "n_outs")
+                 "donate", "keep", "n_outs", "key_in", "lr_cache")
 
 
 def _flatten_out(obj, refs: list):
@@ -282,6 +282,12 @@ def _donating(jax, prog, closed, state_in, keys_in, args_in, lrs_in):
     prog.keep = [j for j in range(len(state_in)) if j not in written]
     n = len(state_in)
     jaxpr, consts = closed.jaxpr, closed.consts
+    # only the RNG keys the step draws from are inputs: passing a typed key array costs a
+    # Python-side flatten per call; an unread one is a constant of the trace (dead code)
+    used = _used_vars(jaxpr)
+    prog.key_in = [i for i, v in enumerate(jaxpr.invars[n:n + len(keys_in)]) if v in used]
+    key_in = prog.key_in
+    fixed = list(keys_in)
 
     def flat(don, keep, keys, args, lrs):
         state: list = [None] * n
@@ -289,12 +295,37 @@ def _donating(jax, prog, closed, state_in, keys_in, args_in, lrs_in):
             state[j] = a
         for j, a in zip(prog.keep, keep):
             state[j] = a
-        return jax.core.eval_jaxpr(jaxpr, consts, *state, *keys, *args, *lrs)
+        ks = list(fixed)
+        for i, k in zip(key_in, keys):
+            ks[i] = k
+        return jax.core.eval_jaxpr(jaxpr, consts, *state, *ks, *args, *lrs)
 
     don = [state_in[j] for j in prog.donate]
     keep = [state_in[j] for j in prog.keep]
+    prog.lr_cache = (None, None)
     return jax.jit(flat, donate_argnums=(0,) if don else ()).lower(
-        don, keep, keys_in, args_in, lrs_in).compile()
+        don, keep, [keys_in[i] for i in key_in], args_in, lrs_in).compile()
+
+
+def _used_vars(jaxpr) -> set:
+    """The variables a jaxpr's equations read or its outputs name."""
+    used = set()
+    for eqn in jaxpr.eqns:
+        used.update(v for v in eqn.invars if not hasattr(v, "val"))  # (not a Literal)
+    used.update(v for v in jaxpr.outvars if not hasattr(v, "val"))
+    return used
+
+
+def _lrs(jax, prog, groups) -> list:
+    """The learning rates as program inputs: the arrays made for the last values seen,
+    while they stay the same (a float argument is converted to a device array on every
+    call otherwise)."""
+    vals = tuple(float(g["lr"]) for g in groups)
+    seen, arrays = prog.lr_cache
+    if vals != seen:
+        arrays = [jax.numpy.asarray(v) for v in vals]  # weakly typed, as a float traces
+        prog.lr_cache = (vals, arrays)
+    return arrays
 
 
 def _trace_backward(jax, prog, douts, tensors, wrappers, outs) -> None:
@@ -394,8 +425,8 @@ def run(jax, prog: Program, snap, gens, arg_leaves):
     """Run a compiled step on the current state and write its results back."""
     tensors = snap.tensors
     res = prog.exe(_donated(jax, tensors, prog.donate), [tensors[j]._data for j in prog.keep],
-                   [g.key for g in gens], [t._data for t in arg_leaves],
-                   [float(group["lr"]) for group in snap.lr_groups])
+                   [gens[i].key for i in prog.key_in], [t._data for t in arg_leaves],
+                   _lrs(jax, prog, snap.lr_groups))
     outs, keys = res[:prog.n_outs], res[prog.n_outs:]
     new: list = [None] * len(prog.new_meta)
 
