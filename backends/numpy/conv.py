@@ -79,17 +79,24 @@ def _chunk(n: int, per_sample: int) -> int:
     return max(1, min(n, CHUNK_ELEMENTS // max(1, per_sample)))
 
 
+#: output width from which a stride-1 convolution reads full-width rows: below it the
+#: ``Wp - OW`` dropped columns cost more matmul than the exact windows' slower copy (at
+#: 8x8 maps a quarter of the products, at 2x2 half)
+FULL_WIDTH_MIN = 16
+
+
 def _view(x, kernel, stride, padding, dilation):
     """(a read-only (C, kh, kw, N, OH, RW) view of x's zero-padded rows, whose copy is the
-    columns of the convolution, OH, OW, RW). With a column stride of 1 the rows are read
-    full-width (RW = Wp, the padded width: each (OH, RW) block is one contiguous run);
-    otherwise exactly (RW = OW)."""
+    columns of the convolution, OH, OW, RW). With a column stride of 1 and outputs at least
+    ``FULL_WIDTH_MIN`` wide the rows are read full-width (RW = Wp, the padded width: each
+    (OH, RW) block is one contiguous run); otherwise exactly (RW = OW)."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
     oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
-    rw = wp if sw == 1 else ow
-    if ph == pw == 0 and (sw > 1 or (kw == 1 and x.flags.c_contiguous)):
+    full = sw == 1 and (ow >= FULL_WIDTH_MIN or wp == ow)
+    rw = wp if full else ow
+    if ph == pw == 0 and (not full or (kw == 1 and x.flags.c_contiguous)):
         # nothing read past a row's end: x itself, no padded copy (1x1 and unpadded
         # strided convolutions)
         s0, s1, s2, s3 = x.strides
@@ -182,6 +189,10 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
     return acc.transpose(0, 2, 1).reshape(weight_shape)
 
 
+#: whether the flipped path also weighs the weight copy against the columns (A/B flag)
+FLIP_BY_SIZE = True
+
+
 def _flipped(x, w, padding, out_hw, dilation, groups):
     """A stride-1 transposed convolution as the convolution it is (flipped kernel, padding
     d·(k - 1) - p), or None where that does not apply. im2col's one copy of O·kh·kw rows
@@ -190,7 +201,11 @@ def _flipped(x, w, padding, out_hw, dilation, groups):
     n, ci, h, wd = x.shape
     _, cog, kh, kw = w.shape
     pad = (dilation[0] * (kh - 1) - padding[0], dilation[1] * (kw - 1) - padding[1])
+    # the flipped weight is a copy of it: where it outweighs the columns (deep layers on
+    # small maps: 2.4 M weights against 0.3 M column entries for 512 channels at 2x2,
+    # batch 16), col2im's adds cost less
     if (groups != 1 or ci > cog or min(pad) < 0
+            or (FLIP_BY_SIZE and cog >= n * out_hw[0] * out_hw[1])
             or tuple(out_hw) != (h + pad[0] - padding[0], wd + pad[1] - padding[1])):
         return None
     wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
@@ -210,8 +225,10 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
     # the buffer's rows and row width: the padded output, or what the windows reach
     bh = max(oh + 2 * ph, (h - 1) * sh + dh * (kh - 1) + 1)
     bw = max(ow + 2 * pw, (wd - 1) * sw + dw * (kw - 1) + 1)
-    rw = bw if sw == 1 else wd  # column stride 1: x widened to full rows (zeros beyond wd)
-    contiguous = sh == sw == 1
+    # column stride 1 on maps of FULL_WIDTH_MIN or wider: x widened to full rows (zeros
+    # beyond wd), each tap's rows one run; otherwise the windows exactly
+    rw = bw if sw == 1 and wd >= FULL_WIDTH_MIN else wd
+    contiguous = sh == sw == 1 and rw == bw
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
     run = h * rw
     out = scratch.get((n, groups * cog, oh, ow), x.dtype)
@@ -244,14 +261,31 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
     return out
 
 
-def max_pool2d(x, kernel, stride, dilation, out_hw):
-    """Unpadded max pooling: (maxima, flat indices). Running maxima over the kh·kw
-    strided taps, then the first tap equal to the maximum (numpy's argmax over a stacked
-    axis costs ten times more). None when a NaN is present (the caller's generic kernel
-    then picks it as PyTorch does)."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    w = x.shape[3]
-    taps = [x[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+def _lowest_padded(x, top: int, bottom: int, left: int, right: int):
+    """x with rows/columns of -inf around it (padding never wins a window's maximum)."""
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    buf = scratch.get((n, c, h + top + bottom, w + left + right), x.dtype)
+    buf[:, :, :top] = -np.inf
+    buf[:, :, top + h:] = -np.inf
+    buf[:, :, top:top + h, :left] = -np.inf
+    buf[:, :, top:top + h, left + w:] = -np.inf
+    buf[:, :, top:top + h, left:left + w] = x
+    return buf
+
+
+def max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra=(0, 0)):
+    """Max pooling of floating x: (maxima, flat indices ``h * W + w`` into x). Running
+    maxima over the kh·kw strided taps of x (padded with -inf: ``padding`` each side plus
+    ``extra`` rows/columns at the end that ceil-mode windows reach), then the first tap
+    equal to the maximum (numpy's argmax over a stacked axis costs ten times more). None
+    when a NaN is present (the caller's generic kernel then picks it as PyTorch does)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, \
+        out_hw
+    h, w = x.shape[2:]
+    xp = _lowest_padded(x, ph, ph + extra[0], pw, pw + extra[1])
+    taps = [xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
             for i in range(kh) for j in range(kw)]
     m = taps[0].copy()
     for t in taps[1:]:
@@ -265,9 +299,25 @@ def max_pool2d(x, kernel, stride, dilation, out_hw):
     for i in range(len(taps) - 2, -1, -1):
         k += 1
         k *= np.not_equal(taps[i], m)
-    table = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)])
-    base = (np.arange(oh) * (sh * w)).reshape(oh, 1) + np.arange(ow) * sw
-    return m, (base + table[k]).astype(np.int64, copy=False)
+    if ph == pw == 0:
+        table = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)])
+        base = (np.arange(oh) * (sh * w)).reshape(oh, 1) + np.arange(ow) * sw
+        return m, (base + table[k]).astype(np.int64, copy=False)
+    # padded: the tap's row and column in x; a window whose maximum is -inf may name a
+    # padding tap, always its first (top-left): moved on by whole dilations, that is the
+    # window's first element of x, which PyTorch names
+    rows = np.array([i * dh for i in range(kh) for j in range(kw)])[k]
+    rows += (np.arange(oh) * sh - ph).reshape(oh, 1)
+    cols = np.array([j * dw for i in range(kh) for j in range(kw)])[k]
+    cols += np.arange(ow) * sw - pw
+    for a, d in ((rows, dh), (cols, dw)):
+        if d == 1:
+            np.maximum(a, 0, out=a)
+        else:
+            np.copyto(a, a % d, where=a < 0)
+    rows *= w
+    rows += cols
+    return m, rows.astype(np.int64, copy=False)
 
 
 def max_pool2d_backward(g, idx, in_shape):

@@ -174,8 +174,10 @@ def max_pool2d(be, x, kernel, stride, padding, dilation, ceil_mode):
     rows = xp.reshape(xp.arange(oh) * stride[0] - ph, (oh, 1)) + (k // kw) * dilation[0]
     cols = xp.reshape(xp.arange(ow) * stride[1] - pw, (1, ow)) + (k % kw) * dilation[1]
     # a window of -inf only picks its first slot, maybe padding: torch names the first
-    # real element there
-    idx = xp.maximum(rows, 0) * w + xp.maximum(cols, 0)
+    # real element there (whole dilations on from it)
+    rows = xp.where(rows < 0, rows % dilation[0], rows)
+    cols = xp.where(cols < 0, cols % dilation[1], cols)
+    idx = rows * w + cols
     return out, xp.astype(idx, xp.int64)
 
 
