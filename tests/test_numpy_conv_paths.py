@@ -33,6 +33,8 @@ def test_conv_width_and_input_gradient_paths_match_torch(device, torch, monkeypa
     from ember_numpy import conv
     monkeypatch.setattr(conv, "FULL_WIDTH_MIN", full_width_min)
     monkeypatch.setattr(conv, "FLIP_BY_SIZE", flip_by_size)
+    # both weight-gradient orientations (columns @ g^T; g @ columns^T from many channels)
+    monkeypatch.setattr(conv, "WEIGHT_ROWS_MIN", 1 if flip_by_size else 10 ** 6)
     monkeypatch.setattr(conv, "CHUNK_ELEMENTS", 1500)  # a few chunks and a remainder
     xs, ws, padding, dilation = case
     rng = np.random.default_rng(11)
@@ -45,6 +47,25 @@ def test_conv_width_and_input_gradient_paths_match_torch(device, torch, monkeypa
     got = _conv_both(ember, {"device": device}, x, w, g, **kw)
     for e, t in zip(got, want):
         np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)
+
+
+def test_numpy_conv_weight_gradient_is_contiguous(torch):
+    """The weight gradient comes back in the weight's own layout (a transposed one made
+    the optimizer's update over it ten times slower), in either orientation."""
+    from ember_numpy import conv
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    g = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
+    want = torch.nn.grad.conv2d_weight(torch.tensor(x), (4, 3, 3, 3), torch.tensor(g),
+                                       padding=1).numpy()
+    for rows_min in (1, 10 ** 6):
+        conv.WEIGHT_ROWS_MIN, old = rows_min, conv.WEIGHT_ROWS_MIN
+        try:
+            gw = conv.conv2d_weight(x, g, (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+        finally:
+            conv.WEIGHT_ROWS_MIN = old
+        assert gw.flags.c_contiguous
+        np.testing.assert_allclose(gw, want, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("kernel,stride,padding,dilation,ceil_mode", [

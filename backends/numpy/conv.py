@@ -168,6 +168,10 @@ def conv2d_save(x, w, stride, padding, dilation, groups):
     return (y if rw == ow else y[:, :, :, :ow]), None
 
 
+#: output channels (per group) from which the weight gradient is computed as g @ columns^T
+WEIGHT_ROWS_MIN = 256
+
+
 def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=None):
     """Weight gradient: per chunk, the chunk's columns against the output gradient (widened
     to the columns' row width), summed."""
@@ -178,15 +182,25 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
     nb = _chunk(n, view.shape[0] * kh * kw * run)
     # columns (K, L) @ g^T (L, O/groups): OpenBLAS runs this orientation ~30% faster than
     # g @ columns^T for the skinny O of small convolutions (3.1 against 4.3 ms for
-    # K = 144, L = 35k, O = 16, one thread)
-    acc = np.zeros((groups, cg * kh * kw, o // groups), x.dtype)
+    # K = 144, L = 35k, O = 16, one thread); from WEIGHT_ROWS_MIN output channels on,
+    # g @ columns^T, whose result is the weight's own layout: a transposed gradient makes
+    # every later pass over it (the optimizer's update) strided, 10x slower at 512x512x3x3
+    rows = o // groups >= WEIGHT_ROWS_MIN
+    shape = (groups, o // groups, cg * kh * kw) if rows else (groups, cg * kh * kw, o // groups)
+    acc = np.zeros(shape, x.dtype)
     part = np.empty_like(acc)
     for lo in range(0, n, nb):
         hi = min(n, lo + nb)
         gm = _widen(g, rw, lo, hi).reshape(groups, o // groups, -1)
-        np.matmul(_cols(view, groups, lo, hi), gm.transpose(0, 2, 1), out=part)
+        cols = _cols(view, groups, lo, hi)
+        if rows:
+            np.matmul(gm, cols.transpose(0, 2, 1), out=part)
+        else:
+            np.matmul(cols, gm.transpose(0, 2, 1), out=part)
         acc += part
-    return acc.transpose(0, 2, 1).reshape(weight_shape)
+    if rows:
+        return acc.reshape(weight_shape)
+    return np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(weight_shape)
 
 
 #: whether the flipped path also weighs the weight copy against the columns (A/B flag)
