@@ -32,6 +32,7 @@ def test_conv_width_and_input_gradient_paths_match_torch(device, torch, monkeypa
                                                          full_width_min, flip_by_size, case):
     from ember_numpy import conv
     monkeypatch.setattr(conv, "FULL_WIDTH_MIN", full_width_min)
+    monkeypatch.setattr(conv, "EXACT_ROWS_MIN", 0)  # exact windows whatever the channels
     monkeypatch.setattr(conv, "FLIP_BY_SIZE", flip_by_size)
     # both weight-gradient orientations (columns @ g^T; g @ columns^T from many channels)
     monkeypatch.setattr(conv, "WEIGHT_ROWS_MIN", 1 if flip_by_size else 10 ** 6)

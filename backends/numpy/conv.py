@@ -79,22 +79,29 @@ def _chunk(n: int, per_sample: int) -> int:
     return max(1, min(n, CHUNK_ELEMENTS // max(1, per_sample)))
 
 
-#: output width from which a stride-1 convolution reads full-width rows: below it the
-#: ``Wp - OW`` dropped columns cost more matmul than the exact windows' slower copy (at
-#: 8x8 maps a quarter of the products, at 2x2 half)
+#: a stride-1 convolution reads full-width rows on outputs at least this wide, or with
+#: fewer than ``EXACT_ROWS_MIN`` matmul rows (output channels): otherwise the ``Wp - OW``
+#: dropped columns cost more matmul (at 8x8 maps a quarter of the products, at 2x2
+#: half) than the exact windows' slower copy (with few rows the copy dominates: LeNet's
+#: 16-channel 10x10 layer is 8-13% slower per step read exactly)
 FULL_WIDTH_MIN = 16
+EXACT_ROWS_MIN = 64
 
 
-def _view(x, kernel, stride, padding, dilation):
+def _full_width(sw: int, ow: int, wp: int, rows: int) -> bool:
+    return sw == 1 and (ow >= FULL_WIDTH_MIN or wp == ow or rows < EXACT_ROWS_MIN)
+
+
+def _view(x, kernel, stride, padding, dilation, rows: int = 0):
     """(a read-only (C, kh, kw, N, OH, RW) view of x's zero-padded rows, whose copy is the
-    columns of the convolution, OH, OW, RW). With a column stride of 1 and outputs at least
-    ``FULL_WIDTH_MIN`` wide the rows are read full-width (RW = Wp, the padded width: each
-    (OH, RW) block is one contiguous run); otherwise exactly (RW = OW)."""
+    columns of the convolution, OH, OW, RW). With a column stride of 1 the rows are read
+    full-width (RW = Wp, the padded width: each (OH, RW) block is one contiguous run) as
+    :func:`_full_width` says for a matmul of ``rows`` rows; otherwise exactly (RW = OW)."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
     oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
-    full = sw == 1 and (ow >= FULL_WIDTH_MIN or wp == ow)
+    full = _full_width(sw, ow, wp, rows)
     rw = wp if full else ow
     if ph == pw == 0 and (not full or (kw == 1 and x.flags.c_contiguous)):
         # nothing read past a row's end: x itself, no padded copy (1x1 and unpadded
@@ -147,7 +154,7 @@ def conv2d_save(x, w, stride, padding, dilation, groups):
     whole-batch pass does (columns of several MiB stream from memory twice)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape
-    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation)
+    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
     run = oh * rw
     y = scratch.get((n, o, run), x.dtype)
     wm = w.reshape(groups, o // groups, cg * kh * kw)
@@ -177,7 +184,7 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
     to the columns' row width), summed."""
     o, cg, kh, kw = weight_shape
     n = x.shape[0]
-    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation)
+    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
     run = oh * rw
     nb = _chunk(n, view.shape[0] * kh * kw * run)
     # columns (K, L) @ g^T (L, O/groups): OpenBLAS runs this orientation ~30% faster than
@@ -239,9 +246,9 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
     # the buffer's rows and row width: the padded output, or what the windows reach
     bh = max(oh + 2 * ph, (h - 1) * sh + dh * (kh - 1) + 1)
     bw = max(ow + 2 * pw, (wd - 1) * sw + dw * (kw - 1) + 1)
-    # column stride 1 on maps of FULL_WIDTH_MIN or wider: x widened to full rows (zeros
-    # beyond wd), each tap's rows one run; otherwise the windows exactly
-    rw = bw if sw == 1 and wd >= FULL_WIDTH_MIN else wd
+    # column stride 1 (as _full_width says): x widened to full rows (zeros beyond wd),
+    # each tap's rows one run; otherwise the windows exactly
+    rw = bw if _full_width(sw, wd, bw, ci // groups) else wd
     contiguous = sh == sw == 1 and rw == bw
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
     run = h * rw
