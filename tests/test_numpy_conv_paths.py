@@ -123,3 +123,29 @@ def test_batch_norm_centered_statistics_match_torch(device, torch):
             y, tx.grad, bn.weight.grad, bn.bias.grad, bn.running_mean, bn.running_var)])
     for e, t in zip(*reversed(res)):
         np.testing.assert_allclose(e, t, rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("hw,kernel,ceil_mode,divisor", [
+    ((16, 16), 16, False, None),      # a ResNet head's global average pooling
+    ((7, 9), (2, 3), False, None),    # windows tiling the top-left, a remainder dropped
+    ((7, 9), 2, True, None),          # ceil mode past the edge: the general path
+    ((6, 6), 3, False, 5),            # divisor_override
+])
+def test_tiling_avg_pool_matches_torch(device, torch, hw, kernel, ceil_mode, divisor):
+    """Average pooling whose windows tile the input (stride = kernel, no padding) is a
+    reshape and one reduction, its backward one broadcast: values and gradients (and the
+    adaptive form over it) as PyTorch's."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((2, 3) + hw).astype(np.float32)
+    res = []
+    for lib, dev in ((torch, {}), (ember, {"device": device})):
+        tx = lib.tensor(x, requires_grad=True, **dev)
+        y = lib.nn.functional.avg_pool2d(tx, kernel, ceil_mode=ceil_mode,
+                                         divisor_override=divisor)
+        g = np.cos(np.arange(y.numel())).reshape(tuple(y.shape)).astype(np.float32)
+        y.backward(lib.tensor(g, **dev))
+        z = lib.nn.functional.adaptive_avg_pool2d(lib.tensor(x, **dev), 1)
+        res.append([np.asarray(t.detach().cpu().numpy()) for t in (y, tx.grad, z)])
+    for e, t in zip(*reversed(res)):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
