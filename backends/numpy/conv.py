@@ -13,7 +13,13 @@ halves the forward's time against one whole-batch pass (columns of 20 MiB for a 
 each matmul stays large (numpy's batched matmul over N small ones costs up to 40% more).
 The adjoint (col2im, for the input gradient) adds each tap's rows back (the extra columns
 carrying zeros); at stride 1 with no more output than input channels it is the
-convolution with the flipped kernel instead (one im2col copy instead of kh·kw adds).
+convolution with the flipped kernel instead (one im2col copy instead of kh·kw adds),
+unless the flipped weight's copy would outweigh the columns (deep layers on small maps).
+Small maps (under ``FULL_WIDTH_MIN`` wide) with many output channels read the windows
+exactly: there the full-width rows' dropped columns would cost up to half the products.
+The weight gradient comes back in the weight's own layout (a transposed one slows every
+later pass over it, the optimizer's included). Max pooling pads with -inf itself
+(PyTorch's padding, ceil mode and dilation), so resnet's 3x3/2 stem pooling stays here.
 """
 from __future__ import annotations
 
