@@ -161,10 +161,12 @@ class NumpyBackend(Backend):
                                       tuple(dilation), groups)
 
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
-        if tuple(padding) == (0, 0) and not ceil_mode and x.dtype.kind == "f":
-            out_hw = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in
-                           zip(x.shape[2:], kernel, stride, dilation))
-            res = _conv.max_pool2d(x, kernel, stride, dilation, out_hw)
+        if x.dtype.kind == "f":
+            from ember.backends._conv import pool_geometry
+            out_hw, extra = pool_geometry(x.shape[2:], kernel, stride, padding, dilation,
+                                          ceil_mode)
+            res = _conv.max_pool2d(x, tuple(kernel), tuple(stride), tuple(padding),
+                                   tuple(dilation), out_hw, extra)
             if res is not None:
                 return res
         return super().max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)

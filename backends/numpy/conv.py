@@ -13,7 +13,13 @@ halves the forward's time against one whole-batch pass (columns of 20 MiB for a 
 each matmul stays large (numpy's batched matmul over N small ones costs up to 40% more).
 The adjoint (col2im, for the input gradient) adds each tap's rows back (the extra columns
 carrying zeros); at stride 1 with no more output than input channels it is the
-convolution with the flipped kernel instead (one im2col copy instead of kh·kw adds).
+convolution with the flipped kernel instead (one im2col copy instead of kh·kw adds),
+unless the flipped weight's copy would outweigh the columns (deep layers on small maps).
+Small maps (under ``FULL_WIDTH_MIN`` wide) with many output channels read the windows
+exactly: there the full-width rows' dropped columns would cost up to half the products.
+The weight gradient comes back in the weight's own layout (a transposed one slows every
+later pass over it, the optimizer's included). Max pooling pads with -inf itself
+(PyTorch's padding, ceil mode and dilation), so resnet's 3x3/2 stem pooling stays here.
 """
 from __future__ import annotations
 
@@ -79,17 +85,31 @@ def _chunk(n: int, per_sample: int) -> int:
     return max(1, min(n, CHUNK_ELEMENTS // max(1, per_sample)))
 
 
-def _view(x, kernel, stride, padding, dilation):
+#: a stride-1 convolution reads full-width rows on outputs at least this wide, or with
+#: fewer than ``EXACT_ROWS_MIN`` matmul rows (output channels): otherwise the ``Wp - OW``
+#: dropped columns cost more matmul (at 8x8 maps a quarter of the products, at 2x2
+#: half) than the exact windows' slower copy (with few rows the copy dominates: LeNet's
+#: 16-channel 10x10 layer is 8-13% slower per step read exactly)
+FULL_WIDTH_MIN = 16
+EXACT_ROWS_MIN = 64
+
+
+def _full_width(sw: int, ow: int, wp: int, rows: int) -> bool:
+    return sw == 1 and (ow >= FULL_WIDTH_MIN or wp == ow or rows < EXACT_ROWS_MIN)
+
+
+def _view(x, kernel, stride, padding, dilation, rows: int = 0):
     """(a read-only (C, kh, kw, N, OH, RW) view of x's zero-padded rows, whose copy is the
     columns of the convolution, OH, OW, RW). With a column stride of 1 the rows are read
-    full-width (RW = Wp, the padded width: each (OH, RW) block is one contiguous run);
-    otherwise exactly (RW = OW)."""
+    full-width (RW = Wp, the padded width: each (OH, RW) block is one contiguous run) as
+    :func:`_full_width` says for a matmul of ``rows`` rows; otherwise exactly (RW = OW)."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
     oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
-    rw = wp if sw == 1 else ow
-    if ph == pw == 0 and (sw > 1 or (kw == 1 and x.flags.c_contiguous)):
+    full = _full_width(sw, ow, wp, rows)
+    rw = wp if full else ow
+    if ph == pw == 0 and (not full or (kw == 1 and x.flags.c_contiguous)):
         # nothing read past a row's end: x itself, no padded copy (1x1 and unpadded
         # strided convolutions)
         s0, s1, s2, s3 = x.strides
@@ -140,7 +160,7 @@ def conv2d_save(x, w, stride, padding, dilation, groups):
     whole-batch pass does (columns of several MiB stream from memory twice)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape
-    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation)
+    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
     run = oh * rw
     y = scratch.get((n, o, run), x.dtype)
     wm = w.reshape(groups, o // groups, cg * kh * kw)
@@ -161,25 +181,43 @@ def conv2d_save(x, w, stride, padding, dilation, groups):
     return (y if rw == ow else y[:, :, :, :ow]), None
 
 
+#: output channels (per group) from which the weight gradient is computed as g @ columns^T
+WEIGHT_ROWS_MIN = 256
+
+
 def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=None):
     """Weight gradient: per chunk, the chunk's columns against the output gradient (widened
     to the columns' row width), summed."""
     o, cg, kh, kw = weight_shape
     n = x.shape[0]
-    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation)
+    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
     run = oh * rw
     nb = _chunk(n, view.shape[0] * kh * kw * run)
     # columns (K, L) @ g^T (L, O/groups): OpenBLAS runs this orientation ~30% faster than
     # g @ columns^T for the skinny O of small convolutions (3.1 against 4.3 ms for
-    # K = 144, L = 35k, O = 16, one thread)
-    acc = np.zeros((groups, cg * kh * kw, o // groups), x.dtype)
+    # K = 144, L = 35k, O = 16, one thread); from WEIGHT_ROWS_MIN output channels on,
+    # g @ columns^T, whose result is the weight's own layout: a transposed gradient makes
+    # every later pass over it (the optimizer's update) strided, 10x slower at 512x512x3x3
+    rows = o // groups >= WEIGHT_ROWS_MIN
+    shape = (groups, o // groups, cg * kh * kw) if rows else (groups, cg * kh * kw, o // groups)
+    acc = np.zeros(shape, x.dtype)
     part = np.empty_like(acc)
     for lo in range(0, n, nb):
         hi = min(n, lo + nb)
         gm = _widen(g, rw, lo, hi).reshape(groups, o // groups, -1)
-        np.matmul(_cols(view, groups, lo, hi), gm.transpose(0, 2, 1), out=part)
+        cols = _cols(view, groups, lo, hi)
+        if rows:
+            np.matmul(gm, cols.transpose(0, 2, 1), out=part)
+        else:
+            np.matmul(cols, gm.transpose(0, 2, 1), out=part)
         acc += part
-    return acc.transpose(0, 2, 1).reshape(weight_shape)
+    if rows:
+        return acc.reshape(weight_shape)
+    return np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(weight_shape)
+
+
+#: whether the flipped path also weighs the weight copy against the columns (A/B flag)
+FLIP_BY_SIZE = True
 
 
 def _flipped(x, w, padding, out_hw, dilation, groups):
@@ -190,7 +228,11 @@ def _flipped(x, w, padding, out_hw, dilation, groups):
     n, ci, h, wd = x.shape
     _, cog, kh, kw = w.shape
     pad = (dilation[0] * (kh - 1) - padding[0], dilation[1] * (kw - 1) - padding[1])
+    # the flipped weight is a copy of it: where it outweighs the columns (deep layers on
+    # small maps: 2.4 M weights against 0.3 M column entries for 512 channels at 2x2,
+    # batch 16), col2im's adds cost less
     if (groups != 1 or ci > cog or min(pad) < 0
+            or (FLIP_BY_SIZE and cog >= n * out_hw[0] * out_hw[1])
             or tuple(out_hw) != (h + pad[0] - padding[0], wd + pad[1] - padding[1])):
         return None
     wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
@@ -210,8 +252,10 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
     # the buffer's rows and row width: the padded output, or what the windows reach
     bh = max(oh + 2 * ph, (h - 1) * sh + dh * (kh - 1) + 1)
     bw = max(ow + 2 * pw, (wd - 1) * sw + dw * (kw - 1) + 1)
-    rw = bw if sw == 1 else wd  # column stride 1: x widened to full rows (zeros beyond wd)
-    contiguous = sh == sw == 1
+    # column stride 1 (as _full_width says): x widened to full rows (zeros beyond wd),
+    # each tap's rows one run; otherwise the windows exactly
+    rw = bw if _full_width(sw, wd, bw, ci // groups) else wd
+    contiguous = sh == sw == 1 and rw == bw
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
     run = h * rw
     out = scratch.get((n, groups * cog, oh, ow), x.dtype)
@@ -244,14 +288,31 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
     return out
 
 
-def max_pool2d(x, kernel, stride, dilation, out_hw):
-    """Unpadded max pooling: (maxima, flat indices). Running maxima over the kh·kw
-    strided taps, then the first tap equal to the maximum (numpy's argmax over a stacked
-    axis costs ten times more). None when a NaN is present (the caller's generic kernel
-    then picks it as PyTorch does)."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    w = x.shape[3]
-    taps = [x[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+def _lowest_padded(x, top: int, bottom: int, left: int, right: int):
+    """x with rows/columns of -inf around it (padding never wins a window's maximum)."""
+    if not (top or bottom or left or right):
+        return x
+    n, c, h, w = x.shape
+    buf = scratch.get((n, c, h + top + bottom, w + left + right), x.dtype)
+    buf[:, :, :top] = -np.inf
+    buf[:, :, top + h:] = -np.inf
+    buf[:, :, top:top + h, :left] = -np.inf
+    buf[:, :, top:top + h, left + w:] = -np.inf
+    buf[:, :, top:top + h, left:left + w] = x
+    return buf
+
+
+def max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra=(0, 0)):
+    """Max pooling of floating x: (maxima, flat indices ``h * W + w`` into x). Running
+    maxima over the kh·kw strided taps of x (padded with -inf: ``padding`` each side plus
+    ``extra`` rows/columns at the end that ceil-mode windows reach), then the first tap
+    equal to the maximum (numpy's argmax over a stacked axis costs ten times more). None
+    when a NaN is present (the caller's generic kernel then picks it as PyTorch does)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw), (oh, ow) = kernel, stride, padding, dilation, \
+        out_hw
+    h, w = x.shape[2:]
+    xp = _lowest_padded(x, ph, ph + extra[0], pw, pw + extra[1])
+    taps = [xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
             for i in range(kh) for j in range(kw)]
     m = taps[0].copy()
     for t in taps[1:]:
@@ -265,9 +326,25 @@ def max_pool2d(x, kernel, stride, dilation, out_hw):
     for i in range(len(taps) - 2, -1, -1):
         k += 1
         k *= np.not_equal(taps[i], m)
-    table = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)])
-    base = (np.arange(oh) * (sh * w)).reshape(oh, 1) + np.arange(ow) * sw
-    return m, (base + table[k]).astype(np.int64, copy=False)
+    if ph == pw == 0:
+        table = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)])
+        base = (np.arange(oh) * (sh * w)).reshape(oh, 1) + np.arange(ow) * sw
+        return m, (base + table[k]).astype(np.int64, copy=False)
+    # padded: the tap's row and column in x; a window whose maximum is -inf may name a
+    # padding tap, always its first (top-left): moved on by whole dilations, that is the
+    # window's first element of x, which PyTorch names
+    rows = np.array([i * dh for i in range(kh) for j in range(kw)])[k]
+    rows += (np.arange(oh) * sh - ph).reshape(oh, 1)
+    cols = np.array([j * dw for i in range(kh) for j in range(kw)])[k]
+    cols += np.arange(ow) * sw - pw
+    for a, d in ((rows, dh), (cols, dw)):
+        if d == 1:
+            np.maximum(a, 0, out=a)
+        else:
+            np.copyto(a, a % d, where=a < 0)
+    rows *= w
+    rows += cols
+    return m, rows.astype(np.int64, copy=False)
 
 
 def max_pool2d_backward(g, idx, in_shape):

@@ -174,8 +174,10 @@ def max_pool2d(be, x, kernel, stride, padding, dilation, ceil_mode):
     rows = xp.reshape(xp.arange(oh) * stride[0] - ph, (oh, 1)) + (k // kw) * dilation[0]
     cols = xp.reshape(xp.arange(ow) * stride[1] - pw, (1, ow)) + (k % kw) * dilation[1]
     # a window of -inf only picks its first slot, maybe padding: torch names the first
-    # real element there
-    idx = xp.maximum(rows, 0) * w + xp.maximum(cols, 0)
+    # real element there (whole dilations on from it)
+    rows = xp.where(rows < 0, rows % dilation[0], rows)
+    cols = xp.where(cols < 0, cols % dilation[1], cols)
+    idx = rows * w + cols
     return out, xp.astype(idx, xp.int64)
 
 
@@ -209,11 +211,25 @@ def pool_divisor(be, in_hw, out_hw, kernel, stride, padding, count_include_pad,
     return xp.astype(xp.reshape(ch, (-1, 1)) * xp.reshape(cw, (1, -1)), dtype)
 
 
+def _tiles(xp, dtype, kernel, stride, padding, extra) -> bool:
+    """Whether the windows tile the input's top-left (stride = kernel, no padding):
+    pooling is then a reshape and one reduction (the global average pooling of a ResNet's
+    head took 256 window slices)."""
+    return (tuple(stride) == tuple(kernel) and tuple(padding) == (0, 0)
+            and tuple(extra) == (0, 0) and xp.isdtype(dtype, "real floating"))
+
+
 def avg_pool2d(be, x, kernel, stride, padding, ceil_mode, count_include_pad,
                divisor_override):
     xp = be.xp
     h, w = x.shape[2], x.shape[3]
     (oh, ow), (eh, ew) = pool_geometry((h, w), kernel, stride, padding, (1, 1), ceil_mode)
+    if _tiles(xp, x.dtype, kernel, stride, padding, (eh, ew)):
+        (kh, kw), n, c = kernel, x.shape[0], x.shape[1]
+        if oh * kh != h or ow * kw != w:
+            x = x[:, :, :oh * kh, :ow * kw]
+        total = xp.sum(xp.reshape(x, (n, c, oh, kh, ow, kw)), axis=(3, 5))
+        return total / (divisor_override or kh * kw)
     ph, pw = padding
     xpad = pad2d(be, x, ph, ph + eh, pw, pw + ew)
     ws = windows(xpad, kernel, stride, (1, 1), (oh, ow))
@@ -239,6 +255,14 @@ def avg_pool2d_backward(be, g, in_hw, kernel, stride, padding, ceil_mode, count_
     n, c, oh, ow = g.shape
     h, w = in_hw
     _, (eh, ew) = pool_geometry((h, w), kernel, stride, padding, (1, 1), ceil_mode)
+    if _tiles(xp, g.dtype, kernel, stride, padding, (eh, ew)):
+        (kh, kw) = kernel
+        part = xp.broadcast_to(xp.reshape(g / (divisor_override or kh * kw),
+                                          (n, c, oh, 1, ow, 1)), (n, c, oh, kh, ow, kw))
+        part = xp.reshape(part, (n, c, oh * kh, ow * kw))
+        if oh * kh == h and ow * kw == w:
+            return part
+        return pad2d(be, part, 0, h - oh * kh, 0, w - ow * kw)
     ph, pw = padding
     div = pool_divisor(be, (h, w), (oh, ow), kernel, stride, padding, count_include_pad,
                        divisor_override, g.dtype)

@@ -61,7 +61,10 @@ def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias
     if stats is None:
         mean = xp.mean(x, axis=axes, keepdims=True)
         xc = x - mean
-        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        m = 1
+        for a in axes:
+            m *= x.shape[a]
+        var = _sum_sq(xp, xc, axes) / m
     else:
         mean, var = stats
         xc = x - mean
@@ -70,7 +73,19 @@ def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias
         xp.reshape(weight._data, shape) if shape is not None else weight._data
     b = None if bias is None else \
         xp.reshape(bias._data, shape) if shape is not None else bias._data
-    if be.mutable:  # in place on the fresh arrays: no temporaries the input's size
+    # batch statistics per channel (training batch norm): x - mean is kept instead of x̂
+    # and invstd folded into the per-channel factors, here (one pass for y = xc·(w·invstd)
+    # instead of two) and in the backward (sums of g·xc)
+    centered = stats is None and shape is not None
+    if centered:
+        xhat = xc
+        y = xc * (invstd if w is None else w * invstd)
+        if b is not None:
+            if be.mutable:
+                y += b
+            else:
+                y = y + b
+    elif be.mutable:  # in place on the fresh arrays: no temporaries the input's size
         xc *= invstd
         xhat = y = xc
         if w is not None:
@@ -99,13 +114,13 @@ def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias
         def backward(g):
             if not GRAD.enabled:
                 return _norm_backward(be, g, xhat, invstd, w, axes, red, stats is None,
-                                      (rx, rw, rb), input, weight, bias)
+                                      (rx, rw, rb), input, weight, bias, centered)
             if GRAD.enabled and stats is None:  # a graph of the gradient: stats of x
                 m = input.mean(axes, keepdim=True)
                 c = input - m
                 inv = ((c * c).mean(axes, keepdim=True) + eps) ** -0.5
                 xh = c * inv
-            else:
+            else:  # fixed statistics (``centered`` is False)
                 xh = wrap(xhat, input.dtype, input._device)
                 inv = wrap(invstd, input.dtype, input._device)
             gh = g if weight is None else \
@@ -125,11 +140,27 @@ def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias
     return res, mean, var
 
 
+def _sum_sq(xp, a, axes: tuple, b=None):
+    """sum(a · b) (b defaults to a) over ``axes``, keeping them: one pass without a product
+    array where the namespace has ``einsum`` (numpy, CuPy, JAX), else the product summed."""
+    if b is None:
+        b = a
+    einsum = getattr(xp, "einsum", None)
+    if einsum is None or a.ndim > 26:
+        return xp.sum(a * b, axis=axes, keepdims=True)
+    sub = "".join(chr(97 + i) for i in range(a.ndim))
+    kept = "".join(c for i, c in enumerate(sub) if i not in axes)
+    res = einsum(f"{sub},{sub}->{kept}", a, b)
+    return xp.reshape(res, tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+
+
 def _norm_backward(be, g, xhat, invstd, w, axes, red, batch_stats, needs, input, weight,
-                   bias):
+                   bias, centered=False):
     """:func:`_native_norm`'s backward on the arrays (no graph of the gradient wanted): the
     closed form in a handful of passes, in place where arrays are mutable, instead of a
-    dozen Tensor ops. ``red``: the axes weight/bias broadcast along."""
+    dozen Tensor ops. ``red``: the axes weight/bias broadcast along. ``centered``: xhat
+    holds x - mean (batch norm's x̂ = xhat · invstd, invstd per channel), so sums of
+    g·x̂ are invstd · sums of g·xhat, and ``invstd`` is folded into per-channel factors."""
     xp = be.xp
     rx, rw, rb = needs
     gd = g._data
@@ -137,8 +168,10 @@ def _norm_backward(be, g, xhat, invstd, w, axes, red, batch_stats, needs, input,
     gx = gw = gb = None
     sg = xp.sum(gd, axis=red, keepdims=True) if rb or (rx and batch_stats and red == axes) \
         else None
-    sgx = xp.sum(gd * xhat, axis=red, keepdims=True) if rw or (
-        rx and batch_stats and red == axes) else None
+    sgx = None
+    if rw or (rx and batch_stats and red == axes):
+        sgx = _sum_sq(xp, gd, red, xhat) * invstd if centered else \
+            xp.sum(gd * xhat, axis=red, keepdims=True)
     if rw:
         gw = wrap(xp.reshape(sgx, weight.shape), dt, dev)
     if rb:
@@ -154,6 +187,8 @@ def _norm_backward(be, g, xhat, invstd, w, axes, red, batch_stats, needs, input,
                 for a in axes:
                     m *= gd.shape[a]
                 dxh, s1, s2 = gd, sg * (1.0 / m), sgx * (1.0 / m)
+                if centered:  # x̂ · s2 = xhat · (invstd · s2)
+                    s2 = s2 * invstd
             else:
                 dxh, scale = (gd if w is None else gd * w), invstd
                 s1 = xp.mean(dxh, axis=axes, keepdims=True)
