@@ -135,8 +135,10 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     rows = (jnp.arange(out_hw[0]) * stride[0] - ph).reshape(-1, 1) + (k // kw) * dilation[0]
     cols = (jnp.arange(out_hw[1]) * stride[1] - pw).reshape(1, -1) + (k % kw) * dilation[1]
     # a window of padding and -inf only names its first slot: PyTorch names the first
-    # real element there
-    idx = jnp.maximum(rows, 0) * w + jnp.maximum(cols, 0)
+    # real element the (dilated) window reads there
+    rows = jnp.where(rows < 0, rows % dilation[0], rows)
+    cols = jnp.where(cols < 0, cols % dilation[1], cols)
+    idx = rows * w + cols
     return out, idx.astype(jnp.int64)
 
 
