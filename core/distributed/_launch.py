@@ -70,7 +70,11 @@ def mpirun_command(nproc: int, rank_argv: list[str], mpirun: str | None = None) 
 def launch(nproc: int, rank_argv: list[str]) -> int:
     """Run the ranks; mpirun's exit status (it ends every rank when one fails)."""
     cmd = mpirun_command(nproc, rank_argv)
-    proc = subprocess.Popen(cmd, start_new_session=True)
+    # libnbc's fast all-reduce in every rank, even one whose script imports mpi4py first
+    from ._mpi import NBC_ALLREDUCE_VAR
+    env = dict(os.environ)
+    env.setdefault(NBC_ALLREDUCE_VAR, "3")
+    proc = subprocess.Popen(cmd, start_new_session=True, env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:

@@ -11,13 +11,27 @@ collective, so the communicator is then poisoned: later operations raise at once
 exit the process calls ``MPI_Abort`` instead of ``MPI_Finalize`` (which would wait for the
 ranks that are gone), so ``mpirun`` ends the whole job and no rank is left behind.
 
-Big messages. Open MPI's non-blocking collectives (libnbc) move large buffers several
-times slower than its blocking ones (a 16 MiB all-reduce of two ranks: ~30 ms against
-~3 ms here), so a synchronous collective of at least :data:`BLOCKING_MIN_BYTES` calls the
-blocking form on a helper thread while the caller waits for it with the same deadline
-(mpi4py releases the GIL inside MPI; the caller makes no MPI call meanwhile, so the
+Big messages. Open MPI's non-blocking all-reduce (libnbc) picks a binomial tree for two or
+three ranks and for in-place buffers, several times slower on big buffers than the blocking
+all-reduce; its ring and Rabenseifner algorithms match the blocking one (two ranks, 1-64 MiB,
+when polled without sleeping: libnbc moves data only inside ``Test`` calls). So before MPI
+starts ember sets ``OMPI_MCA_coll_libnbc_iallreduce_algorithm=3`` (Rabenseifner, ring where
+it does not apply) unless the user set it, and when every rank of the job runs with 1 or 3
+(agreed at ``init_process_group``: blocking and non-blocking collectives do not match each
+other) ``all_reduce`` and DDP's buckets use ``Iallreduce`` polled on the calling thread. A
+job whose MPI started before ember could set the variable (the script imported mpi4py
+first), or that runs another MPI library, falls back to the path below.
+
+Otherwise a synchronous collective of at least :data:`BLOCKING_MIN_BYTES` (and every
+``reduce`` of that size: libnbc's ``Ireduce`` is several times slower with any algorithm)
+calls MPI's blocking form on a helper thread while the caller waits for it with the same
+deadline (mpi4py releases the GIL inside MPI; the caller makes no MPI call meanwhile, so the
 thread level MPI initialises with, ``MPI_THREAD_MULTIPLE`` by default, is more than
 enough). A timed-out call stays blocked on that thread; the process ends the job at exit.
+
+Polling. The caller busy-polls with ``Testall`` for :data:`_SPIN_S` plus the time the
+message needs at a pessimistic :data:`_SPIN_BYTES_PER_S` (a sleeping poller would stall
+libnbc), then sleeps between polls, so a rank waiting for a late peer does not burn a core.
 
 Agreement. Before each collective the ranks exchange a short signature (operation, root,
 reduction, dtype, shape) with one small ``Iallgather``; when they differ every rank raises
@@ -38,8 +52,12 @@ import numpy as np
 
 from ._types import DistBackendError, ReduceOp
 
-_SPIN_S = 0.005        # busy-poll this long before sleeping between polls
+_SPIN_S = 0.005        # busy-poll this long (plus the message's share, below) before sleeping
+_SPIN_BYTES_PER_S = 250e6  # a slow all-reduce's rate: big messages spin until they could be done
 _SLEEP_MAX_S = 0.002
+#: Open MPI's variable for libnbc's ``Iallreduce`` algorithm; ember sets it to 3 (see above).
+NBC_ALLREDUCE_VAR = "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
+_NBC_FAST = ("1", "3")  # ring, Rabenseifner
 #: Synchronous collectives on buffers at least this big use MPI's blocking form (above).
 BLOCKING_MIN_BYTES = 64 * 1024
 _SIG_LEN = 12
@@ -50,10 +68,28 @@ _DTYPES = ("float32", "float64", "float16", "bfloat16", "int8", "int16", "int32"
 _FAILED: list = []     # set once an operation timed out or MPI reported an error
 
 
+_MPI: list = []          # mpi4py.MPI once imported
+_NBC_SEEN: list = []     # NBC_ALLREDUCE_VAR as MPI_Init saw it
+
+
 def mpi():
     """mpi4py's ``MPI`` module, imported on first use (it initialises MPI)."""
+    if _MPI:
+        return _MPI[0]
+    if "mpi4py.MPI" not in sys.modules:  # MPI_Init is still to come: it reads the variable
+        os.environ.setdefault(NBC_ALLREDUCE_VAR, "3")
+    _NBC_SEEN.append(os.environ.get(NBC_ALLREDUCE_VAR))
     from mpi4py import MPI
+    _MPI.append(MPI)
     return MPI
+
+
+def nbc_allreduce_fast() -> bool:
+    """Whether this process's ``Iallreduce`` is Open MPI's libnbc with a fast algorithm
+    (the ranks must agree before relying on it: ``init_process_group`` does)."""
+    MPI = mpi()
+    return (_NBC_SEEN[0] in _NBC_FAST and
+            MPI.Get_library_version().startswith("Open MPI"))
 
 
 def world():
@@ -88,12 +124,14 @@ class _Caller:
                 fn()
             except BaseException as e:  # noqa: BLE001 - handed to the waiting caller
                 box.append(e)
-            done.set()
+            done.release()
 
-    def submit(self, fn) -> tuple[threading.Event, list]:
-        """Queue ``fn``; jobs run one at a time in submission order."""
+    def submit(self, fn) -> tuple:
+        """Queue ``fn``; jobs run one at a time in submission order. The handle's lock is
+        released when ``fn`` returned (a bare lock: a third of an ``Event``'s hand-off)."""
         box: list = []
-        done = threading.Event()
+        done = threading.Lock()
+        done.acquire()
         self.jobs.put((fn, box, done))
         return done, box
 
@@ -102,14 +140,22 @@ class _Caller:
 _CALLER: list = []
 
 
+_OPS: dict = {}  # (ReduceOp, is_bool) -> MPI.Op
+
+
 def _op(MPI, op: ReduceOp, is_bool: bool):
-    if is_bool:  # PyTorch's bool reductions: sum/max are "any", product/min are "all"
-        return {ReduceOp.SUM: MPI.LOR, ReduceOp.AVG: MPI.LOR, ReduceOp.MAX: MPI.LOR,
-                ReduceOp.BOR: MPI.LOR, ReduceOp.PRODUCT: MPI.LAND, ReduceOp.MIN: MPI.LAND,
-                ReduceOp.BAND: MPI.LAND, ReduceOp.BXOR: MPI.LXOR}[op]
-    return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
-            ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
-            ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}[op]
+    if not _OPS:
+        # PyTorch's bool reductions: sum/max are "any", product/min are "all"
+        for r, m in {ReduceOp.SUM: MPI.LOR, ReduceOp.AVG: MPI.LOR, ReduceOp.MAX: MPI.LOR,
+                     ReduceOp.BOR: MPI.LOR, ReduceOp.PRODUCT: MPI.LAND,
+                     ReduceOp.MIN: MPI.LAND, ReduceOp.BAND: MPI.LAND,
+                     ReduceOp.BXOR: MPI.LXOR}.items():
+            _OPS[r, True] = m
+        for r, m in {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
+                     ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
+                     ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}.items():
+            _OPS[r, False] = m
+    return _OPS[op, is_bool]
 
 
 class MpiComm:
@@ -120,15 +166,17 @@ class MpiComm:
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self.timeout = timeout
+        #: every rank's Iallreduce is fast (see the module docstring); set by the process group
+        self.fast_allreduce = False
+        self._rows: dict = {}  # signature rows by check()'s arguments
+        self._table = np.empty((self.size, _SIG_LEN), dtype=np.int64)  # check()'s receive
 
     # --- waiting -----------------------------------------------------------------------
     def poll(self, reqs) -> bool:
         try:
             return bool(mpi().Request.Testall(reqs))
         except Exception as e:  # mpi4py raises MPI.Exception (errors return, not abort)
-            _FAILED.append(e)
-            raise DistBackendError(f"ember.distributed: MPI error on rank "
-                                   f"{world().Get_rank()}: {e}") from None
+            raise _mpi_error(e) from None
 
     def poll_status(self, req, status) -> bool:
         """One receive's completion, filling ``status`` (its source and size)."""
@@ -142,12 +190,15 @@ class MpiComm:
     def wait_status(self, req, status, deadline: float, what: str) -> None:
         self.wait([req], deadline, what, poll=lambda: self.poll_status(req, status))
 
-    def wait(self, reqs, deadline: float, what: str, poll=None) -> None:
+    def wait(self, reqs, deadline: float, what: str, poll=None, nbytes: int = 0) -> None:
+        """Poll until ``reqs`` complete (or ``poll()`` is true); past ``deadline`` raise
+        ``DistBackendError`` and poison the process group."""
         if _FAILED:
             raise _poisoned()
+        done = _spinner(reqs) if poll is None else poll
         start = time.monotonic()
+        spin = _SPIN_S + nbytes / _SPIN_BYTES_PER_S
         sleep = 0.00005
-        done = poll if poll is not None else (lambda: self.poll(reqs))
         while not done():
             now = time.monotonic()
             if now > deadline:
@@ -157,7 +208,7 @@ class MpiComm:
                     f"{now - start:.1f} s (the process group's timeout): another rank died, "
                     f"hung, or did not make the same call. The process group cannot be used "
                     f"any more; this process ends the MPI job when it exits.")
-            if now - start > _SPIN_S:
+            if now - start > spin:
                 time.sleep(sleep)
                 sleep = min(sleep * 2, _SLEEP_MAX_S)
 
@@ -173,7 +224,7 @@ class MpiComm:
 
     def wait_submitted(self, handles, deadline: float, what: str) -> None:
         for done, box in handles:
-            if not done.wait(max(0.0, deadline - time.monotonic())):
+            if not done.acquire(True, max(0.0, deadline - time.monotonic())):
                 _FAILED.append(what)
                 raise DistBackendError(
                     f"ember.distributed: {what} on rank {world().Get_rank()} timed out after "
@@ -192,8 +243,9 @@ class MpiComm:
     def deadline(self) -> float:
         return time.monotonic() + self.timeout
 
-    def run(self, reqs, what: str) -> None:
-        self.wait(reqs if isinstance(reqs, list) else [reqs], self.deadline(), what)
+    def run(self, reqs, what: str, nbytes: int = 0) -> None:
+        self.wait(reqs if isinstance(reqs, list) else [reqs], self.deadline(), what,
+                  nbytes=nbytes)
 
     # --- agreement ---------------------------------------------------------------------
     def check(self, kind: str, arr: np.ndarray | None, root: int = -1,
@@ -203,20 +255,17 @@ class MpiComm:
             return
         shape = tuple(arr.shape if shape is None else shape) if arr is not None or shape \
             else ()
-        row = np.zeros(_SIG_LEN, dtype=np.int64)
-        row[0] = _KINDS.index(kind)
-        row[1] = root
-        row[2] = -1 if op is None else op.value
-        row[3] = _DTYPES.index(dtype_name) if dtype_name in _DTYPES else \
-            len(_DTYPES) + zlib.crc32(dtype_name.encode())
-        row[4] = len(shape)
-        row[5] = zlib.crc32(repr(shape).encode())
-        row[6:6 + min(len(shape), 6)] = shape[:6]
-        table = np.empty((self.size, _SIG_LEN), dtype=np.int64)
+        key = (kind, root, op, dtype_name, shape)
+        row = self._rows.get(key)
+        if row is None:  # a training loop repeats a few signatures: build each once
+            row = _signature(kind, root, op, dtype_name, shape)
+            if len(self._rows) < 256:
+                self._rows[key] = row
+        table = self._table
         self.run(self.comm.Iallgather(row, table), f"{kind} (agreeing on shapes)")
-        if (table == row).all():
+        if table.tobytes() == row.tobytes() * self.size:
             return
-        raise RuntimeError(_mismatch(kind, table, dtype_name))
+        raise RuntimeError(_mismatch(kind, table.copy(), dtype_name))
 
     # --- operations on numpy buffers (contiguous) ----------------------------------------
     # blocking forms, for call_blocking
@@ -299,10 +348,46 @@ class MpiComm:
         self.comm = None
 
 
+def _signature(kind: str, root: int, op: ReduceOp | None, dtype_name: str,
+               shape: tuple) -> np.ndarray:
+    """The row the ranks compare: operation, root, reduction, dtype, rank and shape."""
+    row = np.zeros(_SIG_LEN, dtype=np.int64)
+    row[0] = _KINDS.index(kind)
+    row[1] = root
+    row[2] = -1 if op is None else op.value
+    row[3] = _DTYPES.index(dtype_name) if dtype_name in _DTYPES else \
+        len(_DTYPES) + zlib.crc32(dtype_name.encode())
+    row[4] = len(shape)
+    row[5] = zlib.crc32(repr(shape).encode())
+    row[6:6 + min(len(shape), 6)] = shape[:6]
+    return row
+
+
 def _bytes(a: np.ndarray) -> np.ndarray:
     """Data movement is type-blind: every dtype (bfloat16 and bool included) moves as
     bytes, so only reductions need an MPI datatype."""
     return a.reshape(-1).view(np.uint8)
+
+
+def _spinner(reqs):
+    """A poll of ``reqs`` that calls ``Testall`` back to back a few times (libnbc moves
+    data only inside ``Test``; the deadline is checked between rounds)."""
+    testall = mpi().Request.Testall
+
+    def done() -> bool:
+        try:
+            for _ in range(32):
+                if testall(reqs):
+                    return True
+        except Exception as e:  # noqa: BLE001 - mpi4py's MPI.Exception
+            raise _mpi_error(e) from None
+        return False
+    return done
+
+
+def _mpi_error(e) -> DistBackendError:
+    _FAILED.append(e)
+    return DistBackendError(f"ember.distributed: MPI error on rank {world().Get_rank()}: {e}")
 
 
 def _poisoned() -> DistBackendError:

@@ -178,10 +178,23 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                          f"rank {me}; ranks are assigned by mpirun")
     comm, req = wrld.Idup()
     _mpi.MpiComm(wrld, seconds).run(req, "init_process_group")
-    pg = ProcessGroup(name, list(range(size)), _mpi.MpiComm(comm, seconds), seconds,
-                      cuda_nccl)
+    mc = _mpi.MpiComm(comm, seconds)
+    mc.fast_allreduce = _agree_fast_allreduce(mc)
+    pg = ProcessGroup(name, list(range(size)), mc, seconds, cuda_nccl)
     GroupMember.WORLD = pg
     _GROUPS.append(pg)
+
+
+def _agree_fast_allreduce(mc: "_mpi.MpiComm") -> bool:
+    """Whether every rank's ``Iallreduce`` is the fast one (``_mpi``'s docstring): all
+    ranks must take the same path, blocking and non-blocking collectives do not match."""
+    import numpy as np
+    mine = np.array([_mpi.nbc_allreduce_fast()], dtype=np.int32)
+    if mc.size == 1:
+        return bool(mine[0])
+    least = np.empty_like(mine)
+    mc.run(mc.comm.Iallreduce(mine, least, _mpi.mpi().MIN), "init_process_group")
+    return bool(least[0])
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
@@ -223,7 +236,9 @@ def new_group(ranks=None, timeout: timedelta | None = None, backend: str | None 
                         if me in members else 0)
     if me not in members:
         return GroupMember.NON_GROUP_MEMBER
-    pg = ProcessGroup(name, members, _mpi.MpiComm(sub, seconds), seconds, cuda_nccl)
+    mc = _mpi.MpiComm(sub, seconds)
+    mc.fast_allreduce = wc.fast_allreduce  # agreed by every rank of the default group
+    pg = ProcessGroup(name, members, mc, seconds, cuda_nccl)
     _GROUPS.append(pg)
     return pg
 
