@@ -42,9 +42,10 @@ def _root(pg, rank, group_rank, name: str) -> int:
 
 def _work(comm, start, finish, async_op: bool, what: str, blocking=None, nbytes: int = 0):
     """Run an operation: ``start()`` begins MPI's non-blocking form (its requests); a
-    synchronous call on a big buffer runs ``blocking()`` instead (see ``_mpi``)."""
+    synchronous call on a big buffer runs ``blocking()`` on the helper thread instead
+    (see ``_mpi``)."""
     if not async_op and blocking is not None and nbytes >= _mpi.BLOCKING_MIN_BYTES:
-        comm.call_blocking(blocking, what)
+        comm.wait_submitted([comm.submit(blocking)], comm.deadline(), what)
         if finish is not None:
             finish()
         return None

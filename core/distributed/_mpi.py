@@ -57,7 +57,7 @@ _SPIN_BYTES_PER_S = 250e6  # a slow all-reduce's rate: big messages spin until t
 _SLEEP_MAX_S = 0.002
 #: Open MPI's variable for libnbc's ``Iallreduce`` algorithm; ember sets it to 3 (see above).
 NBC_ALLREDUCE_VAR = "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
-_NBC_FAST = ("1", "3")  # ring, Rabenseifner
+NBC_FAST = (1, 3)  # ring, Rabenseifner
 #: Synchronous collectives on buffers at least this big use MPI's blocking form (above).
 BLOCKING_MIN_BYTES = 64 * 1024
 _SIG_LEN = 12
@@ -84,12 +84,15 @@ def mpi():
     return MPI
 
 
-def nbc_allreduce_fast() -> bool:
-    """Whether this process's ``Iallreduce`` is Open MPI's libnbc with a fast algorithm
-    (the ranks must agree before relying on it: ``init_process_group`` does)."""
+def nbc_allreduce_code() -> int:
+    """libnbc's ``Iallreduce`` algorithm in this process as ``MPI_Init`` read it (0:
+    libnbc's own choice), -1 under another MPI library. The ranks compare theirs at
+    ``init_process_group``."""
     MPI = mpi()
-    return (_NBC_SEEN[0] in _NBC_FAST and
-            MPI.Get_library_version().startswith("Open MPI"))
+    if not MPI.Get_library_version().startswith("Open MPI"):
+        return -1
+    v = (_NBC_SEEN[0] or "").strip()
+    return int(v) if v.isdigit() else 0
 
 
 def world():
@@ -236,10 +239,6 @@ class MpiComm:
                 raise DistBackendError(f"ember.distributed: MPI error on rank "
                                        f"{world().Get_rank()}: {box[0]}") from None
 
-    def call_blocking(self, fn, what: str) -> None:
-        """``fn()`` (a blocking MPI call) on the helper thread, bounded by the timeout."""
-        self.wait_submitted([self.submit(fn)], self.deadline(), what)
-
     def deadline(self) -> float:
         return time.monotonic() + self.timeout
 
@@ -268,7 +267,7 @@ class MpiComm:
         raise RuntimeError(_mismatch(kind, table.copy(), dtype_name))
 
     # --- operations on numpy buffers (contiguous) ----------------------------------------
-    # blocking forms, for call_blocking
+    # blocking forms, for submit()
     def allreduce(self, buf: np.ndarray, op: ReduceOp) -> None:
         MPI = mpi()
         self.comm.Allreduce(MPI.IN_PLACE, buf, _op(MPI, op, buf.dtype == np.bool_))
