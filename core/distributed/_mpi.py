@@ -3,35 +3,41 @@ every operation on contiguous numpy buffers.
 
 Timeouts. mpi4py's blocking calls wait forever when a peer dies or hangs, so every
 operation here is MPI's non-blocking form (``Iallreduce``, ``Ibcast``, ``Isend`` ...) and
-the caller polls it with ``Request.Testall`` until the process group's deadline: a tight
-spin for the first milliseconds (latency matters for small messages; ``MPI_Wait`` would
-spin too), then short sleeps so a long wait does not burn a core. Past the deadline the
-operation raises ``DistBackendError`` on the ranks still alive. MPI cannot cancel a
-collective, so the communicator is then poisoned: later operations raise at once, and at
-exit the process calls ``MPI_Abort`` instead of ``MPI_Finalize`` (which would wait for the
-ranks that are gone), so ``mpirun`` ends the whole job and no rank is left behind.
+the caller polls it with ``Request.Testall`` until the process group's deadline (see
+Polling), or a blocking call on a helper thread that the caller waits for with the same
+deadline (see Big messages). Past the deadline the operation raises ``DistBackendError``
+on the ranks still alive. MPI cannot cancel a collective, so the communicator is then
+poisoned: later operations raise at once, and at exit the process calls ``MPI_Abort``
+instead of ``MPI_Finalize`` (which would wait for the ranks that are gone), so ``mpirun``
+ends the whole job and no rank is left behind.
 
-Big messages. Open MPI's non-blocking all-reduce (libnbc) picks a binomial tree for two or
-three ranks and for in-place buffers, several times slower on big buffers than the blocking
-all-reduce; its ring and Rabenseifner algorithms match the blocking one (two ranks, 1-64 MiB,
-when polled without sleeping: libnbc moves data only inside ``Test`` calls). So before MPI
-starts ember sets ``OMPI_MCA_coll_libnbc_iallreduce_algorithm=3`` (Rabenseifner, ring where
-it does not apply) unless the user set it, and when every rank of the job runs with 1 or 3
-(agreed at ``init_process_group``: blocking and non-blocking collectives do not match each
-other) ``all_reduce`` and DDP's buckets use ``Iallreduce`` polled on the calling thread. A
-job whose MPI started before ember could set the variable (the script imported mpi4py
-first), or that runs another MPI library, falls back to the path below.
+Polling. The caller calls ``Testall`` back to back for :data:`_SPIN_S` plus the time the
+message would take at a pessimistic :data:`_SPIN_BYTES_PER_S` (latency matters, and
+libnbc, Open MPI's non-blocking collectives, moves data only inside ``Test`` calls: a
+sleeping poller stalls it), then sleeps between polls, so a rank waiting for a late peer
+does not burn a core for long.
 
-Otherwise a synchronous collective of at least :data:`BLOCKING_MIN_BYTES` (and every
-``reduce`` of that size: libnbc's ``Ireduce`` is several times slower with any algorithm)
-calls MPI's blocking form on a helper thread while the caller waits for it with the same
-deadline (mpi4py releases the GIL inside MPI; the caller makes no MPI call meanwhile, so the
-thread level MPI initialises with, ``MPI_THREAD_MULTIPLE`` by default, is more than
-enough). A timed-out call stays blocked on that thread; the process ends the job at exit.
+All-reduce. For two or three ranks and for in-place buffers libnbc's ``Iallreduce``
+picks a binomial tree, several times slower on big buffers than the blocking all-reduce;
+its Rabenseifner (and ring) algorithm matches the blocking one when polled as above
+(measured with two ranks, 1-64 MiB). So when it is the first to start MPI, ember sets
+:data:`NBC_ALLREDUCE_VAR` to 3 (Rabenseifner; libnbc takes the ring for fewer elements than
+ranks) unless the user set it, and ``ember run`` exports it to every rank. Where every rank
+of the job runs 1 or 3, ``all_reduce`` and DDP's buckets use ``Iallreduce`` polled on the
+calling thread: no hand-off to another thread. The ranks compare their values at
+``init_process_group`` (with an all-gather) and all raise a clear error where they differ:
+Open MPI agrees on every new communicator's id with that ``Iallreduce``, so even
+``MPI_Comm_dup`` would hang. Only a script that imports mpi4py before ember in some ranks
+and not in others gets there; one that imports it first in every rank (or another MPI
+library) keeps libnbc's choice and the path below.
 
-Polling. The caller busy-polls with ``Testall`` for :data:`_SPIN_S` plus the time the
-message needs at a pessimistic :data:`_SPIN_BYTES_PER_S` (a sleeping poller would stall
-libnbc), then sleeps between polls, so a rank waiting for a late peer does not burn a core.
+Big messages. Otherwise a synchronous collective of at least :data:`BLOCKING_MIN_BYTES`
+calls MPI's blocking form on a helper thread (libnbc's ``Ireduce`` and, left to its own
+choice, ``Iallreduce`` are several times slower on big buffers) while the caller waits for
+it with the same deadline (mpi4py releases the GIL inside MPI; the caller makes no MPI call
+meanwhile, so the thread level MPI initialises with, ``MPI_THREAD_MULTIPLE`` by default, is
+more than enough). A timed-out call stays blocked on that thread; the process ends the job
+at exit.
 
 Agreement. Before each collective the ranks exchange a short signature (operation, root,
 reduction, dtype, shape) with one small ``Iallgather``; when they differ every rank raises

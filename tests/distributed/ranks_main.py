@@ -8,6 +8,7 @@ import sys
 import traceback
 
 import numpy as np
+from mpi4py import MPI  # noqa: F401 - MPI starts here: ember run chose libnbc's all-reduce
 import torch
 import torch.distributed as dist
 import torch.nn as nn
@@ -94,8 +95,9 @@ def _():
     base = t(x_of(rank))
     dist.all_reduce(base.t())
     np.testing.assert_allclose(base.numpy(), ALL.sum(0))
-    # >= 64 KiB: all-reduce through libnbc's Rabenseifner Iallreduce (ember run sets it
-    # for every rank), the other collectives MPI's blocking forms on the helper thread
+    # >= 64 KiB: all-reduce through libnbc's Rabenseifner Iallreduce (ember run set it for
+    # every rank before the import of mpi4py above), the other collectives MPI's blocking
+    # forms on the helper thread
     assert dist.group.WORLD._comm.fast_allreduce
     big = torch.arange(40_000, dtype=torch.float64) * (rank + 1)
     dist.all_reduce(big)
