@@ -7,7 +7,8 @@ every rank runs, taking turns so all see the same load:
   ``DistributedDataParallel``: ember (MPI) and PyTorch (gloo, same processes): samples/s
   over all ranks;
 - all-reduce of float32 buffers of 1-64 MiB: ``ember.distributed.all_reduce`` vs
-  ``comm.Allreduce`` of mpi4py on a numpy array vs PyTorch gloo, taking turns: bus
+  ``comm.Allreduce`` of mpi4py on a numpy array (the same memory) vs PyTorch gloo,
+  taking turns: bus
   bandwidth (2 (n-1)/n x bytes / time; algorithm bandwidth bytes / time with one rank),
   the best of several runs (the one least disturbed by other work on the machine), and
   the median over the turns of mpi4py's time / ember's (steadier on a busy machine).
@@ -109,8 +110,10 @@ def rank_job(args) -> None:
             out["mlp"][name] = max(best, n * args.batch * args.steps / sec)
     for mib in SIZES_MIB:
         count = mib * 2**20 // 4
-        arr = np.ones(count, dtype=np.float32)
         et = ember.ones(count)
+        # mpi4py on the tensor's own memory: where two buffers' pages differ (transparent
+        # huge pages or not) their all-reduces differ by up to a third on this machine
+        arr = et.numpy()
         cases = {"mpi4py": lambda: comm.Allreduce(MPI.IN_PLACE, arr, MPI.SUM),
                  "ember": lambda: dist.all_reduce(et)}
         if torch is not None:

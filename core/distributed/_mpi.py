@@ -149,7 +149,7 @@ class _Caller:
 _CALLER: list = []
 
 
-_OPS: dict = {}  # (ReduceOp, is_bool) -> MPI.Op
+_OPS: dict = {}  # (ReduceOp value, is_bool) -> MPI.Op (values: an Enum hashes in Python)
 
 
 def _op(MPI, op: ReduceOp, is_bool: bool):
@@ -159,12 +159,12 @@ def _op(MPI, op: ReduceOp, is_bool: bool):
                      ReduceOp.BOR: MPI.LOR, ReduceOp.PRODUCT: MPI.LAND,
                      ReduceOp.MIN: MPI.LAND, ReduceOp.BAND: MPI.LAND,
                      ReduceOp.BXOR: MPI.LXOR}.items():
-            _OPS[r, True] = m
+            _OPS[r.value, True] = m
         for r, m in {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
                      ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
                      ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}.items():
-            _OPS[r, False] = m
-    return _OPS[op, is_bool]
+            _OPS[r.value, False] = m
+    return _OPS[op.value, is_bool]
 
 
 class MpiComm:
@@ -204,7 +204,19 @@ class MpiComm:
         ``DistBackendError`` and poison the process group."""
         if _FAILED:
             raise _poisoned()
-        done = _spinner(reqs) if poll is None else poll
+        if poll is None:  # the first polls inline: most operations end here
+            testall = _MPI[0].Request.Testall
+            try:
+                for _ in range(64):
+                    if testall(reqs):
+                        return
+            except Exception as e:  # noqa: BLE001 - mpi4py's MPI.Exception
+                raise _mpi_error(e) from None
+            done = _spinner(reqs)
+        elif poll():
+            return
+        else:
+            done = poll
         start = time.monotonic()
         spin = _SPIN_S + nbytes / _SPIN_BYTES_PER_S
         sleep = 0.00005
@@ -260,14 +272,15 @@ class MpiComm:
             return
         shape = tuple(arr.shape if shape is None else shape) if arr is not None or shape \
             else ()
-        key = (kind, root, op, dtype_name, shape)
+        key = (kind, root, -1 if op is None else op.value, dtype_name, shape)
         row = self._rows.get(key)
         if row is None:  # a training loop repeats a few signatures: build each once
             row = _signature(kind, root, op, dtype_name, shape)
             if len(self._rows) < 256:
                 self._rows[key] = row
         table = self._table
-        self.run(self.comm.Iallgather(row, table), f"{kind} (agreeing on shapes)")
+        self.wait([self.comm.Iallgather(row, table)], time.monotonic() + self.timeout,
+                  f"{kind} (agreeing on shapes)")
         if table.tobytes() == row.tobytes() * self.size:
             return
         raise RuntimeError(_mismatch(kind, table.copy(), dtype_name))
