@@ -23,8 +23,9 @@ its Rabenseifner (and ring) algorithm matches the blocking one when polled as ab
 (measured with two ranks, 1-64 MiB). So when it is the first to start MPI, ember sets
 :data:`NBC_ALLREDUCE_VAR` to 3 (Rabenseifner; libnbc takes the ring for fewer elements than
 ranks) unless the user set it, and ``ember run`` exports it to every rank. Where every rank
-of the job runs 1 or 3, ``all_reduce`` and DDP's buckets use ``Iallreduce`` polled on the
-calling thread: no hand-off to another thread. The ranks compare their values at
+of the job runs 1 or 3, ``all_reduce`` uses ``Iallreduce`` polled on the calling thread:
+no hand-off to another thread. (DDP's buckets keep the helper thread below: there the
+all-reduce must move data while backward computes, not only when polled.) The ranks compare their values at
 ``init_process_group`` (with an all-gather) and all raise a clear error where they differ:
 Open MPI agrees on every new communicator's id with that ``Iallreduce``, so even
 ``MPI_Comm_dup`` would hang. Only a script that imports mpi4py before ember in some ranks

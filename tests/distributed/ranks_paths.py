@@ -1,7 +1,7 @@
 """Started by test_distributed.py through mpirun with 2 ranks.
 
 ``slow``: every rank leaves libnbc's all-reduce algorithm to libnbc (variable set to 0), so
-ember keeps its helper-thread path for big all-reduces and DDP's buckets: they must reduce
+ember keeps its helper-thread path for big all-reduces (DDP always uses it): they must reduce
 right. ``mixed``: rank 1 imports mpi4py before ember with no variable set, so its MPI runs
 another algorithm than rank 0's; init_process_group must raise the same clear error on
 both (Open MPI could not even create a communicator across them)."""

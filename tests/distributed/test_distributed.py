@@ -66,7 +66,7 @@ def test_hung_rank_survivor_raises_and_the_job_ends(mode):
 
 
 def test_helper_thread_all_reduce_where_libnbc_is_left_slow():
-    # every rank's variable 0: big all-reduces and DDP's buckets on the helper thread
+    # every rank's variable 0: big all-reduces on the helper thread, as DDP's buckets
     marker = uuid.uuid4().hex
     rc, out, _ = launch(MPIRUN + ["-n", "2", sys.executable, "ranks_paths.py", "slow",
                                   marker], timeout=90)

@@ -9,12 +9,12 @@ How it works, as in PyTorch's reducer:
   roughly backwards), the first bucket capped at 1 MiB (or ``bucket_cap_mb`` if smaller),
   the others at ``bucket_cap_mb`` (25 MiB); each bucket owns one flat host buffer;
 - a post-accumulate-grad hook on each parameter copies its fresh ``.grad`` into its bucket;
-  when a bucket is full its all-reduce starts at once, buckets starting in index order on
-  every rank so the collectives match: MPI's ``Iallreduce``, which each later hook polls
-  so it moves on while backward goes on, where the process group's all-reduce is libnbc's
-  fast one (see ``ember.distributed._mpi``), else MPI's blocking ``Allreduce`` on
-  ember.distributed's helper thread (it releases the GIL, so it runs while backward goes
-  on here);
+  when a bucket is full its all-reduce starts at once on ember.distributed's MPI helper
+  thread (MPI's blocking ``Allreduce``, which releases the GIL, so it moves the data while
+  backward goes on here; Open MPI's non-blocking all-reduce, even its fast algorithm that
+  ``dist.all_reduce`` uses, moves data only when polled, between hooks, and gave 2-4x
+  fewer samples/s in ``benchmarks/ddp_scaling.py``), buckets starting in index order on
+  every rank so the collectives match;
 - when the last bucket has started, the reducer waits for all of them (bounded by the
   process group's timeout), divides by the world size and writes the averages into each
   ``.grad``;
@@ -112,7 +112,6 @@ class DistributedDataParallel(Module):
         self._sync_now = False    # this iteration's backward reduces
         self._started = False     # a hook fired since the forward
         self._next = 0            # the next bucket to launch
-        self._inflight: list = []  # the started buckets' MPI requests (fast all-reduce)
         self._used = np.ones(len(params), dtype=np.int32)
 
     # --- construction -------------------------------------------------------------------
@@ -185,7 +184,6 @@ class DistributedDataParallel(Module):
         for b in self._buckets:
             b.pending, b.req = len(b.params), None
         self._next = 0
-        self._inflight = []
         self._started = False
         self._used[:] = 1
         if self.find_unused_parameters:
@@ -205,8 +203,6 @@ class DistributedDataParallel(Module):
         b, k = self._where[id(p)]
         self._started = True
         b.flat[b.offsets[k]:b.offsets[k + 1]] = Host(p.grad).arr.reshape(-1)
-        if self._inflight:  # libnbc moves the started buckets' data only when polled
-            self._comm.poll(self._inflight)
         self._mark(b)
 
     def _mark(self, b: _Bucket) -> None:
@@ -220,11 +216,9 @@ class DistributedDataParallel(Module):
         comm = self._comm
         while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
             nb = self._buckets[self._next]
-            if comm.fast_allreduce:
-                nb.req = comm.iallreduce(nb.flat, ReduceOp.SUM)
-                self._inflight.append(nb.req)
-            else:  # on the helper thread: it runs while backward goes on here
-                nb.req = comm.submit(lambda flat=nb.flat: comm.allreduce(flat, ReduceOp.SUM))
+            # MPI's blocking all-reduce on the helper thread: it runs while backward goes on
+            # here (mpi4py releases the GIL), in bucket order on every rank
+            nb.req = comm.submit(lambda flat=nb.flat: comm.allreduce(flat, ReduceOp.SUM))
             self._next += 1
         if self._next == len(self._buckets) and self._started:
             self._finish()
@@ -235,17 +229,10 @@ class DistributedDataParallel(Module):
         comm = self._comm
         handles = [b.req for b in self._buckets]
         used = self._used.copy()
-        what = "DistributedDataParallel gradient all-reduce"
-        if comm.fast_allreduce:
-            if self.find_unused_parameters:
-                handles.append(comm.iallreduce(used, ReduceOp.MAX))
-            self._inflight = []
-            comm.wait(handles, comm.deadline(), what,
-                      nbytes=sum(b.flat.nbytes for b in self._buckets))
-        else:
-            if self.find_unused_parameters:
-                handles.append(comm.submit(lambda: comm.allreduce(used, ReduceOp.MAX)))
-            comm.wait_submitted(handles, comm.deadline(), what)
+        if self.find_unused_parameters:
+            handles.append(comm.submit(lambda: comm.allreduce(used, ReduceOp.MAX)))
+        comm.wait_submitted(handles, comm.deadline(),
+                            "DistributedDataParallel gradient all-reduce")
         n = self.process_group.size()
         where = {id(p): j for j, p in enumerate(self._params)}
         for b in self._buckets:
