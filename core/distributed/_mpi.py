@@ -61,7 +61,7 @@ from ._types import DistBackendError, ReduceOp
 
 _SPIN_S = 0.005        # busy-poll this long (plus the message's share, below) before sleeping
 _SPIN_BYTES_PER_S = 250e6  # a slow all-reduce's rate: big messages spin until they could be done
-_SLEEP_MAX_S = 0.002
+_SLEEP_MAX_S = 0.0005  # libnbc stalls while this rank sleeps (and so may its peers)
 #: Open MPI's variable for libnbc's ``Iallreduce`` algorithm; ember sets it to 3 (see above).
 NBC_ALLREDUCE_VAR = "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
 NBC_FAST = (1, 3)  # ring, Rabenseifner
