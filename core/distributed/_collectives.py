@@ -42,20 +42,22 @@ def _root(pg, rank, group_rank, name: str) -> int:
 
 def _work(comm, start, finish, async_op: bool, what: str, blocking=None, nbytes: int = 0):
     """Run an operation: ``start()`` begins MPI's non-blocking form (its requests); a
-    synchronous call on a big buffer runs ``blocking()`` instead (see ``_mpi``)."""
+    synchronous call on a big buffer runs ``blocking()`` on the helper thread instead
+    (see ``_mpi``)."""
     if not async_op and blocking is not None and nbytes >= _mpi.BLOCKING_MIN_BYTES:
-        comm.call_blocking(blocking, what)
+        comm.wait_submitted([comm.submit(blocking)], comm.deadline(), what)
         if finish is not None:
             finish()
         return None
     reqs = start()
     reqs = reqs if isinstance(reqs, list) else [reqs]
-    w = Work(lambda: comm.poll(reqs), lambda dl: comm.wait(reqs, dl, what), finish,
-             comm.timeout)
-    if async_op:
-        return w
-    w.wait()
-    return None
+    if not async_op:
+        comm.wait(reqs, comm.deadline(), what, nbytes=nbytes)
+        if finish is not None:
+            finish()
+        return None
+    return Work(lambda: comm.poll(reqs), lambda dl: comm.wait(reqs, dl, what, nbytes=nbytes),
+                finish, comm.timeout)
 
 
 def _nccl_for(pg, t):
@@ -89,8 +91,10 @@ def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool =
     def finish():
         finish_reduce(h.arr, work, op, pg.size())
         h.store()
+    # Iallreduce polled here where every rank's is fast, else big ones on the helper thread
+    blocking = None if comm.fast_allreduce else lambda: comm.allreduce(work, op)
     return _work(comm, lambda: comm.iallreduce(work, op), finish, async_op, "all_reduce",
-                 lambda: comm.allreduce(work, op), work.nbytes)
+                 blocking, work.nbytes)
 
 
 def broadcast(tensor, src: int | None = None, group=None, async_op: bool = False,

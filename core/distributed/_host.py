@@ -16,14 +16,23 @@ _WIDEN = {"float16", "bfloat16"}  # no MPI datatype: reduced as float32
 
 
 def check_tensor(t, param: str = "tensor") -> None:
-    from .._tensor import Tensor
-    if not isinstance(t, Tensor):
+    if not isinstance(t, _tensor_type()):
         raise TypeError(f"Invalid function argument. Expected parameter `{param}` of type "
                         f"torch.Tensor\n             but got {type(t)} instead.")
 
 
+def _tensor_type() -> type:
+    if not _TENSOR:  # imported late: ember.distributed loads while ember does
+        from .._tensor import Tensor
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
+
+
+_TENSOR: list = []
+
+
 def check_list(ts, param: str) -> None:
-    from .._tensor import Tensor
+    Tensor = _tensor_type()
     if not isinstance(ts, (list, tuple)) or not all(isinstance(t, Tensor) for t in ts):
         raise TypeError(f"Invalid function argument. Expected parameter `{param}` of type "
                         f"List[torch.Tensor]\n             but got {type(ts)} instead.")

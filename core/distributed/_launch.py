@@ -23,7 +23,9 @@ _INSTALL = ("`ember run --nproc` starts its ranks with mpirun, which is not on P
 def export_rank_env() -> None:
     """In a process started by mpirun: set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
     ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` from the launcher's variables
-    (Open MPI's ``OMPI_COMM_WORLD_*``, MPICH/Hydra's ``PMI_*``) where not set already."""
+    (Open MPI's ``OMPI_COMM_WORLD_*``, MPICH/Hydra's ``PMI_*``) where not set already, and
+    Open MPI's libnbc all-reduce algorithm (``_mpi.NBC_ALLREDUCE_VAR``) before the script
+    can start MPI."""
     env = os.environ
     pairs = (("RANK", ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK")),
              ("WORLD_SIZE", ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")),
@@ -40,6 +42,10 @@ def export_rank_env() -> None:
         # MPI did the rendezvous; these only satisfy scripts that read them
         env.setdefault("MASTER_ADDR", "127.0.0.1")
         env.setdefault("MASTER_PORT", "29500")
+        # every rank with libnbc's fast all-reduce, also where the script imports mpi4py
+        # before ember (see ember.distributed._mpi)
+        from ._mpi import NBC_ALLREDUCE_VAR
+        env.setdefault(NBC_ALLREDUCE_VAR, "3")
 
 
 def _is_open_mpi(mpirun: str) -> bool:

@@ -176,12 +176,35 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if want_rank not in (-1, me):
         raise ValueError(f"init_process_group: rank={want_rank} but this process is MPI "
                          f"rank {me}; ranks are assigned by mpirun")
+    wc = _mpi.MpiComm(wrld, seconds)
+    _agree_allreduce(wc)
     comm, req = wrld.Idup()
-    _mpi.MpiComm(wrld, seconds).run(req, "init_process_group")
-    pg = ProcessGroup(name, list(range(size)), _mpi.MpiComm(comm, seconds), seconds,
-                      cuda_nccl)
+    wc.run(req, "init_process_group")
+    mc = _mpi.MpiComm(comm, seconds)
+    mc.fast_allreduce = wc.fast_allreduce
+    pg = ProcessGroup(name, list(range(size)), mc, seconds, cuda_nccl)
     GroupMember.WORLD = pg
     _GROUPS.append(pg)
+
+
+def _agree_allreduce(mc: "_mpi.MpiComm") -> None:
+    """Set ``mc.fast_allreduce`` where every rank runs libnbc's fast all-reduce (``_mpi``'s
+    docstring); raise on every rank where the ranks' algorithms differ: Open MPI agrees on
+    a new communicator's id with that all-reduce, so ``Idup`` (even ``Dup``) would hang.
+    Compared with an all-gather, whose algorithm does not depend on it."""
+    import numpy as np
+    mine = np.array([_mpi.nbc_allreduce_code()], dtype=np.int64)
+    every = np.empty(mc.size, dtype=np.int64)
+    mc.run(mc.comm.Iallgather(mine, every), "init_process_group")
+    if (every != every[0]).any():
+        seen = ", ".join(f"rank {r}: {int(c)}" for r, c in enumerate(every))
+        raise RuntimeError(
+            f"init_process_group: the ranks' MPI started with different "
+            f"{_mpi.NBC_ALLREDUCE_VAR} ({seen}; 0: unset), so Open MPI cannot create "
+            f"communicators across them. Import ember before mpi4py in every rank (ember "
+            f"sets it before MPI starts), or export the same value to every rank (`ember "
+            f"run` exports 3)")
+    mc.fast_allreduce = int(every[0]) in _mpi.NBC_FAST
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
@@ -223,7 +246,9 @@ def new_group(ranks=None, timeout: timedelta | None = None, backend: str | None 
                         if me in members else 0)
     if me not in members:
         return GroupMember.NON_GROUP_MEMBER
-    pg = ProcessGroup(name, members, _mpi.MpiComm(sub, seconds), seconds, cuda_nccl)
+    mc = _mpi.MpiComm(sub, seconds)
+    mc.fast_allreduce = wc.fast_allreduce  # agreed by every rank of the default group
+    pg = ProcessGroup(name, members, mc, seconds, cuda_nccl)
     _GROUPS.append(pg)
     return pg
 

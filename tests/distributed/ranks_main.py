@@ -8,6 +8,7 @@ import sys
 import traceback
 
 import numpy as np
+from mpi4py import MPI  # noqa: F401 - MPI starts here: ember run chose libnbc's all-reduce
 import torch
 import torch.distributed as dist
 import torch.nn as nn
@@ -94,10 +95,21 @@ def _():
     base = t(x_of(rank))
     dist.all_reduce(base.t())
     np.testing.assert_allclose(base.numpy(), ALL.sum(0))
-    # >= 64 KiB: MPI's blocking forms on the helper thread
+    # >= 64 KiB: all-reduce through libnbc's Rabenseifner Iallreduce (ember run set it for
+    # every rank before the import of mpi4py above), the other collectives MPI's blocking
+    # forms on the helper thread
+    assert dist.group.WORLD._comm.fast_allreduce
     big = torch.arange(40_000, dtype=torch.float64) * (rank + 1)
     dist.all_reduce(big)
     assert big[-1].item() == 39_999 * n * (n + 1) / 2
+    for op, ref in ((dist.ReduceOp.AVG, (n + 1) / 2), (dist.ReduceOp.MAX, n),
+                    (dist.ReduceOp.PRODUCT, float(np.prod(np.arange(1, n + 1))))):
+        b32 = torch.full((300_001,), float(rank + 1))  # odd: halves of unequal size
+        dist.all_reduce(b32, op=op)
+        assert b32.min().item() == b32.max().item() == ref, (op, b32.min(), b32.max())
+    one = torch.tensor([float(rank)])  # fewer elements than ranks: libnbc's ring
+    dist.all_reduce(one)
+    assert one.item() == n * (n - 1) / 2
     dist.broadcast(big, src=n - 1)
     g = torch.zeros(n * 40_000, dtype=torch.float64)
     dist.all_gather_into_tensor(g, torch.full((40_000,), float(rank), dtype=torch.float64))

@@ -48,16 +48,42 @@ def test_killed_rank_makes_survivors_raise_within_the_timeout():
     assert not survivors(marker)
 
 
-@pytest.mark.parametrize("mode", ["hang", "hang_big"])
+@pytest.mark.parametrize("mode", ["hang", "hang_big", "hang_big_thread", "hang_ddp"])
 def test_hung_rank_survivor_raises_and_the_job_ends(mode):
     # rank 1 sleeps 120 s; rank 0 raises after 3 s and aborts the job at exit, so mpirun
     # ends rank 1 too: the whole launch is far shorter than the hang
     marker = uuid.uuid4().hex
     rc, out, secs = launch(MPIRUN + ["-n", "2", sys.executable, "ranks_fault.py", mode,
                                      marker], timeout=90)
-    assert re.search(r"RAISED 0 [\d.]+ DistBackendError", out), out
+    # the path under test: libnbc's fast Iallreduce unless the job's is left slow
+    assert f"FAST 0 {mode != 'hang_big_thread'}" in out, out
+    m = re.search(r"RAISED 0 ([\d.]+) DistBackendError", out)
+    assert m and 2.5 < float(m.group(1)) < 30, out
+    assert "POISONED 0" in out and "NORAISE" not in out, out
     assert rc != 0
     assert secs < 60, (secs, out)
+    assert not survivors(marker)
+
+
+def test_helper_thread_all_reduce_where_libnbc_is_left_slow():
+    # every rank's variable 0: big all-reduces on the helper thread, as DDP's buckets
+    marker = uuid.uuid4().hex
+    rc, out, _ = launch(MPIRUN + ["-n", "2", sys.executable, "ranks_paths.py", "slow",
+                                  marker], timeout=90)
+    assert "FAST 0 False" in out and "FAST 1 False" in out, out
+    assert "DONE 0" in out and "DONE 1" in out and rc == 0, out
+    assert not survivors(marker)
+
+
+def test_ranks_with_different_libnbc_all_reduce_raise_at_init():
+    # rank 1's MPI started before ember could set the variable, rank 0's after: the same
+    # error on both, instead of a hang in the communicator's creation
+    marker = uuid.uuid4().hex
+    rc, out, _ = launch(MPIRUN + ["-n", "2", sys.executable, "ranks_paths.py", "mixed",
+                                  marker], timeout=90)
+    for r in (0, 1):
+        assert re.search(rf"MISMATCH {r} .*rank 0: 3, rank 1: 0.*Import ember before mpi4py",
+                         out), out
     assert not survivors(marker)
 
 

@@ -10,9 +10,11 @@ How it works, as in PyTorch's reducer:
   the others at ``bucket_cap_mb`` (25 MiB); each bucket owns one flat host buffer;
 - a post-accumulate-grad hook on each parameter copies its fresh ``.grad`` into its bucket;
   when a bucket is full its all-reduce starts at once on ember.distributed's MPI helper
-  thread (MPI's blocking ``Allreduce``, which releases the GIL, so it runs while backward
-  goes on here; Open MPI's non-blocking all-reduce is several times slower on big
-  buffers), buckets starting in index order on every rank so the collectives match;
+  thread (MPI's blocking ``Allreduce``, which releases the GIL, so it moves the data while
+  backward goes on here; Open MPI's non-blocking all-reduce, even its fast algorithm that
+  ``dist.all_reduce`` uses, moves data only when polled, between hooks, and gave 2-4x
+  fewer samples/s in ``benchmarks/ddp_scaling.py``), buckets starting in index order on
+  every rank so the collectives match;
 - when the last bucket has started, the reducer waits for all of them (bounded by the
   process group's timeout), divides by the world size and writes the averages into each
   ``.grad``;
