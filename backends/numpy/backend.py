@@ -7,6 +7,7 @@ from . import _random
 from . import conv as _conv
 from . import optim as _optim
 from . import select as _select
+from . import softmax as _softmax
 
 
 def _numel(shape) -> int:
@@ -183,6 +184,15 @@ class NumpyBackend(Backend):
 
     def axpy_(self, y, x, alpha):
         return _optim.axpy_(y, x, alpha)
+
+    # --- softmax/log_softmax over the last axis: row blocks in cache (ember_numpy.softmax)
+    def softmax(self, x, axis, log):
+        res = _softmax.softmax(x, log) if axis in (-1, x.ndim - 1) else None
+        return super().softmax(x, axis, log) if res is None else res
+
+    def softmax_backward(self, y, g, axis, log):
+        res = _softmax.softmax_backward(y, g, log) if axis in (-1, y.ndim - 1) else None
+        return super().softmax_backward(y, g, axis, log) if res is None else res
 
     def max_pool2d_backward(self, g, idx, in_shape):
         return _conv.max_pool2d_backward(g, idx, in_shape)

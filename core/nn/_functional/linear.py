@@ -88,7 +88,10 @@ def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None, data) -> T
 
     def backward(g):
         gx = g @ weight if rx else None
-        gwt = x2.mT @ g if rw else None  # TBackward0 turns it into weight's layout
+        # computed in weight's (out, in) layout, handed over transposed: TBackward0 turns
+        # it back, so weight.grad is C-contiguous (as PyTorch's) and the optimizers' fused
+        # kernels take it without a copy
+        gwt = (g.mT @ x2).mT if rw else None
         if bias is None:
             return gx, gwt
         return (g.sum(0) if bias._requires_grad else None), gx, gwt
