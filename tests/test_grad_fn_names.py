@@ -114,6 +114,8 @@ OPS = {
     "flatten": lambda L, a, b, d: a.view(1, 1, 2, 3).flatten(1),
     "embedding": lambda L, a, b, d: _F(L).embedding(L.tensor([1, 0], device=d), a),
     "dropout": lambda L, a, b, d: _F(L).dropout(a, 0.5),
+    # one MkldnnRnnLayerBackward0 per layer (on numpy; other backends run per-step cells)
+    "lstm": lambda L, a, b, d: L.nn.LSTM(3, 2).to(d)(a.unsqueeze(1))[0],
 }
 
 # ember's decomposition differs from PyTorch's here (the test asserts the graphs differ)
@@ -125,8 +127,6 @@ KNOWN = {
                            "(MeanBackward1); ember pools (AvgPool2DBackward0)",
     "rnn_tanh": "ember's RNN cell adds the input projection first (Add(Unbind, Addmm)); "
                 "PyTorch adds the hidden one first (Add(Addmm, Unbind))",
-    "lstm": "PyTorch's CPU LSTM is one oneDNN node (MkldnnRnnLayerBackward0); ember's is a "
-            "fused LstmCellBackward0 per step",
     "gru": "PyTorch's GRU cell is decomposed into elementwise ops; ember's is a fused "
            "GruCellBackward0 per step",
     "conv2d_no_bias": "ember's ConvolutionBackward0 has no edge for an absent bias; "
@@ -143,7 +143,6 @@ KNOWN_OPS = {
     "multi_index": lambda L, a, b, d: a[0, :2],
     "adaptive_avg_pool_1": lambda L, a, b, d: _F(L).adaptive_avg_pool2d(a.view(1, 1, 2, 3), 1),
     "rnn_tanh": lambda L, a, b, d: L.nn.RNN(3, 2).to(d)(a.unsqueeze(1))[0],
-    "lstm": lambda L, a, b, d: L.nn.LSTM(3, 2).to(d)(a.unsqueeze(1))[0],
     "gru": lambda L, a, b, d: L.nn.GRU(3, 2).to(d)(a.unsqueeze(1))[0],
     "multihead_attention": lambda L, a, b, d: L.nn.MultiheadAttention(3, 1).to(d)(
         a.unsqueeze(1), a.unsqueeze(1), a.unsqueeze(1))[0],
@@ -162,6 +161,8 @@ def _graphs(torch, device, fn):
 
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_op_graph_matches_torch(torch, device, name):
+    if name == "lstm" and ember.empty(0, device=device)._device._be.name != "numpy":
+        pytest.skip("the one-node LSTM layer is numpy's; other backends run per-step cells")
     want, got = _graphs(torch, device, OPS[name])
     assert got == want
 

@@ -30,6 +30,7 @@ def apply(n: int, blas: bool = True) -> None:
     _STATE["n"] = max(1, int(n))
     if not blas:
         return
+    _STATE["applied"] = True  # BLAS libraries loaded later get the limit re-applied
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

@@ -7,6 +7,7 @@ from . import _random
 from . import conv as _conv
 from . import optim as _optim
 from . import select as _select
+from . import softmax as _softmax
 
 
 def _numel(shape) -> int:
@@ -96,8 +97,23 @@ class NumpyBackend(Backend):
         return getattr(x, "base", 1) is None
 
     def index_add(self, x, key, values):
-        out = self.np.array(x, copy=True)
-        self.np.add.at(out, key, values)
+        np = self.np
+        out = np.array(x, copy=True)
+        if (isinstance(key, np.ndarray) and key.ndim == 1 and key.dtype.kind in "iu"
+                and isinstance(values, np.ndarray) and values.ndim == x.ndim >= 2
+                and values.shape[0] == key.shape[0] and key.shape[0] > 1
+                and values.shape[1:] == x.shape[1:]):
+            # whole rows (an embedding's backward): np.add.at goes element by element;
+            # sorting the keys and summing each run of equal keys with add.reduceat, one
+            # vector add a row, is ~2x faster (0.9 ms vs 1.8 for 700 rows of 200 into
+            # 10k). Duplicates are summed in another order than np.add.at's (PyTorch's
+            # embedding backward sorts its indices too): equal up to rounding.
+            order = np.argsort(key, kind="stable")
+            sk = key[order]
+            starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1])))
+            out[sk[starts]] += np.add.reduceat(values[order], starts, axis=0)
+            return out
+        np.add.at(out, key, values)
         return out
 
     # --- random numbers: PyTorch's CPU generator and kernels (ember_numpy._random) -------
@@ -185,6 +201,15 @@ class NumpyBackend(Backend):
 
     def axpy_(self, y, x, alpha):
         return _optim.axpy_(y, x, alpha)
+
+    # --- softmax/log_softmax over the last axis: row blocks in cache (ember_numpy.softmax)
+    def softmax(self, x, axis, log):
+        res = _softmax.softmax(x, log) if axis in (-1, x.ndim - 1) else None
+        return super().softmax(x, axis, log) if res is None else res
+
+    def softmax_backward(self, y, g, axis, log):
+        res = _softmax.softmax_backward(y, g, log) if axis in (-1, y.ndim - 1) else None
+        return super().softmax_backward(y, g, axis, log) if res is None else res
 
     def max_pool2d_backward(self, g, idx, in_shape):
         return _conv.max_pool2d_backward(g, idx, in_shape)

@@ -77,13 +77,42 @@ def adam_update(a, g, m, v, beta1, beta2, step_size, bc2_sqrt, eps, vmax=None):
     return a, m, v, vmax
 
 
+_AXPY = {}
+
+
+def _blas_axpy(dtype):
+    """scipy's BLAS ``saxpy``/``daxpy`` for float32/float64 (None for other dtypes or
+    without scipy). BLAS axpy is one fused pass in place: ~0.28 ms for 2 M float32 at one
+    thread, where the blocked multiply-then-add below takes ~0.8 ms (PyTorch's add_: 0.26).
+    The thread limit is re-applied once scipy's BLAS is loaded, so it follows
+    ``set_num_threads`` as numpy's does."""
+    key = dtype.type
+    if key not in _AXPY:
+        try:
+            from scipy.linalg import blas
+        except ImportError:
+            blas = None
+        _AXPY[key] = None if blas is None else \
+            {np.float32: blas.saxpy, np.float64: blas.daxpy}.get(key)
+        if blas is not None and _threads._STATE.get("applied"):
+            _threads.apply(_threads.num_threads())
+    return _AXPY[key]
+
+
 def axpy_(y, x, alpha: float):
-    """``y += alpha * x`` in place (y returned), blocked: no temporary of y's size."""
+    """``y += alpha * x`` in place (y returned): BLAS axpy where it serves, else blocked
+    (no temporary of y's size)."""
     flat = _flat(y, x) if y.dtype == x.dtype and y.shape == x.shape else None
     if flat is None:
         y += alpha * x
         return y
     fy, fx = flat
+    fn = _blas_axpy(y.dtype) if fy.size >= BLOCK else None
+    if fn is not None:
+        r = fn(fx, fy, n=fy.size, a=alpha)
+        if r is not fy:  # f2py made a copy (it should not for a contiguous 1-d array)
+            fy[...] = r
+        return y
     al = y.dtype.type(alpha)
 
     def block(lo, hi, buf):

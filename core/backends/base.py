@@ -388,6 +388,27 @@ class Backend:
         y += alpha * x
         return y
 
+    # --- softmax over one axis (the passes of softmax/log_softmax and their backward) ----
+    def softmax(self, x: Any, axis: int, log: bool) -> Any:
+        """``softmax`` (or ``log_softmax`` with ``log``) of a float array along ``axis``
+        (not empty), the maximum subtracted first; a new array. A backend overrides it to
+        make fewer passes over memory (ember_numpy: row blocks in cache, split over
+        threads); results must stay these formulas' bit for bit."""
+        xp = self.xp
+        z = x - xp.max(x, axis=axis, keepdims=True)
+        s = xp.sum(xp.exp(z), axis=axis, keepdims=True)
+        return z - xp.log(s) if log else xp.exp(z) / s
+
+    def softmax_backward(self, y: Any, g: Any, axis: int, log: bool) -> Any:
+        """The gradient of softmax's (``log``: log_softmax's) input from its result ``y``
+        and the gradient ``g`` of it: ``g y - y sum(g y)`` (``g - exp(y) sum(g)``); a new
+        array."""
+        xp = self.xp
+        if log:
+            return g + xp.exp(y) * -xp.sum(g, axis=axis, keepdims=True)
+        gy = g * y
+        return gy - y * xp.sum(gy, axis=axis, keepdims=True)
+
     # --- random numbers -------------------------------------------------------------------
     # A backend's generator state is whatever rng() returns; the default draws on the host
     # with numpy's PCG64 and moves the result over, so every backend is seedable.

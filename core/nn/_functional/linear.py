@@ -87,8 +87,16 @@ def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None, data) -> T
     rx, rw = x2._requires_grad, weight._requires_grad
 
     def backward(g):
-        gx = g @ weight if rx else None
-        gwt = x2.mT @ g if rw else None  # TBackward0 turns it into weight's layout
+        # weight's gradient is computed in weight's (out, in) layout and handed over
+        # transposed: TBackward0 turns it back, so weight.grad is C-contiguous (as
+        # PyTorch's) and the optimizers' fused kernels take it without a copy
+        if GRAD.enabled:  # create_graph: Tensor ops, differentiable
+            gx = g @ weight if rx else None
+            gwt = (g.mT @ x2).mT if rw else None
+        else:  # on the arrays: no op dispatch for the two products
+            ga, dt, dev = g._data, g.dtype, g._device
+            gx = wrap(ga @ weight._data, dt, dev) if rx else None
+            gwt = wrap((ga.mT @ x2._data).mT, dt, dev) if rw else None
         if bias is None:
             return gx, gwt
         return (g.sum(0) if bias._requires_grad else None), gx, gwt
