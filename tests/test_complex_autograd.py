@@ -125,8 +125,8 @@ HERMITIAN = {
     "eigvalsh": lambda L, a: L.linalg.eigvalsh(_herm(a)),
     # eigenvectors are defined up to a phase: a gauge-invariant function of them
     "eigh": lambda L, a: (lambda r: (r[0], (r[1] * r[1].conj()).real))(L.linalg.eigh(_herm(a))),
-    "pinv_hermitian": lambda L, a: L.linalg.pinv(_herm(a) + 3 * L.eye(3), hermitian=True),
-    "inv": lambda L, a: L.linalg.inv(_herm(a) + 3 * L.eye(3)),
+    "pinv_hermitian": lambda L, a: L.linalg.pinv(_herm(a) + 3 * L.eye(3, device=a.device), hermitian=True),
+    "inv": lambda L, a: L.linalg.inv(_herm(a) + 3 * L.eye(3, device=a.device)),
 }
 
 
@@ -154,7 +154,7 @@ def _writes(lib, dev=None):
     c = lib.tensor(Z, **kw) * 1
     c.real = lib.tensor(X, **kw)  # assignment copies into the part (no graph)
     c.imag = 2.0
-    loss = _loss(lib, b * b)
+    loss = _loss(lib, b * b, dev)
     loss.backward()
     return b, c, a.grad, x.grad
 
