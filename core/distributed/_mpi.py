@@ -234,6 +234,18 @@ class MpiComm:
                 time.sleep(sleep)
                 sleep = min(sleep * 2, _SLEEP_MAX_S)
 
+    def complete(self, req, what: str, detail: str = "", nbytes: int = 0) -> None:
+        """Wait for one request: the first polls inline (most small operations end there,
+        with none of :meth:`wait`'s set-up), then :meth:`wait` with the deadline."""
+        test = req.Test
+        try:
+            for _ in range(64):
+                if test():
+                    return
+        except Exception as e:  # noqa: BLE001 - mpi4py's MPI.Exception
+            raise _mpi_error(e) from None
+        self.wait([req], time.monotonic() + self.timeout, what + detail, nbytes=nbytes)
+
     def submit(self, fn):
         """Start ``fn()`` (a blocking MPI call) on the helper thread; wait for the handle
         with :meth:`wait_submitted`. Calls run in submission order, so ranks that submit
@@ -280,8 +292,9 @@ class MpiComm:
             if len(self._rows) < 256:
                 self._rows[key] = row
         table = self._table
-        self.wait([self.comm.Iallgather(row, table)], time.monotonic() + self.timeout,
-                  f"{kind} (agreeing on shapes)")
+        if _FAILED:
+            raise _poisoned()
+        self.complete(self.comm.Iallgather(row, table), kind, " (agreeing on shapes)")
         if table.tobytes() == row.tobytes() * self.size:
             return
         raise RuntimeError(_mismatch(kind, table.copy(), dtype_name))
@@ -313,7 +326,7 @@ class MpiComm:
     # non-blocking forms
     def iallreduce(self, buf: np.ndarray, op: ReduceOp):
         MPI = mpi()
-        return self.comm.Iallreduce(MPI.IN_PLACE, buf, _op(MPI, op, buf.dtype == np.bool_))
+        return self.comm.Iallreduce(MPI.IN_PLACE, buf, _op(MPI, op, buf.dtype.char == "?"))
 
     def ireduce(self, buf: np.ndarray, op: ReduceOp, root: int):
         MPI = mpi()
