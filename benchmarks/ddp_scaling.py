@@ -187,6 +187,8 @@ def main() -> None:
     print(table(["ranks", "ember", "torch", "ember scaling", "ember/torch"], rows))
     rows = []
     for res in results:
+        if res["ranks"] == 1:  # nothing moves: ember returns at once, MPI still copies
+            continue
         for mib, bw in res["allreduce"].items():
             rows.append([res["ranks"], mib, f"{bw['ember']:.0f}", f"{bw['mpi4py']:.0f}",
                          f"{bw['torch']:.0f}" if "torch" in bw else "-",
@@ -195,6 +197,9 @@ def main() -> None:
           + ", ".join(f"{r['ranks']} ranks {r['fast']}" for r in results))
     print(table(["ranks", "MiB", "ember", "mpi4py", "torch gloo", "ember/mpi4py",
                  "ember/mpi4py median"], rows))
+    if any(r["ranks"] == 1 for r in results):
+        print("(1 rank: no all_reduce rows; a group of one moves no data and ember makes no "
+              "MPI call)")
 
 
 if __name__ == "__main__":
