@@ -144,6 +144,35 @@ def test_set_num_threads_reaches_numpy_blas(nb):
         ember.set_num_threads(before)
 
 
+def test_scipys_own_blas_stays_at_one_thread_while_numpys_follows():
+    """The numpy backend's axpy loads scipy's BLAS; where that is a second library beside
+    numpy's, its worker pool stays at one thread (a second spinning pool slowed whole
+    training steps at 2 threads), while numpy's BLAS follows set_num_threads. In a fresh
+    process, so the libraries load in the order a script loads them."""
+    pytest.importorskip("threadpoolctl")
+    pytest.importorskip("scipy")
+    code = """if True:
+        import numpy as np, ember, threadpoolctl
+        from ember_numpy import optim
+        ember.set_num_threads(2)
+        np_blas = {i["filepath"] for i in threadpoolctl.threadpool_info()
+                   if i["user_api"] == "blas"}  # numpy's, loaded before scipy's
+        y = np.ones(1 << 21, np.float32)
+        optim.axpy_(y, np.ones_like(y), 2.0)
+        assert y[0] == 3.0 and y[-1] == 3.0
+        ember.set_num_threads(2)  # re-applied: the pinned library stays pinned
+        for i in threadpoolctl.threadpool_info():
+            if i["user_api"] != "blas":
+                continue
+            want = 2 if i["filepath"] in np_blas else 1
+            assert i["num_threads"] == want, (i["filepath"], i["num_threads"])
+        print("ok")
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
 def test_get_num_threads_reads_omp_num_threads():
     code = "import ember; print(ember.get_num_threads())"
     env = {**os.environ, "OMP_NUM_THREADS": "3"}

@@ -32,10 +32,36 @@ def apply(n: int, blas: bool = True) -> None:
         return
     _STATE["applied"] = True  # BLAS libraries loaded later get the limit re-applied
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController, threadpool_limits
     except ImportError:
         return
     threadpool_limits(limits=_STATE["n"], user_api="blas")
+    if _ONE_THREAD:
+        ThreadpoolController().select(filepath=list(_ONE_THREAD)).limit(limits=1)
+
+
+# BLAS libraries kept at one thread whatever the count: scipy's own OpenBLAS where it is
+# not numpy's, used only for memory-bound axpy; a second pool of spinning BLAS workers
+# beside numpy's made whole training steps at 2 threads slower than at 1 (LSTM LM step
+# 218 ms against 139 ms without it, on 2 cores)
+_ONE_THREAD: set = set()
+
+
+def keep_at_one_thread(load) -> None:
+    """Run ``load()`` (an import that may bring in a BLAS library) and keep any BLAS
+    library it loads, other than those already loaded, at one thread."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        load()
+        return
+    before = {i["filepath"] for i in threadpool_info() if i["user_api"] == "blas"}
+    load()
+    new = {i["filepath"] for i in threadpool_info() if i["user_api"] == "blas"} - before
+    if new:
+        _ONE_THREAD.update(new)
+        from threadpoolctl import ThreadpoolController
+        ThreadpoolController().select(filepath=list(new)).limit(limits=1)
 
 
 def pieces(size: int, min_elements: int = MIN_ELEMENTS) -> int:

@@ -84,18 +84,22 @@ def _blas_axpy(dtype):
     """scipy's BLAS ``saxpy``/``daxpy`` for float32/float64 (None for other dtypes or
     without scipy). BLAS axpy is one fused pass in place: ~0.28 ms for 2 M float32 at one
     thread, where the blocked multiply-then-add below takes ~0.8 ms (PyTorch's add_: 0.26).
-    The thread limit is re-applied once scipy's BLAS is loaded, so it follows
-    ``set_num_threads`` as numpy's does."""
+    Where scipy brings its own BLAS library (not numpy's), that library is kept at one
+    thread (``_threads.keep_at_one_thread``): axpy is memory-bound, and a second pool of
+    BLAS workers slows everything else."""
     key = dtype.type
     if key not in _AXPY:
-        try:
-            from scipy.linalg import blas
-        except ImportError:
-            blas = None
-        _AXPY[key] = None if blas is None else \
-            {np.float32: blas.saxpy, np.float64: blas.daxpy}.get(key)
-        if blas is not None and _threads._STATE.get("applied"):
-            _threads.apply(_threads.num_threads())
+        got = []
+
+        def load():
+            try:
+                from scipy.linalg import blas
+                got.append(blas)
+            except ImportError:
+                pass
+        _threads.keep_at_one_thread(load)
+        _AXPY[key] = None if not got else \
+            {np.float32: got[0].saxpy, np.float64: got[0].daxpy}.get(key)
     return _AXPY[key]
 
 
