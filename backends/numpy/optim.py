@@ -16,8 +16,10 @@ from . import _threads
 
 __all__ = ["adam_update", "axpy_"]
 
-#: elements per block: 4 arrays of float32 blocks stay within a core's L2 (512 KiB+)
-BLOCK = 1 << 15
+#: elements per block: 4 arrays of float32 blocks (1 MiB) stay within a core's L2 here;
+#: measured on 10 x 1M-parameter Adam steps, 1 / 2 threads: 1 << 15: 20.8 / 15.3 ms,
+#: 1 << 16: 19.2 / 13.4 ms, 1 << 17: 18.9 / 12.6-14.8 ms (fewer numpy calls per element)
+BLOCK = 1 << 16
 
 
 def _blocks(n: int, fn) -> None:
