@@ -123,3 +123,42 @@ def test_a_long_chain_of_views_is_walked_once_without_recursion(device):
     assert x.shape == (3, 2) and x.stride() == (1, 3) and not x.is_contiguous()
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         x.view(6)
+
+
+class _DeviceArray:
+    """A stand-in for a CuPy array: its memory named by ``__cuda_array_interface__`` (no
+    ``__array_interface__``), views keeping their base in ``.base``, as CuPy's do."""
+
+    def __init__(self, arr, base=None):
+        self._a, self.base = arr, base
+
+    def __getitem__(self, key):
+        return _DeviceArray(self._a[key], self if self.base is None else self.base)
+
+    @property
+    def T(self):
+        return _DeviceArray(self._a.T, self if self.base is None else self.base)
+
+    def __getattr__(self, name):  # shape, strides, flags, itemsize, size, nbytes
+        if name.startswith("__array"):  # device memory: no host array interface
+            raise AttributeError(name)
+        return getattr(self._a, name)
+
+    @property
+    def __cuda_array_interface__(self):
+        return {"data": (self._a.__array_interface__["data"][0], False)}
+
+
+@pytest.mark.parametrize("key", [(1,), (slice(None), 2), (slice(1, None), slice(None, None, 2)),
+                                 "T"])
+def test_buffer_layout_reads_device_addresses_as_numpy_addresses(key):
+    """``buffer_layout`` (what ember.save uses to write CuPy views of one buffer once) finds
+    the root, offset and strides from ``__cuda_array_interface__`` as it does for numpy."""
+    np = pytest.importorskip("numpy")
+    host = np.arange(24.0).reshape(4, 6)
+    root = _DeviceArray(host)
+    view = root.T if key == "T" else root[key]
+    want = _strides.buffer_layout(host.T if key == "T" else host[key])
+    got = _strides.buffer_layout(view)
+    assert got is not None and got[0] is root and got[1:] == want[1:]
+    assert getattr(view, "__array_interface__", None) is None
