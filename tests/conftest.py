@@ -130,6 +130,16 @@ def exact_oracle(torch) -> bool:
     return _inexact_oracle_reason() is None
 
 
+@pytest.fixture
+def nb():
+    """The numpy backend, loaded: for tests of its own kernels."""
+    from ember.backends import get_backend
+    be = get_backend("numpy")
+    if be.xp is None:
+        be.load()
+    return be
+
+
 @pytest.fixture(autouse=True)
 def _seed_and_restore():
     """Each test starts from a known seed and default dtype, and grad mode on."""

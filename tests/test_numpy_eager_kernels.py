@@ -8,15 +8,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.backends import Backend, get_backend
-
-
-@pytest.fixture
-def nb():
-    be = get_backend("numpy")
-    if be.xp is None:
-        be.load()
-    return be
+from ember.backends import Backend
 
 
 @pytest.fixture(params=[1, 2])

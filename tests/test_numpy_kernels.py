@@ -12,15 +12,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.backends import Backend, get_backend
-
-
-@pytest.fixture
-def nb():
-    be = get_backend("numpy")
-    if be.xp is None:
-        be.load()
-    return be
+from ember.backends import Backend
 
 
 def test_erf_float32_against_torch_and_float64(nb, torch):
