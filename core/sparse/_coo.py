@@ -479,31 +479,35 @@ def _grouped(input: SparseTensor, dim: int):
     return s, lin.unique(return_inverse=True)[1]
 
 
-def softmax(input: SparseTensor, dim: int, *, dtype=None) -> SparseTensor:
-    """Mirrors ``torch.sparse.softmax``: softmax along ``dim`` over the stored entries only
-    (missing entries count as minus infinity), differentiable through the values."""
+def _shifted(input: SparseTensor, dim: int, dtype):
+    """(s, each stored entry's group along ``dim``, the group count, the values less their
+    group's maximum), or (s, None, 0, the values) when nothing is stored."""
     s, grp = _grouped(input, dim)
     v = s._v if dtype is None else s._v.to(dtype)
     if not s._nnz():
-        return _make(s._i, v, s.shape, True)
+        return s, None, 0, v
     n = int(grp.max()) + 1
     with no_grad():
         top = v.new_full((n,), float("-inf")).scatter_reduce(0, grp, v, "amax")
-    e = (v - top[grp]).exp()
+    return s, grp, n, v - top[grp]
+
+
+def softmax(input: SparseTensor, dim: int, *, dtype=None) -> SparseTensor:
+    """Mirrors ``torch.sparse.softmax``: softmax along ``dim`` over the stored entries only
+    (missing entries count as minus infinity), differentiable through the values."""
+    s, grp, n, z = _shifted(input, dim, dtype)
+    if grp is None:
+        return _make(s._i, z, s.shape, True)
+    e = z.exp()
     tot = e.new_zeros((n,)).index_add(0, grp, e)
     return _make(s._i, e / tot[grp], s.shape, True)
 
 
 def log_softmax(input: SparseTensor, dim: int, *, dtype=None) -> SparseTensor:
     """Mirrors ``torch.sparse.log_softmax``: the log of :func:`softmax`, computed stably."""
-    s, grp = _grouped(input, dim)
-    v = s._v if dtype is None else s._v.to(dtype)
-    if not s._nnz():
-        return _make(s._i, v, s.shape, True)
-    n = int(grp.max()) + 1
-    with no_grad():
-        top = v.new_full((n,), float("-inf")).scatter_reduce(0, grp, v, "amax")
-    z = v - top[grp]
+    s, grp, n, z = _shifted(input, dim, dtype)
+    if grp is None:
+        return _make(s._i, z, s.shape, True)
     lse = z.exp().new_zeros((n,)).index_add(0, grp, z.exp()).log()
     return _make(s._i, z - lse[grp], s.shape, True)
 

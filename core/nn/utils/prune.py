@@ -189,13 +189,18 @@ class Identity(BasePruningMethod):
     def apply(cls, module, name):
         return super().apply(module, name)
 
-class RandomUnstructured(BasePruningMethod):
-    """Mirrors ``prune.RandomUnstructured``: ``amount`` (a fraction or a count) of random entries."""
+class _Unstructured(BasePruningMethod):
+    """The unstructured methods: ``amount`` entries of the tensor, those of the smallest
+    ``_scores`` (drawn only when something is pruned, as PyTorch draws its random ones)."""
     PRUNING_TYPE = 'unstructured'
+    _largest = False
 
     def __init__(self, amount) -> None:
         _validate_pruning_amount_init(amount)
         self.amount = amount
+
+    def _scores(self, t):
+        raise NotImplementedError
 
     def compute_mask(self, t, default_mask):
         tensor_size = t.nelement()
@@ -203,32 +208,27 @@ class RandomUnstructured(BasePruningMethod):
         _validate_pruning_amount(nparams_toprune, tensor_size)
         mask = default_mask.clone()
         if nparams_toprune != 0:
-            prob = _creation.rand_like(t)
-            topk = prob.reshape(-1).topk(k=nparams_toprune)
+            topk = self._scores(t).reshape(-1).topk(k=nparams_toprune, largest=self._largest)
             mask = _zero_at(mask, topk.indices)
         return mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Mirrors ``prune.RandomUnstructured``: ``amount`` (a fraction or a count) of random entries."""
+    _largest = True  # PyTorch prunes the top-k of uniform draws
+
+    def _scores(self, t):
+        return _creation.rand_like(t)
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Mirrors ``prune.L1Unstructured``: the ``amount`` entries of smallest magnitude."""
-    PRUNING_TYPE = 'unstructured'
 
-    def __init__(self, amount) -> None:
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            topk = t.abs().reshape(-1).topk(k=nparams_toprune, largest=False)
-            mask = _zero_at(mask, topk.indices)
-        return mask
+    def _scores(self, t):
+        return t.abs()
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
