@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 from ... import _dtype
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
+from ...ops.introspection import typename as _typename  # torch.typename, in error texts
 from ..parameter import Parameter, is_lazy
 from ._hooks import BackwardHook, RemovableHandle
 
@@ -43,21 +44,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
-
-
-def _typename(obj) -> str:
-    """``torch.typename``: a tensor's legacy type name, else the qualified type name."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(obj, "__module__", "") or ""
-    if hasattr(obj, "__qualname__"):
-        qualname = obj.__qualname__
-    elif hasattr(obj, "__name__"):
-        qualname = obj.__name__
-    else:
-        module = obj.__class__.__module__ or ""
-        qualname = obj.__class__.__qualname__
-    return qualname if module in {"", "builtins"} else f"{module}.{qualname}"
 
 
 def _addindent(s_: str, num_spaces: int) -> str:
