@@ -63,6 +63,85 @@ def blocks(cases: dict, number: int, repeat: int, timer=timeit.default_timer) ->
     return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
 
+def _serve(conn, prepare, label: str, cpu_time: bool) -> None:
+    """A worker process of :func:`isolated_blocks`: ``prepare(label)`` gives ``(step,
+    set_threads, eval_loss)``; then it answers the parent's commands until told to stop."""
+    import time
+    timer = time.process_time if cpu_time else time.perf_counter
+    step, set_threads, eval_loss = prepare(label)
+    conn.send(eval_loss())
+    while True:
+        cmd, arg = conn.recv()
+        if cmd == "threads":
+            set_threads(arg)
+            conn.send(None)
+        elif cmd == "time":
+            t0 = timer()
+            for _ in range(arg):
+                step()
+            conn.send((timer() - t0) / arg * 1e6)
+        else:
+            return
+
+
+class Workers:
+    """One process per library (``prepare(label)`` runs in each, so the library's model,
+    data and thread pools live there alone). Two libraries in one process share it with
+    each other's spinning thread pools: PyTorch's OpenMP workers, numpy's OpenBLAS workers
+    and ember's own; on 2 cores the same step then read 100 ms in one run and 186 ms in the
+    next. A user runs one library, so each gets a process of its own; the blocks still
+    alternate, so both see the same machine load. Use as a context manager."""
+
+    def __init__(self, prepare, labels, cpu_time: bool = False):
+        import multiprocessing as mp
+        ctx = mp.get_context("spawn")  # no fork of a process holding thread pools
+        self.conns, self.procs = {}, []
+        for label in labels:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(child, prepare, label, cpu_time),
+                               daemon=True)
+            proc.start()
+            self.conns[label] = parent
+            self.procs.append(proc)
+        #: each library's first evaluation (e.g. the loss, to check the models agree)
+        self.first = {k: c.recv() for k, c in self.conns.items()}
+
+    def threads(self, n: int) -> None:
+        for c in self.conns.values():
+            c.send(("threads", n))
+        for c in self.conns.values():
+            c.recv()
+
+    def time(self, label: str, number: int) -> float:
+        """Microseconds per call of ``number`` calls in ``label``'s process."""
+        self.conns[label].send(("time", number))
+        return self.conns[label].recv()
+
+    def blocks(self, number: int, repeat: int) -> dict:
+        """:func:`blocks`, each block timed in its library's own process."""
+        import statistics
+        for k in self.conns:
+            self.time(k, max(1, number // 5))  # warm-up
+        times: dict = {k: [] for k in self.conns}
+        keys = list(self.conns)
+        for r in range(repeat):
+            for k in (keys if r % 2 == 0 else keys[::-1]):
+                times[k].append(self.time(k, number))
+        return {k: (statistics.median(v), min(v)) for k, v in times.items()}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for c in self.conns.values():
+            try:
+                c.send(("stop", None))
+            except OSError:
+                pass
+        for p in self.procs:
+            p.join(timeout=10)
+
+
 def cases_main(doc: str, cases) -> None:
     """The command line of a benchmark made of ``cases(lib) -> {name: (fn, number)}``:
     ``--repeat``, ``--cpu-time``; prints ember against PyTorch, one row per case."""

@@ -20,23 +20,27 @@
 
 Each model runs with the same weights and data in both libraries (the first losses, in eval
 mode, are checked equal), at each thread count of ``--threads`` (both libraries set to it:
-``torch.set_num_threads`` and ``ember.set_num_threads``, which sets numpy's BLAS too). The
+``torch.set_num_threads`` and ``ember.set_num_threads``, which sets numpy's BLAS too). Each
+library runs in a process of its own, as a user's script would: in one process PyTorch's
+OpenMP workers, numpy's OpenBLAS workers and ember's pool spin beside each other and 2-thread
+figures swung up to 2x run to run (``--in-process`` keeps the old way to compare). The
 step times are medians over ``--repeat`` blocks of ``--number`` steps, the libraries
 alternating block by block; the best block is shown beside it.
 
     python benchmarks/model_steps.py [--models lstm gpt ...] [--threads 1 2] [--number 3]
-        [--repeat 11] [--profile MODEL]
+        [--repeat 11] [--profile MODEL] [--in-process] [--cpu-time]
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import blocks, ratio, table  # noqa: E402
+from _common import Workers, blocks, ratio, table  # noqa: E402
 
 VOCAB, BPTT, LM_BATCH, EMB, HID = 10_000, 35, 20, 200, 200
 
@@ -340,6 +344,55 @@ MODELS = {
 }
 
 
+def _prepare(name: str, label: str):
+    """(step, set_threads, eval_loss) of model ``name`` in library ``label``. Both start
+    from the same weights: PyTorch's initialisation under seed 0, copied into ember."""
+    import torch
+    _, build, setup, _ = MODELS[name]
+    torch.manual_seed(0)
+    tmodel = build(torch)
+    if label == "torch":
+        step, eval_loss = setup(torch, tmodel)
+        return step, torch.set_num_threads, eval_loss
+    import ember
+    torch.set_num_threads(1)  # only used for the initial weights in this process
+    emodel = build(ember)
+    _sync_weights(ember, tmodel, emodel)
+    step, eval_loss = setup(ember, emodel)
+    return step, ember.set_num_threads, eval_loss
+
+
+class _InProcess:
+    """Both libraries in this process (``--in-process``): the old way, kept to compare."""
+
+    def __init__(self, name, args):
+        timer = time.process_time if args.cpu_time else time.perf_counter
+        self._steps, self._set, self.first = {}, {}, {}
+        for label in ("ember", "torch"):
+            self._steps[label], self._set[label], ev = _prepare(name, label)
+            self.first[label] = ev()
+        self._timer = timer
+
+    def threads(self, n):
+        for f in self._set.values():
+            f(n)
+
+    def blocks(self, number, repeat):
+        return blocks(self._steps, number, repeat, self._timer)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def _runner(name, args):
+    if args.in_process:
+        return _InProcess(name, args)
+    return Workers(functools.partial(_prepare, name), ("ember", "torch"), args.cpu_time)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
@@ -353,45 +406,40 @@ def main() -> None:
     ap.add_argument("--profile", choices=list(MODELS), default=None,
                     help="profile ember's step of this model with pyinstrument instead")
     ap.add_argument("--steps", type=int, default=20, help="steps profiled (--profile)")
+    ap.add_argument("--in-process", action="store_true",
+                    help="run both libraries in this process (default: each in its own "
+                         "process, the blocks still alternating)")
     args = ap.parse_args()
-
-    import ember
-    import torch
 
     rows = []
     for name in ([args.profile] if args.profile else args.models):
         title, build, setup, number = MODELS[name]
-        torch.manual_seed(0)
-        tmodel = build(torch)
-        emodel = build(ember)
-        _sync_weights(ember, tmodel, emodel)
-        tstep, teval = setup(torch, tmodel)
-        estep, eeval = setup(ember, emodel)
-        le, lt = eeval(), teval()
-        assert abs(le - lt) < 1e-3 * max(1.0, abs(lt)), (name, le, lt)
         if args.profile:
-            from pyinstrument import Profiler
-            ember.set_num_threads(args.threads[0])
+            step, set_threads, _ = _prepare(name, "ember")
+            set_threads(args.threads[0])
             for _ in range(3):
-                estep()
+                step()
+            from pyinstrument import Profiler
             prof = Profiler(interval=0.0005)
             prof.start()
             for _ in range(args.steps):
-                estep()
+                step()
             prof.stop()
             print(prof.output_text(unicode=True, color=False, show_all=False))
             return
-        for n in args.threads:
-            torch.set_num_threads(n)
-            ember.set_num_threads(n)
-            t0 = time.perf_counter()
-            res = blocks({"ember": estep, "torch": tstep}, args.number or number, args.repeat,
-                         time.process_time if args.cpu_time else time.perf_counter)
-            (em, eb), (tm, tb) = res["ember"], res["torch"]
-            rows.append([name, n, f"{em / 1e3:.2f}", f"{tm / 1e3:.2f}", ratio(em, tm),
-                         f"{eb / 1e3:.2f}", f"{tb / 1e3:.2f}", ratio(eb, tb)])
-            print(f"{title}, {n} thread(s): ember {em / 1e3:.2f} ms, torch {tm / 1e3:.2f} ms "
-                  f"(median), {time.perf_counter() - t0:.0f} s", flush=True)
+        t0 = time.perf_counter()
+        with _runner(name, args) as run:
+            le, lt = run.first["ember"], run.first["torch"]
+            assert abs(le - lt) < 1e-3 * max(1.0, abs(lt)), (name, le, lt)
+            for n in args.threads:
+                run.threads(n)
+                res = run.blocks(args.number or number, args.repeat)
+                (em, eb), (tm, tb) = res["ember"], res["torch"]
+                rows.append([name, n, f"{em / 1e3:.2f}", f"{tm / 1e3:.2f}", ratio(em, tm),
+                             f"{eb / 1e3:.2f}", f"{tb / 1e3:.2f}", ratio(eb, tb)])
+                print(f"{title}, {n} thread(s): ember {em / 1e3:.2f} ms, torch "
+                      f"{tm / 1e3:.2f} ms (median), {time.perf_counter() - t0:.0f} s",
+                      flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n{'CPU' if args.cpu_time else 'wall'} ms per training step, median (and best) "
           f"of {args.repeat} alternating blocks; "
