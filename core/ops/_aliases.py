@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from ._register import MEMBERS, attach
+from ._register import MEMBERS, attach, forwarding
 
 __all__ = ["with_dim_alias", "apply"]
 
@@ -25,43 +25,15 @@ def with_dim_alias(fn):
     ps = sig.parameters
     if "dim" not in ps or "axis" in ps or any(p.kind is p.VAR_KEYWORD for p in ps.values()):
         return fn
-    P = inspect.Parameter
-    params, call, defaults, star = [], [], {}, False
-    required, seen_dim = [], False
-    for p in ps.values():
-        seen_dim = seen_dim or p.name == "dim"
-        d = ""
-        if p.default is not P.empty:
-            defaults[p.name] = p.default
-            d = f"=_d[{p.name!r}]"
-        elif seen_dim and p.kind is not P.VAR_POSITIONAL:
-            d = "=_UNSET"  # dim may come as axis=; what follows it then needs a default too
-            required.append(p.name)
-        if p.kind is P.VAR_POSITIONAL:
-            params.append("*" + p.name)
-            call.append("*" + p.name)
-            star = True
-        elif p.kind is P.KEYWORD_ONLY:
-            if not star:
-                params.append("*")
-                star = True
-            params.append(p.name + d)
-            call.append(f"{p.name}={p.name}")
-        else:
-            params.append(p.name + d)
-            call.append(p.name)
-    if not star:
-        params.append("*")
-    params.append("axis=_UNSET")
+    extra = ("axis=_UNSET", "keepdims=_UNSET") if "keepdim" in ps else ("axis=_UNSET",)
+    params, call, defaults, required = forwarding(fn, extra, unset_from="dim")
     fix = "    if axis is not _UNSET:\n        dim = axis\n"
     for r in required:
         fix += (f"    if {r} is _UNSET:\n        raise TypeError(\"{fn.__name__}() missing "
                 f"required argument '{r}'\")\n")
     if "keepdim" in ps:
-        params.append("keepdims=_UNSET")
         fix += "    if keepdims is not _UNSET:\n        keepdim = keepdims\n"
-    src = (f"def {fn.__name__}({', '.join(params)}):\n{fix}"
-           f"    return _fn({', '.join(call)})\n")
+    src = f"def {fn.__name__}({params}):\n{fix}    return _fn({call})\n"
     env = {"_fn": fn, "_d": defaults, "_UNSET": _UNSET}
     exec(compile(src, f"<axis= alias of {fn.__name__}>", "exec"), env)  # noqa: S102
     w = env[fn.__name__]

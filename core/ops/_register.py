@@ -289,20 +289,28 @@ def _factory_out(out, kwargs: dict) -> dict:
     return kwargs
 
 
-def _forwarding(fn) -> tuple[str, str, dict] | None:
-    """(parameter list, call arguments, defaults) to write a wrapper with fn's own signature
-    (plus ``out``), or None where fn's signature cannot be read."""
+def forwarding(fn, extra: tuple = ("out=None",),
+               unset_from: str | None = None) -> tuple[str, str, dict, list] | None:
+    """(parameter list, call arguments, defaults, names defaulted to ``_UNSET``) to write a
+    wrapper with fn's own signature plus the keyword-only ``extra`` parameters, or None
+    where fn's signature cannot be read. Required parameters from ``unset_from`` on get the
+    default ``_UNSET`` (the wrapper checks them itself: ``dim`` may come as ``axis=``)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return None
     P = inspect.Parameter
     params, call, defaults, star, kw = [], [], {}, False, None
+    unset, seen = [], False
     for p in sig.parameters.values():
+        seen = seen or p.name == unset_from
         d = ""
         if p.default is not P.empty:
             defaults[p.name] = p.default
             d = f"=_d[{p.name!r}]"
+        elif seen and p.kind not in (P.VAR_POSITIONAL, P.VAR_KEYWORD):
+            d = "=_UNSET"
+            unset.append(p.name)
         if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
             params.append(p.name + d)
             call.append(p.name)
@@ -320,11 +328,11 @@ def _forwarding(fn) -> tuple[str, str, dict] | None:
             kw = p.name
     if not star:
         params.append("*")
-    params.append("out=None")
+    params.extend(extra)
     if kw:
         params.append("**" + kw)
         call.append("**" + kw)
-    return ", ".join(params), ", ".join(call), defaults
+    return ", ".join(params), ", ".join(call), defaults, unset
 
 
 def outable(fn: Callable, name: str | None = None) -> Callable:
@@ -340,7 +348,7 @@ def outable(fn: Callable, name: str | None = None) -> Callable:
     factory = _is_factory(fn)
     if factory and resize == "warn":
         resize = "silent"  # PyTorch's factories resize their out without a word
-    fwd = _forwarding(fn)
+    fwd = forwarding(fn)
     if fwd is None or (factory and "dtype" not in fwd[1]):
         def call(*args, out=None, **kwargs):
             if out is None:
@@ -349,7 +357,7 @@ def outable(fn: Callable, name: str | None = None) -> Callable:
                 kwargs = _factory_out(out, kwargs)
             return _write_outs(out, fn(*args, **kwargs), name, resize)
     else:
-        params, args, defaults = fwd
+        params, args, defaults, _ = fwd
         if factory:
             args = args.replace("dtype=dtype", "dtype=dtype if dtype is not None or out is None "
                                 "else out.dtype").replace(
