@@ -79,7 +79,7 @@ def test_native_special_functions_match_torch(device, torch, name):
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_adam_update_equals_the_generic_default(nb, amsgrad):
     rng = np.random.default_rng(1)
-    n = 70_001  # several blocks, and a split over threads
+    n = 300_001  # several blocks, and a split over threads
     a, g, m = (rng.standard_normal(n).astype(np.float32) for _ in range(3))
     v, vmax = (np.abs(rng.standard_normal(n)).astype(np.float32) for _ in range(2))
     want = Backend.adam_update(nb, a.copy(), g, m.copy(), v.copy(), 0.9, 0.999, 0.01, 0.3,
