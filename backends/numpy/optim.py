@@ -120,7 +120,7 @@ def axpy_(y, x, alpha: float):
         y += alpha * x
         return y
     fy, fx = flat
-    fn = _blas_axpy(y.dtype) if fy.size >= BLOCK else None
+    fn = _blas_axpy(y.dtype) if fy.size >= _threads.MIN_ELEMENTS else None
     if fn is not None:
         r = fn(fx, fy, n=fy.size, a=alpha)
         if r is not fy:  # f2py made a copy (it should not for a contiguous 1-d array)
