@@ -52,6 +52,29 @@ def test_erf_float32_threads_split_the_same(nb):
     assert np.array_equal(one, three)
 
 
+def test_gelu_kernels_equal_the_generic_default(nb):
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((3, 70_001)) * 3).astype(np.float32)  # blocks, threads
+    x[0, :4] = [np.nan, np.inf, -np.inf, -0.0]
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    want_y, want_cdf = Backend.gelu(nb, x)
+    want_gx = Backend.gelu_backward(nb, g, x, want_cdf)
+    before = ember.get_num_threads()
+    try:
+        for threads in (1, 2):
+            ember.set_num_threads(threads)
+            y, cdf = nb.gelu(x)
+            gx = nb.gelu_backward(g, x, cdf)
+            for w, o in ((want_y, y), (want_cdf, cdf), (want_gx, gx)):
+                assert o.dtype == np.float32 and o.shape == x.shape
+                assert np.array_equal(w, o, equal_nan=True)  # bit for bit: same formulas
+    finally:
+        ember.set_num_threads(before)
+    xt = x.T  # not contiguous: the generic formulas
+    assert np.array_equal(nb.gelu(xt)[0], Backend.gelu(nb, xt)[0], equal_nan=True)
+
+
 @pytest.mark.parametrize("name", ["lgamma", "digamma", "erfinv", "special.erfcx",
                                   "special.i1e", "special.ndtri"])
 def test_native_special_functions_match_torch(device, torch, name):
