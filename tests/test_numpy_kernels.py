@@ -120,6 +120,28 @@ def test_adam_update_equals_the_generic_default(nb, amsgrad):
             assert np.array_equal(w, o)  # bit for bit: same formulas, same order
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_layer_norm_statistics_as_matvec_match_torch(device, torch, dtype):
+    """layer_norm's row means and weight/bias gradients as BLAS matrix-vector products
+    (mutable backends), incl. empty inputs and several normalized dims."""
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for shape, ns in [((0, 5), (5,)), ((3, 0, 4), (4,)), ((2, 3, 4, 5), (4, 5)),
+                      ((7, 6), (6,))]:
+        x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+        g = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+        got = []
+        for lib, kw in ((ember, {"device": device}), (torch, {})):
+            X = lib.tensor(x, requires_grad=True, **kw)
+            w = lib.full(ns, 1.5, dtype=getattr(lib, dtype), requires_grad=True, **kw)
+            b = lib.full(ns, 0.1, dtype=getattr(lib, dtype), requires_grad=True, **kw)
+            y = lib.nn.functional.layer_norm(X, ns, w, b)
+            y.backward(lib.tensor(g, **kw))
+            got.append([np.asarray(t.detach().cpu().numpy()) for t in (y, X.grad, w.grad, b.grad)])
+        for e, t in zip(*got):
+            assert e.shape == t.shape
+            np.testing.assert_allclose(e, t, atol=tol, rtol=tol)
+
+
 def test_axpy_in_place(nb):
     y = np.arange(100_000, dtype=np.float32)
     x = np.ones(100_000, np.float32)
