@@ -187,6 +187,21 @@ class NumpyBackend(Backend):
                 return res
         return super().max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
 
+    # --- exact GELU: one blocked sweep each way (ember_numpy.special) for float32
+    def gelu(self, x):
+        res = None
+        if self.special is not None:
+            from .special import gelu_float32
+            res = gelu_float32(x)
+        return super().gelu(x) if res is None else res
+
+    def gelu_backward(self, g, x, cdf):
+        res = None
+        if self.special is not None:
+            from .special import gelu_backward_float32
+            res = gelu_backward_float32(g, x, cdf)
+        return super().gelu_backward(g, x, cdf) if res is None else res
+
     def masked_fill(self, x, mask, value):
         res = _select.masked_fill(x, mask, value)
         return super().masked_fill(x, mask, value) if res is None else res

@@ -13,6 +13,7 @@ backend overrides the ones it can do natively and faster. Nothing heavy is impor
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from .. import _dtype
@@ -244,6 +245,19 @@ class Backend:
             return self.special.erfinv(x)
         from ._special import erfinv
         return erfinv(self.xp, x)
+
+    def gelu(self, x: Any) -> tuple:
+        """Exact GELU of a float array and the Φ(x) its backward reuses: ``(x Φ(x), Φ(x))``
+        with ``Φ(x) = 0.5 (1 + erf(x / √2))`` (``torch.nn.functional.gelu``'s formula). A
+        backend overrides it to make fewer passes over memory; results must stay these
+        formulas' bit for bit."""
+        cdf = 0.5 * (1 + self.erf(x * math.sqrt(0.5)))
+        return x * cdf, cdf
+
+    def gelu_backward(self, g: Any, x: Any, cdf: Any) -> Any:
+        """GELU's input gradient ``g (Φ(x) + x φ(x))`` with the forward's ``cdf`` = Φ(x),
+        φ(x) = exp(-x²/2) / √(2π); the same formulas bit for bit where overridden."""
+        return g * (cdf + x * (self.xp.exp(x * x * -0.5) * (1.0 / math.sqrt(2.0 * math.pi))))
 
     def masked_fill(self, x: Any, mask: Any, value: Any) -> Any:
         """``value`` (a number, or a 0-d array of x's dtype) where the bool array ``mask``

@@ -323,17 +323,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         cdf_kept = None
     else:  # on the arrays, keeping Φ(x) for the backward: one erf per step, not two
         be = input._device._be
-        x = input._data
-        cdf_kept = 0.5 * (1 + be.erf(x * math.sqrt(0.5)))
-        data = x * cdf_kept
+        data, cdf_kept = be.gelu(input._data)
 
     def backward(g):
         if cdf_kept is None or GRAD.enabled:  # create_graph: differentiable Tensor ops
             cdf = 0.5 * (1 + (input * math.sqrt(0.5)).erf())
             pdf = (input * input * -0.5).exp() * _INV_SQRT_2PI
             return (g * (cdf + input * pdf),)
-        xp, x = input._device._be.xp, input._data
-        d = g._data * (cdf_kept + x * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI))
+        d = input._device._be.gelu_backward(g._data, input._data, cdf_kept)
         return (wrap(d, g.dtype, g._device),)
     return _result(input, data, "GeluBackward0", backward)
 
