@@ -191,6 +191,12 @@ class Tensor:
         if not isinstance(other, Tensor):
             raise TypeError(f"data must be a Tensor, not {type(other).__name__}")
         self._data, self.dtype, self._device = other._data, other.dtype, other._device
+        # (PyTorch's set_data) self now shares other's storage, and no longer what it viewed
+        # before: on a backend without shared buffers its writes pass to other, as a
+        # Parameter's pass to the tensor it was made of
+        self._view_src = self._base = None
+        from .ops._views import alias
+        alias(self, other)
         self._bump()
 
     @property
@@ -247,10 +253,8 @@ class Tensor:
             self._vc = [0]
         out._vc = self._vc
         out._base = self if self._base is None else self._base
-        if not self._device._be.mutable:  # no shared buffer: writes through out reach self
-            from .ops._views import ALIAS, register_view
-            out._view_src = (self, ALIAS)
-            register_view(out._base, out)  # and writes into self reach out
+        from .ops._views import alias
+        alias(out, self)  # no shared buffer (JAX): writes through either reach the other
         return out
 
     def detach_(self) -> "Tensor":

@@ -30,10 +30,8 @@ def _share(cls, data: Tensor, requires_grad: bool) -> Tensor:
     t._accum = None
     t._base = None
     t._view_src = None
-    if not data._device._be.mutable:  # no shared buffer (JAX): writes pass between the two
-        from ..ops._views import ALIAS, register_view
-        t._view_src = (data, ALIAS)
-        register_view(data if data._base is None else data._base, t)
+    from ..ops._views import alias
+    alias(t, data)  # no shared buffer (JAX): writes pass between the two
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -31,7 +31,7 @@ import weakref
 
 from .._tensor import Tensor, wrap
 
-__all__ = ["FullView", "PartView", "MultiOutput", "ALIAS", "SAME", "EXPANDED", "view_of",
+__all__ = ["FullView", "PartView", "MultiOutput", "ALIAS", "SAME", "EXPANDED", "alias", "view_of",
            "mark_view", "write_back", "propagate", "store", "check_write"]
 
 
@@ -102,6 +102,14 @@ def register_view(root: Tensor, view: Tensor) -> None:
     if len(refs) > 2 * refs[0] + 32:  # views made in a loop: drop the dead ones now and then
         refs[1:] = [r for r in refs[1:] if r() is not None]
         refs[0] = len(refs) - 1
+
+
+def alias(t: Tensor, src: Tensor) -> None:
+    """``t`` shares ``src``'s storage (``detach``, ``Parameter(src)``, ``t.data = src``): on
+    a backend without shared buffers (JAX) writes through either now reach the other."""
+    if not src._device._be.mutable:
+        t._view_src = (src, ALIAS)
+        register_view(src if src._base is None else src._base, t)
 
 
 def refresh_views(t: Tensor) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
 from ..compiler._state import is_compiling
+from ..ops._views import store
 
 __all__ = ["Optimizer", "required"]
 
@@ -256,6 +257,11 @@ def grad_of(p: Tensor, maximize: bool):
 
 
 def write(t: Tensor, arr) -> None:
-    """Store an updated array into t (a parameter or state tensor) and mark the change."""
-    t._data = arr
-    t._bump()
+    """Store an updated array into t (a parameter or state tensor) and mark the change. An
+    update made in place (numpy) only marks it; a new array (JAX, where arrays are
+    immutable) is a write, so a tensor that t aliases (``Parameter(w)`` keeps w's
+    storage) sees the new values too, as in PyTorch."""
+    if arr is t._data:
+        t._bump()
+    else:
+        store(t, arr)
