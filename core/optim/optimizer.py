@@ -261,7 +261,12 @@ def write(t: Tensor, arr) -> None:
     update made in place (numpy) only marks it; a new array (JAX, where arrays are
     immutable) is a write, so a tensor that t aliases (``Parameter(w)`` keeps w's
     storage) sees the new values too, as in PyTorch."""
-    if arr is t._data:
+    if arr is t._data or is_compiling():
+        # (inside a compiled step t's array is a tracer, and the program's outputs are
+        # bound to the tensors it tracks after the call: passing a tracer on to an alias
+        # would leak it)
+        if arr is not t._data:
+            t._data = arr
         t._bump()
     else:
         store(t, arr)

@@ -46,3 +46,26 @@ def test_data_setter_shares_the_new_tensor_and_leaves_the_old_one(device, torch)
         return [_values(t) for t in (w, other, p)]
     for e, t in zip(run(ember, device), run(torch, "cpu")):
         np.testing.assert_array_equal(e, t)
+
+
+def test_compiled_step_of_an_aliased_parameter_matches_eager(device):
+    """Inside a compiled step (JAX: a traced program) the update is bound to the parameter
+    after the call; no traced value may leak into the tensor the parameter was made of."""
+    def run(compiled):
+        w = ember.tensor([0.5, -1.0, 2.0], device=device)
+        p = ember.nn.Parameter(w)
+        opt = ember.optim.SGD([p], lr=0.5, momentum=0.9)
+        x = ember.tensor([1.0, 2.0, 3.0], device=device)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (p * x).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        fn = ember.compile(step) if compiled else step
+        for _ in range(3):
+            fn(x)
+        _values(w)  # readable: holds an array, not a tracer
+        return _values(p)
+    np.testing.assert_allclose(run(True), run(False), rtol=1e-6)
