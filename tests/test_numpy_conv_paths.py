@@ -145,3 +145,50 @@ def test_tiling_avg_pool_matches_torch(device, torch, hw, kernel, ceil_mode, div
     for e, t in zip(*reversed(res)):
         assert e.shape == t.shape
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", [
+    # (x shape, w shape, stride, padding): per-sample products on a wide map, one product
+    # per chunk on a small map with many channels (both weight-gradient orientations),
+    # a strided layer whose input gradient adds the taps back (col2im)
+    ((5, 3, 9, 18), (4, 3, 3, 3), (1, 1), (1, 1)),
+    ((4, 8, 3, 3), (300, 8, 3, 3), (1, 1), (1, 1)),
+    ((3, 4, 8, 8), (6, 4, 3, 3), (2, 2), (1, 1)),
+])
+def test_numpy_conv_batch_threads_match_one_thread(torch, monkeypatch, case):
+    """At 2 threads a convolution's batch is split across the backend's threads (BLAS at
+    one thread inside): forward, input and weight gradients equal the unsplit kernels'
+    and torch's, uneven pieces and several chunks per piece included."""
+    from ember_numpy import _blas, _threads, conv
+    if not _blas.available():
+        pytest.skip("numpy's BLAS is not a pthreads OpenBLAS")
+    monkeypatch.setattr(conv, "BATCH_MIN_MACS", 1)
+    monkeypatch.setattr(conv, "CHUNK_ELEMENTS", 700)
+    xs, ws, stride, padding = case
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    want_y = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), stride=stride,
+                                        padding=padding).numpy()
+    g = rng.standard_normal(want_y.shape).astype(np.float32)
+
+    def kernels():
+        y = conv.conv2d_save(x, w, stride, padding, (1, 1), 1)[0].copy()
+        gx = conv.conv_transpose2d(g, w, stride, padding, xs[2:], (1, 1), 1).copy()
+        gw = conv.conv2d_weight(x, g, ws, stride, padding, (1, 1), 1)
+        return y, gx, gw
+    old = _threads.num_threads()
+    try:
+        _threads._STATE["n"] = 1
+        one = kernels()
+        _threads._STATE["n"] = 2
+        calls = []
+        monkeypatch.setattr(_threads, "parallel", lambda fn, b, p=_threads.parallel: (
+            calls.append(len(b)), p(fn, b))[1])
+        split = kernels()
+    finally:
+        _threads._STATE["n"] = old
+    assert 2 in calls  # the batch really went through in pieces
+    for a, b in zip(one, split):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(split[0], want_y, rtol=1e-4, atol=1e-4)

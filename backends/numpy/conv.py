@@ -23,10 +23,12 @@ later pass over it, the optimizer's included). Max pooling pads with -inf itself
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _threads
+from . import _blas, _threads
 
 __all__ = ["conv2d_save", "conv_transpose2d", "conv2d_weight", "max_pool2d",
            "max_pool2d_backward", "scratch"]
@@ -137,8 +139,43 @@ def _cols(view, groups: int, lo: int, hi: int):
 def _by_channel(fn, c: int, size: int) -> None:
     """fn(c0, c1) over channel ranges, split across the backend's threads when the pass
     (``size`` elements) is worth it (numpy releases the GIL in copies and adds)."""
-    k = min(c, _threads.pieces(size))
+    k = 1 if getattr(_INNER, "on", False) else min(c, _threads.pieces(size))
     _threads.parallel(fn, _threads.split(c, k))
+
+
+#: A/B flag: at 2+ threads, split a convolution's batch across the backend's threads
+BATCH_THREADS = True
+#: the fewest multiply-adds per thread worth a batch split (~1 ms of one core)
+BATCH_MIN_MACS = 1 << 24
+_INNER = threading.local()  # set inside a batch piece: no nested splits
+
+
+def _over_batch(fn, n: int, macs: int) -> list:
+    """[fn(lo, hi) for the batch ranges]: the whole batch ``range(n)`` in one call, or, at
+    2+ threads for ``macs`` multiply-adds worth it, whole-sample ranges on the backend's
+    threads with BLAS at one thread inside (PyTorch's oneDNN likewise splits whole
+    convolutions over its threads): OpenBLAS splitting each thin per-sample product over
+    2 threads ran resnet18's convolutions barely faster than one thread."""
+    k = min(n, _threads.num_threads())
+    if (k > 1 and BATCH_THREADS and not getattr(_INNER, "on", False)
+            and macs >= 2 * BATCH_MIN_MACS and _blas.available()):
+        k = min(k, macs // BATCH_MIN_MACS)
+    else:
+        k = 1
+    if k == 1:
+        return [fn(0, n)]
+    bounds = _threads.split(n, k)
+    out = {}
+
+    def piece(lo, hi):
+        _INNER.on = True
+        try:
+            out[lo] = fn(lo, hi)
+        finally:
+            _INNER.on = False
+    with _blas.single():
+        _threads.parallel(piece, bounds)
+    return [out[lo] for lo, _ in bounds]
 
 
 def _widen(g, wp: int, lo: int, hi: int):
@@ -164,19 +201,23 @@ def conv2d_save(x, w, stride, padding, dilation, groups):
     run = oh * rw
     y = scratch.get((n, o, run), x.dtype)
     wm = w.reshape(groups, o // groups, cg * kh * kw)
-    nb = _chunk(n, view.shape[0] * kh * kw * run)
-    for lo in range(0, n, nb):
-        hi = min(n, lo + nb)
-        # one matmul per sample straight into y's layout (numpy's batched loop): cheaper
-        # than one matmul and a transposing copy of its result
-        cols = _cols(view, groups, lo, hi).reshape(groups, -1, hi - lo, run)
-        if run >= _PER_SAMPLE_RUN:
-            np.matmul(wm, cols.transpose(2, 0, 1, 3),
-                      out=y[lo:hi].reshape(hi - lo, groups, o // groups, run))
-        else:  # small maps (deep layers): per-sample products are too thin for BLAS
-            res = np.matmul(wm, cols.reshape(groups, -1, (hi - lo) * run))
-            y[lo:hi] = res.reshape(groups, o // groups, hi - lo, run).transpose(
-                2, 0, 1, 3).reshape(hi - lo, o, run)
+    per = view.shape[0] * kh * kw * run
+
+    def part(first, last):
+        nb = _chunk(last - first, per)
+        for lo in range(first, last, nb):
+            hi = min(last, lo + nb)
+            # one matmul per sample straight into y's layout (numpy's batched loop):
+            # cheaper than one matmul and a transposing copy of its result
+            cols = _cols(view, groups, lo, hi).reshape(groups, -1, hi - lo, run)
+            if run >= _PER_SAMPLE_RUN:
+                np.matmul(wm, cols.transpose(2, 0, 1, 3),
+                          out=y[lo:hi].reshape(hi - lo, groups, o // groups, run))
+            else:  # small maps (deep layers): per-sample products are too thin for BLAS
+                res = np.matmul(wm, cols.reshape(groups, -1, (hi - lo) * run))
+                y[lo:hi] = res.reshape(groups, o // groups, hi - lo, run).transpose(
+                    2, 0, 1, 3).reshape(hi - lo, o, run)
+    _over_batch(part, n, n * per * (o // groups))
     y = y.reshape(n, o, oh, rw)
     return (y if rw == ow else y[:, :, :, :ow]), None
 
@@ -192,7 +233,7 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
     n = x.shape[0]
     view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
     run = oh * rw
-    nb = _chunk(n, view.shape[0] * kh * kw * run)
+    per = view.shape[0] * kh * kw * run
     # columns (K, L) @ g^T (L, O/groups): OpenBLAS runs this orientation ~30% faster than
     # g @ columns^T for the skinny O of small convolutions (3.1 against 4.3 ms for
     # K = 144, L = 35k, O = 16, one thread); from WEIGHT_ROWS_MIN output channels on,
@@ -200,17 +241,26 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
     # every later pass over it (the optimizer's update) strided, 10x slower at 512x512x3x3
     rows = o // groups >= WEIGHT_ROWS_MIN
     shape = (groups, o // groups, cg * kh * kw) if rows else (groups, cg * kh * kw, o // groups)
-    acc = np.zeros(shape, x.dtype)
-    part = np.empty_like(acc)
-    for lo in range(0, n, nb):
-        hi = min(n, lo + nb)
-        gm = _widen(g, rw, lo, hi).reshape(groups, o // groups, -1)
-        cols = _cols(view, groups, lo, hi)
-        if rows:
-            np.matmul(gm, cols.transpose(0, 2, 1), out=part)
-        else:
-            np.matmul(cols, gm.transpose(0, 2, 1), out=part)
-        acc += part
+
+    def piece(first, last):
+        # each batch piece sums into its own accumulator (added up after)
+        acc = np.zeros(shape, x.dtype)
+        part = np.empty_like(acc)
+        nb = _chunk(last - first, per)
+        for lo in range(first, last, nb):
+            hi = min(last, lo + nb)
+            gm = _widen(g, rw, lo, hi).reshape(groups, o // groups, -1)
+            cols = _cols(view, groups, lo, hi)
+            if rows:
+                np.matmul(gm, cols.transpose(0, 2, 1), out=part)
+            else:
+                np.matmul(cols, gm.transpose(0, 2, 1), out=part)
+            acc += part
+        return acc
+    accs = _over_batch(piece, n, n * per * (o // groups))
+    acc = accs[0]
+    for a in accs[1:]:
+        acc += a
     if rows:
         return acc.reshape(weight_shape)
     return np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(weight_shape)
@@ -259,32 +309,36 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
     run = h * rw
     out = scratch.get((n, groups * cog, oh, ow), x.dtype)
-    nb = _chunk(n, groups * cog * kh * kw * run)
-    for lo in range(0, n, nb):
-        hi = min(n, lo + nb)
-        m = hi - lo
-        xm = _widen(x, rw, lo, hi).reshape(groups, ci // groups, m * run)
-        cols = scratch.get((groups, cog * kh * kw, m * run), x.dtype)
-        np.matmul(wm, xm, out=cols)
-        cols = cols.reshape(groups * cog, kh * kw, m, h, rw)
-        buf = scratch.get((groups * cog, m, bh * bw + dw * (kw - 1)), x.dtype)
-        s0, s1, s2 = buf.strides
+    per = groups * cog * kh * kw * run
 
-        def col2im(a, b, buf=buf, cols=cols, lo=lo, hi=hi, m=m):
-            buf[a:b].fill(0)
-            for i in range(kh):
-                for j in range(kw):
-                    off = i * dh * bw + j * dw
-                    if contiguous:  # stride 1: each tap's rows are one run
-                        buf[a:b, :, off:off + run] += cols[a:b, i * kw + j].reshape(
-                            b - a, m, run)
-                        continue
-                    dst = as_strided(buf[a:b, :, off:], (b - a, m, h, rw),
-                                     (s0, s1, sh * bw * s2, sw * s2))
-                    dst += cols[a:b, i * kw + j]
-            crop = buf[a:b, :, :bh * bw].reshape(b - a, m, bh, bw)
-            out[lo:hi, a:b] = crop[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
-        _by_channel(col2im, groups * cog, cols.size)
+    def piece(first, last):
+        nb = _chunk(last - first, per)
+        for lo in range(first, last, nb):
+            hi = min(last, lo + nb)
+            m = hi - lo
+            xm = _widen(x, rw, lo, hi).reshape(groups, ci // groups, m * run)
+            cols = scratch.get((groups, cog * kh * kw, m * run), x.dtype)
+            np.matmul(wm, xm, out=cols)
+            cols = cols.reshape(groups * cog, kh * kw, m, h, rw)
+            buf = scratch.get((groups * cog, m, bh * bw + dw * (kw - 1)), x.dtype)
+            s0, s1, s2 = buf.strides
+
+            def col2im(a, b, buf=buf, cols=cols, lo=lo, hi=hi, m=m):
+                buf[a:b].fill(0)
+                for i in range(kh):
+                    for j in range(kw):
+                        off = i * dh * bw + j * dw
+                        if contiguous:  # stride 1: each tap's rows are one run
+                            buf[a:b, :, off:off + run] += cols[a:b, i * kw + j].reshape(
+                                b - a, m, run)
+                            continue
+                        dst = as_strided(buf[a:b, :, off:], (b - a, m, h, rw),
+                                         (s0, s1, sh * bw * s2, sw * s2))
+                        dst += cols[a:b, i * kw + j]
+                crop = buf[a:b, :, :bh * bw].reshape(b - a, m, bh, bw)
+                out[lo:hi, a:b] = crop[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
+            _by_channel(col2im, groups * cog, cols.size)
+    _over_batch(piece, n, n * per * (ci // groups))
     return out
 
 
