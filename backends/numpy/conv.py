@@ -102,7 +102,8 @@ def _full_width(sw: int, ow: int, wp: int, rows: int) -> bool:
 
 def _view(x, kernel, stride, padding, dilation, rows: int = 0):
     """(a read-only (C, kh, kw, N, OH, RW) view of x's zero-padded rows, whose copy is the
-    columns of the convolution, OH, OW, RW). With a column stride of 1 the rows are read
+    columns of the convolution, OH, OW, RW, fill): ``fill(lo, hi)`` copies samples lo:hi
+    into the padded buffer the view reads (each batch piece its own, before reading). With a column stride of 1 the rows are read
     full-width (RW = Wp, the padded width: each (OH, RW) block is one contiguous run) as
     :func:`_full_width` says for a matmul of ``rows`` rows; otherwise exactly (RW = OW)."""
     n, c, h, w = x.shape
@@ -116,15 +117,21 @@ def _view(x, kernel, stride, padding, dilation, rows: int = 0):
         # strided convolutions)
         s0, s1, s2, s3 = x.strides
         src = x
+
+        def fill(lo, hi):
+            pass
     else:
         # zeros (the padding) stay zero: only this interior is ever written
         src = scratch.get((n, c, hp * wp + dw * (kw - 1)), x.dtype, ("pad", h, w, ph, pw))
-        src[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
+        inner = src[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+
+        def fill(lo, hi):
+            inner[lo:hi] = x[lo:hi]
         s0, s1, s3 = src.strides
         s2 = wp * s3
     view = as_strided(src, (c, kh, kw, n, oh, rw),
                       (s1, dh * s2, dw * s3, s0, sh * s2, sw * s3), writeable=False)
-    return view, oh, ow, rw
+    return view, oh, ow, rw, fill
 
 
 def _cols(view, groups: int, lo: int, hi: int):
@@ -197,13 +204,14 @@ def conv2d_save(x, w, stride, padding, dilation, groups):
     whole-batch pass does (columns of several MiB stream from memory twice)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape
-    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
+    view, oh, ow, rw, fill = _view(x, (kh, kw), stride, padding, dilation, o // groups)
     run = oh * rw
     y = scratch.get((n, o, run), x.dtype)
     wm = w.reshape(groups, o // groups, cg * kh * kw)
     per = view.shape[0] * kh * kw * run
 
     def part(first, last):
+        fill(first, last)
         nb = _chunk(last - first, per)
         for lo in range(first, last, nb):
             hi = min(last, lo + nb)
@@ -231,7 +239,7 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
     to the columns' row width), summed."""
     o, cg, kh, kw = weight_shape
     n = x.shape[0]
-    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
+    view, oh, ow, rw, fill = _view(x, (kh, kw), stride, padding, dilation, o // groups)
     run = oh * rw
     per = view.shape[0] * kh * kw * run
     # columns (K, L) @ g^T (L, O/groups): OpenBLAS runs this orientation ~30% faster than
@@ -244,6 +252,7 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
 
     def piece(first, last):
         # each batch piece sums into its own accumulator (added up after)
+        fill(first, last)
         acc = np.zeros(shape, x.dtype)
         part = np.empty_like(acc)
         nb = _chunk(last - first, per)
