@@ -152,8 +152,8 @@ def _by_channel(fn, c: int, size: int) -> None:
 
 #: A/B flag: at 2+ threads, split a convolution's batch across the backend's threads
 BATCH_THREADS = True
-#: the fewest multiply-adds per thread worth a batch split (~1 ms of one core)
-BATCH_MIN_MACS = 1 << 24
+#: the fewest multiply-adds per thread worth a batch split (~0.3 ms of one core)
+BATCH_MIN_MACS = 1 << 22
 _INNER = threading.local()  # set inside a batch piece: no nested splits
 
 
@@ -162,14 +162,21 @@ def _over_batch(fn, n: int, macs: int) -> list:
     2+ threads for ``macs`` multiply-adds worth it, whole-sample ranges on the backend's
     threads with BLAS at one thread inside (PyTorch's oneDNN likewise splits whole
     convolutions over its threads): OpenBLAS splitting each thin per-sample product over
-    2 threads ran resnet18's convolutions barely faster than one thread."""
-    k = min(n, _threads.num_threads())
+    2 threads ran resnet18's convolutions barely faster than one thread. A convolution too
+    small to split also runs at one BLAS thread: a product OpenBLAS splits leaves its
+    worker spinning for work (~0.1 s, 190 ms of CPU per resnet18 step on 2 cores), which
+    takes a core from the pieces of the next split."""
+    nt = _threads.num_threads()
+    k = min(n, nt)
     if (k > 1 and BATCH_THREADS and not getattr(_INNER, "on", False)
             and macs >= 2 * BATCH_MIN_MACS and _blas.available()):
         k = min(k, macs // BATCH_MIN_MACS)
     else:
         k = 1
     if k == 1:
+        if nt > 1 and BATCH_THREADS and macs < 2 * BATCH_MIN_MACS:
+            with _blas.single():
+                return [fn(0, n)]
         return [fn(0, n)]
     bounds = _threads.split(n, k)
     out = {}
