@@ -152,8 +152,8 @@ def _by_channel(fn, c: int, size: int) -> None:
 
 #: A/B flag: at 2+ threads, split a convolution's batch across the backend's threads
 BATCH_THREADS = True
-#: the fewest multiply-adds per thread worth a batch split (~0.3 ms of one core)
-BATCH_MIN_MACS = 1 << 22
+#: the fewest multiply-adds per thread worth a batch split (~0.15 ms of one core)
+BATCH_MIN_MACS = 1 << 21
 _INNER = threading.local()  # set inside a batch piece: no nested splits
 
 
