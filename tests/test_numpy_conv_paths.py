@@ -164,6 +164,7 @@ def test_numpy_conv_batch_threads_match_one_thread(torch, monkeypatch, case):
         pytest.skip("numpy's BLAS is not a pthreads OpenBLAS")
     monkeypatch.setattr(conv, "BATCH_MIN_MACS", 1)
     monkeypatch.setattr(conv, "CHUNK_ELEMENTS", 700)
+    monkeypatch.setattr(conv, "FULL_WIDTH_MIN", 1)  # full-width rows, compacted per chunk
     xs, ws, stride, padding = case
     rng = np.random.default_rng(15)
     x = rng.standard_normal(xs).astype(np.float32)
@@ -192,3 +193,23 @@ def test_numpy_conv_batch_threads_match_one_thread(torch, monkeypatch, case):
     for a, b in zip(one, split):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(split[0], want_y, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("small_weight", [0, 10 ** 6])
+def test_numpy_conv_forward_layouts_match_torch(torch, monkeypatch, compact, small_weight):
+    """The forward's full-width rows come back as a strided view or compacted chunk by
+    chunk, from one product per sample or per chunk: the same values, and the compact
+    output is contiguous."""
+    from ember_numpy import conv
+    monkeypatch.setattr(conv, "COMPACT", compact)
+    monkeypatch.setattr(conv, "SMALL_WEIGHT", small_weight)
+    monkeypatch.setattr(conv, "CHUNK_ELEMENTS", 900)
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((5, 3, 6, 9)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    y = conv.conv2d_save(x, w, (1, 1), (0, 1), (1, 1), 1)[0]
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=(0, 1))
+    np.testing.assert_allclose(y, want.numpy(), rtol=1e-4, atol=1e-4)
+    if compact:
+        assert y.flags.c_contiguous
