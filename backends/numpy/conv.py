@@ -420,15 +420,21 @@ def max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra=(0, 0)):
         k += 1
         k *= np.not_equal(taps[i], m)
     if ph == pw == 0:
-        table = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)])
-        base = (np.arange(oh) * (sh * w)).reshape(oh, 1) + np.arange(ow) * sw
-        return m, (base + table[k]).astype(np.int64, copy=False)
+        # np.take of an int64 table, then the window's base added in place: 84 against
+        # 144 us for fancy indexing and a fresh sum (64x6x14x14 windows)
+        table = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)],
+                         dtype=np.int64)
+        base = (np.arange(oh, dtype=np.int64) * (sh * w)).reshape(oh, 1) + \
+            np.arange(ow, dtype=np.int64) * sw
+        idx = np.take(table, k)
+        idx += base
+        return m, idx
     # padded: the tap's row and column in x; a window whose maximum is -inf may name a
     # padding tap, always its first (top-left): moved on by whole dilations, that is the
     # window's first element of x, which PyTorch names
-    rows = np.array([i * dh for i in range(kh) for j in range(kw)])[k]
+    rows = np.take(np.array([i * dh for i in range(kh) for j in range(kw)], dtype=np.int64), k)
     rows += (np.arange(oh) * sh - ph).reshape(oh, 1)
-    cols = np.array([j * dw for i in range(kh) for j in range(kw)])[k]
+    cols = np.take(np.array([j * dw for i in range(kh) for j in range(kw)], dtype=np.int64), k)
     cols += np.arange(ow) * sw - pw
     for a, d in ((rows, dh), (cols, dw)):
         if d == 1:
