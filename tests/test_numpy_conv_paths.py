@@ -213,3 +213,30 @@ def test_numpy_conv_forward_layouts_match_torch(torch, monkeypatch, compact, sma
     np.testing.assert_allclose(y, want.numpy(), rtol=1e-4, atol=1e-4)
     if compact:
         assert y.flags.c_contiguous
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [((3, 3), (2, 2), (1, 1)), ((2, 2), (2, 2), (0, 0))])
+def test_numpy_max_pool_batch_threads_match_one_thread(monkeypatch, kernel, stride, padding):
+    """Max pooling split over the batch at 2 threads gives the 1-thread maxima and
+    indices (ties and windows of -inf included); a NaN in any piece still defers to the
+    generic kernel (None)."""
+    from ember.backends._conv import pool_geometry
+    from ember_numpy import _threads, conv
+    rng = np.random.default_rng(17)
+    x = np.round(rng.standard_normal((5, 3, 8, 7)), 1).astype(np.float32)
+    x[1, 2] = -np.inf
+    out_hw, extra = pool_geometry(x.shape[2:], kernel, stride, padding, (1, 1), False)
+    args = (kernel, stride, padding, (1, 1), out_hw, extra)
+    monkeypatch.setattr(_threads, "MIN_ELEMENTS", 16)
+    old = _threads._STATE["n"]
+    try:
+        _threads._STATE["n"] = 1
+        one = conv.max_pool2d(x, *args)
+        _threads._STATE["n"] = 2
+        two = conv.max_pool2d(x, *args)
+        x[4, 0, 0, 0] = np.nan
+        assert conv.max_pool2d(x, *args) is None
+    finally:
+        _threads._STATE["n"] = old
+    np.testing.assert_array_equal(two[0], one[0])
+    np.testing.assert_array_equal(two[1], one[1])
