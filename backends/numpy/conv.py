@@ -282,20 +282,27 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
 
     def piece(first, last):
         # each batch piece sums into its own accumulator (added up after)
+        # (the first chunk's product is the accumulator: no zeroing pass, one add fewer)
         fill(first, last)
-        acc = np.zeros(shape, x.dtype)
-        part = np.empty_like(acc)
+        acc = part = None
         nb = _chunk(last - first, per)
         for lo in range(first, last, nb):
             hi = min(last, lo + nb)
             gm = _widen(g, rw, lo, hi).reshape(groups, o // groups, -1)
             cols = _cols(view, groups, lo, hi)
-            if rows:
-                np.matmul(gm, cols.transpose(0, 2, 1), out=part)
+            if acc is None:
+                dst = acc = np.empty(shape, x.dtype)
             else:
-                np.matmul(cols, gm.transpose(0, 2, 1), out=part)
-            acc += part
-        return acc
+                if part is None:
+                    part = np.empty(shape, x.dtype)
+                dst = part
+            if rows:
+                np.matmul(gm, cols.transpose(0, 2, 1), out=dst)
+            else:
+                np.matmul(cols, gm.transpose(0, 2, 1), out=dst)
+            if dst is part:
+                acc += part
+        return np.zeros(shape, x.dtype) if acc is None else acc  # (an empty batch)
     accs = _over_batch(piece, n, n * per * (o // groups))
     acc = accs[0]
     for a in accs[1:]:
