@@ -240,3 +240,24 @@ def test_numpy_max_pool_batch_threads_match_one_thread(monkeypatch, kernel, stri
         _threads._STATE["n"] = old
     np.testing.assert_array_equal(two[0], one[0])
     np.testing.assert_array_equal(two[1], one[1])
+
+
+def test_numpy_blas_single_restores_the_thread_count():
+    """``_blas.single()`` runs numpy's OpenBLAS at one thread inside the block and restores
+    its count after, an exception included."""
+    from ember_numpy import _blas
+    if not _blas.available():
+        pytest.skip("numpy's BLAS is not a pthreads OpenBLAS")
+    set_, get = _blas._find()
+    before = get()
+    set_(2)
+    try:
+        with _blas.single():
+            assert get() == 1
+        assert get() == 2
+        with pytest.raises(ValueError):
+            with _blas.single():
+                raise ValueError
+        assert get() == 2
+    finally:
+        set_(before)
