@@ -26,9 +26,11 @@ def _find():
     try:
         import numpy  # noqa: F401  (loads numpy's BLAS)
         from threadpoolctl import threadpool_info
-        infos = [i for i in threadpool_info()
-                 if i.get("internal_api") == "openblas" and "numpy" in i["filepath"]
+        infos = [i for i in threadpool_info() if i.get("internal_api") == "openblas"
                  and i.get("threading_layer") == "pthreads"]
+        # numpy's own (its wheel's numpy.libs) where scipy brought another; else the one
+        own = [i for i in infos if "numpy" in i["filepath"]]
+        infos = own or infos
         if len(infos) == 1:
             lib = ctypes.CDLL(infos[0]["filepath"])
             for prefix in ("scipy_", ""):
