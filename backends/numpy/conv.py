@@ -20,6 +20,9 @@ exactly: there the full-width rows' dropped columns would cost up to half the pr
 The weight gradient comes back in the weight's own layout (a transposed one slows every
 later pass over it, the optimizer's included). Max pooling pads with -inf itself
 (PyTorch's padding, ceil mode and dilation), so resnet's 3x3/2 stem pooling stays here.
+
+At 2+ threads a convolution's batch is split into whole-sample pieces on the backend's
+threads, each at single-threaded BLAS (:func:`_over_batch`); large max pools likewise.
 """
 from __future__ import annotations
 
@@ -103,9 +106,10 @@ def _full_width(sw: int, ow: int, wp: int, rows: int) -> bool:
 def _view(x, kernel, stride, padding, dilation, rows: int = 0):
     """(a read-only (C, kh, kw, N, OH, RW) view of x's zero-padded rows, whose copy is the
     columns of the convolution, OH, OW, RW, fill): ``fill(lo, hi)`` copies samples lo:hi
-    into the padded buffer the view reads (each batch piece its own, before reading). With a column stride of 1 the rows are read
-    full-width (RW = Wp, the padded width: each (OH, RW) block is one contiguous run) as
-    :func:`_full_width` says for a matmul of ``rows`` rows; otherwise exactly (RW = OW)."""
+    into the padded buffer the view reads (each batch piece its own, before reading).
+    With a column stride of 1 the rows are read full-width (RW = Wp, the padded width:
+    each (OH, RW) block is one contiguous run) as :func:`_full_width` says for a matmul
+    of ``rows`` rows; otherwise exactly (RW = OW)."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
