@@ -145,3 +145,119 @@ def test_tiling_avg_pool_matches_torch(device, torch, hw, kernel, ceil_mode, div
     for e, t in zip(*reversed(res)):
         assert e.shape == t.shape
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", [
+    # (x shape, w shape, stride, padding): per-sample products on a wide map, one product
+    # per chunk on a small map with many channels (both weight-gradient orientations),
+    # a strided layer whose input gradient adds the taps back (col2im)
+    ((5, 3, 9, 18), (4, 3, 3, 3), (1, 1), (1, 1)),
+    ((4, 8, 3, 3), (300, 8, 3, 3), (1, 1), (1, 1)),
+    ((3, 4, 8, 8), (6, 4, 3, 3), (2, 2), (1, 1)),
+])
+def test_numpy_conv_batch_threads_match_one_thread(torch, monkeypatch, case):
+    """At 2 threads a convolution's batch is split across the backend's threads (BLAS at
+    one thread inside): forward, input and weight gradients equal the unsplit kernels'
+    and torch's, uneven pieces and several chunks per piece included."""
+    from ember_numpy import _blas, _threads, conv
+    if not _blas.available():
+        pytest.skip("numpy's BLAS is not a pthreads OpenBLAS")
+    monkeypatch.setattr(conv, "BATCH_MIN_MACS", 1)
+    monkeypatch.setattr(conv, "CHUNK_ELEMENTS", 700)
+    monkeypatch.setattr(conv, "FULL_WIDTH_MIN", 1)  # full-width rows, compacted per chunk
+    xs, ws, stride, padding = case
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    want_y = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), stride=stride,
+                                        padding=padding).numpy()
+    g = rng.standard_normal(want_y.shape).astype(np.float32)
+
+    def kernels():
+        y = conv.conv2d_save(x, w, stride, padding, (1, 1), 1)[0].copy()
+        gx = conv.conv_transpose2d(g, w, stride, padding, xs[2:], (1, 1), 1).copy()
+        gw = conv.conv2d_weight(x, g, ws, stride, padding, (1, 1), 1)
+        return y, gx, gw
+    old = _threads.num_threads()
+    try:
+        _threads._STATE["n"] = 1
+        one = kernels()
+        _threads._STATE["n"] = 2
+        calls = []
+        monkeypatch.setattr(_threads, "parallel", lambda fn, b, p=_threads.parallel: (
+            calls.append(len(b)), p(fn, b))[1])
+        split = kernels()
+    finally:
+        _threads._STATE["n"] = old
+    assert 2 in calls  # the batch really went through in pieces
+    for a, b in zip(one, split):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(split[0], want_y, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("small_weight", [0, 10 ** 6])
+def test_numpy_conv_forward_layouts_match_torch(torch, monkeypatch, compact, small_weight):
+    """The forward's full-width rows come back as a strided view or compacted chunk by
+    chunk, from one product per sample or per chunk: the same values, and the compact
+    output is contiguous."""
+    from ember_numpy import conv
+    monkeypatch.setattr(conv, "COMPACT", compact)
+    monkeypatch.setattr(conv, "SMALL_WEIGHT", small_weight)
+    monkeypatch.setattr(conv, "CHUNK_ELEMENTS", 900)
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((5, 3, 6, 9)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    y = conv.conv2d_save(x, w, (1, 1), (0, 1), (1, 1), 1)[0]
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=(0, 1))
+    np.testing.assert_allclose(y, want.numpy(), rtol=1e-4, atol=1e-4)
+    if compact:
+        assert y.flags.c_contiguous
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [((3, 3), (2, 2), (1, 1)), ((2, 2), (2, 2), (0, 0))])
+def test_numpy_max_pool_batch_threads_match_one_thread(monkeypatch, kernel, stride, padding):
+    """Max pooling split over the batch at 2 threads gives the 1-thread maxima and
+    indices (ties and windows of -inf included); a NaN in any piece still defers to the
+    generic kernel (None)."""
+    from ember.backends._conv import pool_geometry
+    from ember_numpy import _threads, conv
+    rng = np.random.default_rng(17)
+    x = np.round(rng.standard_normal((5, 3, 8, 7)), 1).astype(np.float32)
+    x[1, 2] = -np.inf
+    out_hw, extra = pool_geometry(x.shape[2:], kernel, stride, padding, (1, 1), False)
+    args = (kernel, stride, padding, (1, 1), out_hw, extra)
+    monkeypatch.setattr(_threads, "MIN_ELEMENTS", 16)
+    old = _threads._STATE["n"]
+    try:
+        _threads._STATE["n"] = 1
+        one = conv.max_pool2d(x, *args)
+        _threads._STATE["n"] = 2
+        two = conv.max_pool2d(x, *args)
+        x[4, 0, 0, 0] = np.nan
+        assert conv.max_pool2d(x, *args) is None
+    finally:
+        _threads._STATE["n"] = old
+    np.testing.assert_array_equal(two[0], one[0])
+    np.testing.assert_array_equal(two[1], one[1])
+
+
+def test_numpy_blas_single_restores_the_thread_count():
+    """``_blas.single()`` runs numpy's OpenBLAS at one thread inside the block and restores
+    its count after, an exception included."""
+    from ember_numpy import _blas
+    if not _blas.available():
+        pytest.skip("numpy's BLAS is not a pthreads OpenBLAS")
+    set_, get = _blas._find()
+    before = get()
+    set_(2)
+    try:
+        with _blas.single():
+            assert get() == 1
+        assert get() == 2
+        with pytest.raises(ValueError):
+            with _blas.single():
+                raise ValueError
+        assert get() == 2
+    finally:
+        set_(before)

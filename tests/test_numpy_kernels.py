@@ -251,8 +251,10 @@ def test_threaded_conv_matches_single_thread(nb):
             res.append((y, gx, gw))
     finally:
         ember.set_num_threads(before)
-    for a, b in zip(*res):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    # the weight gradient (sums of 4096 products, up to ~100) is summed per batch piece at
+    # 2 threads, in another order than one pass: float32 rounding, not a tighter bound
+    for a, b, atol in zip(*res, (1e-5, 1e-5, 2e-4)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=atol)
 
 
 @pytest.mark.parametrize("case", [

@@ -20,13 +20,18 @@ exactly: there the full-width rows' dropped columns would cost up to half the pr
 The weight gradient comes back in the weight's own layout (a transposed one slows every
 later pass over it, the optimizer's included). Max pooling pads with -inf itself
 (PyTorch's padding, ceil mode and dilation), so resnet's 3x3/2 stem pooling stays here.
+
+At 2+ threads a convolution's batch is split into whole-sample pieces on the backend's
+threads, each at single-threaded BLAS (:func:`_over_batch`); large max pools likewise.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _threads
+from . import _blas, _threads
 
 __all__ = ["conv2d_save", "conv_transpose2d", "conv2d_weight", "max_pool2d",
            "max_pool2d_backward", "scratch"]
@@ -100,9 +105,11 @@ def _full_width(sw: int, ow: int, wp: int, rows: int) -> bool:
 
 def _view(x, kernel, stride, padding, dilation, rows: int = 0):
     """(a read-only (C, kh, kw, N, OH, RW) view of x's zero-padded rows, whose copy is the
-    columns of the convolution, OH, OW, RW). With a column stride of 1 the rows are read
-    full-width (RW = Wp, the padded width: each (OH, RW) block is one contiguous run) as
-    :func:`_full_width` says for a matmul of ``rows`` rows; otherwise exactly (RW = OW)."""
+    columns of the convolution, OH, OW, RW, fill): ``fill(lo, hi)`` copies samples lo:hi
+    into the padded buffer the view reads (each batch piece its own, before reading).
+    With a column stride of 1 the rows are read full-width (RW = Wp, the padded width:
+    each (OH, RW) block is one contiguous run) as :func:`_full_width` says for a matmul
+    of ``rows`` rows; otherwise exactly (RW = OW)."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
     hp, wp = h + 2 * ph, w + 2 * pw
@@ -114,15 +121,21 @@ def _view(x, kernel, stride, padding, dilation, rows: int = 0):
         # strided convolutions)
         s0, s1, s2, s3 = x.strides
         src = x
+
+        def fill(lo, hi):
+            pass
     else:
         # zeros (the padding) stay zero: only this interior is ever written
         src = scratch.get((n, c, hp * wp + dw * (kw - 1)), x.dtype, ("pad", h, w, ph, pw))
-        src[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w] = x
+        inner = src[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+
+        def fill(lo, hi):
+            inner[lo:hi] = x[lo:hi]
         s0, s1, s3 = src.strides
         s2 = wp * s3
     view = as_strided(src, (c, kh, kw, n, oh, rw),
                       (s1, dh * s2, dw * s3, s0, sh * s2, sw * s3), writeable=False)
-    return view, oh, ow, rw
+    return view, oh, ow, rw, fill
 
 
 def _cols(view, groups: int, lo: int, hi: int):
@@ -137,8 +150,50 @@ def _cols(view, groups: int, lo: int, hi: int):
 def _by_channel(fn, c: int, size: int) -> None:
     """fn(c0, c1) over channel ranges, split across the backend's threads when the pass
     (``size`` elements) is worth it (numpy releases the GIL in copies and adds)."""
-    k = min(c, _threads.pieces(size))
+    k = 1 if getattr(_INNER, "on", False) else min(c, _threads.pieces(size))
     _threads.parallel(fn, _threads.split(c, k))
+
+
+#: A/B flag: at 2+ threads, split a convolution's batch across the backend's threads
+BATCH_THREADS = True
+#: the fewest multiply-adds per thread worth a batch split (~0.15 ms of one core)
+BATCH_MIN_MACS = 1 << 21
+_INNER = threading.local()  # set inside a batch piece: no nested splits
+
+
+def _over_batch(fn, n: int, macs: int) -> list:
+    """[fn(lo, hi) for the batch ranges]: the whole batch ``range(n)`` in one call, or, at
+    2+ threads for ``macs`` multiply-adds worth it, whole-sample ranges on the backend's
+    threads with BLAS at one thread inside (PyTorch's oneDNN likewise splits whole
+    convolutions over its threads): OpenBLAS splitting each thin per-sample product over
+    2 threads ran resnet18's convolutions barely faster than one thread. A convolution too
+    small to split also runs at one BLAS thread: a product OpenBLAS splits leaves its
+    worker spinning for work (~0.1 s, 190 ms of CPU per resnet18 step on 2 cores), which
+    takes a core from the pieces of the next split."""
+    nt = _threads.num_threads()
+    k = min(n, nt)
+    if (k > 1 and BATCH_THREADS and not getattr(_INNER, "on", False)
+            and macs >= 2 * BATCH_MIN_MACS and _blas.available()):
+        k = min(k, macs // BATCH_MIN_MACS)
+    else:
+        k = 1
+    if k == 1:
+        if nt > 1 and BATCH_THREADS and macs < 2 * BATCH_MIN_MACS:
+            with _blas.single():
+                return [fn(0, n)]
+        return [fn(0, n)]
+    bounds = _threads.split(n, k)
+    out = {}
+
+    def piece(lo, hi):
+        _INNER.on = True
+        try:
+            out[lo] = fn(lo, hi)
+        finally:
+            _INNER.on = False
+    with _blas.single():
+        _threads.parallel(piece, bounds)
+    return [out[lo] for lo, _ in bounds]
 
 
 def _widen(g, wp: int, lo: int, hi: int):
@@ -153,30 +208,58 @@ def _widen(g, wp: int, lo: int, hi: int):
 _PER_SAMPLE_RUN = 256  # output pixels per sample from which one matmul per sample pays
 
 
+#: A/B flag: full-width results copied to a compact output chunk by chunk (in cache)
+COMPACT = True
+#: weights (O/groups · C/groups·kh·kw elements) up to which one product per sample pays
+#: on small maps too (it stays in cache; LeNet's 16x150 second layer: 0.74 against 0.91 ms
+#: at batch 64 for one product per chunk and a transposing copy of its result)
+SMALL_WEIGHT = 1 << 14
+
+
 def conv2d_save(x, w, stride, padding, dilation, groups):
     """conv2d: (output (N, O, OH, OW), None: the weight gradient rebuilds its columns chunk
     by chunk, cheaper than keeping them). The batch goes through in chunks whose columns
     fit in cache: the im2col copy and the matmul reading it then cost about half what one
-    whole-batch pass does (columns of several MiB stream from memory twice)."""
+    whole-batch pass does (columns of several MiB stream from memory twice). Full-width
+    results (rows of RW > OW) are copied to a contiguous output while each chunk's are
+    still in cache: every later pass over a strided view costs more (the bias add over
+    LeNet's first layer, 64x6x28x28: 229 against 52 us; the ReLU 172 against 112)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape
-    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
+    og = o // groups
+    view, oh, ow, rw, fill = _view(x, (kh, kw), stride, padding, dilation, og)
     run = oh * rw
-    y = scratch.get((n, o, run), x.dtype)
-    wm = w.reshape(groups, o // groups, cg * kh * kw)
-    nb = _chunk(n, view.shape[0] * kh * kw * run)
-    for lo in range(0, n, nb):
-        hi = min(n, lo + nb)
-        # one matmul per sample straight into y's layout (numpy's batched loop): cheaper
-        # than one matmul and a transposing copy of its result
-        cols = _cols(view, groups, lo, hi).reshape(groups, -1, hi - lo, run)
-        if run >= _PER_SAMPLE_RUN:
-            np.matmul(wm, cols.transpose(2, 0, 1, 3),
-                      out=y[lo:hi].reshape(hi - lo, groups, o // groups, run))
-        else:  # small maps (deep layers): per-sample products are too thin for BLAS
-            res = np.matmul(wm, cols.reshape(groups, -1, (hi - lo) * run))
-            y[lo:hi] = res.reshape(groups, o // groups, hi - lo, run).transpose(
-                2, 0, 1, 3).reshape(hi - lo, o, run)
+    compact = COMPACT and rw != ow
+    y = scratch.get((n, o, oh, ow) if compact else (n, o, run), x.dtype)
+    wm = w.reshape(groups, og, cg * kh * kw)
+    per = view.shape[0] * kh * kw * run
+    per_sample = run >= _PER_SAMPLE_RUN or og * cg * kh * kw <= SMALL_WEIGHT
+
+    def part(first, last):
+        fill(first, last)
+        nb = _chunk(last - first, per)
+        for lo in range(first, last, nb):
+            hi = min(last, lo + nb)
+            m = hi - lo
+            cols = _cols(view, groups, lo, hi).reshape(groups, -1, m, run)
+            if per_sample:
+                # one matmul per sample straight into y's layout (numpy's batched loop):
+                # cheaper than one matmul and a transposing copy of its result
+                dst = scratch.get((m, o, run), x.dtype) if compact else y[lo:hi]
+                np.matmul(wm, cols.transpose(2, 0, 1, 3),
+                          out=dst.reshape(m, groups, og, run))
+                if compact:
+                    y[lo:hi] = dst.reshape(m, o, oh, rw)[:, :, :, :ow]
+            else:  # small maps (deep layers): per-sample products are too thin for BLAS
+                res = np.matmul(wm, cols.reshape(groups, -1, m * run))
+                res = res.reshape(groups, og, m, oh, rw).transpose(2, 0, 1, 3, 4)
+                if compact:
+                    y[lo:hi] = res.reshape(m, o, oh, rw)[:, :, :, :ow]
+                else:
+                    y[lo:hi] = res.reshape(m, o, run)
+    _over_batch(part, n, n * per * og)
+    if compact:
+        return y, None
     y = y.reshape(n, o, oh, rw)
     return (y if rw == ow else y[:, :, :, :ow]), None
 
@@ -190,9 +273,9 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
     to the columns' row width), summed."""
     o, cg, kh, kw = weight_shape
     n = x.shape[0]
-    view, oh, ow, rw = _view(x, (kh, kw), stride, padding, dilation, o // groups)
+    view, oh, ow, rw, fill = _view(x, (kh, kw), stride, padding, dilation, o // groups)
     run = oh * rw
-    nb = _chunk(n, view.shape[0] * kh * kw * run)
+    per = view.shape[0] * kh * kw * run
     # columns (K, L) @ g^T (L, O/groups): OpenBLAS runs this orientation ~30% faster than
     # g @ columns^T for the skinny O of small convolutions (3.1 against 4.3 ms for
     # K = 144, L = 35k, O = 16, one thread); from WEIGHT_ROWS_MIN output channels on,
@@ -200,17 +283,34 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
     # every later pass over it (the optimizer's update) strided, 10x slower at 512x512x3x3
     rows = o // groups >= WEIGHT_ROWS_MIN
     shape = (groups, o // groups, cg * kh * kw) if rows else (groups, cg * kh * kw, o // groups)
-    acc = np.zeros(shape, x.dtype)
-    part = np.empty_like(acc)
-    for lo in range(0, n, nb):
-        hi = min(n, lo + nb)
-        gm = _widen(g, rw, lo, hi).reshape(groups, o // groups, -1)
-        cols = _cols(view, groups, lo, hi)
-        if rows:
-            np.matmul(gm, cols.transpose(0, 2, 1), out=part)
-        else:
-            np.matmul(cols, gm.transpose(0, 2, 1), out=part)
-        acc += part
+
+    def piece(first, last):
+        # each batch piece sums into its own accumulator (added up after)
+        # (the first chunk's product is the accumulator: no zeroing pass, one add fewer)
+        fill(first, last)
+        acc = part = None
+        nb = _chunk(last - first, per)
+        for lo in range(first, last, nb):
+            hi = min(last, lo + nb)
+            gm = _widen(g, rw, lo, hi).reshape(groups, o // groups, -1)
+            cols = _cols(view, groups, lo, hi)
+            if acc is None:
+                dst = acc = np.empty(shape, x.dtype)
+            else:
+                if part is None:
+                    part = np.empty(shape, x.dtype)
+                dst = part
+            if rows:
+                np.matmul(gm, cols.transpose(0, 2, 1), out=dst)
+            else:
+                np.matmul(cols, gm.transpose(0, 2, 1), out=dst)
+            if dst is part:
+                acc += part
+        return np.zeros(shape, x.dtype) if acc is None else acc  # (an empty batch)
+    accs = _over_batch(piece, n, n * per * (o // groups))
+    acc = accs[0]
+    for a in accs[1:]:
+        acc += a
     if rows:
         return acc.reshape(weight_shape)
     return np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(weight_shape)
@@ -259,32 +359,36 @@ def conv_transpose2d(x, w, stride, padding, out_hw, dilation, groups):
     wm = w.reshape(groups, ci // groups, cog * kh * kw).transpose(0, 2, 1)
     run = h * rw
     out = scratch.get((n, groups * cog, oh, ow), x.dtype)
-    nb = _chunk(n, groups * cog * kh * kw * run)
-    for lo in range(0, n, nb):
-        hi = min(n, lo + nb)
-        m = hi - lo
-        xm = _widen(x, rw, lo, hi).reshape(groups, ci // groups, m * run)
-        cols = scratch.get((groups, cog * kh * kw, m * run), x.dtype)
-        np.matmul(wm, xm, out=cols)
-        cols = cols.reshape(groups * cog, kh * kw, m, h, rw)
-        buf = scratch.get((groups * cog, m, bh * bw + dw * (kw - 1)), x.dtype)
-        s0, s1, s2 = buf.strides
+    per = groups * cog * kh * kw * run
 
-        def col2im(a, b, buf=buf, cols=cols, lo=lo, hi=hi, m=m):
-            buf[a:b].fill(0)
-            for i in range(kh):
-                for j in range(kw):
-                    off = i * dh * bw + j * dw
-                    if contiguous:  # stride 1: each tap's rows are one run
-                        buf[a:b, :, off:off + run] += cols[a:b, i * kw + j].reshape(
-                            b - a, m, run)
-                        continue
-                    dst = as_strided(buf[a:b, :, off:], (b - a, m, h, rw),
-                                     (s0, s1, sh * bw * s2, sw * s2))
-                    dst += cols[a:b, i * kw + j]
-            crop = buf[a:b, :, :bh * bw].reshape(b - a, m, bh, bw)
-            out[lo:hi, a:b] = crop[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
-        _by_channel(col2im, groups * cog, cols.size)
+    def piece(first, last):
+        nb = _chunk(last - first, per)
+        for lo in range(first, last, nb):
+            hi = min(last, lo + nb)
+            m = hi - lo
+            xm = _widen(x, rw, lo, hi).reshape(groups, ci // groups, m * run)
+            cols = scratch.get((groups, cog * kh * kw, m * run), x.dtype)
+            np.matmul(wm, xm, out=cols)
+            cols = cols.reshape(groups * cog, kh * kw, m, h, rw)
+            buf = scratch.get((groups * cog, m, bh * bw + dw * (kw - 1)), x.dtype)
+            s0, s1, s2 = buf.strides
+
+            def col2im(a, b, buf=buf, cols=cols, lo=lo, hi=hi, m=m):
+                buf[a:b].fill(0)
+                for i in range(kh):
+                    for j in range(kw):
+                        off = i * dh * bw + j * dw
+                        if contiguous:  # stride 1: each tap's rows are one run
+                            buf[a:b, :, off:off + run] += cols[a:b, i * kw + j].reshape(
+                                b - a, m, run)
+                            continue
+                        dst = as_strided(buf[a:b, :, off:], (b - a, m, h, rw),
+                                         (s0, s1, sh * bw * s2, sw * s2))
+                        dst += cols[a:b, i * kw + j]
+                crop = buf[a:b, :, :bh * bw].reshape(b - a, m, bh, bw)
+                out[lo:hi, a:b] = crop[:, :, ph:ph + oh, pw:pw + ow].transpose(1, 0, 2, 3)
+            _by_channel(col2im, groups * cog, cols.size)
+    _over_batch(piece, n, n * per * (ci // groups))
     return out
 
 
@@ -303,6 +407,26 @@ def _lowest_padded(x, top: int, bottom: int, left: int, right: int):
 
 
 def max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra=(0, 0)):
+    """:func:`_max_pool2d` over the batch, split across the backend's threads for large
+    inputs (whole samples per thread: the passes below are numpy loops that release the
+    GIL; resnet18's stem pooling is 5 ms a step on one thread)."""
+    n = x.shape[0]
+    k = min(n, _threads.pieces(x.size, 2 * _threads.MIN_ELEMENTS))
+    if k == 1:
+        return _max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra)
+    out = {}
+
+    def piece(lo, hi):
+        out[lo] = _max_pool2d(x[lo:hi], kernel, stride, padding, dilation, out_hw, extra)
+    bounds = _threads.split(n, k)
+    _threads.parallel(piece, bounds)
+    parts = [out[lo] for lo, _ in bounds]
+    if any(p is None for p in parts):
+        return None
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+
+def _max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra=(0, 0)):
     """Max pooling of floating x: (maxima, flat indices ``h * W + w`` into x). Running
     maxima over the kh·kw strided taps of x (padded with -inf: ``padding`` each side plus
     ``extra`` rows/columns at the end that ceil-mode windows reach), then the first tap
@@ -327,15 +451,21 @@ def max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra=(0, 0)):
         k += 1
         k *= np.not_equal(taps[i], m)
     if ph == pw == 0:
-        table = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)])
-        base = (np.arange(oh) * (sh * w)).reshape(oh, 1) + np.arange(ow) * sw
-        return m, (base + table[k]).astype(np.int64, copy=False)
+        # np.take of an int64 table, then the window's base added in place: 84 against
+        # 144 us for fancy indexing and a fresh sum (64x6x14x14 windows)
+        table = np.array([i * dh * w + j * dw for i in range(kh) for j in range(kw)],
+                         dtype=np.int64)
+        base = (np.arange(oh, dtype=np.int64) * (sh * w)).reshape(oh, 1) + \
+            np.arange(ow, dtype=np.int64) * sw
+        idx = np.take(table, k)
+        idx += base
+        return m, idx
     # padded: the tap's row and column in x; a window whose maximum is -inf may name a
     # padding tap, always its first (top-left): moved on by whole dilations, that is the
     # window's first element of x, which PyTorch names
-    rows = np.array([i * dh for i in range(kh) for j in range(kw)])[k]
+    rows = np.take(np.array([i * dh for i in range(kh) for j in range(kw)], dtype=np.int64), k)
     rows += (np.arange(oh) * sh - ph).reshape(oh, 1)
-    cols = np.array([j * dw for i in range(kh) for j in range(kw)])[k]
+    cols = np.take(np.array([j * dw for i in range(kh) for j in range(kw)], dtype=np.int64), k)
     cols += np.arange(ow) * sw - pw
     for a, d in ((rows, dh), (cols, dw)):
         if d == 1:
