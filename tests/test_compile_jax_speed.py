@@ -4,11 +4,14 @@
   optimizer state) to XLA to update in place, but never an array the user can still reach
   (``detach()``, ``.data``, an old ``.grad``, optimizer state held by a variable): those
   keep their values and stay readable;
-- the JAX backend's convolution and pooling formulations (one-input-channel groups as
-  shifted multiply-adds, the transposed convolution spread back with ``lax.pad``, max
-  pooling as stacked windows): values and gradients as PyTorch's, strides, dilation,
-  padding, groups and ``output_padding`` included. These run eagerly on any device JAX
-  serves and inside a compiled CNN step.
+- the JAX backend's convolution and pooling formulations (one input channel as one
+  product with the stacked shifted planes, depthwise as shifted multiply-adds, the
+  transposed convolution spread back with ``lax.pad``, max pooling as a (value, slot)
+  reduction with its gradient spread by slot): values and gradients as PyTorch's,
+  strides, dilation, padding, groups and ``output_padding`` included. These run eagerly
+  on any device JAX serves and inside a compiled CNN step;
+- on a CPU, the weight gradient's transposed operand kept as a copy in the compiled
+  program.
 """
 from __future__ import annotations
 
@@ -158,7 +161,9 @@ def test_conv_transpose2d_spread_matches_torch(torch, jdev, stride, padding, dil
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
                                 dict(kernel_size=2, stride=1, dilation=2, ceil_mode=True),
-                                dict(kernel_size=3, stride=2, ceil_mode=True)])
+                                dict(kernel_size=3, stride=2, ceil_mode=True),
+                                dict(kernel_size=3, stride=2),  # overlapping, by slot
+                                dict(kernel_size=(2, 3), stride=(2, 1), dilation=(1, 2))])
 def test_max_pool2d_matches_torch(torch, jdev, kw):
     """Values, indices (the first maximum; NaN wins) and the gradient, overlapping windows
     accumulating."""
@@ -174,6 +179,25 @@ def test_max_pool2d_matches_torch(torch, jdev, kw):
     ty.backward(torch.tensor(g))
     ey.backward(ember.tensor(g, device=jdev))
     np.testing.assert_allclose(_np(ex.grad), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool2d_backward_by_slot_only_inside_the_input(jdev):
+    """The backend remembers a pool's window slots only where every window lies inside
+    the input (the slot spread is exact there), by the index array's identity and no
+    longer than that array lives; a padded pool's gradient takes the scatter."""
+    import gc
+
+    be = ember.empty(0, device=jdev)._device._be
+    x = ember.randn(2, 3, 8, 8, dtype=ember.float64).to(jdev)
+    _, idx = be.max_pool2d(x._data, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    assert be._pool_slots.get(idx) is not None
+    assert be._pool_slots.get(idx + 0) is None  # an equal array is not the same one
+    _, idx_pad = be.max_pool2d(x._data, (3, 3), (2, 2), (1, 1), (1, 1), False)
+    assert be._pool_slots.get(idx_pad) is None
+    n = len(be._pool_slots._d)
+    del idx
+    gc.collect()
+    assert len(be._pool_slots._d) == n - 1
 
 
 def test_compiled_cnn_step_matches_eager(jdev):
