@@ -4,11 +4,14 @@
   optimizer state) to XLA to update in place, but never an array the user can still reach
   (``detach()``, ``.data``, an old ``.grad``, optimizer state held by a variable): those
   keep their values and stay readable;
-- the JAX backend's convolution and pooling formulations (one-input-channel groups as
-  shifted multiply-adds, the transposed convolution spread back with ``lax.pad``, max
-  pooling as stacked windows): values and gradients as PyTorch's, strides, dilation,
-  padding, groups and ``output_padding`` included. These run eagerly on any device JAX
-  serves and inside a compiled CNN step.
+- the JAX backend's convolution and pooling formulations (one input channel as one
+  product with the stacked shifted planes, depthwise as shifted multiply-adds, the
+  transposed convolution spread back with ``lax.pad``, max pooling as a (value, slot)
+  reduction with its gradient spread by slot): values and gradients as PyTorch's,
+  strides, dilation, padding, groups and ``output_padding`` included. These run eagerly
+  on any device JAX serves and inside a compiled CNN step;
+- on a CPU, the weight gradient's transposed operand kept as a copy in the compiled
+  program.
 """
 from __future__ import annotations
 
@@ -158,7 +161,9 @@ def test_conv_transpose2d_spread_matches_torch(torch, jdev, stride, padding, dil
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
                                 dict(kernel_size=2, stride=1, dilation=2, ceil_mode=True),
-                                dict(kernel_size=3, stride=2, ceil_mode=True)])
+                                dict(kernel_size=3, stride=2, ceil_mode=True),
+                                dict(kernel_size=3, stride=2),  # overlapping, by slot
+                                dict(kernel_size=(2, 3), stride=(2, 1), dilation=(1, 2))])
 def test_max_pool2d_matches_torch(torch, jdev, kw):
     """Values, indices (the first maximum; NaN wins) and the gradient, overlapping windows
     accumulating."""
@@ -174,6 +179,25 @@ def test_max_pool2d_matches_torch(torch, jdev, kw):
     ty.backward(torch.tensor(g))
     ey.backward(ember.tensor(g, device=jdev))
     np.testing.assert_allclose(_np(ex.grad), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool2d_backward_by_slot_only_inside_the_input(jdev):
+    """The backend remembers a pool's window slots only where every window lies inside
+    the input (the slot spread is exact there), by the index array's identity and no
+    longer than that array lives; a padded pool's gradient takes the scatter."""
+    import gc
+
+    be = ember.empty(0, device=jdev)._device._be
+    x = ember.randn(2, 3, 8, 8, dtype=ember.float64).to(jdev)
+    _, idx = be.max_pool2d(x._data, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    assert be._pool_slots.get(idx) is not None
+    assert be._pool_slots.get(idx + 0) is None  # an equal array is not the same one
+    _, idx_pad = be.max_pool2d(x._data, (3, 3), (2, 2), (1, 1), (1, 1), False)
+    assert be._pool_slots.get(idx_pad) is None
+    n = len(be._pool_slots._d)
+    del idx
+    gc.collect()
+    assert len(be._pool_slots._d) == n - 1
 
 
 def test_compiled_cnn_step_matches_eager(jdev):
@@ -339,3 +363,61 @@ def test_cpu_dispatch_is_synchronous(jdev):
     import jax
     want = os.environ.get("EMBER_JAX_ASYNC_DISPATCH", "") in ("1", "true", "True")
     assert bool(jax.config.read("jax_cpu_enable_async_dispatch")) is want
+
+
+def test_weight_gradient_transposes_kept_as_copies(jdev):
+    """The compiled program passes the ``g.T`` of a weight gradient ``g.T @ x`` through an
+    optimization barrier on a CPU (XLA would fold it into a slower transposed-operand
+    product), and only that transpose: values as ``jax.core.eval_jaxpr`` gives them."""
+    import jax
+    from jax import lax
+
+    from ember.compiler import _jax as cj
+
+    def f(g, x, w):
+        return g.T @ x, x @ w.T, lax.dot_general(g, x, (((0,), (0,)), ((), ())))
+
+    rng = np.random.default_rng(0)
+    g, x = rng.standard_normal((6, 3)), rng.standard_normal((6, 4))
+    w = rng.standard_normal((5, 4))
+    closed = jax.make_jaxpr(f)(g, x, w)
+    kept = cj._kept_transposes(closed.jaxpr)
+    assert len(kept) == 1  # g.T; not w.T (the right operand), not a dot_general's own dims
+    (v,) = kept
+    assert v.aval.shape == (3, 6)
+    got = jax.jit(lambda *a: cj._eval(jax, closed.jaxpr, closed.consts, list(a), kept))(
+        g, x, w)
+    text = jax.jit(lambda *a: cj._eval(jax, closed.jaxpr, closed.consts, list(a), kept)
+                   ).lower(g, x, w).as_text()
+    assert "optimization_barrier" in text
+    for a, b in zip(got, jax.core.eval_jaxpr(closed.jaxpr, closed.consts, g, x, w)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12)
+
+
+def test_compiled_mlp_step_with_kept_transposes_matches_eager(jdev):
+    """A three-layer MLP step compiled (its weight gradients take the kept-transpose
+    path) matches eager for several steps, in float64 to 1e-10."""
+    def make():
+        ember.manual_seed(1)
+        model = nn.Sequential(nn.Linear(7, 6), nn.ReLU(), nn.Linear(6, 5), nn.ReLU(),
+                              nn.Linear(5, 3)).to(jdev).double()
+        opt = ember.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+        x = ember.randn(9, 7, dtype=ember.float64).to(jdev)
+        y = ember.randint(0, 3, (9,)).to(jdev)
+
+        def step():
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, step
+
+    m_e, s_e = make()
+    m_c, s_c = make()
+    s_c = ember.compile(s_c, fullgraph=True)
+    for _ in range(4):
+        np.testing.assert_allclose(_np(s_c()), _np(s_e()), rtol=1e-10, atol=1e-12)
+    for pe, pc in zip(m_e.parameters(), m_c.parameters()):
+        np.testing.assert_allclose(_np(pc), _np(pe), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(_np(pc.grad), _np(pe.grad), rtol=1e-10, atol=1e-12)

@@ -3,17 +3,25 @@ ember's im2col defaults (``ember.backends._conv``), same arguments and results. 
 the formulation XLA's CPU backend ran fastest inside a jitted training step (measured
 with ``benchmarks/compile_step.py``; see the README section "Compiling"):
 
-- a convolution whose groups each see one input channel (a first layer on grey images,
-  depthwise convolutions) is ``kh * kw`` shifted multiply-adds, which XLA fuses into one
-  loop; XLA's convolution kernel is about 10x slower there. Other convolutions and the
+- a convolution with one input channel and one group (a first layer on grey images) is
+  one matrix product of the weights with the ``kh * kw`` shifted planes of the input
+  stacked on a leading axis; XLA's convolution kernel is about 10x slower there, and
+  the elementwise form (below) XLA fuses into each consumer of a compiled step,
+  computing it several times. Grouped convolutions whose groups each see one input
+  channel (depthwise) are ``kh * kw`` shifted multiply-adds. Other convolutions and the
   weight gradient use ``lax.conv_general_dilated`` (the weight gradient as its
   ``jax.linear_transpose``);
 - the input gradient (transposed convolution) of an ungrouped convolution is one
   matmul whose per-offset blocks are spread back with ``lax.pad`` (interior padding for
   the stride) and summed, kernel row by kernel row: about 2x faster than the transpose
   of XLA's convolution;
-- max pooling stacks the ``kh * kw`` window slices and takes max/argmax (twice as fast as
-  a variadic ``lax.reduce_window``); its backward is one flat scatter-add.
+- max pooling stacks the ``kh * kw`` window slices on a leading axis and reduces
+  (value, slot) pairs over it. Its backward, where every window lies inside the input
+  (no padding, no ceil-mode overhang), spreads the gradient by window slot with
+  ``lax.pad`` and sums (``max_pool2d_backward_slots``; the backend keeps each index
+  array's slots for it); otherwise one flat scatter-add. Inside a compiled LeNet step
+  the first convolution as a product and this pooling took the step from 1.3x to 0.9x
+  PyTorch's time (README "Compiling").
 
 Average pooling's backward is ``jax.linear_transpose`` of its window sum. Imported on
 first use, after the backend has loaded JAX.
@@ -61,9 +69,27 @@ def _conv_shifted(x, w, stride, padding, dilation, groups):
     return y
 
 
+def _conv_patches(x, w, stride, padding, dilation):
+    """One input channel, one group: the ``kh * kw`` shifted planes of x stacked on a
+    leading axis (each a contiguous copy) and one matrix product with the (O, kh * kw)
+    weights. Its result is a library product's, which XLA computes once; the shifted
+    multiply-adds of ``_conv_shifted`` are elementwise, and inside a compiled step XLA
+    fused them into every consumer (the pooling windows, the ReLU mask of the backward),
+    computing the convolution several times over."""
+    o, _, kh, kw = w.shape
+    x = jnp.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    out_hw = tuple((x.shape[2 + a] - dilation[a] * ((kh, kw)[a] - 1) - 1) // stride[a] + 1
+                   for a in range(2))
+    pt = jnp.stack([s[:, 0] for s in _windows(x, (kh, kw), stride, dilation, out_hw)])
+    y = lax.dot_general(w.reshape(o, kh * kw), pt, (((1,), (0,)), ((), ())))
+    return jnp.transpose(y, (1, 0, 2, 3))  # (O, N, OH, OW) -> (N, O, OH, OW)
+
+
 @partial(jax.jit, static_argnums=(2, 3, 4, 5))
 def conv2d(x, w, stride, padding, dilation, groups):
     if w.shape[1] == 1 and jnp.issubdtype(x.dtype, jnp.floating):
+        if groups == 1:
+            return _conv_patches(x, w, stride, padding, dilation)
         return _conv_shifted(x, w, stride, padding, dilation, groups)
     return _conv(x, w, stride, padding, dilation, groups)
 
@@ -118,20 +144,37 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups):
     return jax.linear_transpose(fwd, spec)(g)[0]
 
 
+def _first_max(a, b):
+    """The reducer of (value, slot) pairs: the larger value, the lower slot among equals,
+    a NaN beating numbers (PyTorch's max propagates NaN; the first NaN wins)."""
+    (av, ai), (bv, bi) = a, b
+    win = (av > bv) | ((av == bv) & (ai < bi))
+    if jnp.issubdtype(av.dtype, jnp.floating):
+        win = win | (jnp.isnan(av) & (~jnp.isnan(bv) | (ai < bi)))
+    return jnp.where(win, av, bv), jnp.where(win, ai, bi)
+
+
 @partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
 def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
+    """(max, flat per-plane index ``h * W + w`` of the first maximum, and its slot
+    ``i * kw + j`` in the window, for ``max_pool2d_backward_slots``)."""
     h, w = x.shape[2], x.shape[3]
     out_hw, (eh, ew) = pool_geometry((h, w), kernel, stride, padding, dilation, ceil_mode)
-    low = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
+    floating = jnp.issubdtype(x.dtype, jnp.floating)
+    low = -jnp.inf if floating else jnp.iinfo(x.dtype).min
     (ph, pw), kw = padding, kernel[1]
     xpad = x
     if ph or pw or eh or ew:
         xpad = jnp.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)),
                        constant_values=jnp.asarray(low, x.dtype))
-    stk = jnp.stack(_windows(xpad, kernel, stride, dilation, out_hw), axis=-1)
-    # argmax: the first maximum, a NaN beating numbers (PyTorch's max propagates NaN)
-    k = jnp.argmax(stk, axis=-1)
-    out = jnp.take_along_axis(stk, k[..., None], axis=-1)[..., 0]
+    # the window slices stacked on a leading axis and reduced over it as (value, slot)
+    # pairs: one loop over the output with a long contiguous innermost axis (a stack on
+    # a last axis of size kh * kw, argmax and take_along_axis ran 1.5x slower in a
+    # compiled LeNet step: a short innermost axis and a gather)
+    stk = jnp.stack(_windows(xpad, kernel, stride, dilation, out_hw))
+    slot = lax.broadcasted_iota(jnp.int32, stk.shape, 0)
+    out, k = lax.reduce((stk, slot), (jnp.asarray(low, x.dtype), jnp.int32(0)), _first_max,
+                        (0,))
     rows = (jnp.arange(out_hw[0]) * stride[0] - ph).reshape(-1, 1) + (k // kw) * dilation[0]
     cols = (jnp.arange(out_hw[1]) * stride[1] - pw).reshape(1, -1) + (k % kw) * dilation[1]
     # a window of padding and -inf only names its first slot: PyTorch names the first
@@ -139,7 +182,28 @@ def max_pool2d(x, kernel, stride, padding, dilation, ceil_mode):
     rows = jnp.where(rows < 0, rows % dilation[0], rows)
     cols = jnp.where(cols < 0, cols % dilation[1], cols)
     idx = rows * w + cols
-    return out, idx.astype(jnp.int64)
+    return out, idx.astype(jnp.int64), k
+
+
+@partial(jax.jit, static_argnums=(2, 3, 4, 5))
+def max_pool2d_backward_slots(g, k, in_hw, kernel, stride, dilation):
+    """The gradient of an unpadded max pool from each output's window slot ``k``: per
+    kernel offset, the gradients whose maximum sat there, spread onto the input grid with
+    ``lax.pad`` (interior padding ``stride - 1``) and summed. No scatter: XLA fuses it
+    into one loop over the input (a scatter-add runs element by element on a CPU)."""
+    (h, w), (kh, kw), (sh, sw), (dh, dw) = in_hw, kernel, stride, dilation
+    oh, ow = g.shape[2], g.shape[3]
+    zero = jnp.zeros((), g.dtype)
+    none = (0, 0, 0)
+    y = None
+    for i in range(kh):
+        for j in range(kw):
+            top, left = i * dh, j * dw
+            p = lax.pad(jnp.where(k == i * kw + j, g, zero), zero,
+                        (none, none, (top, h - top - (oh - 1) * sh - 1, sh - 1),
+                         (left, w - left - (ow - 1) * sw - 1, sw - 1)))
+            y = p if y is None else y + p
+    return y
 
 
 @partial(jax.jit, static_argnums=(2,))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import weakref
 from typing import Any, Sequence
 
 from ember.backends import Backend
@@ -58,6 +59,7 @@ class JaxBackend(Backend):
 
     def __init__(self) -> None:
         cuda = any(importlib.util.find_spec(m) is not None for m in _CUDA_PLUGINS)
+        self._pool_slots = _Memo()
         self.device_types = ("jax", "cpu", "cuda") if cuda else ("jax", "cpu")
 
     def unavailable_reason(self) -> str | None:
@@ -204,10 +206,23 @@ class JaxBackend(Backend):
 
     def max_pool2d(self, x, kernel, stride, padding, dilation, ceil_mode):
         from . import _conv
-        return _conv.max_pool2d(x, *_pairs(kernel, stride, padding, dilation), bool(ceil_mode))
+        geo = _pairs(kernel, stride, padding, dilation)
+        out, idx, k = _conv.max_pool2d(x, *geo, bool(ceil_mode))
+        kernel, stride, padding, dilation = geo
+        if padding == (0, 0) and all(
+                (o - 1) * s + (kk - 1) * d < n for o, s, kk, d, n in
+                zip(out.shape[2:], stride, kernel, dilation, x.shape[2:])):
+            # every window inside the input: the backward spreads by window slot
+            self._pool_slots.remember(idx, (k, kernel, stride, dilation))
+        return out, idx
 
     def max_pool2d_backward(self, g, idx, in_shape):
         from . import _conv
+        got = self._pool_slots.get(idx)
+        if got is not None:
+            k, kernel, stride, dilation = got
+            return _conv.max_pool2d_backward_slots(g, k, tuple(int(v) for v in in_shape[2:]),
+                                                   kernel, stride, dilation)
         return _conv.max_pool2d_backward(g, idx, tuple(int(v) for v in in_shape))
 
     def avg_pool2d(self, x, kernel, stride, padding, ceil_mode, count_include_pad,
@@ -250,6 +265,26 @@ class JaxBackend(Backend):
     def random_permutation(self, rng: _Key, n: int, dtype, index=None) -> Any:
         out = self.jr.permutation(rng.next(), n)
         return self._put(out.astype(self.native_dtype(dtype)), index)
+
+
+class _Memo:
+    """Facts about arrays this backend returned, looked up by identity while the array
+    lives: the window slots of a max pool's indices (``max_pool2d_backward`` receives
+    the indices only; the slots let it spread the gradient without a scatter). An entry
+    goes when its array is collected; nothing here keeps an array alive."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self) -> None:
+        self._d: dict = {}
+
+    def remember(self, arr, info) -> None:
+        key, d = id(arr), self._d
+        d[key] = (weakref.ref(arr, lambda _, key=key: d.pop(key, None)), info)
+
+    def get(self, arr):
+        got = self._d.get(id(arr))
+        return got[1] if got is not None and got[0]() is arr else None
 
 
 def _pairs(*args):

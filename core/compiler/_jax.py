@@ -13,6 +13,10 @@ traced, by ember's own autograd engine, into a second program: ``jax.make_jaxpr`
 which come back from the forward program as residuals. Autograd then gets one node,
 ``CompiledFunctionBackward``, whose backward runs that program (PyTorch's AOTAutograd does
 the same split).
+
+On a CPU the steady-state program keeps the transposed operand of each weight gradient
+``g.T @ x`` as a copy (``_kept_transposes``): XLA would fold the transpose into the
+product, which its CPU matrix kernels then run up to twice as slowly.
 """
 from __future__ import annotations
 
@@ -298,13 +302,61 @@ def _donating(jax, prog, closed, state_in, keys_in, args_in, lrs_in):
         ks = list(fixed)
         for i, k in zip(key_in, keys):
             ks[i] = k
-        return jax.core.eval_jaxpr(jaxpr, consts, *state, *ks, *args, *lrs)
+        return _eval(jax, jaxpr, consts, [*state, *ks, *args, *lrs], kept)
+
+    kept = _kept_transposes(jaxpr) if _on_cpu(state_in + args_in) else frozenset()
 
     don = [state_in[j] for j in prog.donate]
     keep = [state_in[j] for j in prog.keep]
     prog.lr_cache = (None, None)
     return jax.jit(flat, donate_argnums=(0,) if don else ()).lower(
         don, keep, [keys_in[i] for i in key_in], args_in, lrs_in).compile()
+
+
+def _on_cpu(arrays) -> bool:
+    for a in arrays:
+        devs = getattr(a, "devices", None)
+        if devs is not None:
+            return all(d.platform == "cpu" for d in devs())
+    return False
+
+
+def _kept_transposes(jaxpr) -> frozenset:
+    """The 2-D transposes whose result is the left operand of a matrix product: a weight
+    gradient ``g.T @ x``. XLA's CPU compiler folds such a transpose into the product,
+    which then contracts both operands over their leading axis, a form its matrix
+    kernels run up to twice as slowly as the plain product of the transposed copy
+    (YNNPACK's); the copy costs little next to it. Kept as copies, see ``_eval``."""
+    lhs = {e.invars[0] for e in jaxpr.eqns if e.primitive.name == "dot_general"
+           and e.params["dimension_numbers"] == (((1,), (0,)), ((), ()))
+           and len(e.invars[0].aval.shape) == 2 and len(e.invars[1].aval.shape) == 2}
+    return frozenset(e.outvars[0] for e in jaxpr.eqns if e.primitive.name == "transpose"
+                     and e.params["permutation"] == (1, 0) and e.outvars[0] in lhs)
+
+
+def _eval(jax, jaxpr, consts, args, keep):
+    """``jax.core.eval_jaxpr``, except that the results of the equations named in
+    ``keep`` pass through ``lax.optimization_barrier``, so XLA materialises them instead
+    of folding them into their consumers."""
+    if not keep:
+        return jax.core.eval_jaxpr(jaxpr, consts, *args)
+    env: dict = {}
+
+    def read(v):
+        return v.val if hasattr(v, "val") else env[v]  # a Literal, or a variable
+
+    env.update(zip(jaxpr.constvars, consts))
+    env.update(zip(jaxpr.invars, args))
+    barrier = jax.lax.optimization_barrier
+    for eqn in jaxpr.eqns:
+        with eqn.ctx.manager:
+            ans = eqn.primitive.bind(*map(read, eqn.invars),
+                                     **eqn.primitive.get_bind_params(eqn.params))
+        if not eqn.primitive.multiple_results:
+            ans = [ans]
+        for v, a in zip(eqn.outvars, ans):
+            env[v] = barrier(a) if v in keep else a
+    return [read(v) for v in jaxpr.outvars]
 
 
 def _used_vars(jaxpr) -> set:
