@@ -92,6 +92,8 @@ class Workers:
     next. A user runs one library, so each gets a process of its own; the blocks still
     alternate, so both see the same machine load. Use as a context manager."""
 
+    PAUSE = 0.3  # seconds between blocks
+
     def __init__(self, prepare, labels, cpu_time: bool = False):
         import multiprocessing as mp
         ctx = mp.get_context("spawn")  # no fork of a process holding thread pools
@@ -122,10 +124,14 @@ class Workers:
         import statistics
         for k in self.conns:
             self.time(k, max(1, number // 5))  # warm-up
+        import time
         times: dict = {k: [] for k in self.conns}
         keys = list(self.conns)
         for r in range(repeat):
             for k in (keys if r % 2 == 0 else keys[::-1]):
+                # a pause first: a library's idle workers spin on after its block (OpenBLAS
+                # ~0.1 s, OpenMP likewise) and would take a core from the next block
+                time.sleep(self.PAUSE)
                 times[k].append(self.time(k, number))
         return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
