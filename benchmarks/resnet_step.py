@@ -9,9 +9,12 @@ convolution forward, input gradient, weight gradient, batch norm forward/backwar
 pooling, ReLU's backward (masked_fill), the optimizer's update, and the rest (autograd
 bookkeeping, elementwise ops, the loss). ``--stack`` uses the ResNet-style block stack of
 ``model_steps.py`` (batch 32 of 3x32x32, SGD with momentum) instead of resnet18.
+``--processes`` runs each library in a process of its own (``_common.Workers``: medians of
+alternating blocks), as ``model_steps.py`` does: in one process the libraries' spinning
+thread pools slow each other at 2 threads.
 
     python benchmarks/resnet_step.py [--number 3] [--repeat 5] [--threads 2] [--cpu-time]
-        [--batch 16] [--device cpu] [--breakdown [--stack]]
+        [--batch 16] [--device cpu] [--breakdown [--stack]] [--processes]
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_step import parse_args, run  # noqa: E402
+from _common import Workers, table  # noqa: E402
+from train_step import make_step, parse_args, run  # noqa: E402
 
 #: backend methods (and functional helpers) timed by --breakdown, by category
 CATEGORIES = {
@@ -105,6 +109,44 @@ def breakdown(args, stack: bool) -> None:
         print(f"  {name:36s} {ms:8.1f} ms {100 * ms / total:6.1f}%")
 
 
+def _prepare(batch: int, label: str):
+    """(step, set_threads, first loss) of resnet18 in ``label``'s library, both from
+    torchvision's initial weights under seed 0."""
+    import numpy as np
+    import torch
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 3, 64, 64)).astype("float32")
+    y = rng.integers(0, 10, batch)
+    tmodel = build(torch)
+    if label == "torch":
+        step = make_step(torch, tmodel, torch.tensor(x), torch.tensor(y))
+        return step, torch.set_num_threads, lambda: float(step().detach())
+    import ember
+    torch.set_num_threads(1)  # only the initial weights come from it here
+    emodel = build(ember)
+    emodel.load_state_dict({k: ember.tensor(v.detach().numpy())
+                            for k, v in tmodel.state_dict().items()})
+    step = make_step(ember, emodel, ember.tensor(x), ember.tensor(y))
+    return step, ember.set_num_threads, lambda: float(step().detach())
+
+
+def processes(args) -> None:
+    import functools
+    with Workers(functools.partial(_prepare, args.batch or 16), ("ember", "torch"),
+                 args.cpu_time) as run_:
+        le, lt = run_.first["ember"], run_.first["torch"]
+        assert abs(le - lt) < 1e-3 * max(1.0, abs(lt)), (le, lt)  # same computation
+        run_.threads(args.threads)
+        res = run_.blocks(args.number, args.repeat)
+    (em, eb), (tm, tb) = res["ember"], res["torch"]
+    print(f"resnet18 step, batch {args.batch or 16}, {args.threads} thread(s), each library "
+          f"in its own process: {'CPU' if args.cpu_time else 'wall'} ms per step, median "
+          f"(best) of {args.repeat} alternating blocks of {args.number}")
+    print(table(["", "ember ms", "torch ms", "ember/torch"],
+                [["median", f"{em / 1e3:.1f}", f"{tm / 1e3:.1f}", f"{em / tm:.2f}"],
+                 ["best", f"{eb / 1e3:.1f}", f"{tb / 1e3:.1f}", f"{eb / tb:.2f}"]]))
+
+
 def main() -> None:
     stack = "--stack" in sys.argv
     if stack:
@@ -112,7 +154,13 @@ def main() -> None:
     brk = "--breakdown" in sys.argv
     if brk:
         sys.argv.remove("--breakdown")
+    procs = "--processes" in sys.argv
+    if procs:
+        sys.argv.remove("--processes")
     args = parse_args(__doc__, number=3, repeat=5)
+    if procs:
+        processes(args)
+        return
     if brk:
         breakdown(args, stack)
         return
