@@ -6,7 +6,51 @@ from ... import _dtype
 from ..._tensor import Tensor, wrap
 
 __all__ = ["const", "reduce_loss", "check_reduction", "legacy_reduction", "dtype_name",
-           "tuple_arg"]
+           "tuple_arg", "matvec_sum", "sum_keep"]
+
+
+def matvec_sum(be, a, axes: tuple, mean: bool = False):
+    """sum (or mean) of a float32/float64 array over ``axes``, keeping them, as one BLAS
+    matrix-vector product with a vector of ones where ``axes`` are a's leading or trailing
+    axes (layer norm's statistics and its weight/bias gradients); None otherwise. On
+    numpy a (768, 128) array's row sums take ~9 us this way against ~45 us for
+    ``mean(axis=-1)`` (one inner loop call per row), its column sums 6 us against 32."""
+    xp = be.xp
+    nd = a.ndim
+    if not be.mutable or a.dtype not in (xp.float32, xp.float64) or not axes or \
+            len(axes) == nd or a.size == 0:
+        return None
+    k = len(axes)
+    if axes == tuple(range(nd - k, nd)):
+        lead = a.shape[:nd - k]
+        rows = 1
+        for n in lead:
+            rows *= n
+        n = a.size // rows
+        r = xp.reshape(a, (rows, n)) @ xp.ones(n, dtype=a.dtype)
+        shape = lead + (1,) * k
+    elif axes == tuple(range(k)):
+        tail = a.shape[k:]
+        cols = 1
+        for n in tail:
+            cols *= n
+        n = a.size // cols
+        r = xp.ones(n, dtype=a.dtype) @ xp.reshape(a, (n, cols))
+        shape = (1,) * k + tail
+    else:
+        return None
+    if mean:
+        r = r / n
+    return xp.reshape(r, shape)
+
+
+def sum_keep(be, a, axes: tuple, mean: bool = False):
+    """sum (or mean) of a backend array over ``axes``, keeping them: :func:`matvec_sum`
+    where it applies, else the namespace's own reduction."""
+    r = matvec_sum(be, a, axes, mean)
+    if r is None:
+        r = (be.xp.mean if mean else be.xp.sum)(a, axis=axes, keepdims=True)
+    return r
 
 
 def dtype_name(dt) -> str:

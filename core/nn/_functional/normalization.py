@@ -17,6 +17,7 @@ from ..._tensor import Tensor, wrap
 from ...autograd.graph import CONSTANT, record
 from ...autograd.grad_mode import STATE as GRAD
 from ...autograd.grad_mode import no_grad
+from ._util import matvec_sum, sum_keep
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "normalize",
            "rms_norm"]
@@ -59,9 +60,8 @@ def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias
     xp = be.xp
     x = input._data
     if stats is None:
-        mean = _matvec_sum(be, x, axes, mean=True) if shape is None else None
-        if mean is None:
-            mean = xp.mean(x, axis=axes, keepdims=True)
+        mean = sum_keep(be, x, axes, mean=True) if shape is None else \
+            xp.mean(x, axis=axes, keepdims=True)
         xc = x - mean
         m = 1
         for a in axes:
@@ -142,41 +142,6 @@ def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias
     return res, mean, var
 
 
-def _matvec_sum(be, a, axes: tuple, mean: bool = False):
-    """sum (or mean) of a float32/float64 array over ``axes``, keeping them, as one BLAS
-    matrix-vector product with a vector of ones where ``axes`` are a's leading or trailing
-    axes (layer norm's statistics and its weight/bias gradients); None otherwise. On
-    numpy a (768, 128) array's row sums take ~9 us this way against ~45 us for
-    ``mean(axis=-1)`` (one inner loop call per row), its column sums 6 us against 32."""
-    xp = be.xp
-    nd = a.ndim
-    if not be.mutable or a.dtype not in (xp.float32, xp.float64) or not axes or \
-            len(axes) == nd or a.size == 0:
-        return None
-    k = len(axes)
-    if axes == tuple(range(nd - k, nd)):
-        lead = a.shape[:nd - k]
-        rows = 1
-        for n in lead:
-            rows *= n
-        n = a.size // rows
-        r = xp.reshape(a, (rows, n)) @ xp.ones(n, dtype=a.dtype)
-        shape = lead + (1,) * k
-    elif axes == tuple(range(k)):
-        tail = a.shape[k:]
-        cols = 1
-        for n in tail:
-            cols *= n
-        n = a.size // cols
-        r = xp.ones(n, dtype=a.dtype) @ xp.reshape(a, (n, cols))
-        shape = (1,) * k + tail
-    else:
-        return None
-    if mean:
-        r = r / n
-    return xp.reshape(r, shape)
-
-
 def _sum_sq(xp, a, axes: tuple, b=None):
     """sum(a · b) (b defaults to a) over ``axes``, keeping them: one pass without a product
     array where the namespace has ``einsum`` (numpy, CuPy, JAX), else the product summed."""
@@ -205,18 +170,13 @@ def _norm_backward(be, g, xhat, invstd, w, axes, red, batch_stats, needs, input,
     gx = gw = gb = None
     sg = None
     if rb or (rx and batch_stats and red == axes):
-        sg = _matvec_sum(be, gd, red)  # layer norm's bias gradient (BLAS), else None
-        if sg is None:
-            sg = xp.sum(gd, axis=red, keepdims=True)
+        sg = sum_keep(be, gd, red)  # layer norm's bias gradient by BLAS
     sgx = None
     if rw or (rx and batch_stats and red == axes):
         if centered:
             sgx = _sum_sq(xp, gd, red, xhat) * invstd
         else:
-            gxh = gd * xhat
-            sgx = _matvec_sum(be, gxh, red)
-            if sgx is None:
-                sgx = xp.sum(gxh, axis=red, keepdims=True)
+            sgx = sum_keep(be, gd * xhat, red)
     if rw:
         gw = wrap(xp.reshape(sgx, weight.shape), dt, dev)
     if rb:
@@ -236,7 +196,7 @@ def _norm_backward(be, g, xhat, invstd, w, axes, red, batch_stats, needs, input,
                     s2 = s2 * invstd
             else:
                 dxh, scale = (gd if w is None else gd * w), invstd
-                s1 = _matvec_sum(be, dxh, axes, mean=True)  # layer norm: BLAS
+                s1 = matvec_sum(be, dxh, axes, mean=True)  # layer norm: BLAS
                 if s1 is None:
                     s1 = xp.mean(dxh, axis=axes, keepdims=True)
                     s2 = xp.mean(dxh * xhat, axis=axes, keepdims=True)
