@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["MIN_ELEMENTS", "apply", "num_threads", "parallel", "pieces", "split"]
+__all__ = ["MIN_ELEMENTS", "apply", "blocked", "num_threads", "parallel", "pieces", "split"]
 
 #: the fewest elements worth a thread of their own (~20-50 us of memory-bound numpy work)
 MIN_ELEMENTS = 1 << 16
@@ -102,3 +102,21 @@ def parallel(fn, bounds: list) -> None:
 def split(n: int, k: int) -> list:
     """``k`` nearly equal ``(lo, hi)`` ranges covering ``range(n)``."""
     return [(n * i // k, n * (i + 1) // k) for i in range(k)]
+
+
+def blocked(n: int, block: int, fn, scratch=None, size: int | None = None,
+            min_elements: int = MIN_ELEMENTS) -> None:
+    """``fn(lo, hi)`` over consecutive blocks of at most ``block`` of ``range(n)`` (blocks
+    whose arrays stay in cache while several passes run over them), the blocks spread over
+    the threads in contiguous pieces as :func:`pieces` says for ``size`` elements (default
+    n). ``scratch(m)``: a work buffer made once per piece for blocks of up to m, passed as
+    fn's third argument."""
+    def run(lo, hi):
+        if scratch is None:
+            for b in range(lo, hi, block):
+                fn(b, min(hi, b + block))
+            return
+        buf = scratch(min(block, hi - lo))
+        for b in range(lo, hi, block):
+            fn(b, min(hi, b + block), buf)
+    parallel(run, split(n, pieces(n if size is None else size, min_elements)))

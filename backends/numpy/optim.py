@@ -31,12 +31,9 @@ BLOCK = 1 << 17
 
 def _blocks(n: int, fn) -> None:
     """``fn(lo, hi, scratch)`` over blocks of range(n), the blocks spread over threads."""
-    def run(lo, hi):
-        buf = np.empty(min(BLOCK, hi - lo), np.float64)  # float64 fits every float dtype
-        for b in range(lo, hi, BLOCK):
-            fn(b, min(hi, b + BLOCK), buf)
-    k = _threads.pieces(n, max(_threads.MIN_ELEMENTS, BLOCK))
-    _threads.parallel(run, _threads.split(n, k))
+    # (float64 scratch fits every float dtype)
+    _threads.blocked(n, BLOCK, fn, scratch=lambda m: np.empty(m, np.float64),
+                     min_elements=max(_threads.MIN_ELEMENTS, BLOCK))
 
 
 def _flat(*arrays):

@@ -37,15 +37,8 @@ def _rows(*arrays):
 
 def _over_rows(n_rows: int, width: int, dtype, fn) -> None:
     """``fn(lo, hi, scratch)`` over blocks of rows, the blocks spread over threads."""
-    per = max(1, BLOCK // width)
-
-    def run(lo, hi):
-        buf = np.empty((min(per, hi - lo), width), dtype)
-        for b in range(lo, hi, per):
-            e = min(hi, b + per)
-            fn(b, e, buf[:e - b])
-    k = _threads.pieces(n_rows * width)
-    _threads.parallel(run, _threads.split(n_rows, k))
+    _threads.blocked(n_rows, max(1, BLOCK // width), lambda b, e, buf: fn(b, e, buf[:e - b]),
+                     scratch=lambda m: np.empty((m, width), dtype), size=n_rows * width)
 
 
 def softmax(x, log: bool):

@@ -95,12 +95,10 @@ def erf_float32(x):
     out = np.empty(n, np.float32)
     work = [scratch.get((n,), np.float32) for _ in range(4)]
 
-    def piece(lo, hi):
-        for b in range(lo, hi, BLOCK):
-            e = min(hi, b + BLOCK)
-            _erf_piece(flat[b:e], out[b:e], *(w[b:e] for w in work))
+    def block(b, e):
+        _erf_piece(flat[b:e], out[b:e], *(w[b:e] for w in work))
     with np.errstate(all="ignore"):  # nan in, nan out: no warnings
-        _threads.parallel(piece, _threads.split(n, _threads.pieces(n)))
+        _threads.blocked(n, BLOCK, block)
     return out.reshape(x.shape)
 
 
@@ -126,18 +124,16 @@ def gelu_float32(x):
     y, cdf = np.empty(n, np.float32), np.empty(n, np.float32)
     work = [scratch.get((n,), np.float32) for _ in range(5)]
 
-    def piece(lo, hi):
-        for b in range(lo, hi, BLOCK):
-            e = min(hi, b + BLOCK)
-            u, *rest = (w[b:e] for w in work)
-            np.multiply(flat[b:e], _SQRT_HALF, out=u)
-            c = cdf[b:e]
-            _erf_piece(u, c, *rest)
-            c *= _HALF
-            c += _HALF
-            np.multiply(flat[b:e], c, out=y[b:e])
+    def block(b, e):
+        u, *rest = (w[b:e] for w in work)
+        np.multiply(flat[b:e], _SQRT_HALF, out=u)
+        c = cdf[b:e]
+        _erf_piece(u, c, *rest)
+        c *= _HALF
+        c += _HALF
+        np.multiply(flat[b:e], c, out=y[b:e])
     with np.errstate(all="ignore"):
-        _threads.parallel(piece, _threads.split(n, _threads.pieces(n)))
+        _threads.blocked(n, BLOCK, block)
     return y.reshape(x.shape), cdf.reshape(x.shape)
 
 
@@ -151,19 +147,17 @@ def gelu_backward_float32(g, x, cdf):
     n = fx.size
     out = np.empty(n, np.float32)
 
-    def piece(lo, hi):
-        for b in range(lo, hi, BLOCK):
-            e = min(hi, b + BLOCK)
-            xb, t = fx[b:e], out[b:e]
-            np.multiply(xb, xb, out=t)
-            t *= _NEG_HALF
-            np.exp(t, out=t)
-            t *= _INV_SQRT_2PI
-            t *= xb
-            t += fc[b:e]
-            t *= fg[b:e]
+    def block(b, e):
+        xb, t = fx[b:e], out[b:e]
+        np.multiply(xb, xb, out=t)
+        t *= _NEG_HALF
+        np.exp(t, out=t)
+        t *= _INV_SQRT_2PI
+        t *= xb
+        t += fc[b:e]
+        t *= fg[b:e]
     with np.errstate(all="ignore"):
-        _threads.parallel(piece, _threads.split(n, _threads.pieces(n)))
+        _threads.blocked(n, BLOCK, block)
     return out.reshape(x.shape)
 
 
