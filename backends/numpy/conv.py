@@ -412,7 +412,7 @@ def max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra=(0, 0)):
     GIL; resnet18's stem pooling is 5 ms a step on one thread)."""
     n = x.shape[0]
     k = min(n, _threads.pieces(x.size, 2 * _threads.MIN_ELEMENTS))
-    if k == 1:
+    if k <= 1:  # (0: an empty batch)
         return _max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra)
     out = {}
 
