@@ -37,6 +37,16 @@ def test_erf_float32_against_torch_and_float64(nb, torch):
     assert out[5] > 0 and list(out[6:]) == [1.0, -1.0]
 
 
+def test_erf_float32_stays_ours_after_a_float64_call(nb):
+    """A float64 erf (scipy's) must not shadow the float32 kernel for later calls."""
+    pytest.importorskip("scipy")
+    from ember_numpy.special import erf_float32
+    x = np.linspace(-3, 3, 1001, dtype=np.float32)
+    nb.special.erf(x.astype(np.float64))
+    nb.special.erf(x.astype(np.float16))
+    assert np.array_equal(nb.special.erf(x), erf_float32(x))
+
+
 def test_erf_float32_threads_split_the_same(nb):
     pytest.importorskip("scipy")
     from ember_numpy.special import erf_float32

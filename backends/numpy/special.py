@@ -170,8 +170,16 @@ class ScipySpecial:
     def __init__(self):
         import scipy.special
         self._lib = scipy.special
+        # (not cached under "erf": that instance attribute would shadow erf() below and
+        # send float32 to scipy's scalar loop after the first float64 call)
+        self._scipy_erf = self._wrap("erf")
 
     def __getattr__(self, name: str):
+        call = self._wrap(name)
+        setattr(self, name, call)  # later lookups skip __getattr__
+        return call
+
+    def _wrap(self, name: str):
         fn = getattr(self._lib, name)
 
         def call(x, *rest):
@@ -183,10 +191,9 @@ class ScipySpecial:
             r = fn(x, *rest)
             return r.astype(dt, copy=False)
         call.__name__ = name
-        setattr(self, name, call)  # later lookups skip __getattr__
         return call
 
     def erf(self, x):
         if x.dtype == np.float32:
             return erf_float32(x)
-        return self.__getattr__("erf")(x)  # noqa: PLC2801 - the scipy path
+        return self._scipy_erf(x)
