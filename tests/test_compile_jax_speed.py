@@ -4,7 +4,7 @@
   optimizer state) to XLA to update in place, but never an array the user can still reach
   (``detach()``, ``.data``, an old ``.grad``, optimizer state held by a variable): those
   keep their values and stay readable;
-- the JAX backend's convolution and pooling formulations (one input channel as one
+- the JAX backend's convolution and pooling formulations (a few input channels as one
   product with the stacked shifted planes, depthwise as shifted multiply-adds, the
   transposed convolution spread back with ``lax.pad``, max pooling as a (value, slot)
   reduction with its gradient spread by slot): values and gradients as PyTorch's,
@@ -112,10 +112,12 @@ def test_donation_of_a_returned_loss_and_an_argument(jdev):
 
 
 CONVS = [  # (in, out, kernel, stride, padding, dilation, groups), input shape
-    ((1, 4, 3, 1, 1, 1, 1), (2, 1, 7, 6)),  # one input channel: shifted multiply-adds
+    ((1, 4, 3, 1, 1, 1, 1), (2, 1, 7, 6)),  # one input channel: product with the planes
     ((1, 3, (3, 2), 2, (1, 0), (2, 1), 1), (2, 1, 9, 8)),
     ((3, 6, 3, 2, 1, 1, 3), (2, 3, 8, 7)),  # depthwise, channel multiplier 2
-    ((2, 4, 3, 1, 0, 1, 1), (2, 2, 6, 6)),  # XLA's convolution; input gradient spread
+    ((2, 4, 3, 1, 0, 1, 1), (2, 2, 6, 6)),  # a few channels: planes; input gradient spread
+    ((3, 5, (3, 2), (2, 1), (1, 2), (1, 2), 1), (2, 3, 8, 9)),  # planes of each channel
+    ((9, 2, 3, 1, 1, 1, 1), (1, 9, 5, 5)),  # over PATCHES_MAX_CHANNELS: XLA's convolution
 ]
 
 
@@ -137,6 +139,22 @@ def test_conv2d_paths_match_torch(torch, jdev, cfg, shape):
     np.testing.assert_allclose(_np(ex.grad), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(_np(em.weight.grad), tm.weight.grad.numpy(), rtol=1e-10,
                                atol=1e-12)
+
+
+def test_conv2d_few_channels_is_one_product(jdev):
+    """Up to ``PATCHES_MAX_CHANNELS`` input channels the convolution is a product with
+    the stacked planes (no XLA convolution in its program); above, XLA's kernel."""
+    import jax
+    from ember_jax import _conv
+
+    def prims(cin):
+        x = np.zeros((2, cin, 8, 8), np.float32)
+        w = np.zeros((4, cin, 3, 3), np.float32)
+        jaxpr = jax.make_jaxpr(lambda a, b: _conv.conv2d(a, b, (1, 1), (1, 1), (1, 1), 1))
+        return str(jaxpr(x, w))
+    few, many = prims(3), prims(_conv.PATCHES_MAX_CHANNELS + 1)
+    assert "dot_general" in few and "conv_general_dilated" not in few
+    assert "conv_general_dilated" in many
 
 
 @pytest.mark.parametrize("stride,padding,dilation,output_padding", [
