@@ -64,7 +64,7 @@ def blocks(cases: dict, number: int, repeat: int, timer=timeit.default_timer) ->
 
 
 def _serve(conn, prepare, label: str, cpu_time: bool) -> None:
-    """A worker process of :func:`isolated_blocks`: ``prepare(label)`` gives ``(step,
+    """A worker process of :class:`Workers`: ``prepare(label)`` gives ``(step,
     set_threads, eval_loss)``; then it answers the parent's commands until told to stop."""
     import time
     timer = time.process_time if cpu_time else time.perf_counter
@@ -76,10 +76,14 @@ def _serve(conn, prepare, label: str, cpu_time: bool) -> None:
             set_threads(arg)
             conn.send(None)
         elif cmd == "time":
-            t0 = timer()
-            for _ in range(arg):
+            number, warm = arg
+            end = time.perf_counter() + warm
+            while time.perf_counter() < end:
                 step()
-            conn.send((timer() - t0) / arg * 1e6)
+            t0 = timer()
+            for _ in range(number):
+                step()
+            conn.send((timer() - t0) / number * 1e6)
         else:
             return
 
@@ -94,7 +98,12 @@ class Workers:
 
     PAUSE = 0.3  # seconds between blocks
 
-    def __init__(self, prepare, labels, cpu_time: bool = False):
+    def __init__(self, prepare, labels, cpu_time: bool = False, warm: float = 0.0):
+        """``warm``: seconds of untimed calls after each pause, before the block is timed:
+        a training loop runs its steps back to back, and after a pause the first ones are
+        slow (XLA's MLP step at 2 threads: ~13 steps, 45 ms, at 3-4 ms each, then 2.2-2.4
+        ms)."""
+        self.warm = warm
         import multiprocessing as mp
         ctx = mp.get_context("spawn")  # no fork of a process holding thread pools
         self.conns, self.procs = {}, []
@@ -114,9 +123,13 @@ class Workers:
         for c in self.conns.values():
             c.recv()
 
+    def drop(self, label: str) -> None:
+        """Stop ``label``'s process and leave it out of the blocks (e.g. it could not run)."""
+        self.conns.pop(label).send(("stop", None))
+
     def time(self, label: str, number: int) -> float:
         """Microseconds per call of ``number`` calls in ``label``'s process."""
-        self.conns[label].send(("time", number))
+        self.conns[label].send(("time", (number, self.warm)))
         return self.conns[label].recv()
 
     def blocks(self, number: int, repeat: int) -> dict:

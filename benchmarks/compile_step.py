@@ -9,10 +9,16 @@ homework shape Linear(117->16)-ReLU-Linear(16->1) batch 256, MSELoss, SGD, where
 dispatch is nearly all of the time. Also the compile cost: the first calls until the
 program runs (the first call, which creates gradients and optimizer state, runs as a
 program of its own; the second traces and compiles the steady state), and the mean time
-per step over the first 100 steps.
+per step over the first 100 steps. Each candidate runs in a process of its own, pinned to
+``--threads`` cores (``_common.Workers``: in one process, each library's idle workers
+spin on after its block and take a core from the next candidate's), the blocks
+alternating, each block after a pause and 0.1 s of untimed steps (after a pause, XLA's
+MLP step at 2 threads takes 3-4 ms for ~13 steps, then 2.2-2.4 ms back to back, as a
+training loop runs); medians of the blocks are reported, and the ratio of the best
+blocks.
 
     python benchmarks/compile_step.py [--number 20] [--repeat 7] [--threads 2]
-        [--rows mlp-sgd,mlp-adam,cnn,homework] [--cpu-time] [--torch-compile]
+        [--rows mlp-sgd,mlp-adam,cnn,homework] [--cpu-time] [--torch-compile] [--no-pin]
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import time
 from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import THREADS, load_torch, race, ratio, table  # noqa: E402
+from _common import THREADS, Workers, ratio, table  # noqa: E402
 
 
 def mlp(lib):
@@ -44,6 +50,9 @@ def homework(lib):
     nn = lib.nn
     return nn.Sequential(nn.Linear(117, 16), nn.ReLU(), nn.Linear(16, 1))
 
+
+#: steps per timed block: ~50 ms of PyTorch's time at one thread
+NUMBER = {"mlp-sgd": 12, "mlp-adam": 10, "cnn": 8, "homework": 150}
 
 # name: (model, input shape, classes (None: regression, MSELoss), optimizer)
 ROWS = {
@@ -128,7 +137,32 @@ def _jax_sync(step):
     return run
 
 
-def bench_row(name, args, torch, results):
+def _threads(threads: int, pin_cores: bool) -> None:
+    """Before numpy, JAX or PyTorch is imported in this process: ``threads`` for each."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if threads == 1:  # XLA's CPU thread pool too
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread"
+                                   "_eigen=false intra_op_parallelism_threads=1").strip()
+    if pin_cores:
+        pin(threads)
+
+
+def pin(threads: int) -> None:
+    """Run this process on ``threads`` cores, so that every library's pools see that many:
+    with --threads 1, XLA's CPU matrix products (YNNPACK) still split over all the
+    machine's cores despite ``intra_op_parallelism_threads=1``, and the handoffs between
+    those threads count against ember in CPU time (compiled MLP step, CPU ms, one run
+    each: 3.36 pinned, 4.09 unpinned; PyTorch's step is not helped by pinning)."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if 0 < threads < len(cores):
+        os.sched_setaffinity(0, cores[:threads])
+
+
+def _prepare(name: str, opts: dict, label: str):
+    """``(step, set_threads, first)`` of candidate ``label`` on row ``name``, in a process of
+    its own (``_common.Workers``). ``first()`` gives the loss of the second step and, for
+    ``ember compiled``, the compile cost."""
+    _threads(opts["threads"], opts["pin"])
     import numpy as np
 
     import ember
@@ -138,115 +172,123 @@ def bench_row(name, args, torch, results):
     y = (rng.integers(0, classes, shape[0]) if classes
          else rng.standard_normal((shape[0], 1)).astype("float32"))
     ember.manual_seed(0)
-    ref = build(ember)
-    state = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
+    state = {k: v.detach().numpy() for k, v in build(ember).state_dict().items()}
+    info: dict = {}
 
-    def ember_model(dev):
+    def ember_step(dev):
         m = build(ember)
         m.load_state_dict({k: ember.tensor(v) for k, v in state.items()})
-        return m.to(dev)
+        m.to(dev)
+        return make_step(ember, m, ember.tensor(x, device=dev), ember.tensor(y, device=dev),
+                         optim, classes)
 
-    steps = {}
-    m_np = ember_model("cpu")
-    steps["ember numpy"] = make_step(ember, m_np, ember.tensor(x), ember.tensor(y), optim,
-                                     classes)
-    m_jx = ember_model("jax")
-    xj, yj = ember.tensor(x, device="jax"), ember.tensor(y, device="jax")
-    steps["ember jax eager"] = _jax_sync(make_step(ember, m_jx, xj, yj, optim, classes))
-    m_c = ember_model("jax")
-    compiled = ember.compile(make_step(ember, m_c, xj, yj, optim, classes), fullgraph=True)
-    step_c = _jax_sync(compiled)
-    # compile cost: the calls until the program runs, then the mean over 100 steps (CPU
-    # seconds of this process with --cpu-time: wall time on a shared machine mostly
-    # measures the other processes)
-    clock = time.process_time if args.cpu_time else time.perf_counter
-    t0 = clock()
-    step_c()
-    loss2 = {"ember compiled": float(step_c().detach())}  # the compiled program's first run
-    first = clock() - t0
-    for _ in range(98):
-        step_c()
-    first100 = (clock() - t0) / 100
-    steps["ember compiled"] = step_c
-    if args.floor:
-        floor = jax_floor(name, state, x, y, classes)
-        if floor is not None:
-            steps["jax.jit by hand"] = floor
-    if torch is not None:
+    if label == "ember numpy":
+        ember.set_num_threads(opts["threads"])
+        step = ember_step("cpu")
+    elif label == "ember jax eager":
+        step = _jax_sync(ember_step("jax"))
+    elif label == "ember compiled":
+        step = _jax_sync(ember.compile(ember_step("jax"), fullgraph=True))
+        # compile cost: the calls until the program runs (the first call, which creates
+        # gradients and optimizer state, is a program of its own; the second traces and
+        # compiles the steady state), then the mean over the first 100 steps
+        clock = time.process_time if opts["cpu_time"] else time.perf_counter
+        t0 = clock()
+        step()
+        info["loss"] = float(step().detach())
+        info["first"] = clock() - t0
+        for _ in range(98):
+            step()
+        info["first100"] = (clock() - t0) / 100
+    elif label == "jax.jit by hand":
+        step = jax_floor(name, state, x, y, classes)
+    else:  # torch eager, torch.compile
+        import torch
+        torch.set_num_threads(opts["threads"])
         tm = build(torch)
         tm.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
-        tx, ty = torch.tensor(x), torch.tensor(y)
-        steps["torch eager"] = make_step(torch, tm, tx, ty, optim, classes)
-        if args.torch_compile:
-            tc = build(torch)
-            tc.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+        step = make_step(torch, tm, torch.tensor(x), torch.tensor(y), optim, classes)
+        if label == "torch.compile":
             try:
-                t_step = torch.compile(make_step(torch, tc, tx, ty, optim, classes))
-                t_step()
-                t_step()
-                steps["torch.compile"] = t_step
+                step = torch.compile(step)
+                step()
             except Exception as exc:  # noqa: BLE001 - no C++ toolchain etc.: leave it out
-                print(f"  torch.compile unavailable here: {type(exc).__name__}: "
-                      f"{str(exc).splitlines()[0][:120]}")
-                args.torch_compile = False
-    # the same computation: every candidate's second step has the same loss
-    for k, st in steps.items():
-        if k not in ("ember compiled", "torch.compile"):  # (called already)
-            st()
-            loss2[k] = float(st() if k == "jax.jit by hand" else st().detach())
-    losses = loss2
-    timer = time.process_time if args.cpu_time else time.perf_counter
-    best = race(steps, args.number, args.repeat, timer)
-    results.append((name, best, first, first100, losses))
-    print(f"  {name}: " + ", ".join(f"{k} {v / 1e3:.3f} ms" for k, v in best.items()) +
-          f"; compile {first:.2f} s", flush=True)
+                info["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+                step = None
+    if step is not None and "loss" not in info:
+        step()
+        loss = step()
+        info["loss"] = float(loss if label == "jax.jit by hand" else loss.detach())
+    return step, lambda n: None, lambda: info
+
+
+CANDIDATES = ["ember numpy", "ember jax eager", "ember compiled", "jax.jit by hand",
+              "torch eager", "torch.compile"]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--number", type=int, default=20, help="steps per timed round")
-    ap.add_argument("--repeat", type=int, default=7, help="rounds (the best is kept)")
+    ap.add_argument("--number", type=int, default=None,
+                    help="steps per timed block (default: per row, ~50 ms of PyTorch's)")
+    ap.add_argument("--repeat", type=int, default=7, help="blocks per candidate (median kept)")
     ap.add_argument("--threads", type=int, default=THREADS)
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--cpu-time", action="store_true",
-                    help="time CPU seconds of this process (all its threads, XLA's too), not "
-                         "wall time: steadier on a loaded machine; use with --threads 1")
+                    help="time CPU seconds of each candidate's process (all its threads, "
+                         "XLA's too), not wall time: steadier on a loaded machine; use with "
+                         "--threads 1")
     ap.add_argument("--floor", action="store_true",
                     help="also time the SGD rows' step written by hand in JAX (jax.jit, "
                          "parameters donated): the floor for ember's per-call overhead")
     ap.add_argument("--torch-compile", action="store_true",
                     help="also time torch.compile (inductor needs a C++ compiler and takes "
                          "minutes per model on 2 cores)")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="do not pin each process to --threads cores (XLA's CPU pools then "
+                         "size themselves by the machine's cores, whatever the flags say)")
     args = ap.parse_args()
-    if "numpy" not in sys.modules:
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    if args.threads == 1 and "jax" not in sys.modules:  # XLA's CPU thread pool too
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen"
-                                   "=false intra_op_parallelism_threads=1").strip()
-    torch = load_torch()
-    if torch is not None:
-        torch.set_num_threads(args.threads)
-    results: list = []
+    opts = {"threads": args.threads, "pin": not args.no_pin, "cpu_time": args.cpu_time}
+    try:
+        import torch  # noqa: F401 - only whether it is there; it runs in its own process
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    rows, losses, steps_per_block = [], [], {}
     for name in args.rows.split(","):
-        bench_row(name, args, torch, results)
-    cols = ["ember numpy", "ember jax eager", "ember compiled", "jax.jit by hand",
-            "torch eager", "torch.compile"]
-    rows = []
-    for name, best, first, first100, _ in results:
-        ms = [f"{best[c] / 1e3:.3f}" if c in best else "-" for c in cols]
-        rows.append([name, *ms, ratio(best["ember compiled"], best.get("torch eager")),
-                     ratio(best["ember numpy"], best.get("torch eager")),
-                     f"{first:.2f}", f"{first100 * 1e3:.1f}"])
-    print(f"{'CPU' if args.cpu_time else 'wall'} ms per training step, best of "
-          f"{args.repeat} rounds of {args.number} steps "
-          f"(torch threads {args.threads}, OMP_NUM_THREADS="
-          f"{os.environ.get('OMP_NUM_THREADS')}); compile: seconds of the first two calls, "
-          "and ms per step averaged over the first 100")
-    print(table(["step", *[c + " ms" for c in cols], "compiled/torch", "numpy/torch",
-                 "compile s", "first-100 ms/step"], rows))
-    for name, _, _, _, losses in results:
+        labels = [c for c in CANDIDATES
+                  if (c != "jax.jit by hand" or (args.floor and ROWS[name][3] == "sgd"))
+                  and (not c.startswith("torch") or have_torch)
+                  and (c != "torch.compile" or args.torch_compile)]
+        number = args.number or NUMBER[name]
+        with Workers(partial(_prepare, name, opts), labels, args.cpu_time, warm=0.1) as run:
+            for label, first in list(run.first.items()):
+                if "error" in first:
+                    print(f"  {label} unavailable here: {first['error']}")
+                    run.drop(label)
+            res = run.blocks(number, args.repeat)
+        comp = run.first["ember compiled"]
+        med = {k: m for k, (m, _) in res.items()}
+        best = {k: b for k, (_, b) in res.items()}
+        rows.append([name, *[f"{med[c] / 1e3:.3f}" if c in med else "-" for c in CANDIDATES],
+                     ratio(med["ember compiled"], med.get("torch eager")),
+                     ratio(best["ember compiled"], best.get("torch eager")),
+                     ratio(med["ember numpy"], med.get("torch eager")),
+                     f"{comp['first']:.2f}", f"{comp['first100'] * 1e3:.1f}"])
+        losses.append((name, {k: v["loss"] for k, v in run.first.items() if k in res}))
+        steps_per_block[name] = number
+        print(f"  {name}: " + ", ".join(f"{k} {v / 1e3:.3f} ms" for k, v in med.items()) +
+              f"; compile {comp['first']:.2f} s", flush=True)
+    print(f"{'CPU' if args.cpu_time else 'wall'} ms per training step, median of "
+          f"{args.repeat} alternating blocks ({steps_per_block} steps), each candidate in a "
+          f"process of its own{'' if args.no_pin else ' pinned to'} {args.threads} "
+          f"{'thread' if args.threads == 1 else 'threads'}{'' if args.no_pin else '/cores'}; "
+          "compile: seconds of the first two calls, and ms per step averaged over the first "
+          "100")
+    print(table(["step", *[c + " ms" for c in CANDIDATES], "compiled/torch", "best blocks",
+                 "numpy/torch", "compile s", "first-100 ms/step"], rows))
+    for name, loss in losses:
         print(f"{name}, loss of step 2: " + ", ".join(f"{k} {v:.6f}" for k, v in
-                                                     losses.items()))
+                                                     loss.items()))
 
 
 if __name__ == "__main__":

@@ -390,7 +390,8 @@ class _InProcess:
 def _runner(name, args):
     if args.in_process:
         return _InProcess(name, args)
-    return Workers(functools.partial(_prepare, name), ("ember", "torch"), args.cpu_time)
+    return Workers(functools.partial(_prepare, name), ("ember", "torch"), args.cpu_time,
+                   warm=args.warm)
 
 
 def main() -> None:
@@ -406,6 +407,9 @@ def main() -> None:
     ap.add_argument("--profile", choices=list(MODELS), default=None,
                     help="profile ember's step of this model with pyinstrument instead")
     ap.add_argument("--steps", type=int, default=20, help="steps profiled (--profile)")
+    ap.add_argument("--warm", type=float, default=0.0,
+                    help="seconds of untimed steps after each block's pause (each library "
+                         "in its own process only)")
     ap.add_argument("--in-process", action="store_true",
                     help="run both libraries in this process (default: each in its own "
                          "process, the blocks still alternating)")
