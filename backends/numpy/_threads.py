@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["MIN_ELEMENTS", "apply", "blocked", "num_threads", "parallel", "pieces", "split"]
+__all__ = ["MIN_ELEMENTS", "apply", "blocked", "map_ranges", "num_threads", "parallel", "pieces",
+           "split"]
 
 #: the fewest elements worth a thread of their own (~20-50 us of memory-bound numpy work)
 MIN_ELEMENTS = 1 << 16
@@ -97,6 +98,17 @@ def parallel(fn, bounds: list) -> None:
     finally:
         for f in futures:
             f.result()
+
+
+def map_ranges(fn, bounds: list) -> list:
+    """``[fn(lo, hi) for (lo, hi) in bounds]``, run as :func:`parallel` runs them."""
+    out: list = [None] * len(bounds)
+    index = {lo: i for i, (lo, _) in enumerate(bounds)}
+
+    def run(lo, hi):
+        out[index[lo]] = fn(lo, hi)
+    parallel(run, bounds)
+    return out
 
 
 def split(n: int, k: int) -> list:

@@ -182,18 +182,14 @@ def _over_batch(fn, n: int, macs: int) -> list:
             with _blas.single():
                 return [fn(0, n)]
         return [fn(0, n)]
-    bounds = _threads.split(n, k)
-    out = {}
-
     def piece(lo, hi):
         _INNER.on = True
         try:
-            out[lo] = fn(lo, hi)
+            return fn(lo, hi)
         finally:
             _INNER.on = False
     with _blas.single():
-        _threads.parallel(piece, bounds)
-    return [out[lo] for lo, _ in bounds]
+        return _threads.map_ranges(piece, _threads.split(n, k))
 
 
 def _widen(g, wp: int, lo: int, hi: int):
@@ -414,13 +410,9 @@ def max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra=(0, 0)):
     k = min(n, _threads.pieces(x.size, 2 * _threads.MIN_ELEMENTS))
     if k <= 1:  # (0: an empty batch)
         return _max_pool2d(x, kernel, stride, padding, dilation, out_hw, extra)
-    out = {}
-
-    def piece(lo, hi):
-        out[lo] = _max_pool2d(x[lo:hi], kernel, stride, padding, dilation, out_hw, extra)
-    bounds = _threads.split(n, k)
-    _threads.parallel(piece, bounds)
-    parts = [out[lo] for lo, _ in bounds]
+    parts = _threads.map_ranges(
+        lambda lo, hi: _max_pool2d(x[lo:hi], kernel, stride, padding, dilation, out_hw, extra),
+        _threads.split(n, k))
     if any(p is None for p in parts):
         return None
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
