@@ -23,8 +23,10 @@ def _conv_both(lib, dev, x, w, g, **kw):
 @pytest.mark.parametrize("flip_by_size", [False, True])
 @pytest.mark.parametrize("case", [
     # (x shape, w shape, padding, dilation): 2x2 maps with more channels than columns
-    # (the col2im input gradient by size), a wide odd map, a dilated 5x5
+    # (flipped), with over FLIP_WEIGHT_RATIO times more (the col2im input gradient by
+    # size), a wide odd map, a dilated 5x5
     ((3, 12, 2, 2), (12, 12, 3, 3), (1, 1), (1, 1)),
+    ((1, 40, 2, 2), (40, 40, 3, 3), (1, 1), (1, 1)),
     ((2, 3, 7, 19), (4, 3, 3, 3), (1, 1), (1, 1)),
     ((2, 4, 9, 10), (4, 4, 5, 3), (2, 1), (2, 1)),
 ])

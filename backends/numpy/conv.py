@@ -314,6 +314,13 @@ def conv2d_weight(x, g, weight_shape, stride, padding, dilation, groups, cols=No
 
 #: whether the flipped path also weighs the weight copy against the columns (A/B flag)
 FLIP_BY_SIZE = True
+#: the flipped path is left for col2im only where the weight (per output-map pixel of the
+#: batch) outweighs the columns more than this: input gradient of a 3x3 layer, one
+#: thread, flipped against col2im: 256 channels at 4x4, batch 16 (ratio 1): 4.2 against
+#: 5.8 ms; 512 at 2x2, batch 64 (2): 18.9 against 23.9; batch 32 (4): 10.3 against 12.0;
+#: batch 16 (8): 5.8-6.2 against 5.9-6.1 (col2im's adds over maps this small are numpy
+#: loops of 2-4 elements)
+FLIP_WEIGHT_RATIO = 8
 
 
 def _flipped(x, w, padding, out_hw, dilation, groups):
@@ -324,11 +331,10 @@ def _flipped(x, w, padding, out_hw, dilation, groups):
     n, ci, h, wd = x.shape
     _, cog, kh, kw = w.shape
     pad = (dilation[0] * (kh - 1) - padding[0], dilation[1] * (kw - 1) - padding[1])
-    # the flipped weight is a copy of it: where it outweighs the columns (deep layers on
-    # small maps: 2.4 M weights against 0.3 M column entries for 512 channels at 2x2,
-    # batch 16), col2im's adds cost less
+    # the flipped weight is a copy of it: where it far outweighs the columns (deep layers
+    # on small maps, few samples), col2im's adds cost less
     if (groups != 1 or ci > cog or min(pad) < 0
-            or (FLIP_BY_SIZE and cog >= n * out_hw[0] * out_hw[1])
+            or (FLIP_BY_SIZE and cog > FLIP_WEIGHT_RATIO * n * out_hw[0] * out_hw[1])
             or tuple(out_hw) != (h + pad[0] - padding[0], wd + pad[1] - padding[1])):
         return None
     wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
