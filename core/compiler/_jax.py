@@ -28,6 +28,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as GRAD
 from . import _slots
 from ._breaks import print_breaks
+from ..ops import _views
 from ._state import tracing
 
 __all__ = ["FirstRun", "Program", "build", "first_capture", "run", "run_first"]
@@ -254,8 +255,7 @@ def run_first(first, snap, gens, arg_leaves):
                            [t._data for t in arg_leaves],
                            [float(group["lr"]) for group in snap.lr_groups])
     for t, pos in first.patch:
-        t._data = outs[pos]
-        t._bump()
+        _write(t, outs[pos])
     for state, p, st in first.new_state:
         state[p] = st
     for (c, k), v in zip(first.after.slots, first.after.values):
@@ -461,6 +461,42 @@ def _only_tensor() -> int:
 _ONLY_TENSOR = _only_tensor()
 
 
+def _hop_refs(t) -> int:
+    """sys.getrefcount of the tensor ``t`` was made of (``t._view_src[0]``), as read here."""
+    b = t._view_src[0]
+    return sys.getrefcount(b)
+
+
+class _HopProbe:
+    __slots__ = ("_view_src",)
+
+
+def _hop_only() -> int:
+    """What ``_hop_refs`` reads for a source held by nothing but the hop (measured)."""
+    p = _HopProbe()
+    p._view_src = (object(), None)
+    return _hop_refs(p)
+
+
+_HOP_ONLY = _hop_only()
+
+
+def _write(t, a) -> None:
+    """``t`` takes the program's new array ``a`` as a write, seen as eager mode's writes
+    are (``_views.store``): by the tensor it was made of (``Parameter(w)``, ``detach``,
+    ``.data``) and the other views of its storage. An alias's source that nothing else
+    holds (every JAX Parameter keeps the tensor it was made of: ``Parameter(torch.empty
+    (...))``) is dropped instead: nobody can read it, and handing it the array would hold
+    that array twice, so the next run would donate a copy of every parameter."""
+    t._data = a
+    t._bump()
+    src = t._view_src
+    if src is not None and src[1] is _views.ALIAS and _hop_refs(t) <= _HOP_ONLY:
+        t._view_src = src = None
+    if src is not None or id(t if t._base is None else t._base) in _views._LIVE:
+        _views.propagate(t, False)
+
+
 def _donated(jax, tensors, donate) -> list:
     """The arrays to donate: each tensor's own, or a copy where anything else (a
     ``detach()``-ed tensor, ``.data``, a user's variable, another state tensor) holds the
@@ -496,9 +532,7 @@ def run(jax, prog: Program, snap, gens, arg_leaves):
         return t
 
     for j, pos in prog.data_writes:
-        t = tensors[j]
-        t._data = outs[pos]
-        t._bump()
+        _write(tensors[j], outs[pos])
     slots = snap.slots
     for i, r in prog.slot_plan:
         c, k = slots[i]
@@ -506,9 +540,7 @@ def run(jax, prog: Program, snap, gens, arg_leaves):
     for n, key in zip(prog.gen_writes, keys):
         gens[n].key = key
     for k, pos in prog.arg_writes:
-        a = arg_leaves[k]
-        a._data = outs[pos]
-        a._bump()
+        _write(arg_leaves[k], outs[pos])
     spec, out_refs = prog.out_spec
     vals = [obj(r) for r in out_refs]
     if prog.diff and prog.leaves and GRAD.enabled:

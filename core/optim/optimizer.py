@@ -237,8 +237,9 @@ def step_tensor() -> Tensor:
 def bump_step(st: Tensor):
     """Count one more step; the count as a float for the bias corrections. Inside a
     compiled program (``ember.compile``) there is no host read: the count stays a float64
-    0-d array and the corrections are computed on the device."""
-    st._data = st._data + 1
+    0-d array and the corrections are computed on the device. The count is written as
+    PyTorch's ``step_t += 1`` writes it: a ``detach()`` of it sees the new count."""
+    write(st, st._data + 1)
     if is_compiling():
         from .. import _dtype
         return st._device._be.astype(st._data, _dtype.float64)

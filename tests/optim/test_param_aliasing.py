@@ -66,6 +66,31 @@ def test_compiled_step_of_an_aliased_parameter_matches_eager(device):
         fn = ember.compile(step) if compiled else step
         for _ in range(3):
             fn(x)
-        _values(w)  # readable: holds an array, not a tracer
-        return _values(p)
-    np.testing.assert_allclose(run(True), run(False), rtol=1e-6)
+        return _values(w), _values(p)  # w readable: an array, not a tracer
+    (cw, cp), (ew, ep) = run(True), run(False)
+    np.testing.assert_allclose(cp, ep, rtol=1e-6)
+    np.testing.assert_allclose(cw, ew, rtol=1e-6)  # w moved with p in both
+    np.testing.assert_array_equal(cw, cp)
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD"])
+def test_detached_optimizer_state_sees_later_steps(device, torch, name):
+    """A ``detach()`` of optimizer state (Adam's step count and moments, SGD's momentum
+    buffer) shares its storage: the later steps' in-place updates show in it, as in
+    PyTorch."""
+    def run(lib, dev):
+        p = lib.nn.Parameter(lib.tensor([0.5, -1.0, 2.0], device=dev))
+        opt = (lib.optim.Adam([p], lr=0.1) if name == "Adam"
+               else lib.optim.SGD([p], lr=0.1, momentum=0.9))
+        held = None
+        for k in range(3):
+            p.grad = lib.tensor([1.0, -2.0, 0.5 * k], device=dev)
+            opt.step()
+            if held is None:
+                held = {key: v.detach() for key, v in opt.state[p].items()
+                        if isinstance(v, lib.Tensor)}
+        return {key: _values(v) for key, v in held.items()}
+    got, want = run(ember, device), run(torch, "cpu")
+    assert sorted(got) == sorted(want)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-6, atol=1e-7, err_msg=key)
