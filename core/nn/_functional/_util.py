@@ -6,13 +6,15 @@ from ... import _dtype
 from ..._tensor import Tensor, wrap
 
 __all__ = ["const", "reduce_loss", "check_reduction", "legacy_reduction", "dtype_name",
-           "tuple_arg", "matvec_sum", "sum_keep"]
+           "tuple_arg", "matvec_sum", "sum_keep", "dot_sum"]
 
 
 def matvec_sum(be, a, axes: tuple, mean: bool = False):
     """sum (or mean) of a float32/float64 array over ``axes``, keeping them, as one BLAS
     matrix-vector product with a vector of ones where ``axes`` are a's leading or trailing
-    axes (layer norm's statistics and its weight/bias gradients); None otherwise. On
+    axes (layer norm's statistics and its weight/bias gradients), or all axes but the
+    channels (axis 1: batch norm's, one product per sample: 33 us against numpy's 94 for
+    the mean of a (32, 16, 32, 32) float32 array); None otherwise. On
     numpy a (768, 128) array's row sums take ~9 us this way against ~45 us for
     ``mean(axis=-1)`` (one inner loop call per row), its column sums 6 us against 32."""
     xp = be.xp
@@ -37,11 +39,41 @@ def matvec_sum(be, a, axes: tuple, mean: bool = False):
         n = a.size // cols
         r = xp.ones(n, dtype=a.dtype) @ xp.reshape(a, (n, cols))
         shape = (1,) * k + tail
+    elif nd >= 3 and axes == (0,) + tuple(range(2, nd)):  # batch norm: all but channels
+        n0, c, per = _per_channel(a)
+        n = n0 * per
+        r = xp.sum(xp.reshape(a, (n0, c, per)) @ xp.ones(per, dtype=a.dtype), axis=0)
+        shape = (1, a.shape[1]) + (1,) * (nd - 2)
     else:
         return None
     if mean:
         r = r / n
     return xp.reshape(r, shape)
+
+
+def _per_channel(a) -> tuple:
+    """(N, C, R) of an (N, C, ...) array: its trailing axes taken as one of R elements."""
+    r = 1
+    for n in a.shape[2:]:
+        r *= n
+    return a.shape[0], a.shape[1], r
+
+
+def dot_sum(be, a, b, axes: tuple):
+    """sum(a · b) over all axes but the channels (axis 1), keeping them, as one batched
+    BLAS dot product per (sample, channel) row, for float32/float64 arrays of one shape
+    on a backend with shared buffers; None otherwise. Batch norm's variance and its
+    weight gradient: 31 us against einsum's 99 for a (32, 16, 32, 32) float32 array."""
+    xp = be.xp
+    nd = a.ndim
+    if not be.mutable or nd < 3 or axes != (0,) + tuple(range(2, nd)) or \
+            a.dtype not in (xp.float32, xp.float64) or b.dtype != a.dtype or \
+            a.shape != b.shape or a.size == 0:
+        return None
+    n, c, per = _per_channel(a)
+    r = xp.sum(xp.matmul(xp.reshape(a, (n, c, 1, per)), xp.reshape(b, (n, c, per, 1))),
+               axis=0)
+    return xp.reshape(r, (1, a.shape[1]) + (1,) * (nd - 2))
 
 
 def sum_keep(be, a, axes: tuple, mean: bool = False):

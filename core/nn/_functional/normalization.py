@@ -17,7 +17,7 @@ from ..._tensor import Tensor, wrap
 from ...autograd.graph import CONSTANT, record
 from ...autograd.grad_mode import STATE as GRAD
 from ...autograd.grad_mode import no_grad
-from ._util import matvec_sum, sum_keep
+from ._util import dot_sum, matvec_sum, sum_keep
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "normalize",
            "rms_norm"]
@@ -60,13 +60,12 @@ def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias
     xp = be.xp
     x = input._data
     if stats is None:
-        mean = sum_keep(be, x, axes, mean=True) if shape is None else \
-            xp.mean(x, axis=axes, keepdims=True)
+        mean = sum_keep(be, x, axes, mean=True)
         xc = x - mean
         m = 1
         for a in axes:
             m *= x.shape[a]
-        var = _sum_sq(xp, xc, axes) / m
+        var = _sum_sq(be, xc, axes) / m
     else:
         mean, var = stats
         xc = x - mean
@@ -142,11 +141,16 @@ def _native_norm(input: Tensor, axes: tuple, eps: float, name: str, weight, bias
     return res, mean, var
 
 
-def _sum_sq(xp, a, axes: tuple, b=None):
-    """sum(a · b) (b defaults to a) over ``axes``, keeping them: one pass without a product
-    array where the namespace has ``einsum`` (numpy, CuPy, JAX), else the product summed."""
+def _sum_sq(be, a, axes: tuple, b=None):
+    """sum(a · b) (b defaults to a) over ``axes``, keeping them: batched BLAS dots for batch
+    norm's axes (:func:`dot_sum`), else one pass without a product array where the
+    namespace has ``einsum`` (numpy, CuPy, JAX), else the product summed."""
     if b is None:
         b = a
+    r = dot_sum(be, a, b, axes)
+    if r is not None:
+        return r
+    xp = be.xp
     einsum = getattr(xp, "einsum", None)
     if einsum is None or a.ndim > 26:
         return xp.sum(a * b, axis=axes, keepdims=True)
@@ -174,7 +178,7 @@ def _norm_backward(be, g, xhat, invstd, w, axes, red, batch_stats, needs, input,
     sgx = None
     if rw or (rx and batch_stats and red == axes):
         if centered:
-            sgx = _sum_sq(xp, gd, red, xhat) * invstd
+            sgx = _sum_sq(be, gd, red, xhat) * invstd
         else:
             sgx = sum_keep(be, gd * xhat, red)
     if rw:
@@ -204,7 +208,7 @@ def _norm_backward(be, g, xhat, invstd, w, axes, red, batch_stats, needs, input,
                     m = 1
                     for a in axes:
                         m *= gd.shape[a]
-                    s2 = _sum_sq(xp, dxh, axes, xhat) / m
+                    s2 = _sum_sq(be, dxh, axes, xhat) / m
             if be.mutable:
                 gx = xhat * -s2
                 gx += dxh
