@@ -193,6 +193,7 @@ DEVICE_CASES = {
     "cat": lambda a, t: ember.cat([a, t]),
     "stack": lambda a, t: ember.stack([a, t]),
     "where": lambda a, t: ember.where(t > 0, a, t),
+    "where_condition": lambda a, t: ember.where(a > 0, t, t),
     "lt": lambda a, t: a < t,
     "maximum": lambda a, t: ember.maximum(a, t),
     "add_": lambda a, t: a.add_(t),
@@ -226,6 +227,16 @@ def test_zero_dim_cpu_tensor_meets_any_device(toy, torch):
     t = ember.ones(2, device="toy")
     assert (t + ember.tensor(2.0)).device == ember.device("toy:0")
     assert (ember.tensor(2.0) * t).tolist() == [2.0, 2.0]
+    # also as where's condition, its gradient included (pow's backward takes this path
+    # for a CPU exponent)
+    x = ember.tensor([1.0, -2.0], device="toy", requires_grad=True)
+    y = ember.where(ember.tensor(False), x * 0, x * 3)
+    assert y.device == ember.device("toy:0") and y.tolist() == [3.0, -6.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    tx = torch.tensor([1.0, -2.0], requires_grad=True)
+    torch.where(torch.tensor(False), tx * 0, tx * 3).sum().backward()
+    assert tx.grad.tolist() == x.grad.tolist()
 
 
 def test_backward_gradient_on_other_device(toy):

@@ -25,6 +25,10 @@ def where(condition: Tensor, input=None, other=None) -> Tensor:
             dt = _dtype.result_dtype((other,), (input,))
             input = full((), input, dtype=dt, device=other.device)
     a, b, dt, dev = prep2(input, other)
+    if condition._device is not dev and condition._device != dev:
+        # a 0-dim CPU condition meets any device, as a scalar (PyTorch's error otherwise)
+        same_device(condition, input if input._device == dev else other)
+        condition = condition.to(dev)
     cond = condition._data
     if condition.dtype is not _dtype.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
