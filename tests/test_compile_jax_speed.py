@@ -40,6 +40,17 @@ def _np(t) -> np.ndarray:
     return t.detach().cpu().numpy() if hasattr(t, "cpu") else t.detach().numpy()
 
 
+def _step(opt, loss_of):
+    """A training step: zero the gradients, ``loss_of()``, backward, update."""
+    def step():
+        opt.zero_grad()
+        loss = loss_of()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
 def _model_and_step(dev, opt_name="SGD"):
     ember.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2)).to(dev)
@@ -49,13 +60,7 @@ def _model_and_step(dev, opt_name="SGD"):
     x = ember.randn(8, 5, generator=g).to(dev)
     y = ember.randn(8, 2, generator=g).to(dev)
 
-    def step():
-        opt.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return model, opt, step
+    return model, opt, _step(opt, lambda: F.mse_loss(model(x), y))
 
 
 @pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
@@ -127,12 +132,7 @@ def test_compiled_step_reaches_what_a_parameter_was_made_of(jdev):
         d = p.detach()
         opt = ember.optim.SGD([p], lr=0.1)
 
-        def step():
-            opt.zero_grad()
-            loss = (p * p).sum()
-            loss.backward()
-            opt.step()
-            return loss
+        step = _step(opt, lambda: (p * p).sum())
         f = ember.compile(step, fullgraph=True) if compiled else step
         for _ in range(4):
             f()
@@ -288,12 +288,7 @@ def test_compiled_cnn_step_matches_eager(jdev):
     for compiled in (False, True):
         m, opt = make()
 
-        def step():
-            opt.zero_grad()
-            loss = F.cross_entropy(m(x), y)
-            loss.backward()
-            opt.step()
-            return loss
+        step = _step(opt, lambda: F.cross_entropy(m(x), y))
         f = ember.compile(step, fullgraph=True) if compiled else step
         out.append(([float(f()) for _ in range(3)], [_np(p) for p in m.parameters()]))
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10)
@@ -476,13 +471,7 @@ def test_compiled_mlp_step_with_kept_transposes_matches_eager(jdev):
         x = ember.randn(9, 7, dtype=ember.float64).to(jdev)
         y = ember.randint(0, 3, (9,)).to(jdev)
 
-        def step():
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return model, step
+        return model, _step(opt, lambda: F.cross_entropy(model(x), y))
 
     m_e, s_e = make()
     m_c, s_c = make()

@@ -26,9 +26,9 @@ import sys
 from .._tensor import Tensor, wrap
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as GRAD
+from ..ops import _views
 from . import _slots
 from ._breaks import print_breaks
-from ..ops import _views
 from ._state import tracing
 
 __all__ = ["FirstRun", "Program", "build", "first_capture", "run", "run_first"]
